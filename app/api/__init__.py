@@ -1,0 +1,1 @@
+"""The management API's blueprints, one module per resource."""

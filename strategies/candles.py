@@ -1,0 +1,66 @@
+"""Columnar OHLCV bars: the one candle container shared by storage, backtests and the live engine.
+
+Timestamps are the candle's *open* time in epoch milliseconds (int64, UTC),
+ascending and unique; prices and volume are float64. Columns rather than
+objects because every consumer (TA-Lib, the simulator, MongoDB buckets)
+works on whole arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TIMEFRAME_MS: dict[str, int] = {
+    "1m": 60_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+COLUMNS = ("ts", *PRICE_COLUMNS)
+
+
+@dataclass(frozen=True, eq=False)
+class Candles:
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.ts)
+        for name in PRICE_COLUMNS:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name!r} has {len(getattr(self, name))} values, ts has {n}")
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @classmethod
+    def empty(cls) -> "Candles":
+        return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in PRICE_COLUMNS))
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray]) -> "Candles":
+        """Build from any array-likes, converting to int64 / float64."""
+        return cls(
+            np.ascontiguousarray(columns["ts"], dtype=np.int64),
+            *(np.ascontiguousarray(columns[name], dtype=np.float64) for name in PRICE_COLUMNS),
+        )
+
+    def ohlcv(self) -> dict[str, np.ndarray]:
+        """The price series by name, as indicators and rules address them."""
+        return {name: getattr(self, name) for name in PRICE_COLUMNS}
+
+    def between(self, start_ms: int | None = None, end_ms: int | None = None) -> "Candles":
+        """Candles with ``start_ms <= ts < end_ms`` (either bound optional)."""
+        lo = 0 if start_ms is None else int(np.searchsorted(self.ts, start_ms, "left"))
+        hi = len(self.ts) if end_ms is None else int(np.searchsorted(self.ts, end_ms, "left"))
+        return Candles(*(getattr(self, name)[lo:hi] for name in COLUMNS))

@@ -1,0 +1,69 @@
+"""Real Redis and MongoDB for the whole test session, on the tests' own ports.
+
+The servers run under ``var/test/`` on ports distinct from ``make run``'s, so a
+test run never touches a developer's data. A server already answering on its
+port (a previous or parallel ``make test``) is reused and left running; what
+this session started, it stops. Every test starts from empty databases.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6391"))
+TEST_MONGO_PORT = int(os.environ.get("TEST_MONGO_PORT", "27028"))
+
+# Set before any product module reads its settings.
+os.environ.update(
+    TICKFLOW_ENV="test",
+    REDIS_URL=f"redis://127.0.0.1:{TEST_REDIS_PORT}/0",
+    CELERY_BROKER_URL=f"redis://127.0.0.1:{TEST_REDIS_PORT}/1",
+    CELERY_RESULT_BACKEND=f"redis://127.0.0.1:{TEST_REDIS_PORT}/2",
+    MONGO_URI=f"mongodb://127.0.0.1:{TEST_MONGO_PORT}/tickflow_test?directConnection=true",
+    SECRET_KEY="test-secret-key-0123456789",
+)
+
+from tickflow.localservices import LocalMongo, LocalRedis  # noqa: E402
+from tickflow.settings import get_settings  # noqa: E402
+from tickflow.storage import connections  # noqa: E402
+from tickflow.storage.schema import INDEXES, ensure_schema  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def services():
+    """Start (or reuse) the test Redis and MongoDB; stop them at the end if started here."""
+    redis_server = LocalRedis(TEST_REDIS_PORT, ROOT / "var/test/redis", persistent=False)
+    mongo_server = LocalMongo(TEST_MONGO_PORT, ROOT / "var/test/mongo", cache_gb=0.25)
+    redis_server.ensure_running()
+    mongo_server.ensure_running()
+    get_settings.cache_clear()
+    connections.reset_clients()
+    yield redis_server, mongo_server
+    connections.reset_clients()
+    redis_server.stop()
+    mongo_server.stop()
+
+
+@pytest.fixture
+def db(services):
+    """The test database, emptied, with its schema in place."""
+    database = connections.mongo_db()
+    for name in database.list_collection_names():
+        if name not in INDEXES:
+            database.drop_collection(name)
+        else:
+            database[name].delete_many({})
+    ensure_schema(database)
+    return database
+
+
+@pytest.fixture
+def redis(services):
+    """The live-state Redis, flushed."""
+    client = connections.redis_client()
+    client.flushdb()
+    return client

@@ -1,0 +1,50 @@
+"""The ``tickflow`` command line.
+
+Each command group lives in its own module; this module only assembles them
+and makes every failure a single line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tickflow.cli import candles, services, strategies, tokens
+from tickflow.settings import SettingsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tickflow")
+def cli() -> None:
+    """TickFlow: self-hosted algorithmic trading on Celery."""
+
+
+for module in (candles, services, strategies, tokens):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; usage errors and failures print one line and exit 2 or 1."""
+    try:
+        result = cli.main(args=argv, prog_name="tickflow", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("tickflow: aborted", err=True)
+        return 130
+    except click.UsageError as exc:
+        click.echo(f"tickflow: {_one_line(exc.format_message())} (see --help)", err=True)
+        return 2
+    except (click.ClickException, SettingsError) as exc:
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        click.echo(f"tickflow: {_one_line(message)}", err=True)
+        return 1
+    return result if isinstance(result, int) else 0  # click returns Exit codes here
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

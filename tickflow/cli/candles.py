@@ -1,0 +1,3 @@
+"""Placeholder: replaced by its owner."""
+
+COMMANDS: list = []

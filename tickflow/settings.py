@@ -1,0 +1,124 @@
+"""One settings object, read from the environment once at start-up.
+
+Defaults point at the local Redis and MongoDB that ``make run`` starts, so a
+developer needs no configuration; production sets ``MONGO_URI`` and
+``REDIS_URL``. A missing or malformed value raises :class:`SettingsError`
+with a single line that names the variable and what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+from urllib.parse import urlsplit
+
+# Local development ports, chosen away from the stock ones so that the
+# platform never collides with a Redis or MongoDB the machine already runs.
+DEV_REDIS_PORT = 6390
+DEV_MONGO_PORT = 27027
+
+DEFAULT_REDIS_URL = f"redis://127.0.0.1:{DEV_REDIS_PORT}/0"
+DEFAULT_MONGO_URI = f"mongodb://127.0.0.1:{DEV_MONGO_PORT}/tickflow?directConnection=true"
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongo_uri: str = DEFAULT_MONGO_URI
+    redis_url: str = DEFAULT_REDIS_URL
+    celery_broker_url: str = DEFAULT_REDIS_URL
+    celery_result_backend: str = DEFAULT_REDIS_URL
+    secret_key: str = DEV_SECRET_KEY
+    environment: str = "development"
+    cors_origins: tuple[str, ...] = ("http://127.0.0.1:3000", "http://localhost:3000")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_upload_mb: int = 256
+    log_level: str = "INFO"
+
+    @property
+    def mongo_db_name(self) -> str:
+        """Database named in the URI path, ``tickflow`` when the path is empty."""
+        name = urlsplit(self.mongo_uri).path.lstrip("/")
+        return name or "tickflow"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        redis_url = _url(env, "REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix"))
+        environment = _choice(env, "TICKFLOW_ENV", "development", ("development", "test", "production"))
+        secret = env.get("SECRET_KEY", "")
+        if not secret:
+            if environment == "production":
+                raise SettingsError("SECRET_KEY: required when TICKFLOW_ENV=production (set a long random string)")
+            secret = DEV_SECRET_KEY
+        elif len(secret) < 16:
+            raise SettingsError("SECRET_KEY: must be at least 16 characters")
+        return cls(
+            mongo_uri=_url(env, "MONGO_URI", DEFAULT_MONGO_URI, ("mongodb", "mongodb+srv")),
+            redis_url=redis_url,
+            celery_broker_url=_url(env, "CELERY_BROKER_URL", redis_url, ("redis", "rediss", "unix")),
+            celery_result_backend=_url(env, "CELERY_RESULT_BACKEND", redis_url, ("redis", "rediss", "unix", "mongodb")),
+            secret_key=secret,
+            environment=environment,
+            cors_origins=_origins(env.get("CORS_ORIGINS")),
+            api_host=env.get("API_HOST", "127.0.0.1") or "127.0.0.1",
+            api_port=_int(env, "API_PORT", 8000, 1, 65535),
+            max_upload_mb=_int(env, "MAX_UPLOAD_MB", 256, 1, 4096),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
+        )
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = env.get(name, "") or default
+    scheme = urlsplit(value).scheme
+    if scheme not in schemes:
+        raise SettingsError(f"{name}: {value!r} is not a URL with scheme {' or '.join(s + '://' for s in schemes)}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: {value} is outside {low}..{high}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], upper: bool = False) -> str:
+    value = env.get(name, "") or default
+    value = value.upper() if upper else value.lower()
+    if value not in choices:
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return Settings.cors_origins
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+            raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an http(s) origin")
+    return origins
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()

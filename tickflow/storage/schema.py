@@ -1,0 +1,97 @@
+"""Collections, their indexes and server-side validators, applied at start-up.
+
+``ensure_schema`` is idempotent: the API, the workers and the CLI all call it
+when they start, and a second call changes nothing.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.database import Database
+from pymongo.errors import CollectionInvalid
+
+STRATEGIES = "strategies"
+HISTORICAL_CANDLES = "historical_candles"
+TRADE_LOGS = "trade_logs"
+BACKTEST_RESULTS = "backtest_results"
+API_TOKENS = "api_tokens"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    STRATEGIES: [
+        IndexModel([("name", ASCENDING)], unique=True, name="name_unique"),
+        IndexModel([("updated_at", DESCENDING)], name="updated_at"),
+    ],
+    # One document per (symbol, timeframe, bucket); a candle's timestamp is
+    # unique inside its bucket by construction, so this index makes every
+    # candle unique per symbol, timeframe and timestamp.
+    HISTORICAL_CANDLES: [
+        IndexModel([("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING)],
+                   unique=True, name="symbol_timeframe_start_unique"),
+    ],
+    TRADE_LOGS: [
+        IndexModel([("trade_id", ASCENDING)], unique=True, name="trade_id_unique"),
+        IndexModel([("strategy_id", ASCENDING), ("opened_at", DESCENDING)], name="strategy_opened"),
+        IndexModel([("symbol", ASCENDING), ("opened_at", DESCENDING)], name="symbol_opened"),
+    ],
+    BACKTEST_RESULTS: [
+        IndexModel([("strategy_id", ASCENDING), ("created_at", DESCENDING)], name="strategy_created"),
+        IndexModel([("state", ASCENDING), ("created_at", DESCENDING)], name="state_created"),
+    ],
+    API_TOKENS: [
+        IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
+    ],
+}
+
+VALIDATORS: dict[str, dict] = {
+    STRATEGIES: {
+        "$jsonSchema": {
+            "bsonType": "object",
+            "required": ["name", "spec", "version", "created_at", "updated_at"],
+            "properties": {
+                "name": {"bsonType": "string", "minLength": 1},
+                "spec": {"bsonType": "object"},
+                "version": {"bsonType": ["int", "long"], "minimum": 1},
+                "created_at": {"bsonType": "date"},
+                "updated_at": {"bsonType": "date"},
+            },
+        }
+    },
+    HISTORICAL_CANDLES: {
+        "$jsonSchema": {
+            "bsonType": "object",
+            "required": ["symbol", "timeframe", "start", "count", "ts", "open", "high", "low", "close", "volume"],
+            "properties": {
+                "symbol": {"bsonType": "string", "minLength": 1},
+                "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d"]},
+                "start": {"bsonType": ["int", "long"]},
+                "count": {"bsonType": ["int", "long"], "minimum": 1},
+                **{column: {"bsonType": "binData"} for column in ("ts", "open", "high", "low", "close", "volume")},
+            },
+        }
+    },
+    API_TOKENS: {
+        "$jsonSchema": {
+            "bsonType": "object",
+            "required": ["name", "token_hash", "created_at"],
+            "properties": {
+                "name": {"bsonType": "string", "minLength": 1},
+                "token_hash": {"bsonType": "string", "minLength": 64, "maxLength": 64},
+            },
+        }
+    },
+}
+
+
+def ensure_schema(db: Database) -> None:
+    """Create collections with their validators and indexes (idempotent)."""
+    existing = set(db.list_collection_names())
+    for name, indexes in INDEXES.items():
+        validator = VALIDATORS.get(name)
+        if name not in existing:
+            try:
+                db.create_collection(name, **({"validator": validator} if validator else {}))
+            except CollectionInvalid:  # created concurrently by another process
+                pass
+        elif validator:
+            db.command("collMod", name, validator=validator)
+        db[name].create_indexes(indexes)
