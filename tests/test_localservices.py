@@ -1,0 +1,57 @@
+"""The local services that `make run` and `make test` start, on throwaway ports."""
+
+import socket
+
+import pytest
+import redis
+from pymongo import MongoClient
+
+from tickflow.localservices import LocalMongo, LocalRedis, find_mongod, port_open
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_mongod_is_found_on_path_or_in_the_fiftyone_wheel():
+    assert find_mongod().endswith("mongod")
+
+
+def test_a_started_redis_serves_and_stops_again(tmp_path):
+    server = LocalRedis(free_port(), tmp_path / "redis", persistent=False).ensure_running()
+    try:
+        assert server.started_here
+        assert redis.Redis.from_url(server.url).ping()
+    finally:
+        server.stop()
+    assert not port_open(server.port)
+
+
+def test_a_server_already_on_the_port_is_reused_and_left_running(tmp_path):
+    first = LocalRedis(free_port(), tmp_path / "redis", persistent=False).ensure_running()
+    try:
+        second = LocalRedis(first.port, tmp_path / "redis", persistent=False).ensure_running()
+        assert not second.started_here
+        second.stop()
+        assert port_open(first.port)
+    finally:
+        first.stop()
+
+
+@pytest.mark.timeout(120)
+def test_mongod_starts_as_a_one_node_replica_set_and_keeps_its_data_across_restarts(tmp_path):
+    server = LocalMongo(free_port(), tmp_path / "mongo", cache_gb=0.25).ensure_running()
+    try:
+        with MongoClient(server.uri) as client:
+            assert client.admin.command("hello")["isWritablePrimary"]
+            client.tickflow.probe.insert_one({"kept": True})
+    finally:
+        server.stop()
+    server = LocalMongo(server.port, tmp_path / "mongo", cache_gb=0.25).ensure_running()
+    try:
+        with MongoClient(server.uri) as client:
+            assert client.tickflow.probe.find_one({}, {"_id": 0}) == {"kept": True}
+    finally:
+        server.stop()

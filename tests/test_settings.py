@@ -1,0 +1,62 @@
+import pytest
+
+from tickflow.settings import DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError
+
+
+def test_with_no_environment_the_defaults_point_at_the_local_services():
+    settings = Settings.from_env({})
+    assert settings.redis_url == DEFAULT_REDIS_URL
+    assert settings.mongo_uri == DEFAULT_MONGO_URI
+    assert settings.mongo_db_name == "tickflow"
+    assert settings.api_port == 8000
+
+
+def test_the_celery_broker_and_backend_follow_redis_url_unless_set():
+    settings = Settings.from_env({"REDIS_URL": "redis://cache.internal:6379/3"})
+    assert settings.celery_broker_url == "redis://cache.internal:6379/3"
+    assert settings.celery_result_backend == "redis://cache.internal:6379/3"
+    settings = Settings.from_env({"CELERY_BROKER_URL": "redis://broker:6379/1"})
+    assert settings.celery_broker_url == "redis://broker:6379/1"
+
+
+def test_the_database_name_comes_from_the_mongo_uri_path():
+    assert Settings.from_env({"MONGO_URI": "mongodb+srv://u:p@cluster.example/prod_db?retryWrites=true"}).mongo_db_name == "prod_db"
+
+
+def test_cors_origins_are_a_comma_separated_list():
+    settings = Settings.from_env({"CORS_ORIGINS": "https://ui.example.com/, http://localhost:3000"})
+    assert settings.cors_origins == ("https://ui.example.com", "http://localhost:3000")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MONGO_URI": "postgres://db"}, "MONGO_URI: 'postgres://db' is not a URL with scheme mongodb://"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL:"),
+        ({"API_PORT": "eighty"}, "API_PORT: 'eighty' is not a whole number"),
+        ({"API_PORT": "70000"}, "API_PORT: 70000 is outside 1..65535"),
+        ({"TICKFLOW_ENV": "production"}, "SECRET_KEY: required when TICKFLOW_ENV=production"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY: must be at least 16 characters"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: 'LOUD' is not one of"),
+        ({"CORS_ORIGINS": "ftp://x"}, "CORS_ORIGINS: 'ftp://x' is not an http(s) origin"),
+    ],
+)
+def test_a_malformed_setting_fails_with_one_line_naming_it(env, message):
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env(env)
+    assert str(excinfo.value).startswith(message)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_1(monkeypatch, capsys):
+    from tickflow.cli import main
+    from tickflow.settings import get_settings
+
+    monkeypatch.setenv("API_PORT", "nope")
+    get_settings.cache_clear()
+    try:
+        assert main(["services", "status"]) == 1
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert capsys.readouterr().err == "tickflow: API_PORT: 'nope' is not a whole number\n"
