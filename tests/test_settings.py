@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tickflow.settings import DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError
@@ -60,3 +62,23 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_1(monkeypatch, caps
         monkeypatch.undo()
         get_settings.cache_clear()
     assert capsys.readouterr().err == "tickflow: API_PORT: 'nope' is not a whole number\n"
+
+
+def test_an_env_file_fills_in_what_the_environment_does_not_set(tmp_path, monkeypatch):
+    from tickflow.settings import load_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nAPI_PORT=9001\nexport LOG_LEVEL='debug'\nREDIS_URL=redis://ignored:1/0\n")
+    monkeypatch.setattr(os, "environ", {"REDIS_URL": "redis://kept:6379/0"})
+    load_env_file(env_file)
+    settings = Settings.from_env()
+    assert (settings.api_port, settings.log_level, settings.redis_url) == (9001, "DEBUG", "redis://kept:6379/0")
+
+
+def test_a_malformed_env_file_line_is_reported_with_its_line_number(tmp_path):
+    from tickflow.settings import load_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_PORT=1\nthis is not a setting\n")
+    with pytest.raises(SettingsError, match=r"\.env:2: expected KEY=value"):
+        load_env_file(env_file)

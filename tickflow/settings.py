@@ -118,6 +118,26 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     return origins
 
 
+def load_env_file(path: str | os.PathLike = ".env") -> None:
+    """Export ``KEY=value`` lines of ``path`` that the environment does not set yet.
+
+    honcho does the same for every Procfile process, so the CLI run by hand
+    sees the settings that ``make run`` gives the platform.
+    """
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise SettingsError(f"{path}:{number}: expected KEY=value, got {line!r}")
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""

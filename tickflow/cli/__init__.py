@@ -11,7 +11,7 @@ import sys
 import click
 
 from tickflow.cli import candles, services, strategies, tokens
-from tickflow.settings import SettingsError
+from tickflow.settings import SettingsError, load_env_file
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +28,7 @@ for module in (candles, services, strategies, tokens):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; usage errors and failures print one line and exit 2 or 1."""
     try:
+        load_env_file()
         result = cli.main(args=argv, prog_name="tickflow", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("tickflow: aborted", err=True)
