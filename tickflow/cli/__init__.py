@@ -6,8 +6,6 @@ and makes every failure a single line on stderr with a non-zero exit code.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from tickflow.cli import candles, services, strategies, tokens
@@ -45,7 +43,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
-
-
-if __name__ == "__main__":
-    sys.exit(main())
