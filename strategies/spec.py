@@ -1,0 +1,125 @@
+"""The strategy specification: a JSON document, checked all at once into frozen dataclasses.
+
+``validate_spec`` is the only way to build a ``StrategySpec``, so holding one means every
+name resolves, every TA-Lib call is valid and every rule compiles. The full reference is
+docs/strategy-spec.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .document import Issues, SpecError, SpecIssue, did_you_mean, joined
+from .rules import CompiledRule
+from .spec_parts import (
+    TIMEFRAME_SECONDS,
+    AtrDistance,
+    Costs,
+    Distance,
+    FractionDistance,
+    Indicator,
+    ParamValue,
+    Risk,
+    Sizing,
+    resolve_value,
+)
+from .spec_validation import read_spec
+from .talib_catalog import PRICE_SERIES
+
+__all__ = [
+    "PRICE_SERIES",
+    "TIMEFRAME_SECONDS",
+    "AtrDistance",
+    "Costs",
+    "Distance",
+    "FractionDistance",
+    "Indicator",
+    "ParamValue",
+    "Risk",
+    "Sizing",
+    "SpecError",
+    "SpecIssue",
+    "StrategySpec",
+    "resolve_value",
+    "validate_spec",
+]
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A validated strategy. Build it with ``validate_spec``; all fields are read-only."""
+
+    name: str
+    symbols: tuple[str, ...]
+    timeframe: str
+    params: Mapping[str, float]
+    indicators: Mapping[str, Indicator]
+    """In dependency order: an indicator comes after every indicator it reads."""
+    rules: Mapping[str, CompiledRule]
+    """Keyed ``enter_long``, ``exit_long``, ``enter_short``, ``exit_short``; compiled once, here."""
+    risk: Risk = field(default_factory=Risk)
+    sizing: Sizing = field(default_factory=Sizing)
+    costs: Costs = field(default_factory=Costs)
+    allow_reversal: bool = False
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalised document: defaults filled in, JSON-able, and valid for ``validate_spec``."""
+        described = {"description": self.description} if self.description is not None else {}
+        return {
+            "name": self.name,
+            **described,
+            "symbols": list(self.symbols),
+            "timeframe": self.timeframe,
+            "params": dict(self.params),
+            "indicators": {name: indicator.to_dict() for name, indicator in self.indicators.items()},
+            "rules": {name: rule.text for name, rule in self.rules.items()},
+            "risk": asdict(self.risk, dict_factory=lambda items: {k: v for k, v in items if v is not None}),
+            "sizing": asdict(self.sizing),
+            "costs": asdict(self.costs),
+            "allow_reversal": self.allow_reversal,
+        }
+
+    def resolved_params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The values ``$name`` references stand for: the spec's params with ``overrides`` applied."""
+        issues = Issues()
+        for name, value in (overrides or {}).items():
+            if name in self.params:
+                issues.number(value, f"params.{name}")
+            else:
+                issues.add(f"params.{name}", joined("unknown parameter", did_you_mean(name, self.params)))
+        issues.raise_if_any()
+        return {**self.params, **(overrides or {})}
+
+    def with_params(self, overrides: Mapping[str, float]) -> StrategySpec:
+        """The same strategy with some params changed, validated again as a whole (TA-Lib limits included)."""
+        return validate_spec({**self.to_dict(), "params": self.resolved_params(overrides)})
+
+    def lookbacks(self) -> dict[str, int]:
+        """Series name -> leading bars without a value: TA-Lib's lookback, added up along chained inputs."""
+        leading = dict.fromkeys(PRICE_SERIES, 0)
+        params = self.resolved_params()
+        for indicator in self.indicators.values():
+            first = indicator.lookback(params) + max(leading[source] for source in indicator.inputs.values())
+            leading.update(dict.fromkeys(indicator.series, first))
+        return leading
+
+    @property
+    def warmup_bars(self) -> int:
+        """Leading bars on which some indicator or some value a rule reads is still missing.
+
+        Index ``warmup_bars`` is the first bar on which every rule is fully defined, so a live window
+        needs at least ``warmup_bars + 1`` bars (more for indicators TA-Lib marks as unstable, like EMA).
+        """
+        leading = self.lookbacks()
+        return max(*leading.values(), *(rule.warmup(leading) for rule in self.rules.values()))
+
+
+def validate_spec(doc: Mapping[str, Any]) -> StrategySpec:
+    """Check a strategy document and return it typed and normalised.
+
+    Raises SpecError listing every problem found, each with the path of the offending field.
+    """
+    return StrategySpec(**read_spec(doc))

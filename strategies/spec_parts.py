@@ -1,0 +1,126 @@
+"""The pieces a StrategySpec is made of, and the vocabulary of the spec.
+
+All frozen; numbers that may come from params are kept as written (a number, or a
+``"$name"`` reference) so a spec can be re-run with other param values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+
+from .document import Interval
+from .talib_catalog import TALIB_FUNCTIONS
+
+TIMEFRAME_SECONDS: dict[str, int] = {
+    "1m": 60,
+    "5m": 5 * 60,
+    "15m": 15 * 60,
+    "30m": 30 * 60,
+    "1h": 60 * 60,
+    "4h": 4 * 60 * 60,
+    "1d": 24 * 60 * 60,
+}
+
+RULE_NAMES = ("enter_long", "exit_long", "enter_short", "exit_short")
+ENTRY_RULES = ("enter_long", "enter_short")
+
+SizingMode = Literal["fraction_of_equity", "fixed_units", "risk_per_trade"]
+
+SIZING_MODES: Mapping[str, Interval] = MappingProxyType(
+    {
+        "fraction_of_equity": Interval(0, 1, low_open=True),
+        "fixed_units": Interval(0, low_open=True),
+        "risk_per_trade": Interval(0, 1, low_open=True, high_open=True),
+    }
+)
+"""Sizing mode -> the values it accepts."""
+
+ParamValue = int | float | str
+"""A number, or a ``"$name"`` reference to one of the spec's params."""
+
+
+def resolve_value(value: ParamValue, params: Mapping[str, float]) -> float:
+    """The number ``value`` stands for: itself, or the param a ``"$name"`` reference names."""
+    return params[value[1:]] if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A TA-Lib function applied to price series or to other indicators' outputs."""
+
+    name: str
+    function: str
+    """TA-Lib function name, upper-case."""
+    params: Mapping[str, ParamValue]
+    """Every parameter of the function; those the document leaves out hold TA-Lib's defaults."""
+    inputs: Mapping[str, str]
+    """Every input of the function (``real``, ``high``, ...) -> the series it reads."""
+    series: tuple[str, ...]
+    """What rules call its outputs: ``("rsi",)``, or ``("macd.macd", "macd.macdsignal", "macd.macdhist")``."""
+
+    def lookback(self, params: Mapping[str, float]) -> int:
+        """Bars TA-Lib consumes before its first value, with ``$name`` references resolved from ``params``."""
+        bars = TALIB_FUNCTIONS[self.function].lookback(self._talib_params(params))
+        if bars is None:
+            raise ValueError(f"TA-Lib rejects the parameters of indicator {self.name!r}")
+        return bars
+
+    def compute(self, inputs: Sequence[np.ndarray], params: Mapping[str, float]) -> list[np.ndarray]:
+        """One float64 array per entry of ``series``, from ``inputs`` given in the order of ``self.inputs``."""
+        return TALIB_FUNCTIONS[self.function](inputs, self._talib_params(params))
+
+    def _talib_params(self, params: Mapping[str, float]) -> dict[str, float]:
+        return {name: resolve_value(value, params) for name, value in self.params.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"function": self.function, "params": dict(self.params), "inputs": dict(self.inputs)}
+
+
+@dataclass(frozen=True)
+class FractionDistance:
+    """A distance from the entry price as a fraction of it: 0.02 is 2%."""
+
+    fraction: ParamValue
+
+
+@dataclass(frozen=True)
+class AtrDistance:
+    """A distance from the entry price of ``multiple`` times the value of indicator ``atr`` on the entry bar."""
+
+    atr: str
+    multiple: ParamValue
+
+
+Distance = FractionDistance | AtrDistance
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Exits that do not wait for a rule; each is a distance from the entry price (trailing: from the best price)."""
+
+    stop_loss: Distance | None = None
+    take_profit: Distance | None = None
+    trailing_stop: Distance | None = None
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How large a position to open; ``value`` means what ``mode`` says (docs/strategy-spec.md, Sizing)."""
+
+    mode: SizingMode = "fraction_of_equity"
+    value: ParamValue = 1.0
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What trading costs, as fractions: paid on every fill."""
+
+    commission: float = 0.0
+    """Fraction of the traded value paid on every fill."""
+    slippage: float = 0.0
+    """Fraction of the price every fill loses to the market."""
