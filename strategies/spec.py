@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .candles import TIMEFRAME_MS
 from .document import Issues, SpecError, SpecIssue, did_you_mean, joined
 from .rules import CompiledRule
 from .spec_parts import (
-    TIMEFRAME_SECONDS,
     AtrDistance,
     Costs,
     Distance,
@@ -30,7 +30,7 @@ from .talib_catalog import PRICE_SERIES
 
 __all__ = [
     "PRICE_SERIES",
-    "TIMEFRAME_SECONDS",
+    "TIMEFRAME_MS",
     "AtrDistance",
     "Costs",
     "Distance",

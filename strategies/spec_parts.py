@@ -16,15 +16,6 @@ import numpy as np
 from .document import Interval
 from .talib_catalog import TALIB_FUNCTIONS
 
-TIMEFRAME_SECONDS: dict[str, int] = {
-    "1m": 60,
-    "5m": 5 * 60,
-    "15m": 15 * 60,
-    "30m": 30 * 60,
-    "1h": 60 * 60,
-    "4h": 4 * 60 * 60,
-    "1d": 24 * 60 * 60,
-}
 
 RULE_NAMES = ("enter_long", "exit_long", "enter_short", "exit_short")
 ENTRY_RULES = ("enter_long", "enter_short")

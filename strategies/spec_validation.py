@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .candles import TIMEFRAME_MS
 from .document import ABSENT, Interval, Issues, SpecError, did_you_mean, joined
 from .rules import RESERVED_WORDS, CompiledRule, RuleError, compile_rule
 from .spec_parts import (
     ENTRY_RULES,
     RULE_NAMES,
     SIZING_MODES,
-    TIMEFRAME_SECONDS,
     AtrDistance,
     Costs,
     Distance,
@@ -159,8 +159,8 @@ class _Reader:
 
     def timeframe(self, raw: Any) -> str | None:
         timeframe = self.issues.string(raw, "timeframe")
-        if timeframe is not None and timeframe not in TIMEFRAME_SECONDS:
-            hint = f"use one of {', '.join(TIMEFRAME_SECONDS)}"
+        if timeframe is not None and timeframe not in TIMEFRAME_MS:
+            hint = f"use one of {', '.join(TIMEFRAME_MS)}"
             self.issues.add("timeframe", joined(f"unknown timeframe {timeframe!r}", hint))
         return timeframe
 

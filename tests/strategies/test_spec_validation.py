@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strategies.spec import TIMEFRAME_SECONDS, SpecError, SpecIssue, validate_spec
+from strategies.spec import TIMEFRAME_MS, SpecError, SpecIssue, validate_spec
 
 
 def problems(doc) -> dict[str, str]:
@@ -150,9 +150,11 @@ def test_symbols_are_upper_cased_and_checked(doc):
 
 
 def test_every_listed_timeframe_is_accepted(doc):
-    for timeframe in TIMEFRAME_SECONDS:
+    for timeframe in TIMEFRAME_MS:
         assert validate_spec({**doc, "timeframe": timeframe}).timeframe == timeframe
-    assert TIMEFRAME_SECONDS == {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
+    assert {tf: ms // 1000 for tf, ms in TIMEFRAME_MS.items()} == {
+        "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400
+    }
 
 
 @pytest.mark.parametrize(
