@@ -110,7 +110,9 @@ def run(var_dir: Path, procfile: Path) -> None:
             "  Create an API token:  .venv/bin/tickflow token create --name me\n"
             "Press Ctrl-C to stop.\n"
         )
-        env = {**os.environ, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}
+        # Procfile commands (gunicorn, celery, ...) come from the interpreter's own bin directory.
+        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "start"], env=env)
         try:
             honcho.wait()

@@ -1,3 +1,150 @@
-"""Placeholder: replaced by its owner."""
+"""``tickflow strategies``: list, show, create and validate strategy specs.
 
-COMMANDS: list = []
+``validate`` only reads the file, so it works with no service running (in an
+editor hook, in CI); the other commands talk to MongoDB and Redis through
+the same repository as the API.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+import pymongo.errors
+import redis
+
+from strategies.spec import SpecError, SpecIssue, validate_spec
+from tickflow.settings import get_settings
+from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.schema import ensure_schema
+from tickflow.storage.strategies import Conflict, NotFound, Strategy, StrategyRepository
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LIST_PAGE_SIZE = 100
+
+
+def _where(url: str) -> str:
+    """The host(s) and port(s) of a service URL, without any credentials in it."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _storage_error(service: str, url: str, error: Exception) -> click.ClickException:
+    unreachable = isinstance(error, (pymongo.errors.ConnectionFailure, redis.ConnectionError))
+    if unreachable and not isinstance(error, redis.AuthenticationError):
+        return click.ClickException(f"cannot reach {service} at {_where(url)} (start it with `tickflow services up`)")
+    if isinstance(error, pymongo.errors.OperationFailure) and error.details:
+        return click.ClickException(f"{service} at {_where(url)}: {error.details.get('errmsg', error)}")
+    return click.ClickException(f"{service} at {_where(url)}: {error}")
+
+
+def needs_storage(command: F) -> F:
+    """Turn a Redis or MongoDB failure (down, wrong credentials) into one line naming the server."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        settings = get_settings()
+        try:
+            return command(*args, **kwargs)
+        except pymongo.errors.PyMongoError as exc:
+            raise _storage_error("MongoDB", settings.mongo_uri, exc) from None
+        except redis.RedisError as exc:
+            raise _storage_error("Redis", settings.redis_url, exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_spec(file: IO[bytes]) -> dict[str, Any]:
+    """The JSON object in ``file``; anything else is a one-line error."""
+    try:
+        doc = json.load(file)
+    except (ValueError, RecursionError) as exc:
+        raise click.ClickException(f"{file.name}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise click.ClickException(f"{file.name}: a strategy spec is a JSON object")
+    return doc
+
+
+def _repository() -> StrategyRepository:
+    db = mongo_db()
+    ensure_schema(db)
+    return StrategyRepository(db, redis_client())
+
+
+def _all_strategies(repository: StrategyRepository, name_prefix: str | None) -> Iterator[Strategy]:
+    page = 1
+    while True:
+        items, total = repository.list(page, LIST_PAGE_SIZE, name_prefix)
+        yield from items
+        if page * LIST_PAGE_SIZE >= total:
+            return
+        page += 1
+
+
+def _issue_line(issue: SpecIssue) -> str:
+    """``path: message`` on one line; a rule error's echoed text and caret (lines 2-3) need a terminal's columns."""
+    return str(issue).splitlines()[0]
+
+
+@click.group("strategies")
+def strategies_group() -> None:
+    """Manage strategy specs."""
+
+
+@strategies_group.command("list")
+@click.option("--name", "name_prefix", metavar="PREFIX", help="Only strategies whose name starts with PREFIX.")
+@needs_storage
+def list_strategies(name_prefix: str | None) -> None:
+    """List strategies: id, name, version and last change."""
+    for strategy in _all_strategies(_repository(), name_prefix):
+        click.echo(f"{strategy.id}  {strategy.name:<32}  v{strategy.version:<4}  {strategy.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+@strategies_group.command("show")
+@click.argument("strategy_id", metavar="ID")
+@needs_storage
+def show(strategy_id: str) -> None:
+    """Print one strategy as JSON."""
+    try:
+        strategy = _repository().get(strategy_id)
+    except NotFound:
+        raise click.ClickException(f"no strategy with id {strategy_id!r}") from None
+    click.echo(json.dumps({"id": strategy.id, "name": strategy.name, "version": strategy.version,
+                           "created_at": strategy.created_at.isoformat(), "updated_at": strategy.updated_at.isoformat(),
+                           "spec": strategy.spec}, indent=2))
+
+
+@strategies_group.command("create")
+@click.argument("file", type=click.File("rb"))
+@needs_storage
+def create(file: IO[bytes]) -> None:
+    """Store the spec in FILE (JSON; - for stdin) as a new strategy."""
+    doc = read_spec(file)
+    try:
+        strategy = _repository().create(doc)
+    except SpecError as exc:
+        raise click.ClickException(f"{file.name}: invalid spec: {'; '.join(map(_issue_line, exc.errors))}") from None
+    except Conflict as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {strategy.id}  {strategy.name}  v{strategy.version}")
+
+
+@strategies_group.command("validate")
+@click.argument("file", type=click.File("rb"))
+@click.pass_context
+def validate(ctx: click.Context, file: IO[bytes]) -> None:
+    """Check the spec in FILE without storing it; print every problem, one per line."""
+    try:
+        spec = validate_spec(read_spec(file))
+    except SpecError as exc:
+        for issue in exc.errors:
+            click.echo(_issue_line(issue), err=True)
+        ctx.exit(1)
+    click.echo(f"{file.name}: valid strategy {spec.to_dict()['name']!r}")
+
+
+COMMANDS: list[click.Command] = [strategies_group]

@@ -1,0 +1,53 @@
+"""The management API: a Flask application built by :func:`create_app`.
+
+gunicorn runs ``app:create_app()``; each worker builds its own app after the
+fork, so no database client crosses a fork.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_cors import CORS
+from flask_smorest import Api
+
+from app import auth, docs, errors
+from app.api import candles, health, strategies
+from tickflow.settings import Settings, get_settings
+from tickflow.storage.connections import mongo_db
+from tickflow.storage.schema import ensure_schema
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API for ``settings`` (the process settings by default).
+
+    ``settings`` governs what the app itself decides (CORS, upload limit,
+    health probes); the storage clients come from
+    :mod:`tickflow.storage.connections`, which follows the process settings.
+    """
+    settings = settings or get_settings()
+    app = Flask(__name__, static_folder=None)  # the API serves no files of its own
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        TICKFLOW_SETTINGS=settings,
+        **docs.openapi_config(API_PREFIX),
+    )
+    app.logger.setLevel(settings.log_level)
+
+    api = Api(app)
+    for blueprint in (health.blp, strategies.blp, candles.blp):
+        api.register_blueprint(blueprint)
+    docs.init_app(app)
+    errors.init_app(app)  # after Api: replaces flask-smorest's HTTP error handler
+    auth.init_app(app)
+    CORS(
+        app,
+        resources={f"{API_PREFIX}/*": {"origins": list(settings.cors_origins)}},
+        allow_headers=["Authorization", "Content-Type", "If-Match"],
+        expose_headers=["ETag", "Location"],
+    )
+
+    ensure_schema(mongo_db())
+    return app

@@ -1,0 +1,153 @@
+"""``/api/v1/strategies``: create, list, read, replace, merge-patch and delete strategies.
+
+Bodies are strategy specs, checked by :func:`strategies.spec.validate_spec`
+inside the repository; only JSON objects get that far. Every response that
+carries a strategy has an ``ETag`` of its version, which ``PUT`` and
+``PATCH`` accept as ``If-Match`` to refuse (412) overwriting a newer version.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+
+from app.context import strategy_repository
+from app.schemas import StrategyListArgsSchema, StrategyPageSchema, StrategySchema
+from strategies.examples import load_example
+from tickflow.storage.strategies import Strategy
+
+blp = Blueprint("strategies", __name__, url_prefix="/api/v1/strategies", description="Strategy specs")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Real specs are a few kilobytes and a handful of levels deep. The caps keep
+# validation cheap and recursion shallow whatever a client sends.
+MAX_SPEC_BYTES = 64 * 1024
+MAX_SPEC_DEPTH = 32
+_VERSION_TAG = re.compile(r"[0-9]{1,18}")
+
+_SPEC_BODY = {"required": True, "description": "A strategy spec (docs/strategy-spec.md)",
+              "content": {"application/json": {"schema": {"type": "object"}, "example": load_example("sma_cross")}}}
+_PATCH_BODY = {"required": True, "description": "A JSON merge patch of the spec; null removes a field",
+               "content": {"application/merge-patch+json": {"schema": {"type": "object"},
+                                                            "example": {"params": {"fast": 5}}}}}
+_IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+             "description": "The ETag of the version this write is based on; 412 if the strategy has moved on"}
+_ERRORS = {
+    404: "No strategy has this id.",
+    409: "Another strategy has this name.",
+    412: "If-Match names another version than the current one.",
+    422: "Invalid spec: `errors.json` maps each field path to its messages.",
+}
+
+
+def _may_fail_with(*codes: int) -> Callable[[F], F]:
+    """Document the error responses a view can give (all in the ``Error`` shape)."""
+
+    def decorate(view: F) -> F:
+        for code in codes:
+            view = blp.alt_response(code, schema="Error", description=_ERRORS[code])(view)
+        return view
+
+    return decorate
+
+
+def _depth(value: Any) -> int:
+    """How deeply JSON containers nest in ``value`` (iteratively, so any depth is safe to measure)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def json_object() -> dict[str, Any]:
+    """The body as a JSON object: 413 when too big, 415 for another media type, 400 if unparsable, 422 if no object."""
+    request.max_content_length = min(MAX_SPEC_BYTES, request.max_content_length or MAX_SPEC_BYTES)
+    try:
+        body = request.get_json()  # raises 413 / 415 / 400 itself
+    except RecursionError:  # nesting deeper than the JSON parser handles
+        abort(400, message="The JSON body is nested too deeply.")
+    if _depth(body) > MAX_SPEC_DEPTH:
+        abort(400, message=f"The JSON body nests deeper than {MAX_SPEC_DEPTH} levels.")
+    if not isinstance(body, dict):
+        abort(422, message="The body must be a JSON object.", errors={"json": {"": ["expected a JSON object"]}})
+    return body
+
+
+def expected_version() -> int | None:
+    """The version named by ``If-Match`` (``None`` when absent or ``*``); 412 if it names no version."""
+    if_match = request.if_match
+    if not if_match or if_match.star_tag:
+        return None
+    tags = if_match.as_set()  # strong tags only: If-Match never matches a weak one
+    tag = tags.pop() if len(tags) == 1 else ""
+    if not _VERSION_TAG.fullmatch(tag):
+        abort(412, message="If-Match must hold one ETag, as sent in a strategy's ETag header.")
+    return int(tag)
+
+
+def _etag(strategy: Strategy) -> dict[str, str]:
+    return {"ETag": f'"{strategy.version}"'}
+
+
+@blp.route("")
+class StrategyCollection(MethodView):
+    @blp.arguments(StrategyListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
+    @blp.response(200, StrategyPageSchema)
+    def get(self, page: int, per_page: int, name: str | None = None):
+        """List strategies by name, a page at a time."""
+        items, total = strategy_repository().list(page, per_page, name)
+        return {"items": items, "page": page, "per_page": per_page, "total": total,
+                "pages": math.ceil(total / per_page)}
+
+    @blp.doc(requestBody=_SPEC_BODY)
+    @blp.response(201, StrategySchema, headers={"Location": {"schema": {"type": "string"}}})
+    @_may_fail_with(409, 422)
+    def post(self):
+        """Create a strategy from a spec."""
+        strategy = strategy_repository().create(json_object())
+        location = url_for("strategies.StrategyItem", strategy_id=strategy.id)
+        return strategy, {"Location": location, **_etag(strategy)}
+
+
+@blp.route("/<strategy_id>")
+class StrategyItem(MethodView):
+    @blp.response(200, StrategySchema)
+    @_may_fail_with(404)
+    def get(self, strategy_id: str):
+        """Read one strategy."""
+        strategy = strategy_repository().get(strategy_id)
+        return strategy, _etag(strategy)
+
+    @blp.doc(requestBody=_SPEC_BODY, parameters=[_IF_MATCH])
+    @blp.response(200, StrategySchema)
+    @_may_fail_with(404, 409, 412, 422)
+    def put(self, strategy_id: str):
+        """Replace a strategy's spec (its name may change too)."""
+        strategy = strategy_repository().replace(strategy_id, json_object(), expected_version())
+        return strategy, _etag(strategy)
+
+    @blp.doc(requestBody=_PATCH_BODY, parameters=[_IF_MATCH])
+    @blp.response(200, StrategySchema)
+    @_may_fail_with(404, 409, 412, 422)
+    def patch(self, strategy_id: str):
+        """Change part of a spec with a JSON merge patch (RFC 7386); null removes a field."""
+        strategy = strategy_repository().patch(strategy_id, json_object(), expected_version())
+        return strategy, _etag(strategy)
+
+    @blp.response(204)
+    @_may_fail_with(404)
+    def delete(self, strategy_id: str):
+        """Delete a strategy."""
+        strategy_repository().delete(strategy_id)

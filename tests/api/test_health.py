@@ -1,0 +1,57 @@
+from dataclasses import replace
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from app import create_app
+from tasks.celery_app import app as celery_app
+from tickflow.settings import get_settings
+
+URL = "/api/v1/health"
+
+
+def health_of(**settings):
+    app = create_app(replace(get_settings(), **settings))
+    return app.test_client().get(URL)
+
+
+def test_health_is_ok_when_redis_mongodb_and_a_celery_worker_answer(client):
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        response = client.get(URL)
+    assert response.status_code == 200
+    body = response.json
+    assert body["status"] == "ok"
+    assert body["redis"]["state"] == "up" and body["redis"]["latency_ms"] >= 0
+    assert body["mongodb"]["state"] == "up" and body["mongodb"]["latency_ms"] >= 0
+    assert body["celery"]["state"] == "up" and len(body["celery"]["workers"]) == 1
+
+
+def test_without_celery_workers_health_is_degraded_but_200(client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.json["status"] == "degraded"
+    assert response.json["celery"] == {"state": "down", "workers": []}
+    assert response.json["redis"]["state"] == response.json["mongodb"]["state"] == "up"
+
+
+def test_an_unreachable_redis_makes_health_503_quickly(db, redis):
+    response = health_of(redis_url="redis://127.0.0.1:1/0", celery_broker_url="redis://127.0.0.1:1/1")
+    assert response.status_code == 503
+    assert response.json["status"] == "degraded"
+    assert response.json["redis"] == {"state": "down"}
+    assert response.json["celery"]["state"] == "down"
+    assert response.json["mongodb"]["state"] == "up"
+
+
+def test_an_unreachable_mongodb_makes_health_503_without_naming_hosts(db, redis):
+    response = health_of(mongo_uri="mongodb://127.0.0.1:1/tickflow?directConnection=true")
+    assert response.status_code == 503
+    assert response.json["mongodb"] == {"state": "down"}
+    assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+@pytest.mark.timeout(10)
+def test_health_answers_within_seconds_even_with_everything_down(db, redis):
+    response = health_of(redis_url="redis://127.0.0.1:1/0", celery_broker_url="redis://127.0.0.1:1/1",
+                         mongo_uri="mongodb://127.0.0.1:1/tickflow?directConnection=true")
+    assert response.status_code == 503 and response.json["status"] == "degraded"

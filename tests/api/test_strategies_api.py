@@ -1,0 +1,132 @@
+import pytest
+from bson import ObjectId
+
+from strategies.examples import load_example
+from tickflow.storage.keys import strategy_key
+from tickflow.storage.schema import STRATEGIES
+
+URL = "/api/v1/strategies"
+
+
+def spec(name: str = "SMA cross 10/20", example: str = "sma_cross") -> dict:
+    return {**load_example(example), "name": name}
+
+
+@pytest.fixture
+def created(client, auth_headers):
+    response = client.post(URL, json=spec("mine"), headers=auth_headers)
+    assert response.status_code == 201
+    return response.json
+
+
+def test_creating_a_strategy_answers_201_with_its_location_and_etag(client, auth_headers):
+    response = client.post(URL, json=spec(), headers=auth_headers)
+    assert response.status_code == 201
+    body = response.json
+    assert response.headers["Location"] == f"{URL}/{body['id']}"
+    assert response.headers["ETag"] == '"1"'
+    assert body["version"] == 1 and body["name"] == "SMA cross 10/20"
+    assert body["spec"]["indicators"]["fast"]["inputs"] == {"real": "close"}  # normalised
+    assert set(body) == {"id", "name", "spec", "version", "created_at", "updated_at"}
+
+
+def test_a_created_strategy_can_be_read_back_at_its_location(client, auth_headers):
+    post = client.post(URL, json=spec(), headers=auth_headers)
+    get = client.get(post.headers["Location"], headers=auth_headers)
+    assert get.status_code == 200 and get.json == post.json
+    assert get.headers["ETag"] == '"1"'
+
+
+def test_a_duplicate_name_is_a_409(client, auth_headers, created):
+    response = client.post(URL, json=spec("mine"), headers=auth_headers)
+    assert response.status_code == 409
+    assert response.json["code"] == 409 and "mine" in response.json["message"]
+
+
+def test_an_invalid_spec_is_a_422_listing_every_issue_by_path(client, auth_headers, db):
+    response = client.post(URL, json={"name": 7, "timeframe": "7m", "bogus": 1}, headers=auth_headers)
+    assert response.status_code == 422
+    body = response.json
+    assert body["code"] == 422 and body["status"] == "Unprocessable Entity" and body["message"]
+    errors = body["errors"]["json"]
+    assert {"name", "timeframe", "bogus", "symbols", "rules"} <= set(errors)
+    assert all(isinstance(messages, list) and messages for messages in errors.values())
+    assert db[STRATEGIES].count_documents({}) == 0
+
+
+def test_listing_pages_through_strategies_in_an_envelope(client, auth_headers):
+    for name in ["c", "a", "e", "b", "d"]:
+        client.post(URL, json=spec(name), headers=auth_headers)
+    response = client.get(f"{URL}?page=2&per_page=2", headers=auth_headers)
+    assert response.status_code == 200
+    body = response.json
+    assert [s["name"] for s in body["items"]] == ["c", "d"]
+    assert {k: body[k] for k in ("page", "per_page", "total", "pages")} == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
+
+
+def test_listing_defaults_to_the_first_page_of_20(client, auth_headers):
+    body = client.get(URL, headers=auth_headers).json
+    assert body == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}
+
+
+def test_listing_filters_by_a_literal_name_prefix(client, auth_headers):
+    for name in ["mean.rev", "meanXrev", "trend"]:
+        client.post(URL, json=spec(name), headers=auth_headers)
+    body = client.get(f"{URL}?name=mean.", headers=auth_headers).json
+    assert [s["name"] for s in body["items"]] == ["mean.rev"]
+
+
+def test_put_replaces_the_spec_and_bumps_the_version(client, auth_headers, created):
+    response = client.put(f"{URL}/{created['id']}", json=spec("mine", "rsi_mean_reversion"), headers=auth_headers)
+    assert response.status_code == 200
+    assert response.json["version"] == 2 and response.headers["ETag"] == '"2"'
+    assert set(response.json["spec"]["indicators"]) == {"rsi"}
+
+
+def test_patch_merges_a_partial_spec(client, auth_headers, created):
+    response = client.patch(f"{URL}/{created['id']}", json={"params": {"fast": 5}, "description": None},
+                            headers=auth_headers)
+    assert response.status_code == 200
+    assert response.json["spec"]["params"] == {"fast": 5, "slow": 20}
+    assert "description" not in response.json["spec"]
+
+
+def test_patch_accepts_the_merge_patch_media_type(client, auth_headers, created):
+    response = client.patch(f"{URL}/{created['id']}", data='{"params": {"fast": 7}}',
+                            content_type="application/merge-patch+json", headers=auth_headers)
+    assert response.status_code == 200 and response.json["spec"]["params"]["fast"] == 7
+
+
+def test_a_patch_that_makes_the_spec_invalid_is_a_422_and_changes_nothing(client, auth_headers, created):
+    response = client.patch(f"{URL}/{created['id']}", json={"timeframe": "2m"}, headers=auth_headers)
+    assert response.status_code == 422 and "timeframe" in response.json["errors"]["json"]
+    assert client.get(f"{URL}/{created['id']}", headers=auth_headers).json == created
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_if_match_with_the_current_version_lets_the_write_through(client, auth_headers, created, method):
+    body = spec("mine") if method == "put" else {"params": {"fast": 5}}
+    response = getattr(client, method)(f"{URL}/{created['id']}", json=body, headers={**auth_headers, "If-Match": '"1"'})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_if_match_with_a_stale_version_is_a_412_naming_the_current_etag(client, auth_headers, created, method):
+    client.patch(f"{URL}/{created['id']}", json={"params": {"fast": 5}}, headers=auth_headers)
+    body = spec("mine") if method == "put" else {"params": {"fast": 6}}
+    response = getattr(client, method)(f"{URL}/{created['id']}", json=body, headers={**auth_headers, "If-Match": '"1"'})
+    assert response.status_code == 412
+    assert response.json["code"] == 412 and response.headers["ETag"] == '"2"'
+
+
+def test_delete_answers_204_and_the_strategy_is_gone_from_both_stores(client, auth_headers, created, db, redis):
+    response = client.delete(f"{URL}/{created['id']}", headers=auth_headers)
+    assert response.status_code == 204 and response.data == b""
+    assert db[STRATEGIES].count_documents({"_id": ObjectId(created["id"])}) == 0
+    assert redis.hget(strategy_key(created["id"]), "doc") in (None, "")
+    assert client.get(f"{URL}/{created['id']}", headers=auth_headers).status_code == 404
+
+
+def test_a_flushed_redis_does_not_show_in_the_api(client, auth_headers, created, redis):
+    redis.flushdb()
+    assert client.get(f"{URL}/{created['id']}", headers=auth_headers).json == created

@@ -1,0 +1,84 @@
+from datetime import timedelta
+
+import pytest
+
+from tickflow.storage.schema import API_TOKENS
+from tickflow.storage.tokens import TokenNameTaken, TokenRepository, hash_token
+
+
+@pytest.fixture
+def tokens(db):
+    return TokenRepository(db)
+
+
+def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(tokens, db):
+    token, record = tokens.create("frontend")
+    assert token.startswith("tf_") and len(token) > 40
+    stored = db[API_TOKENS].find_one({"name": "frontend"})
+    assert stored["token_hash"] == hash_token(token)
+    assert token not in str(stored)
+    assert record.name == "frontend" and record.last_used_at is None
+
+
+def test_a_valid_token_verifies_to_its_record(tokens):
+    token, record = tokens.create("alice")
+    assert tokens.verify(token).id == record.id
+
+
+@pytest.mark.parametrize("presented", ["", "tf_", "tf_not-a-real-token", "Bearer x", None, 42, {"$ne": ""}])
+def test_anything_but_an_issued_token_verifies_to_none(tokens, presented):
+    tokens.create("alice")
+    assert tokens.verify(presented) is None
+
+
+def test_verifying_records_the_last_use_at_most_once_a_minute(tokens, db):
+    token, _ = tokens.create("alice")
+    first = tokens.verify(token).last_used_at
+    assert first is not None
+    assert tokens.verify(token).last_used_at == first
+    db[API_TOKENS].update_one({"name": "alice"}, {"$set": {"last_used_at": first - timedelta(minutes=2)}})
+    assert tokens.verify(token).last_used_at > first - timedelta(minutes=2)
+
+
+def test_two_tokens_cannot_share_a_name(tokens):
+    tokens.create("alice")
+    with pytest.raises(TokenNameTaken):
+        tokens.create("alice")
+
+
+def test_a_token_needs_a_name(tokens):
+    with pytest.raises(ValueError):
+        tokens.create("  ")
+
+
+def test_tokens_are_listed_oldest_first_without_their_hashes(tokens):
+    tokens.create("a")
+    tokens.create("b")
+    listed = tokens.list()
+    assert [t.name for t in listed] == ["a", "b"]
+    assert not hasattr(listed[0], "token_hash")
+
+
+def test_a_revoked_token_no_longer_verifies(tokens):
+    token, _ = tokens.create("alice")
+    assert tokens.revoke("alice") is True
+    assert tokens.verify(token) is None
+
+
+def test_a_token_can_be_revoked_by_id(tokens):
+    token, record = tokens.create("alice")
+    assert tokens.revoke(record.id) is True
+    assert tokens.verify(token) is None
+
+
+def test_revoking_an_unknown_token_reports_false_and_touches_nothing(tokens):
+    token, _ = tokens.create("alice")
+    assert tokens.revoke("bob") is False
+    assert tokens.verify(token) is not None
+
+
+def test_revoke_refuses_a_query_object_in_place_of_a_name(tokens):
+    tokens.create("alice")
+    with pytest.raises(TypeError):
+        tokens.revoke({"$ne": ""})
+    assert len(tokens.list()) == 1

@@ -1,0 +1,265 @@
+"""Strategies: MongoDB is the truth, Redis a write-through cache for the live engine.
+
+Every write lands in MongoDB first and then in Redis: MongoDB is never behind
+what a client was told. Reads come from Redis and refill it from MongoDB on a
+miss, so a flushed Redis heals itself. Should the cache write fail after the
+MongoDB write (Redis down at that moment), the entry it failed to replace
+expires within ``CACHE_TTL_MS``, which bounds how long a read can be stale.
+
+Two writers (or a writer and a reader refilling the cache) can reach Redis
+out of order. Each strategy carries a ``version`` bumped on every write, and a
+small Lua script stores a cache entry only if it is newer than the one there.
+Deleting leaves a short-lived tombstone under the deleted version, so that a
+refill racing with the delete cannot bring the strategy back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from strategies.spec import SpecError, SpecIssue, validate_spec
+from tickflow.storage.keys import strategy_key
+from tickflow.storage.schema import STRATEGIES
+
+CACHE_TTL_MS = 60 * 60 * 1000
+# Longer than any read that could still be refilling the cache from MongoDB.
+TOMBSTONE_TTL_MS = 10 * 60 * 1000
+# A merge patch re-reads and retries when another writer got in between.
+PATCH_ATTEMPTS = 3
+_INT64 = range(-(2**63), 2**63)
+
+# KEYS[1]: cache key. ARGV: version, JSON document ("" for a tombstone), TTL in ms.
+_SET_IF_NEWER = """
+local cached = tonumber(redis.call('HGET', KEYS[1], 'version'))
+if cached and cached >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+class NotFound(LookupError):
+    """No strategy has this id (including ids that are not ObjectIds at all)."""
+
+
+class Conflict(ValueError):
+    """The write would break a uniqueness rule (another strategy has this name)."""
+
+
+class VersionMismatch(Conflict):
+    """The strategy changed since the version the caller based its write on."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"strategy is at version {actual}, not {expected}")
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A stored strategy: its normalised spec plus bookkeeping."""
+
+    id: str
+    name: str
+    spec: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> "Strategy":
+        return cls(id=str(doc["_id"]), name=doc["name"], spec=doc["spec"], version=doc["version"],
+                   created_at=doc["created_at"], updated_at=doc["updated_at"])
+
+    def to_json(self) -> str:
+        """The cache representation (timestamps as ISO 8601)."""
+        return json.dumps({"id": self.id, "name": self.name, "spec": self.spec, "version": self.version,
+                           "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()},
+                          separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Strategy":
+        data = json.loads(raw)
+        return cls(id=data["id"], name=data["name"], spec=data["spec"], version=data["version"],
+                   created_at=datetime.fromisoformat(data["created_at"]),
+                   updated_at=datetime.fromisoformat(data["updated_at"]))
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply an RFC 7386 JSON merge patch: objects merge, ``null`` deletes, anything else replaces."""
+    if not isinstance(patch, Mapping):
+        return patch
+    merged = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable(value: Any, path: str = "") -> Iterator[SpecIssue]:
+    """Values BSON cannot encode: integers beyond 64 bits, text with unpaired surrogates."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _unstorable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable(item, f"{path}[{index}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+        yield SpecIssue(path, "must be between -2^63 and 2^63-1")
+    elif isinstance(value, str) and not _utf8_encodable(value):
+        yield SpecIssue(path, "must be valid Unicode text (it holds an unpaired surrogate)")
+
+
+def _validated(spec_doc: Any) -> dict[str, Any]:
+    """The normalised spec, or :class:`SpecError` for anything invalid or unstorable."""
+    spec = validate_spec(spec_doc).to_dict()
+    issues = list(_unstorable(spec))
+    if issues:
+        raise SpecError(issues)
+    return spec
+
+
+def _object_id(strategy_id: str) -> ObjectId:
+    if not isinstance(strategy_id, str) or not ObjectId.is_valid(strategy_id):
+        raise NotFound(strategy_id)
+    return ObjectId(strategy_id)
+
+
+def _now() -> datetime:
+    # MongoDB keeps milliseconds; truncating here makes what a write returns equal what a read returns.
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class StrategyRepository:
+    """Create, read, list, replace, patch and delete strategies.
+
+    Specs are validated with :func:`strategies.spec.validate_spec`; anything
+    invalid, or that MongoDB could not store, raises
+    :class:`strategies.spec.SpecError`. Only the normalised spec is stored.
+    """
+
+    def __init__(self, db: Database, redis_client: redis.Redis) -> None:
+        self._collection = db[STRATEGIES]
+        self._redis = redis_client
+        self._set_if_newer = redis_client.register_script(_SET_IF_NEWER)
+
+    def create(self, spec_doc: Mapping[str, Any]) -> Strategy:
+        """Validate and store a new strategy at version 1."""
+        spec = _validated(spec_doc)
+        now = _now()
+        doc = {"name": spec["name"], "spec": spec, "version": 1, "created_at": now, "updated_at": now}
+        try:
+            doc["_id"] = self._collection.insert_one(doc).inserted_id
+        except DuplicateKeyError:
+            raise Conflict(f"a strategy named {spec['name']!r} already exists") from None
+        return self._cache(Strategy.from_document(doc))
+
+    def get(self, strategy_id: str) -> Strategy:
+        """The strategy from the cache, refilled from MongoDB on a miss."""
+        key = strategy_key(str(_object_id(strategy_id)))
+        cached = self._redis.hget(key, "doc")
+        if cached == "":
+            raise NotFound(strategy_id)  # tombstone: deleted a moment ago
+        if cached is not None:
+            return Strategy.from_json(cached)
+        doc = self._collection.find_one({"_id": _object_id(strategy_id)})
+        if doc is None:
+            raise NotFound(strategy_id)
+        return self._cache(Strategy.from_document(doc))
+
+    def list(self, page: int = 1, per_page: int = 20, name_prefix: str | None = None) -> tuple[list[Strategy], int]:
+        """One page of strategies ordered by name, and how many match in all (read from MongoDB)."""
+        if page < 1 or per_page < 1:
+            raise ValueError("page and per_page start at 1")
+        query: dict[str, Any] = {}
+        if name_prefix:
+            query["name"] = {"$regex": "^" + re.escape(str(name_prefix))}
+        total = self._collection.count_documents(query)
+        cursor = self._collection.find(query).sort("name", ASCENDING).skip((page - 1) * per_page).limit(per_page)
+        return [Strategy.from_document(doc) for doc in cursor], total
+
+    def replace(self, strategy_id: str, spec_doc: Mapping[str, Any], expected_version: int | None = None) -> Strategy:
+        """Validate and store a whole new spec; with ``expected_version``, only over that version."""
+        oid = _object_id(strategy_id)
+        spec = _validated(spec_doc)
+        return self._write(oid, spec, expected_version)
+
+    def patch(self, strategy_id: str, partial: Mapping[str, Any], expected_version: int | None = None) -> Strategy:
+        """Merge-patch the spec, then validate the result as a whole.
+
+        The patch applies to what MongoDB holds now; if another writer gets in
+        between, it is applied again to the newer spec (unless the caller
+        pinned ``expected_version``, which then no longer matches).
+        """
+        oid = _object_id(strategy_id)
+        attempts_left = PATCH_ATTEMPTS
+        while True:
+            current = self._find(oid)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionMismatch(expected_version, current.version)
+            spec = _validated(merge_patch(current.spec, partial))
+            try:
+                return self._write(oid, spec, current.version)
+            except VersionMismatch:
+                attempts_left -= 1
+                if expected_version is not None or not attempts_left:
+                    raise
+
+    def delete(self, strategy_id: str) -> None:
+        """Remove the strategy from MongoDB, then from the cache."""
+        doc = self._collection.find_one_and_delete({"_id": _object_id(strategy_id)}, projection={"version": 1})
+        if doc is None:
+            raise NotFound(strategy_id)
+        # Deleting is a write too: it outranks every cached version up to the deleted one.
+        self._set_if_newer(keys=[strategy_key(strategy_id)], args=[doc["version"] + 1, "", TOMBSTONE_TTL_MS])
+
+    def _find(self, oid: ObjectId) -> Strategy:
+        doc = self._collection.find_one({"_id": oid})
+        if doc is None:
+            raise NotFound(str(oid))
+        return Strategy.from_document(doc)
+
+    def _write(self, oid: ObjectId, spec: dict[str, Any], expected_version: int | None) -> Strategy:
+        query: dict[str, Any] = {"_id": oid}
+        if expected_version is not None:
+            query["version"] = expected_version
+        try:
+            doc = self._collection.find_one_and_update(
+                query,
+                {"$set": {"name": spec["name"], "spec": spec, "updated_at": _now()}, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise Conflict(f"a strategy named {spec['name']!r} already exists") from None
+        if doc is None:
+            current = self._find(oid)  # raises NotFound when it is gone altogether
+            raise VersionMismatch(expected_version, current.version)
+        return self._cache(Strategy.from_document(doc))
+
+    def _cache(self, strategy: Strategy) -> Strategy:
+        self._set_if_newer(keys=[strategy_key(strategy.id)], args=[strategy.version, strategy.to_json(), CACHE_TTL_MS])
+        return strategy

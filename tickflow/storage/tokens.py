@@ -1,0 +1,100 @@
+"""API bearer tokens, stored only as their SHA-256 hash.
+
+A token is shown once, when it is created; the database keeps its hash, so a
+leaked database dump grants no access. Verification hashes the presented
+token and looks the hash up through a unique index: there is no secret
+comparison to time, hence no need for a constant-time compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from bson import ObjectId
+from pymongo.database import Database
+
+from tickflow.storage.schema import API_TOKENS
+
+TOKEN_PREFIX = "tf_"
+# Recording every use would turn each API read into a database write;
+# once a minute is precise enough to tell a live token from a forgotten one.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenNameTaken(ValueError):
+    """Another token already has this name (names identify tokens for ``revoke``)."""
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """What is known about a token: never the token itself."""
+
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "ApiToken":
+        return cls(id=str(doc["_id"]), name=doc["name"], created_at=doc["created_at"],
+                   last_used_at=doc.get("last_used_at"))
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 under which a token is stored and looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    # MongoDB keeps milliseconds; truncating here makes a record read back equal the one returned.
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class TokenRepository:
+    """Create, verify, list and revoke API tokens in the ``api_tokens`` collection."""
+
+    def __init__(self, db: Database) -> None:
+        self._tokens = db[API_TOKENS]
+
+    def create(self, name: str) -> tuple[str, ApiToken]:
+        """Make a new token called ``name``; returns the plaintext (shown once) and its record."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a token needs a name")
+        if self._tokens.count_documents({"name": name}, limit=1):
+            raise TokenNameTaken(f"a token named {name!r} already exists")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        doc = {"name": name, "token_hash": hash_token(token), "created_at": _now()}
+        doc["_id"] = self._tokens.insert_one(doc).inserted_id
+        return token, ApiToken.from_document(doc)
+
+    def verify(self, token: object) -> ApiToken | None:
+        """The record of a valid token, or ``None``; notes the use at most once a minute."""
+        if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+            return None
+        doc = self._tokens.find_one({"token_hash": hash_token(token)})
+        if doc is None:
+            return None
+        now = _now()
+        last_used = doc.get("last_used_at")
+        if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+            self._tokens.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
+            doc["last_used_at"] = now
+        return ApiToken.from_document(doc)
+
+    def list(self) -> list[ApiToken]:
+        """Every token, oldest first."""
+        return [ApiToken.from_document(doc) for doc in self._tokens.find().sort("created_at", 1)]
+
+    def revoke(self, name_or_id: str) -> bool:
+        """Delete the token with this name (or id); ``False`` when there was none."""
+        if not isinstance(name_or_id, str):  # a dict here would be a query operator
+            raise TypeError("name_or_id must be a string")
+        query: dict = {"name": name_or_id}
+        if ObjectId.is_valid(name_or_id):
+            query = {"$or": [query, {"_id": ObjectId(name_or_id)}]}
+        return self._tokens.delete_many(query).deleted_count > 0
