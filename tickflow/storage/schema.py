@@ -27,6 +27,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     HISTORICAL_CANDLES: [
         IndexModel([("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING)],
                    unique=True, name="symbol_timeframe_start_unique"),
+        # Each bucket's extent, so that ranges, counts and paging are answered
+        # from the index alone, without reading any bucket's columns.
+        IndexModel([("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING),
+                    ("first_ts", ASCENDING), ("last_ts", ASCENDING), ("count", ASCENDING)],
+                   name="symbol_timeframe_start_extent"),
     ],
     TRADE_LOGS: [
         IndexModel([("trade_id", ASCENDING)], unique=True, name="trade_id_unique"),
@@ -39,6 +44,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     API_TOKENS: [
         IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
+        IndexModel([("name", ASCENDING)], unique=True, name="name_unique"),
     ],
 }
 
@@ -61,10 +67,13 @@ VALIDATORS: dict[str, dict] = {
             "bsonType": "object",
             "required": ["symbol", "timeframe", "start", "count", "ts", "open", "high", "low", "close", "volume"],
             "properties": {
-                "symbol": {"bsonType": "string", "minLength": 1},
+                "symbol": {"bsonType": "string", "pattern": "^[A-Z0-9._-]{1,30}$"},
                 "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d"]},
                 "start": {"bsonType": ["int", "long"]},
                 "count": {"bsonType": ["int", "long"], "minimum": 1},
+                "first_ts": {"bsonType": ["int", "long"]},
+                "last_ts": {"bsonType": ["int", "long"]},
+                "version": {"bsonType": ["int", "long"], "minimum": 1},
                 **{column: {"bsonType": "binData"} for column in ("ts", "open", "high", "low", "close", "volume")},
             },
         }

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from bson import ObjectId
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from tickflow.storage.schema import API_TOKENS
 
@@ -65,11 +66,12 @@ class TokenRepository:
         name = name.strip()
         if not name:
             raise ValueError("a token needs a name")
-        if self._tokens.count_documents({"name": name}, limit=1):
-            raise TokenNameTaken(f"a token named {name!r} already exists")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         doc = {"name": name, "token_hash": hash_token(token), "created_at": _now()}
-        doc["_id"] = self._tokens.insert_one(doc).inserted_id
+        try:
+            doc["_id"] = self._tokens.insert_one(doc).inserted_id
+        except DuplicateKeyError:  # the unique index on name decides races too
+            raise TokenNameTaken(f"a token named {name!r} already exists") from None
         return token, ApiToken.from_document(doc)
 
     def verify(self, token: object) -> ApiToken | None:
