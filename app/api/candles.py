@@ -1,5 +1,212 @@
-"""Placeholder: replaced by its owner."""
+"""``/api/v1/candles``: import historical candles, read them a page at a time, list what is stored.
 
-from flask_smorest import Blueprint
+``POST /{symbol}/{timeframe}`` takes a CSV file (multipart field ``file``, or
+the body itself as ``text/csv``) or a JSON batch, in the formats of
+:mod:`tickflow.candle_files`, and merges it into the stored series exactly
+like ``tickflow import-candles``. A problem with the input is a 422 naming
+the place in it; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import numpy as np
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from app.schemas import MAX_PAGE
+from strategies.candles import Candles
+from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
+from tickflow.storage.candles import CandleDataError, CandleStore, check_timeframe, iso_utc, normalize_symbol
+from tickflow.storage.connections import mongo_db
 
 blp = Blueprint("candles", __name__, url_prefix="/api/v1/candles", description="Historical candles")
+
+MAX_PER_PAGE = 5000
+CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv"})
+_EPOCH_MS = re.compile(r"[0-9]{1,15}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": {"type": "string", "format": "binary"}}}},
+        "text/csv": {"schema": {"type": "string"},
+                     "example": "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,100,101,99.5,100.5,12.3\n"},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}},
+                             "example": [{"timestamp": "2024-01-01T00:00:00Z", "open": 100, "high": 101,
+                                          "low": 99.5, "close": 100.5, "volume": 12.3}]},
+    },
+}
+
+
+class TimestampArg(fields.String):
+    """A time given as ISO-8601 (no offset means UTC) or epoch milliseconds; loads as epoch ms."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _EPOCH_MS.fullmatch(text):
+            return int(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError("expected an ISO-8601 time or epoch milliseconds") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+class CandleQuerySchema(Schema):
+    start = TimestampArg(metadata={"description": "First open time included: ISO-8601 or epoch ms"})
+    end = TimestampArg(metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch ms"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("must be after start", "end")
+
+
+class CandleSchema(Schema):
+    timestamp = fields.String(metadata={"description": "Open time, ISO-8601 UTC"})
+    ts = fields.Integer(metadata={"description": "Open time, epoch milliseconds"})
+    open = fields.Float()
+    high = fields.Float()
+    low = fields.Float()
+    close = fields.Float()
+    volume = fields.Float()
+
+
+class CandlePageSchema(Schema):
+    symbol = fields.String()
+    timeframe = fields.String()
+    items = fields.List(fields.Nested(CandleSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer(metadata={"description": "Candles in the range on all pages"})
+    pages = fields.Integer()
+
+
+class ImportSummarySchema(Schema):
+    symbol = fields.String()
+    timeframe = fields.String()
+    received = fields.Integer(metadata={"description": "Candles in the request"})
+    inserted = fields.Integer(metadata={"description": "Candles at timestamps not stored before"})
+    updated = fields.Integer(metadata={"description": "Stored candles whose values changed"})
+    unchanged = fields.Integer(metadata={"description": "Stored candles sent again with the same values"})
+    buckets_written = fields.Integer()
+    first_ts = fields.Integer()
+    last_ts = fields.Integer()
+
+
+class SeriesSchema(Schema):
+    symbol = fields.String()
+    timeframe = fields.String()
+    first_ts = fields.Integer(metadata={"description": "Open time of the first candle, epoch ms"})
+    last_ts = fields.Integer(metadata={"description": "Open time of the last candle, epoch ms"})
+    first = fields.String(metadata={"description": "first_ts as ISO-8601 UTC"})
+    last = fields.String(metadata={"description": "last_ts as ISO-8601 UTC"})
+    count = fields.Integer()
+
+
+class SeriesListSchema(Schema):
+    items = fields.List(fields.Nested(SeriesSchema))
+
+
+@blp.route("")
+class CandleSeriesList(MethodView):
+    @blp.response(200, SeriesListSchema)
+    def get(self):
+        """List every stored symbol and timeframe with its time range and candle count."""
+        return {"items": [{**vars(found), "first": iso_utc(found.first_ts), "last": iso_utc(found.last_ts)}
+                          for found in CandleStore(mongo_db()).ranges()]}
+
+
+@blp.route("/<symbol>/<timeframe>")
+class CandleSeries(MethodView):
+    @blp.arguments(CandleQuerySchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
+    @blp.response(200, CandlePageSchema)
+    def get(self, symbol: str, timeframe: str, page: int, per_page: int, start: int | None = None,
+            end: int | None = None):
+        """Read candles in a time range, oldest first, a page at a time."""
+        symbol, timeframe = _series(symbol, timeframe)
+        candles, total = CandleStore(mongo_db()).page(symbol, timeframe, start, end, (page - 1) * per_page, per_page)
+        return {"symbol": symbol, "timeframe": timeframe, "items": _rows(candles), "page": page,
+                "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)}
+
+    @blp.doc(requestBody=_IMPORT_BODY)
+    @blp.response(200, ImportSummarySchema, description="Imported; no candle was new")
+    @blp.alt_response(201, schema=ImportSummarySchema, description="Imported; some candles were new")
+    def post(self, symbol: str, timeframe: str):
+        """Import candles from a CSV file or a JSON batch; new values win for timestamps already stored."""
+        symbol, timeframe = _series(symbol, timeframe)
+        candles, location, field = _body_candles()
+        try:
+            summary = CandleStore(mongo_db()).upsert(symbol, timeframe, candles)
+        except CandleDataError as exc:
+            abort(422, message=f"The candles are invalid: {exc}", errors={location: {field: [str(exc)]}})
+        return {"symbol": symbol, "timeframe": timeframe, **vars(summary)}, 201 if summary.inserted else 200
+
+
+def _series(symbol: str, timeframe: str) -> tuple[str, str]:
+    """The normalised symbol and the timeframe of the URL; 422 naming the bad one."""
+    problems: dict[str, list[str]] = {}
+    try:
+        symbol = normalize_symbol(symbol)
+    except CandleDataError as exc:
+        problems["symbol"] = [str(exc)]
+    try:
+        check_timeframe(timeframe)
+    except CandleDataError as exc:
+        problems["timeframe"] = [str(exc)]
+    if problems:
+        abort(422, message="The symbol or timeframe in the URL is not valid.", errors={"path": problems})
+    return symbol, timeframe
+
+
+def _body_candles() -> tuple[Candles, str, str]:
+    """The candles in the body, and where a problem with them is reported (location, field)."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            abort(422, message="Upload the CSV file as the multipart field 'file'.",
+                  errors={"files": {"file": ["Missing data for required field."]}})
+        return _parse(read_candles_csv, upload.stream, "files", "file")
+    if request.mimetype in CSV_MEDIA_TYPES:
+        return _parse(read_candles_csv, request.stream, "body", "csv")
+    if request.is_json:
+        try:
+            payload = request.get_json()  # 400 itself when malformed
+        except RecursionError:
+            abort(400, message="The JSON body is nested too deeply.")
+        return _parse(candles_from_json, payload, "json", "candles")
+    abort(415, message="Send candles as a CSV file (multipart field 'file', or a text/csv body) or as JSON.")
+
+
+def _parse(parse: Callable[[Any], Candles], source: Any, location: str, field: str) -> tuple[Candles, str, str]:
+    try:
+        return parse(source), location, field
+    except CandleFormatError as exc:
+        # JSON errors name a path inside the body; CSV errors a line, which is no field.
+        problem = {exc.where: [exc.reason]} if location == "json" and exc.where else {field: [str(exc)]}
+        abort(422, message=f"The candles cannot be read: {exc}", errors={location: problem})
+
+
+def _rows(candles: Candles) -> list[dict[str, Any]]:
+    """Candles as the API shows them, built column-wise: thousands per page."""
+    columns = {"timestamp": _iso(candles.ts), "ts": candles.ts.tolist(),
+               **{name: values.tolist() for name, values in candles.ohlcv().items()}}
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+
+def _iso(ts: np.ndarray) -> list[str]:
+    """Epoch ms as ``2024-01-01T00:00:00Z``; candles open on whole minutes, so seconds suffice."""
+    return [text + "Z" for text in np.datetime_as_string(ts.astype("datetime64[ms]"), unit="s").tolist()]
