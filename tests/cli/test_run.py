@@ -27,7 +27,7 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) ->
     while time.monotonic() < deadline:
         assert process.poll() is None, "tickflow run exited early"
         try:
-            return requests.get(url, timeout=2)
+            return requests.get(url, timeout=15)
         except requests.ConnectionError:
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {timeout} s")

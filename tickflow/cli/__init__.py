@@ -6,10 +6,14 @@ and makes every failure a single line on stderr with a non-zero exit code.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
+import pymongo.errors
+import redis
 
 from tickflow.cli import candles, services, strategies, tokens
-from tickflow.settings import SettingsError, load_env_file
+from tickflow.settings import SettingsError, get_settings, load_env_file
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         click.echo(f"tickflow: {_one_line(exc.format_message())} (see --help)", err=True)
         return 2
+    except pymongo.errors.PyMongoError as exc:
+        click.echo(f"tickflow: {_one_line(_storage_error('MongoDB', get_settings().mongo_uri, exc))}", err=True)
+        return 1
+    except redis.RedisError as exc:
+        click.echo(f"tickflow: {_one_line(_storage_error('Redis', get_settings().redis_url, exc))}", err=True)
+        return 1
     except (click.ClickException, SettingsError) as exc:
         message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
         click.echo(f"tickflow: {_one_line(message)}", err=True)
@@ -43,3 +53,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+def _storage_error(service: str, url: str, error: Exception) -> str:
+    """A Redis or MongoDB failure (down, wrong credentials) as a message naming the server, never its password."""
+    where = urlsplit(url).netloc.rpartition("@")[2]
+    unreachable = isinstance(error, (pymongo.errors.ConnectionFailure, redis.ConnectionError))
+    if unreachable and not isinstance(error, redis.AuthenticationError):
+        return f"cannot reach {service} at {where} (start it with `tickflow services up`)"
+    if isinstance(error, pymongo.errors.OperationFailure) and error.details:
+        return f"{service} at {where}: {error.details.get('errmsg', error)}"
+    return f"{service} at {where}: {error}"

@@ -15,7 +15,6 @@ import click
 
 from strategies.candles import TIMEFRAME_MS
 from tickflow.candle_files import CandleFormatError, read_candles_csv
-from tickflow.cli.strategies import needs_storage
 from tickflow.storage.candles import (
     CandleDataError,
     CandleStore,
@@ -59,7 +58,6 @@ def _summary_line(symbol: str, timeframe: str, summary: ImportSummary, seconds: 
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--symbol", "-s", required=True, callback=_symbol, help="Market symbol, e.g. BTCUSDT (upper-cased).")
 @timeframe_option
-@needs_storage
 def import_candles(file: Path, symbol: str, timeframe: str) -> None:
     """Import the candles of a CSV FILE (timestamp, open, high, low, close, volume).
 
@@ -85,7 +83,6 @@ def candles_group() -> None:
 
 
 @candles_group.command("list")
-@needs_storage
 def list_candles() -> None:
     """List every stored symbol and timeframe with its time range and candle count."""
     ranges = _store().ranges()
@@ -100,7 +97,6 @@ def list_candles() -> None:
 @click.option("--symbol", "-s", required=True, callback=_symbol, help="Market symbol, e.g. BTCUSDT.")
 @timeframe_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@needs_storage
 def delete_candles(symbol: str, timeframe: str, yes: bool) -> None:
     """Delete every stored candle of one symbol and timeframe."""
     if not yes:

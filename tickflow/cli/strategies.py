@@ -7,55 +7,20 @@ the same repository as the API.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterator
-from typing import IO, Any, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Iterator
+from typing import IO, Any
 
 import click
-import pymongo.errors
-import redis
 
 from strategies.spec import SpecError, SpecIssue, validate_spec
-from tickflow.settings import get_settings
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import ensure_schema
 from tickflow.storage.strategies import Conflict, NotFound, Strategy, StrategyRepository
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 LIST_PAGE_SIZE = 100
 
 
-def _where(url: str) -> str:
-    """The host(s) and port(s) of a service URL, without any credentials in it."""
-    return urlsplit(url).netloc.rpartition("@")[2]
-
-
-def _storage_error(service: str, url: str, error: Exception) -> click.ClickException:
-    unreachable = isinstance(error, (pymongo.errors.ConnectionFailure, redis.ConnectionError))
-    if unreachable and not isinstance(error, redis.AuthenticationError):
-        return click.ClickException(f"cannot reach {service} at {_where(url)} (start it with `tickflow services up`)")
-    if isinstance(error, pymongo.errors.OperationFailure) and error.details:
-        return click.ClickException(f"{service} at {_where(url)}: {error.details.get('errmsg', error)}")
-    return click.ClickException(f"{service} at {_where(url)}: {error}")
-
-
-def needs_storage(command: F) -> F:
-    """Turn a Redis or MongoDB failure (down, wrong credentials) into one line naming the server."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        settings = get_settings()
-        try:
-            return command(*args, **kwargs)
-        except pymongo.errors.PyMongoError as exc:
-            raise _storage_error("MongoDB", settings.mongo_uri, exc) from None
-        except redis.RedisError as exc:
-            raise _storage_error("Redis", settings.redis_url, exc) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def read_spec(file: IO[bytes]) -> dict[str, Any]:
@@ -97,7 +62,6 @@ def strategies_group() -> None:
 
 @strategies_group.command("list")
 @click.option("--name", "name_prefix", metavar="PREFIX", help="Only strategies whose name starts with PREFIX.")
-@needs_storage
 def list_strategies(name_prefix: str | None) -> None:
     """List strategies: id, name, version and last change."""
     for strategy in _all_strategies(_repository(), name_prefix):
@@ -106,7 +70,6 @@ def list_strategies(name_prefix: str | None) -> None:
 
 @strategies_group.command("show")
 @click.argument("strategy_id", metavar="ID")
-@needs_storage
 def show(strategy_id: str) -> None:
     """Print one strategy as JSON."""
     try:
@@ -120,7 +83,6 @@ def show(strategy_id: str) -> None:
 
 @strategies_group.command("create")
 @click.argument("file", type=click.File("rb"))
-@needs_storage
 def create(file: IO[bytes]) -> None:
     """Store the spec in FILE (JSON; - for stdin) as a new strategy."""
     doc = read_spec(file)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import click
 
-from tickflow.cli.strategies import needs_storage
 from tickflow.storage.connections import mongo_db
 from tickflow.storage.schema import ensure_schema
 from tickflow.storage.tokens import TokenRepository
@@ -27,7 +26,6 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--name", required=True, help="What the token is for, e.g. 'frontend' or 'alice'; must be unique.")
-@needs_storage
 def create(name: str) -> None:
     """Create a token and print it; it cannot be shown again."""
     try:
@@ -40,7 +38,6 @@ def create(name: str) -> None:
 
 
 @token_group.command("list")
-@needs_storage
 def list_tokens() -> None:
     """List tokens by name, with when they were created and last used."""
     for record in _repository().list():
@@ -50,7 +47,6 @@ def list_tokens() -> None:
 
 @token_group.command("revoke")
 @click.argument("name")
-@needs_storage
 def revoke(name: str) -> None:
     """Revoke the token called NAME (or with id NAME); it stops working at once."""
     if not _repository().revoke(name):
