@@ -1,6 +1,6 @@
 """Real Redis and MongoDB for the whole test session, on the tests' own ports.
 
-The servers run under ``var/test/`` on ports distinct from ``make run``'s, so a
+The servers run under ``var/test/<service>-<port>/`` on ports distinct from ``make run``'s, so a
 test run never touches a developer's data. A server already answering on its
 port (a previous or parallel ``make test``) is reused and left running; what
 this session started, it stops. Every test starts from empty databases.
@@ -36,8 +36,8 @@ from tickflow.storage.schema import INDEXES, ensure_schema  # noqa: E402
 @pytest.fixture(scope="session")
 def services():
     """Start (or reuse) the test Redis and MongoDB; stop them at the end if started here."""
-    redis_server = LocalRedis(TEST_REDIS_PORT, ROOT / "var/test/redis", persistent=False)
-    mongo_server = LocalMongo(TEST_MONGO_PORT, ROOT / "var/test/mongo", cache_gb=0.25)
+    redis_server = LocalRedis(TEST_REDIS_PORT, ROOT / f"var/test/redis-{TEST_REDIS_PORT}", persistent=False)
+    mongo_server = LocalMongo(TEST_MONGO_PORT, ROOT / f"var/test/mongo-{TEST_MONGO_PORT}", cache_gb=0.25)
     redis_server.ensure_running()
     mongo_server.ensure_running()
     get_settings.cache_clear()
