@@ -1,7 +1,7 @@
 """Trading domain types shared by the backtester and the live engine.
 
-Explicit, immutable values in the style of nautilus_trader: a position has a
-``Side``, an execution is a ``Fill``, a round trip is a ``Trade``. The numbers
+Explicit, immutable values in the style of nautilus_trader: a feed emits
+``Tick``s, a position has a ``Side``, an execution is a ``Fill``, a round trip is a ``Trade``. The numbers
 come out of the compiled position state machine (``strategies.position``) as
 plain arrays; these types are what the rest of the platform (API, storage,
 charts) sees. Times are epoch milliseconds (UTC) everywhere; ``to_dict()``
@@ -72,6 +72,16 @@ def return_fraction(side, size, entry_price, exit_price, commission):
     """A round trip's return: the price move in its favour relative to the entry price, less the
     commission per unit of entry value (backtesting.py's ``Trade.pl_pct``). Scalars or arrays."""
     return side * (exit_price / entry_price - 1) - commission / (size * entry_price)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One trade print from a market-data feed: ``qty`` units of ``symbol`` at ``price``."""
+
+    symbol: str
+    ts: int
+    price: float
+    qty: float
 
 
 @dataclass(frozen=True)
