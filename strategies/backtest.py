@@ -17,8 +17,9 @@ import numpy as np
 
 from .candles import Candles
 from .domain import Trade, TradeLog
+from .indicators import IndicatorCall, keyed_indicators
 from .position import make_config, new_state, open_trade, risk_offsets, simulate, trade_log
-from .spec import PRICE_SERIES, StrategySpec, resolve_value
+from .spec import StrategySpec
 from .stats import Stats, chart_indices, compute_stats
 
 CHART_POINTS = 1000
@@ -91,31 +92,12 @@ class SeriesCache:
         if not len(candles):
             raise ValueError("no candles to backtest on")
         self.ohlcv = candles.ohlcv()
-        self._calls: dict[Hashable, list[np.ndarray]] = {}
+        self._calls: dict[IndicatorCall, list[np.ndarray]] = {}
         self._rules: dict[Hashable, np.ndarray] = {}
 
     def indicators(self, spec: StrategySpec) -> tuple[dict[str, np.ndarray], dict[str, Hashable]]:
         """Each indicator series of ``spec`` by name, and the cache key of every series by name."""
-        keys: dict[str, Hashable] = {name: name for name in PRICE_SERIES}
-        series: dict[str, np.ndarray] = {}
-        leading = spec.lookbacks()
-        values = spec.resolved_params()
-        for indicator in spec.indicators.values():
-            call = (
-                indicator.function,
-                tuple(sorted((name, resolve_value(value, values)) for name, value in indicator.params.items())),
-                tuple((argument, keys[source]) for argument, source in indicator.inputs.items()),
-            )
-            if call not in self._calls:
-                inputs = [series.get(source, self.ohlcv.get(source)) for source in indicator.inputs.values()]
-                outputs = indicator.compute(inputs, values)
-                for name, output in zip(indicator.series, outputs):
-                    output[: leading[name]] = np.nan
-                self._calls[call] = outputs
-            for position, name in enumerate(indicator.series):
-                series[name] = self._calls[call][position]
-                keys[name] = (call, position)
-        return series, keys
+        return keyed_indicators(spec, self.ohlcv, self._calls)
 
     def signals(
         self, spec: StrategySpec, series: Mapping[str, np.ndarray], keys: Mapping[str, Hashable]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from .spec import StrategySpec
+from .spec import PRICE_SERIES, StrategySpec, resolve_value
 
 
 def compute_indicators(
@@ -20,16 +20,44 @@ def compute_indicators(
     """
     if params:
         spec = spec.with_params(params)
-    values = spec.resolved_params()
-    leading = spec.lookbacks()
+    return keyed_indicators(spec, ohlcv, memo={})[0]
+
+
+IndicatorCall = tuple[str, tuple, tuple]
+"""What determines an indicator's outputs: TA-Lib function, resolved params, input series keys."""
+
+
+def keyed_indicators(
+    spec: StrategySpec, ohlcv: Mapping[str, np.ndarray], memo: dict[IndicatorCall, list[np.ndarray]]
+) -> tuple[dict[str, np.ndarray], dict[str, Hashable]]:
+    """Indicator series by name, and each series' key (what determines its values).
+
+    ``memo`` maps an :data:`IndicatorCall` to its outputs. Passing the same dict for many
+    specs or param sets on the same candles computes each distinct call once, chained
+    indicators included (a sweep's shared indicators); the keys let callers cache
+    rule results the same way.
+    """
+    keys: dict[str, Hashable] = {name: name for name in PRICE_SERIES}
     series: dict[str, np.ndarray] = {}
     prices = _Prices(ohlcv)
+    leading = spec.lookbacks()
+    values = spec.resolved_params()
     for indicator in spec.indicators.values():
-        inputs = [series[source] if source in series else prices[source] for source in indicator.inputs.values()]
-        for name, output in zip(indicator.series, indicator.compute(inputs, values), strict=True):
-            output[: leading[name]] = np.nan  # TA-Lib fills integer outputs (e.g. candlesticks) with 0 instead
-            series[name] = output
-    return series
+        call = (
+            indicator.function,
+            tuple(sorted((name, resolve_value(value, values)) for name, value in indicator.params.items())),
+            tuple((argument, keys[source]) for argument, source in indicator.inputs.items()),
+        )
+        if call not in memo:
+            inputs = [series[source] if source in series else prices[source] for source in indicator.inputs.values()]
+            outputs = indicator.compute(inputs, values)
+            for name, output in zip(indicator.series, outputs, strict=True):
+                output[: leading[name]] = np.nan  # TA-Lib fills integer outputs (e.g. candlesticks) with 0 instead
+            memo[call] = outputs
+        for position, name in enumerate(indicator.series):
+            series[name] = memo[call][position]
+            keys[name] = (call, position)
+    return series, keys
 
 
 class _Prices:
