@@ -81,7 +81,7 @@ class FractionDistance:
 
 @dataclass(frozen=True)
 class AtrDistance:
-    """A distance from the entry price of ``multiple`` times the value of indicator ``atr`` on the entry bar."""
+    """A distance from the entry price of ``multiple`` times the value of indicator ``atr`` on the signal bar."""
 
     atr: str
     multiple: ParamValue

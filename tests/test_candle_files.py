@@ -162,6 +162,8 @@ def candle(**changes):
     ([candle(), candle(timestamp="2024-01-01T00:01:00Z", high="two")], "candles[1].high: 'two' is not a number"),
     ([candle(open=None)], "candles[0].open: missing value"),
     ([candle(volume=[1])], "candles[0].volume: [1] is not a number"),
+    ([candle(close=True)], "candles[0].close: True is not a number"),
+    ([candle(), candle(timestamp="2024-01-01T00:01:00Z", open=False)], "candles[1].open: False is not a number"),
     ([candle(timestamp=1704067260), candle()],
      "candles[0].timestamp: 1704067260 is a number but other timestamps are ISO-8601 strings"),
     ([candle(), candle(timestamp="2024-01-01T01:00:00+01:00")],

@@ -170,6 +170,8 @@ def _numbers(column: pd.Series, field: str, labels: np.ndarray, locate: Locate) 
 
 def _floats(column: pd.Series) -> np.ndarray:
     """A column as float64: NaN where a cell is no number, inf where it is too large for a float."""
+    if column.dtype == bool or column.dtype == object:  # JSON true/false is no number
+        column = column.where(~column.map(type).eq(bool))
     try:
         return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     except OverflowError:  # a JSON integer beyond float range; rare enough to go cell by cell
