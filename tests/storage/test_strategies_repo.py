@@ -56,11 +56,39 @@ def test_a_write_reaches_mongodb_and_then_the_cache(repo, db, redis):
     assert cached["version"] == 1 and cached["spec"] == created.spec
 
 
-def test_mongodb_is_written_before_redis_so_a_redis_outage_loses_no_write(db):
-    unreachable = redis_lib.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
-    with pytest.raises(redis_lib.ConnectionError):
-        StrategyRepository(db, unreachable).create(spec())
+def unreachable_redis() -> redis_lib.Redis:
+    return redis_lib.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+
+
+def test_a_redis_outage_loses_no_write_and_the_write_is_reported_as_done(db):
+    outage = StrategyRepository(db, unreachable_redis())
+    created = outage.create(spec())
     assert db[STRATEGIES].count_documents({"name": "SMA cross 10/20"}) == 1
+    replaced = outage.replace(created.id, spec("renamed"))
+    assert replaced.version == 2
+    outage.delete(created.id)
+    assert db[STRATEGIES].count_documents({}) == 0
+
+
+def test_reads_fall_back_to_mongodb_while_redis_is_unreachable(repo, db):
+    created = repo.create(spec())
+    assert StrategyRepository(db, unreachable_redis()).get(created.id) == created
+
+
+def test_a_refused_cache_write_drops_the_old_entry_so_no_stale_spec_is_served(repo, redis):
+    created = repo.create(spec())
+    # A Redis out of memory refuses writes but still allows deletes.
+    limits = redis.config_get("maxmemory*")
+    redis.config_set("maxmemory-policy", "noeviction")
+    redis.config_set("maxmemory", "1")
+    try:
+        replaced = repo.replace(created.id, spec("renamed"))
+        assert redis.exists(strategy_key(created.id)) == 0
+    finally:
+        redis.config_set("maxmemory", limits["maxmemory"])
+        redis.config_set("maxmemory-policy", limits["maxmemory-policy"])
+    assert replaced.version == 2
+    assert repo.get(created.id).name == "renamed"
 
 
 def test_cache_keys_live_under_the_tf_prefix(repo, redis):

@@ -2,9 +2,12 @@
 
 Every write lands in MongoDB first and then in Redis: MongoDB is never behind
 what a client was told. Reads come from Redis and refill it from MongoDB on a
-miss, so a flushed Redis heals itself. Should the cache write fail after the
-MongoDB write (Redis down at that moment), the entry it failed to replace
-expires within ``CACHE_TTL_MS``, which bounds how long a read can be stale.
+miss, so a flushed Redis heals itself. Once MongoDB has a write, the write
+has happened: a cache write that fails then (Redis down at that moment) is
+logged and the old entry dropped if Redis lets us, and the caller is told
+the write succeeded. Should Redis refuse even that, the old entry expires
+within ``CACHE_TTL_MS``, which bounds how long a read can be stale. Reads
+fall back to MongoDB while Redis is unreachable.
 
 Two writers (or a writer and a reader refilling the cache) can reach Redis
 out of order. Each strategy carries a ``version`` bumped on every write, and a
@@ -16,6 +19,7 @@ refill racing with the delete cannot bring the strategy back.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,12 +36,14 @@ from strategies.spec import SpecError, SpecIssue, validate_spec
 from tickflow.storage.keys import strategy_key
 from tickflow.storage.schema import STRATEGIES
 
-CACHE_TTL_MS = 60 * 60 * 1000
+CACHE_TTL_MS = 10 * 60 * 1000
 # Longer than any read that could still be refilling the cache from MongoDB.
 TOMBSTONE_TTL_MS = 10 * 60 * 1000
 # A merge patch re-reads and retries when another writer got in between.
 PATCH_ATTEMPTS = 3
 _INT64 = range(-(2**63), 2**63)
+
+log = logging.getLogger(__name__)
 
 # KEYS[1]: cache key. ARGV: version, JSON document ("" for a tombstone), TTL in ms.
 _SET_IF_NEWER = """
@@ -181,7 +187,11 @@ class StrategyRepository:
     def get(self, strategy_id: str) -> Strategy:
         """The strategy from the cache, refilled from MongoDB on a miss."""
         key = strategy_key(str(_object_id(strategy_id)))
-        cached = self._redis.hget(key, "doc")
+        try:
+            cached = self._redis.hget(key, "doc")
+        except redis.RedisError as exc:
+            log.warning("strategy cache unreachable, reading %s from MongoDB: %s", strategy_id, exc)
+            return self._find(_object_id(strategy_id))
         if cached == "":
             raise NotFound(strategy_id)  # tombstone: deleted a moment ago
         if cached is not None:
@@ -235,7 +245,7 @@ class StrategyRepository:
         if doc is None:
             raise NotFound(strategy_id)
         # Deleting is a write too: it outranks every cached version up to the deleted one.
-        self._set_if_newer(keys=[strategy_key(strategy_id)], args=[doc["version"] + 1, "", TOMBSTONE_TTL_MS])
+        self._write_cache(strategy_id, doc["version"] + 1, "", TOMBSTONE_TTL_MS)
 
     def _find(self, oid: ObjectId) -> Strategy:
         doc = self._collection.find_one({"_id": oid})
@@ -261,5 +271,17 @@ class StrategyRepository:
         return self._cache(Strategy.from_document(doc))
 
     def _cache(self, strategy: Strategy) -> Strategy:
-        self._set_if_newer(keys=[strategy_key(strategy.id)], args=[strategy.version, strategy.to_json(), CACHE_TTL_MS])
+        self._write_cache(strategy.id, strategy.version, strategy.to_json(), CACHE_TTL_MS)
         return strategy
+
+    def _write_cache(self, strategy_id: str, version: int, doc_json: str, ttl_ms: int) -> None:
+        """Best effort: MongoDB already has the write, so a Redis failure must not undo the answer."""
+        key = strategy_key(strategy_id)
+        try:
+            self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms])
+        except redis.RedisError as exc:
+            log.error("strategy %s v%s is in MongoDB but the cache write failed: %s", strategy_id, version, exc)
+            try:
+                self._redis.delete(key)  # a miss refills from MongoDB; a stale entry would not
+            except redis.RedisError:
+                pass  # the entry, if any, expires within CACHE_TTL_MS
