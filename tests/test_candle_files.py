@@ -67,6 +67,14 @@ def test_epoch_units_are_told_apart_by_magnitude_at_ten_to_the_eleven():
     assert read_candles_csv(csv(HEADER + "100000020000,1,2,0.5,1.5,10\n")).ts.tolist() == [100_000_020_000]
 
 
+@pytest.mark.parametrize("stamp", ["2024-01-01T00:00:00.0000001Z", "2024-01-01T00:00:00.0005Z", "1704067200.0004",
+                                   "1704067200000.5"])
+def test_a_time_finer_than_a_millisecond_is_an_error_not_truncated_onto_another_candle(stamp):
+    message = format_error(read_candles_csv, csv(HEADER + f"{stamp},1,2,0.5,1.5,10\n"))
+    assert message.endswith("has a fraction of a millisecond")
+    assert "line 2" in message
+
+
 def test_rows_come_out_sorted_by_time():
     loaded = read_candles_csv(csv(HEADER + "1704067320,3,3,3,3,3\n1704067200,1,1,1,1,1\n1704067260,2,2,2,2,2\n"))
     assert loaded.ts.tolist() == [T0, T0 + 60_000, T0 + 120_000]

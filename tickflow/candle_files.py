@@ -40,10 +40,9 @@ import pandas as pd
 
 from strategies.candles import PRICE_COLUMNS, Candles
 from tickflow.storage.candles import iso_utc
+from tickflow.times import EPOCH_MILLISECONDS_BELOW, EPOCH_SECONDS_BELOW
 
 FIELDS = ("timestamp", *PRICE_COLUMNS)
-EPOCH_SECONDS_BELOW = 10**11
-EPOCH_MILLISECONDS_BELOW = 10**14
 
 Locate = Callable[[int, "str | None"], str]
 """Where row ``label`` (and optionally a field) is in the input, for messages."""
@@ -127,7 +126,9 @@ def _epoch_ms(column: pd.Series, labels: np.ndarray, locate: Locate) -> np.ndarr
         parsed = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
         _fail_at_first(parsed.isna().to_numpy(), column, "timestamp", labels, locate,
                        "is not an ISO-8601 time or an epoch number")
-        ms = pd.DatetimeIndex(parsed).as_unit("ms").asi8
+        ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
+        _fail_at_first(ns % 1_000_000 != 0, column, "timestamp", labels, locate, "has a fraction of a millisecond")
+        ms = ns // 1_000_000
     else:
         row = next(i for i, value in enumerate(column) if not isinstance(value, str) and not _is_missing(value))
         value = column.iloc[row]
@@ -157,8 +158,10 @@ def _epoch_numbers_ms(values: np.ndarray, labels: np.ndarray, locate: Locate) ->
             f"{_show(values[row])} is {unit_names[units[row]]} but {locate(labels[0], None)} is {unit_names[units[0]]}",
             locate(labels[row], "timestamp"),
         )
-    scale = 1000.0 if units[0] == 0 else 1.0
-    return np.rint(values * scale).astype(np.int64)
+    scaled = values * (1000.0 if units[0] == 0 else 1.0)
+    whole = np.rint(scaled)
+    _fail_at_first(np.abs(scaled - whole) > 1e-3, values, "timestamp", labels, locate, "has a fraction of a millisecond")
+    return whole.astype(np.int64)
 
 
 def _numbers(column: pd.Series, field: str, labels: np.ndarray, locate: Locate) -> np.ndarray:
@@ -200,7 +203,7 @@ def _fail_at_first(bad: np.ndarray, original: pd.Series | np.ndarray, field: str
     value = value.item() if isinstance(value, np.generic) else value
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         problem = "missing value"
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif isinstance(value, float) and not np.isfinite(value):
         problem = f"{_show(value)} is not a finite number"
     else:
         problem = f"{_show(value)} {reason}"

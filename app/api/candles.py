@@ -10,28 +10,38 @@ the place in it; nothing is written then.
 from __future__ import annotations
 
 import math
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import numpy as np
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from app.schemas import MAX_PAGE
 from strategies.candles import Candles
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
-from tickflow.storage.candles import CandleDataError, CandleStore, check_timeframe, iso_utc, normalize_symbol
+from tickflow.storage.candles import (
+    CandleDataError,
+    CandleStore,
+    check_timeframe,
+    iso_utc,
+    normalize_symbol,
+)
 from tickflow.storage.connections import mongo_db
+from tickflow.times import parse_time_ms
 
 blp = Blueprint("candles", __name__, url_prefix="/api/v1/candles", description="Historical candles")
 
 MAX_PER_PAGE = 5000
 CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv"})
-_EPOCH_MS = re.compile(r"[0-9]{1,15}")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _IMPORT_BODY = {
     "required": True,
@@ -48,19 +58,13 @@ _IMPORT_BODY = {
 
 
 class TimestampArg(fields.String):
-    """A time given as ISO-8601 (no offset means UTC) or epoch milliseconds; loads as epoch ms."""
+    """A time given as ISO-8601 (no offset means UTC) or epoch seconds/milliseconds; loads as epoch ms."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if _EPOCH_MS.fullmatch(text):
-            return int(text)
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError("expected an ISO-8601 time or epoch milliseconds") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return (moment - _EPOCH) // timedelta(milliseconds=1)
+            return parse_time_ms(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class CandleQuerySchema(Schema):

@@ -87,6 +87,14 @@ def test_reading_pages_through_a_range_oldest_first(client, auth_headers):
     assert len(last_page["items"]) == 600 and last_page["items"][-1]["ts"] == T0 + 2009 * 60_000
 
 
+def test_epoch_bounds_follow_the_same_seconds_or_milliseconds_rule_as_imports(client, auth_headers):
+    client.post(f"{URL}/BTCUSDT/1h", data=csv_of(generate_candles(48, "1h", start_ms=T0)), headers=auth_headers,
+                content_type="text/csv")
+    for start in (T0 // 1000 + 3 * 3600, T0 + 3 * 3_600_000):
+        response = client.get(f"{URL}/BTCUSDT/1h", query_string={"start": start, "per_page": 1}, headers=auth_headers)
+        assert response.json["items"][0]["timestamp"] == "2024-01-01T03:00:00Z"
+
+
 def test_bounds_may_carry_an_offset(client, auth_headers):
     client.post(f"{URL}/BTCUSDT/1h", data=csv_of(generate_candles(48, "1h", start_ms=T0)), headers=auth_headers,
                 content_type="text/csv")
