@@ -35,6 +35,10 @@ def test_cors_origins_are_a_comma_separated_list():
     [
         ({"MONGO_URI": "postgres://db"}, "MONGO_URI: 'postgres://db' is not a URL with scheme mongodb://"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL:"),
+        ({"REDIS_URL": "redis://localhost:99999/0"}, "REDIS_URL: 'redis://localhost:99999/0' is malformed: Port out of range"),
+        ({"REDIS_URL": "redis://:hunter2@localhost:99999/0"}, "REDIS_URL: 'redis://:***@localhost:99999/0' is malformed"),
+        ({"MONGO_URI": "mongodb://a:b:c/x"}, "MONGO_URI: 'mongodb://a:b:c/x' is malformed: Reserved characters"),
+        ({"MONGO_URI": "mongodb://u:secret@host:port/db"}, "MONGO_URI: 'mongodb://u:***@host:port/db' is malformed"),
         ({"API_PORT": "eighty"}, "API_PORT: 'eighty' is not a whole number"),
         ({"API_PORT": "70000"}, "API_PORT: 70000 is outside 1..65535"),
         ({"TICKFLOW_ENV": "production"}, "SECRET_KEY: required when TICKFLOW_ENV=production"),

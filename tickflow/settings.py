@@ -14,6 +14,10 @@ from functools import lru_cache
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from pymongo.errors import ConfigurationError
+from pymongo.uri_parser import parse_uri
+from redis.connection import parse_url as redis_parse_url
+
 # Local development ports, chosen away from the stock ones so that the
 # platform never collides with a Redis or MongoDB the machine already runs.
 DEV_REDIS_PORT = 6390
@@ -83,8 +87,32 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     value = env.get(name, "") or default
     scheme = urlsplit(value).scheme
     if scheme not in schemes:
-        raise SettingsError(f"{name}: {value!r} is not a URL with scheme {' or '.join(s + '://' for s in schemes)}")
+        raise SettingsError(f"{name}: {_redacted(value)!r} is not a URL with scheme {' or '.join(s + '://' for s in schemes)}")
+    try:
+        _parse_url(scheme, value)
+    except (ValueError, ConfigurationError) as exc:
+        raise SettingsError(f"{name}: {_redacted(value)!r} is malformed: {exc}") from None
     return value
+
+
+def _parse_url(scheme: str, value: str) -> None:
+    """Parse the way the client will, so a bad URL fails here and not on first use."""
+    if scheme == "mongodb":
+        parse_uri(value)
+    elif scheme == "mongodb+srv":  # parse_uri would resolve DNS here; check the form only
+        if not urlsplit(value).hostname:
+            raise ValueError("no host")
+    else:
+        redis_parse_url(value)
+        urlsplit(value).port  # noqa: B018 -- raises for a port out of range
+
+
+def _redacted(url: str) -> str:
+    """The URL with any password replaced, fit for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

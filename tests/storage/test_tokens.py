@@ -82,3 +82,11 @@ def test_revoke_refuses_a_query_object_in_place_of_a_name(tokens):
     with pytest.raises(TypeError):
         tokens.revoke({"$ne": ""})
     assert len(tokens.list()) == 1
+
+
+def test_revoking_by_a_name_that_looks_like_another_tokens_id_revokes_only_the_named_one(tokens):
+    alice_token, alice = tokens.create("alice")
+    impostor_token, _ = tokens.create(str(alice.id))
+    assert tokens.revoke(str(alice.id))
+    assert tokens.verify(impostor_token) is None
+    assert tokens.verify(alice_token) is not None

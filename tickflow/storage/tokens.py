@@ -93,10 +93,12 @@ class TokenRepository:
         return [ApiToken.from_document(doc) for doc in self._tokens.find().sort("created_at", 1)]
 
     def revoke(self, name_or_id: str) -> bool:
-        """Delete the token with this name (or id); ``False`` when there was none."""
+        """Delete the one token with this name, else the one with this id; ``False`` when there was none.
+
+        The name wins, so a token named like another token's id can never take that one with it.
+        """
         if not isinstance(name_or_id, str):  # a dict here would be a query operator
             raise TypeError("name_or_id must be a string")
-        query: dict = {"name": name_or_id}
-        if ObjectId.is_valid(name_or_id):
-            query = {"$or": [query, {"_id": ObjectId(name_or_id)}]}
-        return self._tokens.delete_many(query).deleted_count > 0
+        if self._tokens.delete_one({"name": name_or_id}).deleted_count:
+            return True
+        return ObjectId.is_valid(name_or_id) and self._tokens.delete_one({"_id": ObjectId(name_or_id)}).deleted_count > 0
