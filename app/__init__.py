@@ -13,8 +13,7 @@ from flask_smorest import Api
 from app import auth, docs, errors
 from app.api import candles, health, strategies
 from tickflow.settings import Settings, get_settings
-from tickflow.storage.connections import mongo_db
-from tickflow.storage.schema import ensure_schema
+from tickflow.storage.schema import ready_db
 
 API_PREFIX = "/api/v1"
 
@@ -49,5 +48,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         expose_headers=["ETag", "Location"],
     )
 
-    ensure_schema(mongo_db())
+    ready_db()
     return app

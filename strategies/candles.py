@@ -8,6 +8,7 @@ works on whole arrays.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ TIMEFRAME_MS: dict[str, int] = {
     "4h": 14_400_000,
     "1d": 86_400_000,
 }
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9._-]{1,30}")
+"""An instrument symbol as the platform stores it: upper case, as exchanges print them (``BTCUSDT``)."""
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 COLUMNS = ("ts", *PRICE_COLUMNS)
 

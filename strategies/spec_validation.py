@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .candles import TIMEFRAME_MS
+from .candles import SYMBOL_PATTERN, TIMEFRAME_MS
 from .document import ABSENT, Interval, Issues, SpecError, did_you_mean, joined
 from .rules import RESERVED_WORDS, CompiledRule, RuleError, compile_rule
 from .spec_parts import (
@@ -34,7 +34,6 @@ from .talib_catalog import FUNCTION_NAMES, PRICE_SERIES, TalibFunction, talib_fu
 
 MAX_INDICATORS = 100
 
-_SYMBOL = re.compile(r"[A-Z0-9._-]{1,30}")
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _FRACTION_BELOW_ONE = Interval(0, 1, low_open=True, high_open=True)
 _POSITIVE = Interval(0, low_open=True)
@@ -149,7 +148,7 @@ class _Reader:
             if text is None:
                 continue
             symbol = text.upper()
-            if not _SYMBOL.fullmatch(symbol):
+            if not SYMBOL_PATTERN.fullmatch(symbol):
                 self.issues.add(path, f"invalid symbol {text!r}: use 1 to 30 of A-Z, 0-9, '.', '_', '-'")
             elif symbol in symbols:
                 self.issues.add(path, f"duplicate symbol {symbol!r}")

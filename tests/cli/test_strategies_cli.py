@@ -104,18 +104,29 @@ def test_show_of_an_unknown_id_fails_in_one_line(repo, capsys, strategy_id):
 
 
 @pytest.fixture
-def redis_unreachable(monkeypatch, db):
-    """Process settings pointing at a Redis that is not there (restored afterwards)."""
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    get_settings.cache_clear()
-    connections.reset_clients()
-    yield
+def unreachable(monkeypatch, db):
+    """Point the process settings at a server that is not there (restored afterwards)."""
+
+    def point(variable: str, url: str) -> None:
+        monkeypatch.setenv(variable, url)
+        get_settings.cache_clear()
+        connections.reset_clients()
+
+    yield point
     monkeypatch.undo()
     get_settings.cache_clear()
     connections.reset_clients()
 
 
-def test_an_unreachable_service_is_one_line_naming_it_and_the_fix(redis_unreachable, capsys):
+def test_an_unreachable_mongodb_is_one_line_naming_it_and_the_fix(unreachable, capsys):
+    unreachable("MONGO_URI", "mongodb://127.0.0.1:1/tickflow?directConnection=true&serverSelectionTimeoutMS=300")
     assert main(["strategies", "show", "0123456789abcdef01234567"]) == 1
     err = capsys.readouterr().err
-    assert err == "tickflow: cannot reach Redis at 127.0.0.1:1 (start it with `tickflow services up`)\n"
+    assert err == "tickflow: cannot reach MongoDB at 127.0.0.1:1 (start it with `tickflow services up`)\n"
+
+
+def test_strategies_are_read_from_mongodb_while_redis_is_unreachable(repo, unreachable, capsys):
+    created = repo.create(load_example("sma_cross"))
+    unreachable("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["strategies", "show", created.id]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == created.id

@@ -23,8 +23,7 @@ from tickflow.storage.candles import (
     normalize_symbol,
     validate_candles,
 )
-from tickflow.storage.connections import mongo_db
-from tickflow.storage.schema import ensure_schema
+from tickflow.storage.schema import ready_db
 
 timeframe_option = click.option("--timeframe", "-t", required=True, type=click.Choice(list(TIMEFRAME_MS)),
                                 help="Bar length of the candles.")
@@ -38,9 +37,7 @@ def _symbol(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def _store() -> CandleStore:
-    db = mongo_db()
-    ensure_schema(db)
-    return CandleStore(db)
+    return CandleStore(ready_db())
 
 
 def _minute(ts_ms: int) -> str:

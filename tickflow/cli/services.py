@@ -19,6 +19,7 @@ import click
 
 from tickflow.localservices import LocalMongo, LocalRedis, LocalService, ServiceError, port_open
 from tickflow.settings import get_settings
+from tickflow.storage.schema import ready_db
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -62,10 +63,7 @@ def services() -> None:
 def up(var_dir: Path) -> None:
     """Start the local services in the background (reusing running ones)."""
     _start(_local_services(var_dir))
-    from tickflow.storage.connections import mongo_db
-    from tickflow.storage.schema import ensure_schema
-
-    ensure_schema(mongo_db())
+    ready_db()
 
 
 @services.command()
@@ -97,10 +95,7 @@ def run(var_dir: Path, procfile: Path) -> None:
     local = _local_services(var_dir)
     try:
         _start(local)
-        from tickflow.storage.connections import mongo_db
-        from tickflow.storage.schema import ensure_schema
-
-        ensure_schema(mongo_db())
+        ready_db()
         base = f"http://{settings.api_host}:{settings.api_port}"
         click.echo(
             "\nTickFlow is starting. Look here:\n"

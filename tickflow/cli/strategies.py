@@ -14,8 +14,8 @@ from typing import IO, Any
 import click
 
 from strategies.spec import SpecError, SpecIssue, validate_spec
-from tickflow.storage.connections import mongo_db, redis_client
-from tickflow.storage.schema import ensure_schema
+from tickflow.storage.connections import redis_client
+from tickflow.storage.schema import ready_db
 from tickflow.storage.strategies import Conflict, NotFound, Strategy, StrategyRepository
 
 LIST_PAGE_SIZE = 100
@@ -35,9 +35,7 @@ def read_spec(file: IO[bytes]) -> dict[str, Any]:
 
 
 def _repository() -> StrategyRepository:
-    db = mongo_db()
-    ensure_schema(db)
-    return StrategyRepository(db, redis_client())
+    return StrategyRepository(ready_db(), redis_client())
 
 
 def _all_strategies(repository: StrategyRepository, name_prefix: str | None) -> Iterator[Strategy]:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import click
 
-from tickflow.storage.connections import mongo_db
-from tickflow.storage.schema import ensure_schema
+from tickflow.storage.schema import ready_db
 from tickflow.storage.tokens import TokenRepository
 
 
 def _repository() -> TokenRepository:
-    db = mongo_db()
-    ensure_schema(db)
-    return TokenRepository(db)
+    return TokenRepository(ready_db())
 
 
 @click.group("token")

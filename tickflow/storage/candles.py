@@ -25,7 +25,6 @@ Writes keep three promises:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -35,11 +34,10 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from strategies.candles import COLUMNS, PRICE_COLUMNS, TIMEFRAME_MS, Candles
+from strategies.candles import COLUMNS, PRICE_COLUMNS, SYMBOL_PATTERN, TIMEFRAME_MS, Candles
 from tickflow.storage.schema import HISTORICAL_CANDLES
 
 BUCKET_BARS = 1440
-SYMBOL_RE = re.compile(r"[A-Z0-9._-]{1,30}")
 
 _DTYPES = {"ts": np.dtype("<i8"), **{name: np.dtype("<f8") for name in PRICE_COLUMNS}}
 _COLUMN_PROJECTION = {"_id": 0, **{name: 1 for name in COLUMNS}}
@@ -84,7 +82,7 @@ class SymbolRange:
 def normalize_symbol(symbol: str) -> str:
     """The stored form of a symbol: upper-cased, 1-30 of ``A-Z 0-9 . _ -``."""
     normalized = symbol.strip().upper()
-    if not SYMBOL_RE.fullmatch(normalized):
+    if not SYMBOL_PATTERN.fullmatch(normalized):
         raise CandleDataError(f"symbol {symbol!r} must be 1 to 30 characters of A-Z, 0-9, '.', '_' or '-'")
     return normalized
 

@@ -6,9 +6,14 @@ when they start, and a second call changes nothing.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid
+
+from strategies.candles import SYMBOL_PATTERN, TIMEFRAME_MS
+from tickflow.storage.connections import mongo_db
 
 STRATEGIES = "strategies"
 HISTORICAL_CANDLES = "historical_candles"
@@ -67,8 +72,8 @@ VALIDATORS: dict[str, dict] = {
             "bsonType": "object",
             "required": ["symbol", "timeframe", "start", "count", "ts", "open", "high", "low", "close", "volume"],
             "properties": {
-                "symbol": {"bsonType": "string", "pattern": "^[A-Z0-9._-]{1,30}$"},
-                "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d"]},
+                "symbol": {"bsonType": "string", "pattern": f"^{SYMBOL_PATTERN.pattern}$"},
+                "timeframe": {"enum": list(TIMEFRAME_MS)},
                 "start": {"bsonType": ["int", "long"]},
                 "count": {"bsonType": ["int", "long"], "minimum": 1},
                 "first_ts": {"bsonType": ["int", "long"]},
@@ -104,3 +109,16 @@ def ensure_schema(db: Database) -> None:
         elif validator:
             db.command("collMod", name, validator=validator)
         db[name].create_indexes(indexes)
+
+
+def ready_db() -> Database:
+    """The platform's database with its schema in place: what a command or process starts with."""
+    db = mongo_db()
+    ensure_schema(db)
+    return db
+
+
+def mongo_now() -> datetime:
+    """Now, truncated to the milliseconds MongoDB keeps, so a document read back equals the one written."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -34,7 +34,7 @@ from pymongo.errors import DuplicateKeyError
 
 from strategies.spec import SpecError, SpecIssue, validate_spec
 from tickflow.storage.keys import strategy_key
-from tickflow.storage.schema import STRATEGIES
+from tickflow.storage.schema import STRATEGIES, mongo_now
 
 CACHE_TTL_MS = 10 * 60 * 1000
 # Longer than any read that could still be refilling the cache from MongoDB.
@@ -154,10 +154,6 @@ def _object_id(strategy_id: str) -> ObjectId:
     return ObjectId(strategy_id)
 
 
-def _now() -> datetime:
-    # MongoDB keeps milliseconds; truncating here makes what a write returns equal what a read returns.
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class StrategyRepository:
@@ -176,7 +172,7 @@ class StrategyRepository:
     def create(self, spec_doc: Mapping[str, Any]) -> Strategy:
         """Validate and store a new strategy at version 1."""
         spec = _validated(spec_doc)
-        now = _now()
+        now = mongo_now()
         doc = {"name": spec["name"], "spec": spec, "version": 1, "created_at": now, "updated_at": now}
         try:
             doc["_id"] = self._collection.insert_one(doc).inserted_id
@@ -260,7 +256,7 @@ class StrategyRepository:
         try:
             doc = self._collection.find_one_and_update(
                 query,
-                {"$set": {"name": spec["name"], "spec": spec, "updated_at": _now()}, "$inc": {"version": 1}},
+                {"$set": {"name": spec["name"], "spec": spec, "updated_at": mongo_now()}, "$inc": {"version": 1}},
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:

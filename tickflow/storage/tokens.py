@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from bson import ObjectId
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from tickflow.storage.schema import API_TOKENS
+from tickflow.storage.schema import API_TOKENS, mongo_now
 
 TOKEN_PREFIX = "tf_"
 # Recording every use would turn each API read into a database write;
@@ -49,10 +49,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    # MongoDB keeps milliseconds; truncating here makes a record read back equal the one returned.
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class TokenRepository:
@@ -67,7 +63,7 @@ class TokenRepository:
         if not name:
             raise ValueError("a token needs a name")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        doc = {"name": name, "token_hash": hash_token(token), "created_at": _now()}
+        doc = {"name": name, "token_hash": hash_token(token), "created_at": mongo_now()}
         try:
             doc["_id"] = self._tokens.insert_one(doc).inserted_id
         except DuplicateKeyError:  # the unique index on name decides races too
@@ -81,7 +77,7 @@ class TokenRepository:
         doc = self._tokens.find_one({"token_hash": hash_token(token)})
         if doc is None:
             return None
-        now = _now()
+        now = mongo_now()
         last_used = doc.get("last_used_at")
         if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
             self._tokens.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
