@@ -145,12 +145,22 @@ class Issues:
                 valid[key] = entry
         return valid
 
-    def string(self, value: Any, path: str, max_length: int | None = None) -> str | None:
+    def string(self, value: Any, path: str, max_length: int | None = None, multiline: bool = False) -> str | None:
+        """A non-empty string of printable text (plus line breaks and tabs where ``multiline``).
+
+        Control characters are refused because names and texts end up in terminals and logs,
+        where an escape sequence could rewrite what an operator sees.
+        """
         text = self.typed(value, path, str, "a string")
         if text is None:
             return None
         if not text.strip():
             self.add(path, "must not be empty")
+            return None
+        allowed = "\n\r\t" if multiline else ""
+        unprintable = next((ch for ch in text if not ch.isprintable() and ch not in allowed), None)
+        if unprintable is not None:
+            self.add(path, f"must be printable text, got the control character {unprintable!r}")
             return None
         if max_length is not None and len(text) > max_length:
             self.add(path, f"must be at most {max_length} characters, got {len(text)}")

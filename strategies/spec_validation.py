@@ -108,7 +108,7 @@ class _Reader:
         if top is None:
             raise SpecError(self.issues.found)
         name = self.issues.string(top.get("name", ABSENT), "name", max_length=100)
-        description = self.issues.string(top.get("description", ABSENT), "description", max_length=2000)
+        description = self.issues.string(top.get("description", ABSENT), "description", max_length=2000, multiline=True)
         symbols = self.symbols(top.get("symbols", ABSENT))
         timeframe = self.timeframe(top.get("timeframe", ABSENT))
         self.read_params(top.get("params", {}))
@@ -347,7 +347,7 @@ class _Reader:
         return rules
 
     def rule(self, raw: Any, path: str) -> CompiledRule | None:
-        text = self.issues.string(raw, path)
+        text = self.issues.string(raw, path, multiline=True)
         if text is None:
             return None
         try:

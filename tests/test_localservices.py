@@ -55,3 +55,19 @@ def test_mongod_starts_as_a_one_node_replica_set_and_keeps_its_data_across_resta
             assert client.tickflow.probe.find_one({}, {"_id": 0}) == {"kept": True}
     finally:
         server.stop()
+
+
+def test_a_stale_pidfile_naming_another_process_is_never_signalled(tmp_path):
+    import subprocess
+    import sys
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        server = LocalRedis(free_port(), tmp_path / "redis", persistent=False)
+        server.data_dir.mkdir(parents=True)
+        server.pidfile.write_text(str(bystander.pid))
+        server.kill()
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

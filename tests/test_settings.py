@@ -45,6 +45,7 @@ def test_cors_origins_are_a_comma_separated_list():
         ({"SECRET_KEY": "short"}, "SECRET_KEY: must be at least 16 characters"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: 'LOUD' is not one of"),
         ({"CORS_ORIGINS": "ftp://x"}, "CORS_ORIGINS: 'ftp://x' is not an http(s) origin"),
+        ({"CORS_ORIGINS": "https://ui.example.com/app"}, "CORS_ORIGINS: 'https://ui.example.com/app' is not an http(s) origin"),
     ],
 )
 def test_a_malformed_setting_fails_with_one_line_naming_it(env, message):
@@ -72,11 +73,13 @@ def test_an_env_file_fills_in_what_the_environment_does_not_set(tmp_path, monkey
     from tickflow.settings import load_env_file
 
     env_file = tmp_path / ".env"
-    env_file.write_text("# comment\nAPI_PORT=9001\nexport LOG_LEVEL='debug'\nREDIS_URL=redis://ignored:1/0\n")
+    env_file.write_text("# comment\nAPI_PORT=9001\nexport LOG_LEVEL='debug'\nREDIS_URL=redis://ignored:1/0\n"
+                        "SECRET_KEY=\"ends-with-a-quote'\"\n")
     monkeypatch.setattr(os, "environ", {"REDIS_URL": "redis://kept:6379/0"})
     load_env_file(env_file)
     settings = Settings.from_env()
     assert (settings.api_port, settings.log_level, settings.redis_url) == (9001, "DEBUG", "redis://kept:6379/0")
+    assert settings.secret_key == "ends-with-a-quote'"
 
 
 def test_a_malformed_env_file_line_is_reported_with_its_line_number(tmp_path):

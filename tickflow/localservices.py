@@ -37,7 +37,9 @@ def find_mongod() -> str:
 
 
 def find_redis_server() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").is_file() else None)
+    """``redis-server`` on PATH, else where Debian puts it (``/usr/sbin`` is not on a user's PATH)."""
+    candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/sbin/redis-server"]
+    found = next((path for path in candidates if path and Path(path).is_file()), None)
     if not found:
         raise ServiceError("redis-server not found: install it with `apt-get install redis-server`")
     return found
@@ -92,10 +94,17 @@ class LocalService:
             self.kill()
 
     def kill(self) -> None:
-        """Stop the daemon named in the pidfile: SIGTERM, then SIGKILL after 15 s."""
+        """Stop the daemon named in the pidfile: SIGTERM, then SIGKILL after 15 s.
+
+        A pidfile left by a crash may name a pid that now belongs to another
+        process; only a process running this service's binary is signalled.
+        """
         try:
             pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return
+        if self.name.encode() not in command.split(b"\0", 1)[0]:
             return
         try:
             os.kill(pid, signal.SIGTERM)

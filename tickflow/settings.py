@@ -141,8 +141,10 @@ def _origins(raw: str | None) -> tuple[str, ...]:
         return Settings.cors_origins
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
-        if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
-            raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an http(s) origin")
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname or parts.path
+                              or parts.query or parts.fragment):
+            raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an http(s) origin (scheme://host[:port], no path)")
     return origins
 
 
@@ -163,7 +165,10 @@ def load_env_file(path: str | os.PathLike = ".env") -> None:
         key, sep, value = line.removeprefix("export ").partition("=")
         if not sep or not key.strip().isidentifier():
             raise SettingsError(f"{path}:{number}: expected KEY=value, got {line!r}")
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key.strip(), value)
 
 
 @lru_cache(maxsize=1)

@@ -524,3 +524,15 @@ def test_costs_default_to_zero_and_reversal_to_off(doc):
     spec = validate_spec(doc)
 
     assert (spec.costs.commission, spec.costs.slippage, spec.allow_reversal) == (0.0, 0.0, False)
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "escape \x1b[2J"])
+def test_a_name_with_control_characters_is_refused_so_it_cannot_rewrite_a_terminal(doc, name):
+    with pytest.raises(SpecError) as caught:
+        validate_spec({**doc, "name": name})
+    assert any(issue.path == "name" and "printable" in issue.message for issue in caught.value.errors)
+
+
+def test_descriptions_and_rules_may_span_lines(doc):
+    spec = validate_spec({**doc, "description": "Line one.\nLine two.", "rules": {**doc["rules"], "enter_long": "close >\n  open"}})
+    assert spec.description == "Line one.\nLine two."
