@@ -20,6 +20,10 @@ HISTORICAL_CANDLES = "historical_candles"
 TRADE_LOGS = "trade_logs"
 BACKTEST_RESULTS = "backtest_results"
 API_TOKENS = "api_tokens"
+BACKTEST_ARRAYS = "backtest_arrays"
+SWEEPS = "sweeps"
+SWEEP_CHUNKS = "sweep_chunks"
+SWEEP_RESULTS = "sweep_results"
 
 INDEXES: dict[str, list[IndexModel]] = {
     STRATEGIES: [
@@ -46,6 +50,25 @@ INDEXES: dict[str, list[IndexModel]] = {
     BACKTEST_RESULTS: [
         IndexModel([("strategy_id", ASCENDING), ("created_at", DESCENDING)], name="strategy_created"),
         IndexModel([("state", ASCENDING), ("created_at", DESCENDING)], name="state_created"),
+        IndexModel([("symbol", ASCENDING), ("created_at", DESCENDING)], name="symbol_created"),
+    ],
+    # Large result arrays (equity curve, trade columns) in parts of at most 4 MB, per run attempt.
+    BACKTEST_ARRAYS: [
+        IndexModel([("owner", ASCENDING), ("attempt", ASCENDING), ("name", ASCENDING), ("first", ASCENDING)],
+                   unique=True, name="owner_attempt_name_first_unique"),
+    ],
+    SWEEPS: [
+        IndexModel([("strategy_id", ASCENDING), ("created_at", DESCENDING)], name="strategy_created"),
+        IndexModel([("state", ASCENDING), ("created_at", DESCENDING)], name="state_created"),
+    ],
+    SWEEP_CHUNKS: [
+        IndexModel([("sweep_id", ASCENDING), ("index", ASCENDING)], unique=True, name="sweep_index_unique"),
+        IndexModel([("sweep_id", ASCENDING), ("state", ASCENDING)], name="sweep_state"),
+    ],
+    # One document per parameter set; the ranking is an index scan on score.
+    SWEEP_RESULTS: [
+        IndexModel([("sweep_id", ASCENDING), ("combo", ASCENDING)], unique=True, name="sweep_combo_unique"),
+        IndexModel([("sweep_id", ASCENDING), ("score", DESCENDING), ("combo", ASCENDING)], name="sweep_rank"),
     ],
     API_TOKENS: [
         IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
@@ -80,6 +103,30 @@ VALIDATORS: dict[str, dict] = {
                 "last_ts": {"bsonType": ["int", "long"]},
                 "version": {"bsonType": ["int", "long"], "minimum": 1},
                 **{column: {"bsonType": "binData"} for column in ("ts", "open", "high", "low", "close", "volume")},
+            },
+        }
+    },
+    BACKTEST_RESULTS: {
+        "$jsonSchema": {
+            "bsonType": "object",
+            "required": ["strategy_id", "spec", "symbol", "timeframe", "cash", "state", "attempts", "created_at"],
+            "properties": {
+                "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+                "attempts": {"bsonType": ["int", "long"], "minimum": 0},
+                "spec": {"bsonType": "object"},
+                "cash": {"bsonType": "double", "exclusiveMinimum": True, "minimum": 0},
+            },
+        }
+    },
+    SWEEPS: {
+        "$jsonSchema": {
+            "bsonType": "object",
+            "required": ["strategy_id", "spec", "symbol", "timeframe", "cash", "state", "space", "objective",
+                         "combos", "chunks_total", "created_at"],
+            "properties": {
+                "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+                "space": {"bsonType": "object"},
+                "combos": {"bsonType": ["int", "long"], "minimum": 1},
             },
         }
     },

@@ -1,0 +1,253 @@
+"""``/api/v1/backtests``: queue backtest runs, follow them, read their results, cancel them.
+
+``POST`` checks the request, stores a ``queued`` run holding a snapshot of the
+strategy and sends a task carrying only the run's id; it answers ``202`` with
+the run and its ``Location``. A worker moves it to ``running`` (``progress``
+names the stage: loading, running, storing) and then ``done`` or ``failed``
+(``error`` says why). ``DELETE`` cancels a queued or running run. The run's
+page carries the stats, the open trades and an equity chart of at most
+~1,000 points; the full curve and the trades are read from their own
+endpoints. docs/backtest-jobs.md has the whole story.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from app.api.candles import TimestampArg
+from app.context import strategy_repository
+from app.errors import error_response
+from app.schemas import PageArgsSchema
+from backtests.defaults import DEFAULT_CASH
+from backtests.errors import InvalidRequest
+from tasks.backtests import EnqueueFailed, submit_backtest
+from tickflow.storage.backtest_results import BacktestRepository, NotFound, State, WrongState
+from tickflow.storage.connections import mongo_db
+
+blp = Blueprint("backtests", __name__, url_prefix="/api/v1/backtests", description="Backtest runs")
+
+MAX_TRADES_PER_PAGE = 1000
+INVALID_REQUEST = "Invalid request: `errors.json` maps each field to its messages."
+
+
+def install_error_handlers(blueprint: Blueprint, what: str) -> None:
+    """Answer the job layer's exceptions in the API's error shape (``what``: "backtest", "sweep")."""
+    handlers: dict[type[Exception], Callable[[Any], Any]] = {
+        NotFound: lambda error: error_response(404, f"No {what} has this id."),
+        WrongState: lambda error: error_response(409, f"{_sentence(error)}."),
+        InvalidRequest: lambda error: error_response(422, f"The {what} request is invalid.", {"json": error.errors}),
+        EnqueueFailed: lambda error: error_response(503, f"{_sentence(error)}; the {what} was marked failed."),
+    }
+    for exception, handler in handlers.items():
+        blueprint.register_error_handler(exception, handler)
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
+install_error_handlers(blp, "backtest")
+
+
+class TimeField(TimestampArg):
+    """A time in a JSON body: an ISO-8601 string, or epoch milliseconds as a number or a string."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValidationError("must not be before 1970")
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TargetSchema(Schema):
+    """What a backtest or a sweep runs on, besides its strategy."""
+
+    strategy_id = fields.String(required=True)
+    symbol = fields.String(metadata={"description": "Defaults to the strategy's first symbol"})
+    start = TimeField(metadata={"description": "First candle included: ISO-8601 or epoch ms"})
+    end = TimeField(metadata={"description": "Where the range ends (excluded): ISO-8601 or epoch ms"})
+    cash = fields.Float(load_default=DEFAULT_CASH, metadata={"description": "Starting cash"})
+
+
+class BacktestCreateSchema(TargetSchema):
+    params = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "Overrides of the strategy's params", "example": {"fast": 12}})
+
+
+class JobListArgsSchema(PageArgsSchema):
+    strategy_id = fields.String()
+    state = fields.String(validate=validate.OneOf(list(State)))
+
+
+class BacktestListArgsSchema(JobListArgsSchema):
+    symbol = fields.String()
+
+
+class TargetOutSchema(Schema):
+    """The snapshot a backtest or sweep runs, and its bookkeeping."""
+
+    id = fields.String(attribute="_id", metadata={"description": "ObjectId, as 24 hex digits"})
+    strategy_id = fields.String()
+    strategy_name = fields.String()
+    strategy_version = fields.Integer(metadata={"description": "The strategy's version when this was created"})
+    spec = fields.Dict(metadata={"description": "Snapshot of the strategy spec this runs, params applied"})
+    params = fields.Dict()
+    symbol = fields.String()
+    timeframe = fields.String()
+    start = fields.Integer(allow_none=True, metadata={"description": "Epoch ms, or null for the first candle"})
+    end = fields.Integer(allow_none=True, metadata={"description": "Epoch ms (excluded), or null for the last"})
+    cash = fields.Float()
+    state = fields.String(validate=validate.OneOf(list(State)))
+    error = fields.String(metadata={"description": "Why it failed"})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime()
+
+
+class BacktestSchema(TargetOutSchema):
+    progress = fields.Dict(metadata={"description": "stage: queued, claimed, loading, running, storing, done"})
+    attempts = fields.Integer(metadata={"description": "Executions started; more than 1 after a worker died"})
+    worker = fields.Dict(metadata={"description": "hostname and pid of the latest execution"})
+    task_id = fields.String()
+    stats = fields.Dict()
+    n_trades = fields.Integer(metadata={"description": "Closed trades (GET .../trades)"})
+    bars = fields.Integer()
+    open_trades = fields.List(fields.Dict(), metadata={"description": "Held at the end, marked at the last close"})
+    equity_chart = fields.Dict(metadata={"description": "ts and equity of at most ~1,000 points drawing the curve"})
+    timings = fields.Dict()
+
+
+class BacktestSummarySchema(BacktestSchema):
+    """A run in a list: what a single run's page adds (spec, chart, open trades) is left out."""
+
+    class Meta:
+        exclude = ("spec", "equity_chart", "open_trades")
+
+
+def page_of(items: list, page: int, per_page: int, total: int) -> dict[str, Any]:
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)}
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The paged-list shape every listing here answers with."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "total": fields.Integer(),
+        "pages": fields.Integer(),
+    }, name=name)
+
+
+class TradeSchema(Schema):
+    side = fields.String()
+    size = fields.Float()
+    entry_time = fields.Integer(metadata={"description": "Epoch ms"})
+    entry_price = fields.Float()
+    exit_time = fields.Integer(metadata={"description": "Epoch ms"})
+    exit_price = fields.Float()
+    pnl = fields.Float()
+    return_pct = fields.Float()
+    commission = fields.Float()
+    exit_reason = fields.String()
+    is_open = fields.Boolean()
+    entry_bar = fields.Integer()
+    exit_bar = fields.Integer()
+    duration_ms = fields.Integer()
+
+
+class TradePageArgsSchema(PageArgsSchema):
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_TRADES_PER_PAGE))
+
+
+class EquitySchema(Schema):
+    ts = fields.List(fields.Integer(), metadata={"description": "Epoch ms of every bar"})
+    equity = fields.List(fields.Float(), metadata={"description": "Account value at every close"})
+
+
+def _location(run: dict) -> dict[str, str]:
+    return {"Location": url_for("backtests.BacktestItem", run_id=str(run["_id"]))}
+
+
+def _done(run: dict) -> dict:
+    """The run if it is done; 409 otherwise (trades and the curve exist only then)."""
+    if run["state"] != State.DONE:
+        abort(409, message=f"The backtest is {run['state']}: its results exist once it is done.")
+    return run
+
+
+@blp.route("")
+class BacktestCollection(MethodView):
+    @blp.arguments(BacktestListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
+    @blp.response(200, page_schema(BacktestSummarySchema, "BacktestPage"))
+    def get(self, page: int, per_page: int, **filters: str):
+        """List backtest runs, newest first, without their spec, chart and open trades."""
+        if "symbol" in filters:
+            filters["symbol"] = filters["symbol"].strip().upper()  # stored normalised
+        items, total = BacktestRepository(mongo_db()).list(page, per_page, **filters)
+        return page_of(items, page, per_page, total)
+
+    @blp.arguments(BacktestCreateSchema)
+    @blp.response(202, BacktestSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(422, schema="Error", description=INVALID_REQUEST)
+    @blp.alt_response(503, schema="Error", description="The task queue is unreachable.")
+    def post(self, request: dict[str, Any]):
+        """Queue a backtest of a stored strategy."""
+        run = submit_backtest(mongo_db(), strategy_repository(), **request)
+        return run, _location(run)
+
+
+@blp.route("/<run_id>")
+class BacktestItem(MethodView):
+    @blp.response(200, BacktestSchema)
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    def get(self, run_id: str):
+        """Read a run: its state and progress, and once done its stats, open trades and equity chart."""
+        return BacktestRepository(mongo_db()).get(run_id)
+
+    @blp.response(200, BacktestSchema)
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    @blp.alt_response(409, schema="Error", description="The run is already done or failed.")
+    def delete(self, run_id: str):
+        """Cancel a queued or running run; its worker stops at the next stage and stores nothing."""
+        return BacktestRepository(mongo_db()).cancel(run_id)
+
+
+@blp.route("/<run_id>/trades")
+class BacktestTrades(MethodView):
+    @blp.arguments(TradePageArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, page_schema(TradeSchema, "TradePage"))
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    @blp.alt_response(409, schema="Error", description="The run is not done.")
+    def get(self, run_id: str, page: int, per_page: int):
+        """The closed trades of a done run, in order, a page at a time."""
+        repository = BacktestRepository(mongo_db())
+        run = _done(repository.get(run_id))
+        trades = repository.trades(run, (page - 1) * per_page, per_page)
+        return page_of(trades.to_dicts(), page, per_page, run["n_trades"])
+
+
+@blp.route("/<run_id>/equity")
+class BacktestEquity(MethodView):
+    @blp.response(200, EquitySchema)
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    @blp.alt_response(409, schema="Error", description="The run is not done.")
+    def get(self, run_id: str):
+        """The full equity curve of a done run: one point per bar (a million-bar run answers ~25 MB)."""
+        repository = BacktestRepository(mongo_db())
+        ts, equity = repository.equity(_done(repository.get(run_id)))
+        # Written directly: a schema would spend seconds on a million points.
+        body = json.dumps({"ts": ts.tolist(), "equity": equity.tolist()}, separators=(",", ":"))
+        return Response(body, mimetype="application/json")
+
+

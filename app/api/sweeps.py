@@ -1,0 +1,168 @@
+"""``/api/v1/sweeps``: run a strategy over a grid of parameters, follow the chunks, read the ranking.
+
+``POST`` plans the whole sweep before queueing anything (parameter names and
+values, the constraint, the objective, the number of parameter sets: any
+problem is a 422 naming the field), stores it with its chunks and sends one
+task per chunk; it answers ``202``. A sweep's page shows its chunks by state
+and the best result so far; ``.../results`` pages through the ranking.
+``.../resume`` sends again the chunks that are not done, after a worker died
+or a chunk failed. docs/backtest-jobs.md has the whole story.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from app.api.backtests import (
+    INVALID_REQUEST,
+    JobListArgsSchema,
+    TargetOutSchema,
+    TargetSchema,
+    install_error_handlers,
+    page_of,
+    page_schema,
+)
+from app.context import strategy_repository
+from app.schemas import PageArgsSchema
+from backtests.defaults import DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE
+from tasks.backtests import resume_sweep, submit_sweep
+from tickflow.storage.backtest_results import SweepRepository
+from tickflow.storage.connections import mongo_db
+
+blp = Blueprint("sweeps", __name__, url_prefix="/api/v1/sweeps", description="Parameter sweeps")
+install_error_handlers(blp, "sweep")
+
+MAX_RESULTS_PER_PAGE = 500
+
+
+class SweepCreateSchema(TargetSchema):
+    grid = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True, metadata={
+        "description": "Parameter -> a value, a list of values, or {start, stop, step} (stop included)",
+        "example": {"fast": {"start": 5, "stop": 50, "step": 5}, "slow": [50, 100, 200]}})
+    random = fields.Dict(metadata={"description": "{n, seed}: run n parameter sets drawn from the grid",
+                                   "example": {"n": 200, "seed": 7}})
+    constraint = fields.String(metadata={"description": "A rule over params only", "example": "$fast < $slow"})
+    objective = fields.String(load_default=DEFAULT_OBJECTIVE, metadata={"description": "The stat to rank by"})
+    maximize = fields.Boolean(load_default=True)
+    chunk_size = fields.Integer(validate=validate.Range(min=1, max=MAX_CHUNK_SIZE),
+                                metadata={"description": "Parameter sets per task (chosen when absent)"})
+
+
+class ResultSchema(Schema):
+    rank = fields.Integer()
+    combo = fields.Integer(metadata={"description": "The parameter set's number in the sweep"})
+    params = fields.Dict()
+    score = fields.Float(allow_none=True, metadata={"description": "The objective, negated when minimising"})
+    stats = fields.Dict(allow_none=True)
+    error = fields.String(metadata={"description": "Why the strategy refused this parameter set"})
+
+
+class SweepSchema(TargetOutSchema):
+    space = fields.Dict(metadata={"description": "Each swept parameter's values"})
+    random = fields.Dict(allow_none=True)
+    constraint = fields.String(allow_none=True)
+    objective = fields.String()
+    maximize = fields.Boolean()
+    combos = fields.Integer(metadata={"description": "Parameter sets to run"})
+    chunks_total = fields.Integer()
+    chunk_size = fields.Integer()
+    progress = fields.Dict(metadata={"description": "Chunks per state (queued, running, done, failed), combos_done"})
+    best = fields.Nested(ResultSchema, allow_none=True, metadata={"description": "The best result so far"})
+
+
+class SweepSummarySchema(SweepSchema):
+    """A sweep in a list, without its spec."""
+
+    class Meta:
+        exclude = ("spec",)
+
+
+class ResumedSchema(Schema):
+    sweep = fields.Nested(SweepSchema)
+    resumed_chunks = fields.Integer(metadata={"description": "Chunks sent again"})
+
+
+class ResultPageArgsSchema(PageArgsSchema):
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_RESULTS_PER_PAGE))
+
+
+def _with_progress(repository: SweepRepository, sweep: dict) -> dict:
+    """The sweep with its progress and best result, counted from its chunks and results now."""
+    best, _ = repository.ranking(sweep["_id"], 0, 1)
+    return {**sweep, "progress": {"chunks_total": sweep["chunks_total"], **repository.progress(sweep["_id"])},
+            "best": {"rank": 1, **best[0]} if best else None}
+
+
+def _location(sweep: dict) -> dict[str, str]:
+    return {"Location": url_for("sweeps.SweepItem", sweep_id=str(sweep["_id"]))}
+
+
+@blp.route("")
+class SweepCollection(MethodView):
+    @blp.arguments(JobListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, page_schema(SweepSummarySchema, "SweepPage"))
+    def get(self, page: int, per_page: int, **filters: str):
+        """List sweeps, newest first, with their progress."""
+        repository = SweepRepository(mongo_db())
+        items, total = repository.list(page, per_page, **filters)
+        return page_of([_with_progress(repository, sweep) for sweep in items], page, per_page, total)
+
+    @blp.arguments(SweepCreateSchema)
+    @blp.response(202, SweepSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(422, schema="Error", description=INVALID_REQUEST)
+    @blp.alt_response(503, schema="Error", description="The task queue is unreachable.")
+    def post(self, request: dict[str, Any]):
+        """Plan a sweep and queue its chunks."""
+        db = mongo_db()
+        sweep = submit_sweep(db, strategy_repository(), **request)
+        return _with_progress(SweepRepository(db), sweep), _location(sweep)
+
+
+@blp.route("/<sweep_id>")
+class SweepItem(MethodView):
+    @blp.response(200, SweepSchema)
+    @blp.alt_response(404, schema="Error", description="No sweep has this id.")
+    def get(self, sweep_id: str):
+        """Read a sweep: its state, chunks done of all, and the best result so far."""
+        repository = SweepRepository(mongo_db())
+        return _with_progress(repository, repository.get(sweep_id))
+
+    @blp.response(200, SweepSchema)
+    @blp.alt_response(404, schema="Error", description="No sweep has this id.")
+    @blp.alt_response(409, schema="Error", description="The sweep is already done or failed.")
+    def delete(self, sweep_id: str):
+        """Cancel a queued or running sweep: chunks not yet started will not start."""
+        repository = SweepRepository(mongo_db())
+        return _with_progress(repository, repository.cancel(sweep_id))
+
+
+@blp.route("/<sweep_id>/resume")
+class SweepResume(MethodView):
+    @blp.response(202, ResumedSchema)
+    @blp.alt_response(404, schema="Error", description="No sweep has this id.")
+    @blp.alt_response(409, schema="Error", description="The sweep is done or cancelled.")
+    def post(self, sweep_id: str):
+        """Send again every chunk that is not done (after a worker died, or a chunk failed)."""
+        db = mongo_db()
+        sweep, resumed = resume_sweep(db, sweep_id)
+        return {"sweep": _with_progress(SweepRepository(db), sweep), "resumed_chunks": resumed}
+
+
+@blp.route("/<sweep_id>/results")
+class SweepResults(MethodView):
+    @blp.arguments(ResultPageArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, page_schema(ResultSchema, "ResultPage"))
+    @blp.alt_response(404, schema="Error", description="No sweep has this id.")
+    def get(self, sweep_id: str, page: int, per_page: int):
+        """The results so far, best first (parameter sets without a score last), a page at a time."""
+        repository = SweepRepository(mongo_db())
+        sweep = repository.get(sweep_id)
+        offset = (page - 1) * per_page
+        results, total = repository.ranking(sweep["_id"], offset, per_page)
+        ranked = [{"rank": offset + index + 1, **result} for index, result in enumerate(results)]
+        return page_of(ranked, page, per_page, total)

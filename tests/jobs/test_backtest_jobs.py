@@ -1,0 +1,133 @@
+"""Backtest runs end to end: the API queues, a real worker subprocess executes, the API reads the results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from bson import BSON
+from celery.result import AsyncResult
+
+from strategies.backtest import run_backtest
+from strategies.spec import validate_spec
+from tasks.backtests import run as run_task
+from tests.conftest import ROOT
+from tests.jobs.conftest import SYMBOL, TIMEFRAME, wait_for
+from tickflow.storage.backtest_results import TRADE_COLUMNS
+from tickflow.storage.candles import CandleStore
+from tickflow.storage.strategies import StrategyRepository
+from tickflow.synthetic import generate_candles
+
+URL = "/api/v1/backtests"
+
+
+@pytest.fixture
+def finished(client, auth_headers, worker):
+    """POST a run and return it once its state is final."""
+
+    def run(**body) -> dict:
+        created = client.post(URL, json=body, headers=auth_headers)
+        assert created.status_code == 202, created.json
+        location = created.headers["Location"]
+
+        def final() -> dict | None:
+            doc = client.get(location, headers=auth_headers).json
+            return doc if doc["state"] not in ("queued", "running") else None
+
+        return wait_for(final, 30, f"backtest {created.json['id']} to finish\n{worker.tail()}")
+
+    return run
+
+
+def all_trades(client, auth_headers, run_id: str, per_page: int) -> list[dict]:
+    trades, page = [], 1
+    while True:
+        body = client.get(f"{URL}/{run_id}/trades?page={page}&per_page={per_page}", headers=auth_headers).json
+        trades += body["items"]
+        if page >= body["pages"]:
+            return trades
+        page += 1
+
+
+def test_the_celery_app_registers_the_backtest_tasks():
+    # What ``celery -A tasks worker`` does before consuming, in a fresh interpreter.
+    script = "from tasks import app; app.loader.import_default_modules(); print(sorted(app.tasks))"
+    listed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout
+    assert "tickflow.backtests.run" in listed and "tickflow.backtests.sweep_chunk" in listed
+
+
+def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(finished, client, auth_headers, strategy,
+                                                                           candles):
+    run = finished(strategy_id=strategy.id, params={"fast": 5})
+    expected = run_backtest(validate_spec(strategy.spec).with_params({"fast": 5}), candles, cash=10_000)
+    assert run["state"] == "done" and run["attempts"] == 1 and run["progress"] == {"stage": "done"}
+    assert run["bars"] == len(candles) and run["n_trades"] == len(expected.trades) > 20
+    assert run["stats"] == pytest.approx(expected.to_dict()["stats"], nan_ok=True)
+    assert run["open_trades"] == [trade.to_dict() for trade in expected.open_trades]
+    assert run["equity_chart"] == {"ts": expected.ts[expected.chart].tolist(),
+                                   "equity": expected.equity[expected.chart].tolist()}
+    assert set(run["timings"]) == {"load_s", "run_s"} and run["worker"]["pid"] > 0
+
+    assert all_trades(client, auth_headers, run["id"], per_page=7) == expected.trades.to_dicts()
+    curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
+    assert curve["ts"] == expected.ts.tolist() and curve["equity"] == expected.equity.tolist()
+
+
+def test_a_range_runs_on_the_candles_inside_it_only(finished, strategy, candles):
+    start, end = int(candles.ts[100]), int(candles.ts[900])
+    run = finished(strategy_id=strategy.id, start=start, end=end)
+    assert run["state"] == "done" and run["bars"] == 800
+    assert (run["stats"]["start"], run["stats"]["end"]) == (start, int(candles.ts[899]))
+
+
+def test_a_run_without_candles_fails_saying_what_is_missing(finished, strategy, candles):
+    run = finished(strategy_id=strategy.id, symbol="ETHUSDT")
+    assert run["state"] == "failed" and run["progress"]["stage"] == "loading"
+    assert run["error"].startswith(f"no ETHUSDT {TIMEFRAME} candles: import some")
+    late = finished(strategy_id=strategy.id, start="2030-01-01T00:00:00Z")
+    assert late["error"].startswith(f"no {SYMBOL} {TIMEFRAME} candles from 2030-01-01T00:00:00Z: ")
+
+
+def test_a_finished_run_cannot_be_cancelled(finished, client, auth_headers, strategy, candles):
+    run = finished(strategy_id=strategy.id)
+    response = client.delete(f"{URL}/{run['id']}", headers=auth_headers)
+    assert response.status_code == 409 and response.json["message"] == "The backtest is already done."
+    assert client.get(f"{URL}/{run['id']}", headers=auth_headers).json["state"] == "done"
+
+
+def test_running_a_done_run_again_changes_nothing(finished, client, auth_headers, strategy, candles, db):
+    run = finished(strategy_id=strategy.id)
+    assert run_task.apply_async((run["id"],), queue="backtests").get(timeout=20) == {"id": run["id"],
+                                                                                     "outcome": "skipped"}
+    assert client.get(f"{URL}/{run['id']}", headers=auth_headers).json == run
+    assert db.backtest_arrays.count_documents({"attempt": {"$ne": 1}}) == 0
+
+
+def test_the_task_returns_the_runs_outcome(finished, strategy, candles):
+    run = finished(strategy_id=strategy.id)
+    assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
+
+
+def test_a_million_bar_run_keeps_its_curve_and_trades_outside_its_document(finished, client, auth_headers, strategy,
+                                                                          db, redis):
+    bars = generate_candles(1_000_000, "1m", seed=5)
+    CandleStore(db).upsert("MILLION", "1m", bars)
+    spec = {**strategy.spec, "timeframe": "1m", "name": "minutes"}
+    minutes = StrategyRepository(db, redis).create(spec)
+    run = finished(strategy_id=minutes.id, symbol="MILLION")
+    assert run["state"] == "done" and run["bars"] == 1_000_000 and len(run["equity_chart"]["ts"]) <= 1_000
+    stored = db.backtest_results.find_one({})
+    assert len(BSON.encode(stored)) < 100_000
+    parts = list(db.backtest_arrays.find({"name": "equity"}, {"data": 0}).sort("first", 1))
+    assert [(part["first"], part["end"]) for part in parts] == [(0, 524_288), (524_288, 1_000_000)]
+    expected = run_backtest(validate_spec(spec), bars)
+    curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
+    assert np.array_equal(curve["equity"], expected.equity)
+    last_page = client.get(f"{URL}/{run['id']}/trades?per_page=1000&page={run['n_trades'] // 1000 + 1}",
+                           headers=auth_headers).json
+    assert last_page["items"][-1] == expected.trades[len(expected.trades) - 1].to_dict()
+    assert set(TRADE_COLUMNS) == {name.removeprefix("trades.") for name in
+                                  db.backtest_arrays.distinct("name") if name.startswith("trades.")}
