@@ -6,7 +6,12 @@ specs, which :func:`strategies.spec.validate_spec` alone defines and checks.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import math
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from tickflow.times import epoch_number_ms, parse_time_ms
 
 MAX_PER_PAGE = 100
 # Far beyond any real listing, and small enough that (page - 1) * per_page fits MongoDB's 64-bit skip.
@@ -22,6 +27,42 @@ class StrategySchema(Schema):
     updated_at = fields.DateTime()
 
 
+def page_of(items: list, page: int, per_page: int, total: int, **extra: Any) -> dict[str, Any]:
+    """One page of a listing, in the envelope every listing answers with."""
+    return {**extra, "items": items, "page": page, "per_page": per_page, "total": total,
+            "pages": math.ceil(total / per_page)}
+
+
+def page_schema(item: type[Schema], name: str, **extra: fields.Field) -> type[Schema]:
+    """The schema of :func:`page_of`'s envelope around ``item``s (plus ``extra`` fields)."""
+    return Schema.from_dict({
+        **extra,
+        "items": fields.List(fields.Nested(item)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "total": fields.Integer(metadata={"description": "Matching items on all pages"}),
+        "pages": fields.Integer(),
+    }, name=name)
+
+
+class TimeField(fields.String):
+    """A moment as ISO-8601 (UTC when no offset) or epoch seconds or milliseconds, loaded as epoch ms.
+
+    Numbers follow :mod:`tickflow.times`' rule, as candle imports do; JSON bodies may give them as
+    numbers, query strings as text.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return epoch_number_ms(value)
+            if isinstance(value, str):
+                return parse_time_ms(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        raise ValidationError("expected an ISO-8601 time or an epoch number")
+
+
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
@@ -32,14 +73,6 @@ class StrategyListArgsSchema(PageArgsSchema):
         validate=[validate.Length(min=1, max=100), validate.Predicate("isprintable", error="must be printable text")],
         metadata={"description": "Only strategies whose name starts with this"},
     )
-
-
-class StrategyPageSchema(Schema):
-    items = fields.List(fields.Nested(StrategySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": "Matching strategies on all pages"})
-    pages = fields.Integer()
 
 
 class ProbeSchema(Schema):

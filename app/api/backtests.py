@@ -13,19 +13,17 @@ endpoints. docs/backtest-jobs.md has the whole story.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
-from app.api.candles import TimestampArg
 from app.context import strategy_repository
 from app.errors import error_response
-from app.schemas import PageArgsSchema
+from app.schemas import PageArgsSchema, TimeField, page_of, page_schema
 from backtests.defaults import DEFAULT_CASH
 from backtests.errors import InvalidRequest
 from tasks.backtests import EnqueueFailed, submit_backtest
@@ -58,24 +56,13 @@ def _sentence(error: Exception) -> str:
 install_error_handlers(blp, "backtest")
 
 
-class TimeField(TimestampArg):
-    """A time in a JSON body: an ISO-8601 string, or epoch milliseconds as a number or a string."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if value < 0:
-                raise ValidationError("must not be before 1970")
-            return value
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class TargetSchema(Schema):
     """What a backtest or a sweep runs on, besides its strategy."""
 
     strategy_id = fields.String(required=True)
     symbol = fields.String(metadata={"description": "Defaults to the strategy's first symbol"})
-    start = TimeField(metadata={"description": "First candle included: ISO-8601 or epoch ms"})
-    end = TimeField(metadata={"description": "Where the range ends (excluded): ISO-8601 or epoch ms"})
+    start = TimeField(metadata={"description": "First candle included: ISO-8601 or epoch seconds or ms"})
+    end = TimeField(metadata={"description": "Where the range ends (excluded): ISO-8601 or epoch seconds or ms"})
     cash = fields.Float(load_default=DEFAULT_CASH, metadata={"description": "Starting cash"})
 
 
@@ -132,21 +119,6 @@ class BacktestSummarySchema(BacktestSchema):
 
     class Meta:
         exclude = ("spec", "equity_chart", "open_trades")
-
-
-def page_of(items: list, page: int, per_page: int, total: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)}
-
-
-def page_schema(item: type[Schema], name: str) -> type[Schema]:
-    """The paged-list shape every listing here answers with."""
-    return Schema.from_dict({
-        "items": fields.List(fields.Nested(item)),
-        "page": fields.Integer(),
-        "per_page": fields.Integer(),
-        "total": fields.Integer(),
-        "pages": fields.Integer(),
-    }, name=name)
 
 
 class TradeSchema(Schema):

@@ -9,7 +9,6 @@ the place in it; nothing is written then.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -25,7 +24,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from app.schemas import MAX_PAGE
+from app.schemas import MAX_PAGE, TimeField, page_of, page_schema
 from strategies.candles import Candles
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
 from tickflow.storage.candles import (
@@ -36,7 +35,6 @@ from tickflow.storage.candles import (
     normalize_symbol,
 )
 from tickflow.storage.connections import mongo_db
-from tickflow.times import parse_time_ms
 
 blp = Blueprint("candles", __name__, url_prefix="/api/v1/candles", description="Historical candles")
 
@@ -57,19 +55,9 @@ _IMPORT_BODY = {
 }
 
 
-class TimestampArg(fields.String):
-    """A time given as ISO-8601 (no offset means UTC) or epoch seconds/milliseconds; loads as epoch ms."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        try:
-            return parse_time_ms(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-
-
 class CandleQuerySchema(Schema):
-    start = TimestampArg(metadata={"description": "First open time included: ISO-8601 or epoch ms"})
-    end = TimestampArg(metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch ms"})
+    start = TimeField(metadata={"description": "First open time included: ISO-8601 or epoch seconds or ms"})
+    end = TimeField(metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
@@ -89,14 +77,7 @@ class CandleSchema(Schema):
     volume = fields.Float()
 
 
-class CandlePageSchema(Schema):
-    symbol = fields.String()
-    timeframe = fields.String()
-    items = fields.List(fields.Nested(CandleSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": "Candles in the range on all pages"})
-    pages = fields.Integer()
+CandlePageSchema = page_schema(CandleSchema, "CandlePage", symbol=fields.String(), timeframe=fields.String())
 
 
 class ImportSummarySchema(Schema):
@@ -143,8 +124,7 @@ class CandleSeries(MethodView):
         """Read candles in a time range, oldest first, a page at a time."""
         symbol, timeframe = _series(symbol, timeframe)
         candles, total = CandleStore(mongo_db()).page(symbol, timeframe, start, end, (page - 1) * per_page, per_page)
-        return {"symbol": symbol, "timeframe": timeframe, "items": _rows(candles), "page": page,
-                "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)}
+        return page_of(_rows(candles), page, per_page, total, symbol=symbol, timeframe=timeframe)
 
     @blp.doc(requestBody=_IMPORT_BODY)
     @blp.response(200, ImportSummarySchema, description="Imported; no candle was new")

@@ -8,7 +8,6 @@ carries a strategy has an ``ETag`` of its version, which ``PUT`` and
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,7 +18,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 
 from app.context import strategy_repository
-from app.schemas import StrategyListArgsSchema, StrategyPageSchema, StrategySchema
+from app.schemas import StrategyListArgsSchema, StrategySchema, page_of, page_schema
 from strategies.examples import load_example
 from tickflow.storage.strategies import Strategy
 
@@ -104,12 +103,11 @@ def _etag(strategy: Strategy) -> dict[str, str]:
 @blp.route("")
 class StrategyCollection(MethodView):
     @blp.arguments(StrategyListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
-    @blp.response(200, StrategyPageSchema)
+    @blp.response(200, page_schema(StrategySchema, "StrategyPage"))
     def get(self, page: int, per_page: int, name: str | None = None):
         """List strategies by name, a page at a time."""
         items, total = strategy_repository().list(page, per_page, name)
-        return {"items": items, "page": page, "per_page": per_page, "total": total,
-                "pages": math.ceil(total / per_page)}
+        return page_of(items, page, per_page, total)
 
     @blp.doc(requestBody=_SPEC_BODY)
     @blp.response(201, StrategySchema, headers={"Location": {"schema": {"type": "string"}}})

@@ -24,11 +24,9 @@ from app.api.backtests import (
     TargetOutSchema,
     TargetSchema,
     install_error_handlers,
-    page_of,
-    page_schema,
 )
 from app.context import strategy_repository
-from app.schemas import PageArgsSchema
+from app.schemas import PageArgsSchema, page_of, page_schema
 from backtests.defaults import DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE
 from tasks.backtests import resume_sweep, submit_sweep
 from tickflow.storage.backtest_results import SweepRepository
