@@ -24,10 +24,11 @@ from backtests.defaults import DEFAULT_CASH
 from backtests.errors import InvalidRequest, RunFailed
 from strategies.backtest import run_backtest
 from strategies.candles import Candles
+from strategies.domain import iso_time
 from strategies.examples import load_example
 from strategies.spec import SpecError, StrategySpec, validate_spec
 from tickflow.settings import get_settings
-from tickflow.storage.candles import CandleDataError, CandleStore, iso_utc, normalize_symbol
+from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
 from tickflow.storage.strategies import NotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
 
@@ -113,9 +114,9 @@ def load_candles(db: Database, target: Mapping[str, Any]) -> Candles:
     if not len(candles):
         within = ""
         if start is not None:
-            within += f" from {iso_utc(start)}"
+            within += f" from {iso_time(start)}"
         if end is not None:
-            within += f" before {iso_utc(end)}"
+            within += f" before {iso_time(end)}"
         raise RunFailed(f"no {symbol} {timeframe} candles{within}: import some with `tickflow import-candles` "
                         f"or POST /api/v1/candles/{symbol}/{timeframe}")
     return candles

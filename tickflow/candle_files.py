@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from strategies.candles import PRICE_COLUMNS, Candles
-from tickflow.storage.candles import iso_utc
+from strategies.domain import iso_time
 from tickflow.times import EPOCH_MILLISECONDS_BELOW, EPOCH_SECONDS_BELOW
 
 FIELDS = ("timestamp", *PRICE_COLUMNS)
@@ -112,7 +112,7 @@ def _to_candles(frame: pd.DataFrame, locate: Locate) -> Candles:
         later = order[repeats + 1]
         pick = int(np.argmin(later))
         first, second = labels[order[repeats[pick]]], labels[later[pick]]
-        raise CandleFormatError(f"timestamp {iso_utc(int(ts[repeats[pick]]))} repeats {locate(first, None)}",
+        raise CandleFormatError(f"timestamp {iso_time(int(ts[repeats[pick]]))} repeats {locate(first, None)}",
                                 locate(second, None))
     return Candles(ts, *(prices[field][order] for field in PRICE_COLUMNS))
 

@@ -26,12 +26,12 @@ from marshmallow import (
 
 from app.schemas import MAX_PAGE, TimeField, page_of, page_schema
 from strategies.candles import Candles
+from strategies.domain import iso_time
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
 from tickflow.storage.candles import (
     CandleDataError,
     CandleStore,
     check_timeframe,
-    iso_utc,
     normalize_symbol,
 )
 from tickflow.storage.connections import mongo_db
@@ -111,7 +111,7 @@ class CandleSeriesList(MethodView):
     @blp.response(200, SeriesListSchema)
     def get(self):
         """List every stored symbol and timeframe with its time range and candle count."""
-        return {"items": [{**vars(found), "first": iso_utc(found.first_ts), "last": iso_utc(found.last_ts)}
+        return {"items": [{**vars(found), "first": iso_time(found.first_ts), "last": iso_time(found.last_ts)}
                           for found in CandleStore(mongo_db()).ranges()]}
 
 

@@ -24,11 +24,16 @@ from pymongo.database import Database
 
 from backtests.defaults import DEFAULT_CASH, DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE, STAGES
 from backtests.errors import InvalidRequest
+from strategies.domain import iso_time
 from strategies.spec import SpecError, validate_spec
 from tickflow.candle_files import CandleFormatError, read_candles_csv
 from tickflow.cli.strategies import read_spec
-from tickflow.storage.backtest_results import ACTIVE, BacktestRepository, State, SweepRepository
-from tickflow.storage.candles import iso_utc
+from tickflow.storage.backtest_results import (
+    ACTIVE,
+    BacktestRepository,
+    State,
+    SweepRepository,
+)
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import ensure_schema
 from tickflow.storage.strategies import StrategyRepository
@@ -95,7 +100,7 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
         if value is None or (isinstance(value, float) and value != value):
             shown = "-"
         elif name in TIME_STATS:
-            shown = iso_utc(int(value))
+            shown = iso_time(int(value))
         elif name in DURATION_STATS:
             shown = _duration(value)
         elif isinstance(value, int):
@@ -115,7 +120,7 @@ def _echo_result(stats: Mapping[str, Any], trades: list[dict], open_trades: list
         click.echo(line)
     if open_trades:
         trade = open_trades[0]
-        click.echo(f"open at the end: {trade['side']} {trade['size']:g} from {iso_utc(trade['entry_time'])} "
+        click.echo(f"open at the end: {trade['side']} {trade['size']:g} from {iso_time(trade['entry_time'])} "
                    f"at {trade['entry_price']:g}")
 
 
@@ -202,7 +207,9 @@ def _backtest_here(spec_file: IO[bytes], candles_file: Path, params: dict[str, f
         candles = read_candles_csv(candles_file)
     except CandleFormatError as exc:
         raise click.ClickException(f"{candles_file}: {exc}") from None
-    from strategies.backtest import run_backtest  # numba: loaded only when a backtest runs here
+    from strategies.backtest import (
+        run_backtest,  # numba: loaded only when a backtest runs here
+    )
 
     result = run_backtest(spec, candles, cash=cash).to_dict()
     _echo_result(result["stats"], result["trades"], result["open_trades"], as_json)

@@ -26,7 +26,6 @@ Writes keep three promises:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -34,7 +33,14 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from strategies.candles import COLUMNS, PRICE_COLUMNS, SYMBOL_PATTERN, TIMEFRAME_MS, Candles
+from strategies.candles import (
+    COLUMNS,
+    PRICE_COLUMNS,
+    SYMBOL_PATTERN,
+    TIMEFRAME_MS,
+    Candles,
+)
+from strategies.domain import iso_time
 from tickflow.storage.schema import HISTORICAL_CANDLES
 
 BUCKET_BARS = 1440
@@ -104,13 +110,6 @@ def bucket_count(timeframe: str, ts: np.ndarray) -> int:
     return int(np.count_nonzero(np.diff(starts))) + 1 if len(starts) else 0
 
 
-def iso_utc(ts_ms: int) -> str:
-    """``2024-01-01T00:00:00Z``, with milliseconds only when there are some."""
-    moment = datetime.fromtimestamp(ts_ms / 1000, timezone.utc)
-    text = moment.isoformat(timespec="milliseconds" if ts_ms % 1000 else "seconds")
-    return text.replace("+00:00", "Z")
-
-
 def validate_candles(timeframe: str, candles: Candles) -> None:
     """Raise :class:`CandleDataError` naming the earliest candle that breaks a rule.
 
@@ -123,7 +122,7 @@ def validate_candles(timeframe: str, candles: Candles) -> None:
     ts, o, h, l, c, v = (getattr(candles, name) for name in COLUMNS)
     checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
         (np.concatenate(([False], ts[1:] <= ts[:-1])),
-         lambda i: f"is not later than the candle before it ({iso_utc(int(ts[i - 1]))}): "
+         lambda i: f"is not later than the candle before it ({iso_time(int(ts[i - 1]))}): "
                    "candles must be sorted by time, each timestamp once"),
         (ts % step != 0, lambda i: f"is not aligned to {timeframe} (timestamps must be multiples of {step} ms)"),
     ]
@@ -141,7 +140,7 @@ def validate_candles(timeframe: str, candles: Candles) -> None:
     first_bad = [(int(np.argmax(bad)), order) for order, (bad, _) in enumerate(checks) if bad.any()]
     if first_bad:
         row, order = min(first_bad)
-        raise CandleDataError(f"candle {iso_utc(int(ts[row]))}: {checks[order][1](row)}")
+        raise CandleDataError(f"candle {iso_time(int(ts[row]))}: {checks[order][1](row)}")
 
 
 def _num(value: float) -> str:
