@@ -11,7 +11,7 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from app import auth, docs, errors
-from app.api import backtests, candles, health, strategies, sweeps
+from app.api import backtests, candles, health, live, strategies, sweeps
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.schema import ready_db
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.logger.setLevel(settings.log_level)
 
     api = Api(app)
-    for blueprint in (health.blp, strategies.blp, candles.blp, backtests.blp, sweeps.blp):
+    for blueprint in (health.blp, strategies.blp, candles.blp, backtests.blp, sweeps.blp, live.blp):
         api.register_blueprint(blueprint)
     docs.init_app(app)
     errors.init_app(app)  # after Api: replaces flask-smorest's HTTP error handler

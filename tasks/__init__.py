@@ -1,6 +1,6 @@
 """Celery tasks. ``celery -A tasks`` finds the application as ``tasks.app``."""
 
 from tasks.celery_app import app
-from tasks import backtests  # noqa: E402,F401  registers tickflow.backtests.*
+from tasks import backtests, live  # noqa: E402,F401  registers tickflow.backtests.* and tickflow.live.*
 
 __all__ = ["app"]

@@ -38,6 +38,9 @@ def create_celery() -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
+    from tasks.beat import BEAT_SCHEDULE  # here: tasks/__init__ imports this module first
+
+    celery.conf.beat_schedule = BEAT_SCHEDULE
     return celery
 
 

@@ -67,3 +67,25 @@ def redis(services):
     client = connections.redis_client()
     client.flushdb()
     return client
+
+
+@pytest.fixture
+def app(db, redis):
+    """The management API over emptied databases."""
+    from app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth_headers(db):
+    """``Authorization`` header with a newly issued token."""
+    from tickflow.storage.tokens import TokenRepository
+
+    token, _ = TokenRepository(db).create("tests")
+    return {"Authorization": f"Bearer {token}"}

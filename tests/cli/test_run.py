@@ -22,19 +22,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> requests.Response:
+def wait_for_workers(url: str, process: subprocess.Popen, timeout: float = 90) -> dict:
+    """The health report once the API answers and both Procfile workers reply to pings."""
     deadline = time.monotonic() + timeout
+    report: dict = {}
     while time.monotonic() < deadline:
         assert process.poll() is None, "tickflow run exited early"
         try:
-            return requests.get(url, timeout=15)
+            report = requests.get(url, timeout=15).json()
         except requests.ConnectionError:
             time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+            continue
+        workers = report["celery"]["workers"]
+        if any(w.startswith("live@") for w in workers) and any(w.startswith("backtest@") for w in workers):
+            return report
+        time.sleep(0.5)
+    raise AssertionError(f"the API and both workers did not come up within {timeout} s: {report}")
+
+
+def processes_in_session(session_id: int) -> list[str]:
+    found = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True)
+    return found.stdout.splitlines()
 
 
 @pytest.mark.timeout(180)
-def test_tickflow_run_serves_the_api_and_ctrl_c_stops_every_process(tmp_path):
+def test_tickflow_run_starts_every_procfile_process_and_ctrl_c_leaves_none_behind(tmp_path):
     redis_port, mongo_port, api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -50,9 +62,8 @@ def test_tickflow_run_serves_the_api_and_ctrl_c_stops_every_process(tmp_path):
         start_new_session=True,
     )
     try:
-        health = wait_for_health(f"http://127.0.0.1:{api_port}/api/v1/health", process)
-        assert health.json()["redis"]["state"] == "up"
-        assert health.json()["mongodb"]["state"] == "up"
+        health = wait_for_workers(f"http://127.0.0.1:{api_port}/api/v1/health", process)
+        assert health["status"] == "ok"
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = process.communicate(timeout=30)
     finally:
@@ -62,3 +73,4 @@ def test_tickflow_run_serves_the_api_and_ctrl_c_stops_every_process(tmp_path):
     assert "TickFlow stopped." in output
     for port in (redis_port, mongo_port, api_port):
         assert not port_open(port), f"port {port} still open after Ctrl-C"
+    assert processes_in_session(process.pid) == []

@@ -34,7 +34,6 @@ import pytest
 from backtests.runs import STAGE_DELAY_ENV
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
-from tests.api.conftest import app, auth_headers, client  # noqa: F401  (the API fixtures, shared)
 from tests.conftest import ROOT
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository

@@ -14,3 +14,114 @@ PREFIX = "tf:"
 def strategy_key(strategy_id: str) -> str:
     """Cached strategy (a hash of ``version`` and ``doc``), written through from MongoDB."""
     return f"{PREFIX}strategy:{strategy_id}"
+
+
+# -- live engine (tickflow.live) ----------------------------------------------------------
+# Live state: every key below is rebuilt from MongoDB (strategies' ``live`` flag and open
+# trades in ``trade_logs``) when Redis comes back empty; see docs/live-engine.md.
+
+LIVE = f"{PREFIX}live:"
+
+
+def candle_processed(symbol: str, timeframe: str) -> str:
+    """Open time (ms, as a string) of the latest closed candle of ``symbol``/``timeframe`` that is
+    fully handled: every active strategy on it evaluated and executed (orders placed or none),
+    or no strategy active. A lockstep replay feed waits on it before sending the next ticks."""
+    return f"{LIVE}processed:{symbol}:{timeframe}"
+
+
+def live_epoch() -> str:
+    """Set once live state has been built (or rebuilt from MongoDB); missing means Redis came back empty."""
+    return f"{LIVE}epoch"
+
+
+def live_rebuild_lock() -> str:
+    """Short lock so that only one worker rebuilds live state after Redis was emptied."""
+    return f"{LIVE}rebuild-lock"
+
+
+def live_active() -> str:
+    """Hash: strategy id -> JSON of its live settings (mode, cash, symbols, timeframe)."""
+    return f"{LIVE}active"
+
+
+def live_subscribers(symbol: str, timeframe: str) -> str:
+    """Set of ids of the active strategies trading ``symbol`` on ``timeframe``."""
+    return f"{LIVE}subs:{symbol}:{timeframe}"
+
+
+def live_timeframes() -> str:
+    """Hash: symbol -> JSON {timeframe: working-set length} of the candles ingest keeps for it."""
+    return f"{LIVE}timeframes"
+
+
+def last_tick(symbol: str) -> str:
+    """Hash of the latest tick of ``symbol`` by time: ``ts``, ``p`` (price), ``q`` (quantity)."""
+    return f"{LIVE}tick:{symbol}"
+
+
+def current_candle(symbol: str, timeframe: str) -> str:
+    """Hash of the forming candle: ``t`` open time, ``o h l c v``, ``ot``/``ct`` times of its open/close ticks, ``n`` ticks."""
+    return f"{LIVE}candle:{symbol}:{timeframe}"
+
+
+def closed_candles(symbol: str, timeframe: str) -> str:
+    """List of the latest closed candles, oldest first, each ``"t,o,h,l,c,v"``; capped (the working set)."""
+    return f"{LIVE}candles:{symbol}:{timeframe}"
+
+
+def late_ticks() -> str:
+    """Hash: symbol -> count of ticks that arrived after their candle had closed (not applied)."""
+    return f"{LIVE}late"
+
+
+def price_path(symbol: str) -> str:
+    """Stream of per-batch, per-minute price ranges (``m`` minute, ``o h l``): what stops are checked against."""
+    return f"{LIVE}path:{symbol}"
+
+
+def indicator_values(symbol: str, timeframe: str) -> str:
+    """Hash: strategy id -> JSON of its indicator values at the last close (for the dashboard)."""
+    return f"{LIVE}indicators:{symbol}:{timeframe}"
+
+
+def signal(strategy_id: str, symbol: str, candle_open_ms: int) -> str:
+    """JSON decision of a strategy at one close, keyed by candle time so interleaved chains never overwrite it."""
+    return f"{LIVE}signal:{strategy_id}:{symbol}:{candle_open_ms}"
+
+
+def last_signals() -> str:
+    """Hash: ``strategy_id:symbol`` -> JSON of that pair's latest signal (for the dashboard)."""
+    return f"{LIVE}signals"
+
+
+def position(strategy_id: str, symbol: str) -> str:
+    """Hash of one strategy's account on one symbol: the position state machine's arrays and cursors."""
+    return f"{LIVE}position:{strategy_id}:{symbol}"
+
+
+def stop_holders() -> str:
+    """Set of ``symbol strategy_id`` pairs whose open position a stop, target or trailing stop can close.
+
+    One set rather than one per symbol: ingest reads it once per batch, however many symbols the batch holds."""
+    return f"{LIVE}stops"
+
+
+def order_claim(client_order_id: str) -> str:
+    """Claimed (SET NX) before an order is sent, so a retried or redelivered task never sends it twice."""
+    return f"{LIVE}order:{client_order_id}"
+
+
+def paper_fills() -> str:
+    """Hash: client order id -> JSON fill; the paper broker's book, idempotent by client order id."""
+    return f"{LIVE}paper-fills"
+
+
+def trade_outbox() -> str:
+    """Hash: ``trade_id:rev`` -> JSON trade record not yet confirmed in MongoDB's ``trade_logs``."""
+    return f"{LIVE}outbox"
+
+
+def live_events() -> str:
+    """Capped stream of candle closes, signals, orders and fills, read by the SSE endpoint."""
+    return f"{LIVE}events"

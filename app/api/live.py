@@ -1,0 +1,233 @@
+"""Live trading: start and stop strategies, the live dashboard's reads, trades, and an event stream.
+
+Starting and stopping write MongoDB (the truth, used to rebuild) and Redis (what the
+engine reads). Every ``/live/*`` read comes from Redis only, so the dashboard never
+loads MongoDB; ``/trades`` reads the ``trade_logs`` archive. ``/live/stream`` is
+Server-Sent Events from the engine's capped event stream: each response lasts a bounded
+time (gunicorn's sync workers hold one request each), sends a heartbeat comment while
+nothing happens, and tells the browser to reconnect, resuming after ``Last-Event-ID``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from strategies import position as machine
+from tickflow.live.config import live_settings
+from tickflow.live.engine import LiveEngine
+from tickflow.live.events import TYPES, latest_id, read_events
+from tickflow.storage import keys
+from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.strategies import NotFound
+from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
+
+blp = Blueprint("live", __name__, url_prefix="/api/v1", description="Live trading")
+
+STREAM_SECONDS = 25.0
+"""How long one SSE response lasts before the browser reconnects (it resumes where it left off)."""
+HEARTBEAT_SECONDS = 5.0
+RECONNECT_MS = 1000
+CANDLES_SHOWN = 100
+
+
+def _engine() -> LiveEngine:
+    return LiveEngine(redis_client(), mongo_db(), live_settings())
+
+
+class StartSchema(Schema):
+    mode = fields.String(load_default="paper", validate=validate.OneOf(["paper"]))
+    cash = fields.Float(load_default=10_000.0, validate=validate.Range(min=0, min_inclusive=False, max=1e15))
+
+
+class StopSchema(Schema):
+    close_positions = fields.Boolean(load_default=False)
+
+
+class TradeArgsSchema(Schema):
+    strategy_id = fields.String()
+    symbol = fields.String(validate=validate.Length(max=30))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    start = fields.Integer(metadata={"description": "Opened at or after (epoch ms)"})
+    end = fields.Integer(metadata={"description": "Opened before (epoch ms)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class StreamArgsSchema(Schema):
+    seconds = fields.Float(load_default=STREAM_SECONDS, validate=validate.Range(min=0.1, max=60))
+    last_id = fields.String(validate=validate.Regexp(r"^\d+-\d+$"))
+
+
+@blp.route("/strategies/<strategy_id>/start")
+class Start(MethodView):
+    @blp.arguments(StartSchema)
+    @blp.response(200)
+    def post(self, body: dict[str, Any], strategy_id: str):
+        """Start trading a strategy live (``paper`` only so far)."""
+        try:
+            entry = _engine().start(strategy_id, body["mode"], body["cash"])
+        except NotFound:
+            abort(404, message="No strategy has this id.")
+        return {"strategy_id": strategy_id, "active": True, **entry.__dict__}
+
+
+@blp.route("/strategies/<strategy_id>/stop")
+class Stop(MethodView):
+    @blp.arguments(StopSchema)
+    @blp.response(200)
+    def post(self, body: dict[str, Any], strategy_id: str):
+        """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first."""
+        engine = _engine()
+        try:
+            engine.catalog.get(strategy_id)
+        except NotFound:
+            abort(404, message="No strategy has this id.")
+        entry = engine.stop(strategy_id, body["close_positions"])
+        return {"strategy_id": strategy_id, "active": False, "was_active": entry is not None}
+
+
+@blp.route("/live/strategies")
+class ActiveStrategies(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The active set."""
+        return [{"strategy_id": sid, **entry.__dict__} for sid, entry in _engine().active.all().items()]
+
+
+@blp.route("/live/symbols/<symbol>")
+class SymbolState(MethodView):
+    @blp.response(200)
+    def get(self, symbol: str):
+        """Last tick, forming and recent closed candles per timeframe, and strategies' indicator values."""
+        client = redis_client()
+        symbol = symbol.upper()
+        frames = json.loads(client.hget(keys.live_timeframes(), symbol) or '{"1m": 0}')
+        result: dict[str, Any] = {"symbol": symbol, "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))),
+                                  "late_ticks": int(client.hget(keys.late_ticks(), symbol) or 0), "timeframes": {}}
+        for timeframe in frames:
+            closed = [dict(zip(("t", "o", "h", "l", "c", "v"), map(float, row.split(","))))
+                      for row in client.lrange(keys.closed_candles(symbol, timeframe), -CANDLES_SHOWN, -1)]
+            indicators = {sid: json.loads(raw)
+                          for sid, raw in client.hgetall(keys.indicator_values(symbol, timeframe)).items()}
+            result["timeframes"][timeframe] = {
+                "forming": _numbers(client.hgetall(keys.current_candle(symbol, timeframe))),
+                "closed": [{**c, "t": int(c["t"])} for c in closed],
+                "indicators": indicators,
+            }
+        return result
+
+
+@blp.route("/live/signals")
+class Signals(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Each strategy and symbol's latest signal."""
+        return [json.loads(raw) for raw in redis_client().hgetall(keys.last_signals()).values()]
+
+
+@blp.route("/live/positions")
+class Positions(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Every active strategy's account per symbol, marked at the last price."""
+        return _accounts()
+
+
+@blp.route("/live/equity")
+class Equity(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Per strategy: the sum of its accounts' equity and of their starting cash."""
+        totals: dict[str, dict[str, float]] = {}
+        for account in _accounts():
+            total = totals.setdefault(account["strategy_id"], {"equity": 0.0, "cash": 0.0})
+            total["equity"] += account["equity"]
+            total["cash"] += account["cash"]
+        return [{"strategy_id": sid, **total} for sid, total in totals.items()]
+
+
+def _accounts() -> list[dict[str, Any]]:
+    engine = _engine()
+    client = engine.redis
+    accounts = []
+    for sid, entry in engine.active.all().items():
+        for symbol in entry.symbols:
+            position = engine.book.load(sid, symbol, entry.cash)
+            last = client.hget(keys.last_tick(symbol), "p")
+            state = position.state
+            price = float(last) if last is not None else float(state[machine.ENTRY_PRICE])
+            side = position.side
+            accounts.append({
+                "strategy_id": sid,
+                "symbol": symbol,
+                "cash": entry.cash,
+                "side": {1: "long", -1: "short"}.get(side, "flat"),
+                "size": float(state[machine.SIZE]),
+                "entry_price": float(state[machine.ENTRY_PRICE]) if side else None,
+                "entry_time": int(state[machine.ENTRY_BAR]) if side else None,
+                "price": price if last is not None else None,
+                "unrealised_pnl": side * float(state[machine.SIZE]) * (price - float(state[machine.ENTRY_PRICE]))
+                if side else 0.0,
+                "balance": float(state[machine.BALANCE]),
+                "equity": float(machine.equity(state, price)),
+            })  # fmt: skip
+    return accounts
+
+
+@blp.route("/trades")
+class Trades(MethodView):
+    @blp.arguments(TradeArgsSchema, location="query")
+    @blp.response(200)
+    def get(self, args: dict[str, Any]):
+        """Archived live trades, newest first, filtered and paged."""
+        items, total = TradeLogRepository(mongo_db()).find(
+            strategy_id=args.get("strategy_id"), symbol=args.get("symbol", "").upper() or None,
+            status=args.get("status"), start_ms=args.get("start"), end_ms=args.get("end"),
+            page=args["page"], per_page=args["per_page"],
+        )  # fmt: skip
+        for item in items:
+            for name in ("opened_at", "closed_at", "updated_at"):
+                if item.get(name) is not None:
+                    item[name] = item[name].isoformat()
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/live/stream")
+class Stream(MethodView):
+    @blp.arguments(StreamArgsSchema, location="query")
+    def get(self, args: dict[str, Any]):
+        """Server-Sent Events: ``candle``, ``signal``, ``order`` and ``fill`` events as they happen.
+
+        Each response lasts ``seconds`` (at most 60) and then ends; the browser's EventSource
+        reconnects after ``retry`` and sends ``Last-Event-ID`` to resume.
+        """
+        client = redis_client()
+        after = request.headers.get("Last-Event-ID") or args.get("last_id") or latest_id(client)
+        return Response(stream_with_context(_events(client, after, args["seconds"])), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _events(client, after: str, seconds: float) -> Iterator[str]:
+    deadline = time.monotonic() + seconds
+    yield f"retry: {RECONNECT_MS}\n\n"
+    while (left := deadline - time.monotonic()) > 0:
+        batch = read_events(client, after, block_ms=max(1, int(min(left, HEARTBEAT_SECONDS) * 1000)))
+        if not batch:
+            yield ": heartbeat\n\n"
+        for item in batch:
+            after = item.id
+            if item.type in TYPES:
+                yield f"id: {item.id}\nevent: {item.type}\ndata: {item.data}\n\n"
+
+
+def _numbers(raw: dict[str, str]) -> dict[str, float | int]:
+    return {name: (int(value) if name in ("t", "ts", "ot", "ct", "n") else float(value)) for name, value in raw.items()}
+

@@ -1,0 +1,332 @@
+"""Live engine benchmark: ingest throughput and latencies through real Celery workers and Redis.
+
+    .venv/bin/python bench/live.py [--seconds 8]
+
+Starts a throwaway Redis and MongoDB (free ports, under ``var/bench/``) and one live
+worker as the Procfile runs it (``-Q ingest,strategy,orders -c 2 -P prefork``,
+log in ``var/bench/live-worker.log``), then measures, with 100 symbols:
+
+* ``ingest_ticks_per_s``: tick batches (2,000 ticks over the 100 symbols) sent as fast
+  as this process can, divided by the time until the last one is visible in Redis;
+* ``naive_ticks_per_s``: the same pipeline with one chain (ingest -> indicators ->
+  evaluate -> execute) per tick, for comparison;
+* ``tick_to_candle_p99_ms``: at half the measured ingest rate, from sending a batch to
+  seeing it in its symbol's Redis candle (a poller watches a probe symbol);
+* ``close_to_order_p99_ms``: one strategy that reverses on every candle colour, from
+  sending the tick that closes a candle to the paper order's event in the stream;
+* ``close_to_all_1000_p99_ms``: 10 strategies on all 100 symbols (1,000 pairs) with all
+  symbols closing together, from the closing batch to every close marked processed
+  (evaluated *and* executed).
+
+The machine has 2 cores shared by this process (the feed and the pollers) and the
+worker's processes. Prints one line per figure, then a final JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.candles import free_port, report
+from tickflow.localservices import LocalMongo, LocalRedis
+
+SYMBOLS = [f"S{i:03d}USDT" for i in range(100)]
+PROBE = "PROBEUSDT"
+BATCH = 2_000
+MINUTE = 60_000
+T0 = 1_704_067_200_000
+WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live", "-Q", "ingest,strategy,orders",
+                  "-c", "2", "-P", "prefork", "-O", "fair", "--without-gossip", "--without-mingle",
+                  "--without-heartbeat", "--loglevel", "WARNING"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of the throughput run (default 8)")
+    args = parser.parse_args(argv)
+    redis_port, mongo_port = free_port(), free_port()
+    redis_server = LocalRedis(redis_port, ROOT / f"var/bench/redis-{redis_port}", persistent=False)
+    mongo_server = LocalMongo(mongo_port, ROOT / f"var/bench/mongo-{mongo_port}", cache_gb=0.25)
+    worker = None
+    try:
+        redis_server.ensure_running()
+        mongo_server.ensure_running()
+        os.environ.update(
+            TICKFLOW_ENV="development",
+            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/1",
+            CELERY_RESULT_BACKEND=f"redis://127.0.0.1:{redis_port}/2",
+            MONGO_URI=f"mongodb://127.0.0.1:{mongo_port}/tickflow_bench?directConnection=true",
+        )
+        report("services", f"redis :{redis_port}, mongodb :{mongo_port} (throwaway, under var/bench/)")
+        worker = start_worker()
+        bench = Bench()
+        figures = {
+            "ingest_ticks_per_s": bench.ingest_rate(args.seconds),
+            "naive_ticks_per_s": bench.naive_rate(),
+        }
+        figures["tick_to_candle_p99_ms"] = bench.tick_to_candle(figures["ingest_ticks_per_s"] / 2, args.seconds / 2)
+        figures["close_to_order_p99_ms"] = bench.close_to_order()
+        figures["close_to_all_1000_p99_ms"] = bench.close_to_all()
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        for server in (redis_server, mongo_server):
+            server.stop()
+            shutil.rmtree(server.data_dir, ignore_errors=True)
+    print(json.dumps(figures))
+    return 0
+
+
+def start_worker() -> subprocess.Popen:
+    from tasks.celery_app import app
+
+    hostname = f"bench-live-{os.getpid()}@bench"
+    log = open(ROOT / "var/bench/live-worker.log", "wb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    worker = subprocess.Popen([sys.executable, *WORKER_COMMAND, "--hostname", hostname], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    started = time.perf_counter()
+    while not app.control.ping(destination=[hostname], timeout=0.5):
+        if worker.poll() is not None or time.perf_counter() - started > 60:
+            raise SystemExit(f"the worker did not start; see {log.name}")
+    report("worker", f"live worker ready in {time.perf_counter() - started:.1f} s (2 prefork processes)")
+    return worker
+
+
+class Bench:
+    def __init__(self) -> None:
+        from tasks.celery_app import app
+        from tickflow.storage.connections import mongo_db, redis_client
+        from tickflow.storage.schema import ensure_schema
+
+        self.app = app
+        self.redis = redis_client()
+        self.db = mongo_db()
+        ensure_schema(self.db)
+        self.clock = T0  # market time, advanced by every batch
+        self.rng = np.random.default_rng(1)
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def batch(self, n: int = BATCH, symbols: list[str] = SYMBOLS, step_ms: int = 100) -> dict:
+        """``n`` ticks spread over ``symbols``, market time moving ``step_ms``, plus one probe tick."""
+        self.clock += step_ms
+        names = [symbols[i % len(symbols)] for i in range(n)]
+        prices = (100 + self.rng.normal(0, 0.5, n)).round(4).tolist()
+        return {"s": names + [PROBE], "t": [self.clock] * n + [self.clock], "p": prices + [100.0],
+                "q": [1.0] * (n + 1)}
+
+    def send(self, payload: dict) -> None:
+        self.app.send_task("tickflow.live.ingest", args=[payload], queue="ingest")
+
+    def probe_ts(self) -> int:
+        from tickflow.storage import keys
+
+        return int(self.redis.hget(keys.last_tick(PROBE), "ts") or 0)
+
+    def wait_probe(self, ts: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.probe_ts() < ts:
+            if time.monotonic() > deadline:
+                raise SystemExit("ticks were not applied in time; see var/bench/live-worker.log")
+            time.sleep(0.001)
+
+    def warm_up(self) -> None:
+        for _ in range(20):
+            self.send(self.batch())
+        self.wait_probe(self.clock)
+
+    # -- figures -------------------------------------------------------------------------------
+
+    def ingest_rate(self, seconds: float) -> float:
+        self.warm_up()
+        sent, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            self.send(self.batch())
+            sent += BATCH + 1
+        send_rate = sent / (time.perf_counter() - started)
+        self.wait_probe(self.clock)
+        elapsed = time.perf_counter() - started
+        rate = sent / elapsed
+        report("ingest", f"{sent:,} ticks in batches of {BATCH:,} over 100 symbols: sent at {send_rate:,.0f}/s, "
+                         f"all applied after {elapsed:.2f} s -> {rate:,.0f} ticks/s")
+        return round(rate)
+
+    def naive_rate(self, ticks: int = 600) -> float:
+        """One chain of four tasks per tick (each a one-tick batch), as the naive design would."""
+        from celery import chain
+
+        from tickflow.live.engine import CloseJob
+
+        empty = CloseJob("1m", 0, 0, []).to_dict()
+        started = time.perf_counter()
+        for _ in range(ticks):
+            chain(self.app.signature("tickflow.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
+                  self.app.signature("tickflow.live.indicators", args=[empty], queue="strategy", immutable=True),
+                  self.app.signature("tickflow.live.evaluate", queue="strategy"),
+                  self.app.signature("tickflow.live.execute", queue="orders")).apply_async()
+        self._wait_queues_empty()
+        rate = ticks / (time.perf_counter() - started)
+        report("naive", f"{ticks} ticks, one 4-task chain each: {rate:,.0f} ticks/s")
+        return round(rate)
+
+    def _wait_queues_empty(self) -> None:
+        import redis as redis_lib
+
+        broker = redis_lib.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+        while any(broker.llen(q) for q in ("ingest", "strategy", "orders")) or broker.hlen("unacked"):
+            time.sleep(0.005)
+
+    def tick_to_candle(self, rate: float, seconds: float, batch: int = BATCH) -> float:
+        """Batches of ``batch`` ticks at ``rate`` ticks/s; a poller notes when each batch's probe tick shows up."""
+        seen: dict[int, float] = {}
+        stop = threading.Event()
+
+        def poll() -> None:
+            from tickflow.storage import keys
+            from tickflow.storage.connections import redis_client
+
+            client = redis_client()
+            last = 0
+            while not stop.is_set():
+                ts = int(client.hget(keys.current_candle(PROBE, "1m"), "ct") or 0)
+                if ts > last:
+                    now = time.perf_counter()
+                    for pending in list(sent):
+                        if pending <= ts and pending not in seen:
+                            seen[pending] = now
+                    last = ts
+                time.sleep(0.001)
+
+        sent: dict[int, float] = {}
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        interval = batch / rate
+        started = time.perf_counter()
+        next_at = started
+        while time.perf_counter() - started < seconds:
+            payload = self.batch(batch)
+            sent[self.clock] = time.perf_counter()
+            self.send(payload)
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+        self.wait_probe(self.clock)
+        time.sleep(0.05)
+        stop.set()
+        poller.join()
+        latencies = [1000 * (seen[ts] - sent[ts]) for ts in sent if ts in seen]
+        p50, p99 = np.percentile(latencies, [50, 99])
+        report("tick->candle", f"at {rate:,.0f} ticks/s ({len(latencies)} batches of {batch}): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        return round(float(p99), 1)
+
+    def _start(self, doc: dict) -> str:
+        from tickflow.live.config import live_settings
+        from tickflow.live.engine import LiveEngine
+        from tickflow.storage.strategies import StrategyRepository
+
+        strategy_id = StrategyRepository(self.db, self.redis).create(doc).id
+        LiveEngine(self.redis, self.db, live_settings()).start(strategy_id, "paper", 10_000)
+        return strategy_id
+
+    def _candle_batches(self, symbols: list[str], minutes: int, pause_s: float, record: dict[int, float]) -> None:
+        """Send ``minutes`` one-minute candles of ``symbols`` (4 ticks each, all symbols per batch)."""
+        from tickflow.live.progress import wait_candle_processed
+
+        self.clock = self.clock - self.clock % MINUTE + MINUTE
+        for minute in range(minutes):
+            opens = 100 + self.rng.normal(0, 1, len(symbols))
+            closes = opens + self.rng.normal(0, 1, len(symbols))
+            for k, prices in enumerate((opens, np.maximum(opens, closes) + 0.5, np.minimum(opens, closes) - 0.5,
+                                        closes)):
+                payload = {"s": list(symbols), "t": [self.clock + k * 15_000] * len(symbols),
+                           "p": prices.round(4).tolist(), "q": [1.0] * len(symbols)}
+                if k == 0:
+                    record[self.clock] = time.perf_counter()  # this batch closes the previous minute
+                self.send(payload)
+            self.clock += MINUTE
+            if minute and not wait_candle_processed(self.redis, symbols[0], "1m", self.clock - 2 * MINUTE, 30):
+                raise SystemExit("a close was not processed in 30 s; see var/bench/live-worker.log")
+            time.sleep(pause_s)
+
+    def close_to_order(self, minutes: int = 120) -> float:
+        from tickflow.storage import keys
+
+        symbol = ["ORDERUSDT"]
+        self._start({"name": "flip on colour", "symbols": symbol, "timeframe": "1m", "params": {},
+                     "indicators": {}, "allow_reversal": True,
+                     "rules": {"enter_long": "close > open", "enter_short": "close < open"}})
+        sent: dict[int, float] = {}
+        offset = time.time() - time.perf_counter()
+        first_event = self.redis.xrevrange(keys.live_events(), count=1)
+        after = first_event[0][0] if first_event else "0-0"
+        self._candle_batches(symbol, minutes, 0.05, sent)
+        latencies = []
+        for id_, fields in self.redis.xrange(keys.live_events(), min=f"({after}"):
+            if fields["type"] == "order":
+                order = json.loads(fields["data"])
+                if order["ts"] in sent:  # an order filled at this candle's open was decided at the close before
+                    latencies.append(int(id_.split("-")[0]) - 1000 * (sent[order["ts"]] + offset))
+        p50, p99 = np.percentile(latencies, [50, 99])
+        report("close->order", f"one strategy, {len(latencies)} orders: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                               "(event ids have 1 ms resolution)")
+        return round(float(p99), 1)
+
+    def close_to_all(self, minutes: int = 40) -> float:
+        from tickflow.storage import keys
+
+        for n in range(10):
+            self._start({"name": f"sma {n}", "symbols": SYMBOLS, "timeframe": "1m",
+                         "params": {"fast": 5 + n, "slow": 30 + 2 * n},
+                         "indicators": {"fast": {"function": "SMA", "params": {"timeperiod": "$fast"}},
+                                        "slow": {"function": "SMA", "params": {"timeperiod": "$slow"}}},
+                         "rules": {"enter_long": "crosses_above(fast, slow)", "exit_long": "crosses_below(fast, slow)"}})
+        sent: dict[int, float] = {}
+        done: dict[int, float] = {}
+        stop = threading.Event()
+        processed = [keys.candle_processed(symbol, "1m") for symbol in SYMBOLS]
+
+        def poll() -> None:
+            from tickflow.storage.connections import redis_client
+
+            client = redis_client()
+            while not stop.is_set():
+                values = client.mget(processed)
+                if all(values):
+                    through = min(int(v) for v in values)
+                    now = time.perf_counter()
+                    for candle_open in list(sent):
+                        if candle_open - MINUTE <= through and candle_open not in done:
+                            done[candle_open] = now
+                time.sleep(0.001)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        self._candle_batches(SYMBOLS, minutes, 0.2, sent)
+        time.sleep(0.1)
+        stop.set()
+        poller.join()
+        warm = sorted(sent)[5:]  # the first closes include numba compiling in the workers
+        latencies = [1000 * (done[t] - sent[t]) for t in warm if t in done]
+        p50, p99 = np.percentile(latencies, [50, 99])
+        report("close->all", f"10 strategies x 100 symbols, {len(latencies)} closes: p50 {p50:.1f} ms, "
+                             f"p99 {p99:.1f} ms (evaluated and executed)")
+        return round(float(p99), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

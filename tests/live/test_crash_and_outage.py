@@ -1,0 +1,122 @@
+"""The pipeline survives a worker SIGKILLed mid-chain and a MongoDB outage without losing or doubling anything.
+
+Crash: a worker whose ``execute`` sleeps (``TICKFLOW_TEST_EXECUTE_DELAY_S``) is killed,
+main process and pool, while the close that opens a trade is between ``evaluate`` and
+``execute``; a fresh worker picks the redelivered message up. The order is placed once,
+the trade archived once, and the whole replay still equals the backtest.
+
+Outage: the worker archives to a MongoDB of its own that is stopped while trades close;
+their records wait in the Redis outbox, and once MongoDB is back the beat's
+``drain_outbox`` moves every one into ``trade_logs``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from strategies.spec import validate_spec
+from tests.conftest import ROOT
+from tests.live.conftest import (
+    SYMBOL,
+    TIMEFRAME,
+    create_strategy,
+    send_ingest,
+    spec_doc,
+    wait_for,
+)
+from tests.live.replay import archived_trades, backtest_trades, candle_ticks, replay
+from tickflow.live.config import EXECUTE_DELAY_ENV, LiveSettings
+from tickflow.live.engine import LiveEngine
+from tickflow.live.progress import wait_candle_processed
+from tickflow.live.ticks import encode_batch
+from tickflow.localservices import LocalMongo
+from tickflow.storage import keys
+from tickflow.storage.schema import ensure_schema
+from tickflow.synthetic import generate_candles
+
+BARS = 400
+
+
+def _order_events(redis, client_order_id: str) -> int:
+    return sum(1 for _, fields in redis.xrange(keys.live_events())
+               if fields["type"] == "order" and json.loads(fields["data"])["client_order_id"] == client_order_id)
+
+
+def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, engine):
+    doc = spec_doc("sma_cross")
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(BARS, TIMEFRAME, seed=7)
+    expected = backtest_trades(validate_spec(doc), candles)
+    entry = list(candles.ts).index(expected[1][0])  # the candle at whose open the second trade enters
+
+    worker = start_worker()
+    replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, stop=entry)
+    worker.kill()
+
+    slow = start_worker(env={EXECUTE_DELAY_ENV: "30"})
+    signal = keys.signal(strategy_id, SYMBOL, int(candles.ts[entry - 1]))
+    send_ingest(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, entry)))
+    wait_for(lambda: redis.exists(signal), 20, "the entry signal")
+    assert json.loads(redis.get(signal))["pending"]
+    slow.kill()  # execute is asleep, its message unacknowledged
+
+    start_worker()
+    assert wait_candle_processed(redis, SYMBOL, TIMEFRAME, int(candles.ts[entry - 1]), 60)
+    replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, start=entry + 1)
+    wait_for(lambda: engine.archive.pending() == 0, 10, "the outbox to empty")
+
+    order_id = f"{strategy_id}-{SYMBOL}-{int(candles.ts[entry])}-open"
+    assert _order_events(redis, order_id) == 1
+    assert redis.hexists(keys.paper_fills(), order_id)
+    assert db.trade_logs.count_documents({"entry_order_id": order_id}) == 1
+    assert archived_trades(db, strategy_id) == expected
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def own_mongo(tmp_path: Path):
+    """A MongoDB only this test uses, so it can be stopped."""
+    port = _free_port()
+    server = LocalMongo(port, ROOT / f"var/test/live-outage-mongo-{port}", cache_gb=0.25)
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+def test_trades_closed_during_a_mongodb_outage_reach_trade_logs(start_worker, own_mongo, redis):
+    uri = f"mongodb://127.0.0.1:{own_mongo.port}/tickflow_outage?directConnection=true"
+    client = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
+    db = client.get_default_database()
+    ensure_schema(db)
+    engine = LiveEngine(redis, db, LiveSettings())
+    doc = spec_doc("sma_cross")
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(BARS, TIMEFRAME, seed=7)
+    expected = backtest_trades(validate_spec(doc), candles)
+    half = len(candles) // 2
+
+    start_worker(env={"MONGO_URI": uri}, beat=True)
+    replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, stop=half)
+    wait_for(lambda: engine.archive.pending() == 0, 10, "the outbox to empty")
+    before = db.trade_logs.count_documents({"status": "closed"})
+
+    own_mongo.stop()
+    replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, start=half, timeout_s=60)
+    assert engine.archive.pending() > 0  # records wait in Redis
+
+    own_mongo.ensure_running()
+    wait_for(lambda: engine.archive.pending() == 0, 30, "drain_outbox to empty the outbox")
+    assert before < len(expected)
+    assert archived_trades(db, strategy_id) == expected

@@ -1,0 +1,134 @@
+"""The engine's parts against a real Redis (and MongoDB where they use it), without Celery."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from strategies import position as machine
+from strategies.domain import OrderSide, Tick
+from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.live.replay import candle_ticks, run_candles
+from tickflow.live.broker import PaperBroker
+from tickflow.live.engine import CloseJob, Leg
+from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
+from tickflow.live.recovery import ensure_live_state
+from tickflow.live.ticks import BadBatch, decode_batch, encode_batch
+from tickflow.storage import keys
+from tickflow.synthetic import generate_candles
+
+T0 = 1_704_067_200_000
+MINUTE = 60_000
+
+
+def ticks(*rows: tuple[int, float]) -> dict:
+    return encode_batch([Tick(SYMBOL, ts, price, 1.0) for ts, price in rows])
+
+
+def candle(redis) -> dict[str, str]:
+    return redis.hgetall(keys.current_candle(SYMBOL, "1m"))
+
+
+def test_batches_round_trip_and_bad_ones_are_refused():
+    batch = decode_batch(ticks((T0, 1.5), (T0 + 1, 2.5)))
+    assert batch.ticks() == [Tick(SYMBOL, T0, 1.5, 1.0), Tick(SYMBOL, T0 + 1, 2.5, 1.0)]
+    for bad in ({"s": ["btc"], "t": [1], "p": [1.0], "q": [1.0]}, {"s": ["A"], "t": [1, 2], "p": [1.0], "q": [1.0]},
+                {"s": ["A"], "t": [1], "p": [-1.0], "q": [1.0]}, {"s": ["A"], "t": ["x"], "p": [1.0], "q": [1.0]}):
+        with pytest.raises(BadBatch):
+            decode_batch(bad)
+
+
+def test_out_of_order_ticks_make_the_right_candle_and_late_ones_are_counted(engine, redis):
+    engine.ingest(ticks((T0 + 30_000, 10.0), (T0 + 10_000, 9.0)))  # close first, then an earlier tick
+    engine.ingest(ticks((T0 + 5_000, 8.0), (T0 + 50_000, 12.0), (T0 + 40_000, 13.0)))
+    assert {k: candle(redis)[k] for k in "ohlc"} == {"o": "8.0", "h": "13.0", "l": "8.0", "c": "12.0"}
+    jobs, _ = engine.ingest(ticks((T0 + MINUTE + 1, 11.0), (T0 + 59_000, 7.0)))  # same batch: not late
+    assert jobs == [] and redis.get(keys.candle_processed(SYMBOL, "1m")) == str(T0)
+    closed = redis.lrange(keys.closed_candles(SYMBOL, "1m"), 0, -1)
+    assert closed == [f"{T0},8.0,13.0,7.0,7.0,6"]
+    engine.ingest(ticks((T0 + 58_000, 1.0), (T0 + 2, 2.0)))  # after the close: late
+    assert redis.hget(keys.late_ticks(), SYMBOL) == "2"
+    assert redis.llen(keys.closed_candles(SYMBOL, "1m")) == 1
+
+
+def test_concurrent_batches_close_each_candle_exactly_once(engine, redis):
+    rng = np.random.default_rng(1)
+    minutes = 40
+    all_ticks = [(T0 + int(m * MINUTE + s), float(100 + rng.normal())) for m in range(minutes)
+                 for s in rng.integers(0, MINUTE, 50)]
+    batches = [all_ticks[i:i + 25] for i in range(0, len(all_ticks), 25)]
+    errors = []
+
+    def send(part):
+        try:
+            for rows in part:
+                engine.ingest(ticks(*rows))
+        except Exception as error:  # noqa: BLE001  (any failure in a thread is reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(batches[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    closed = [int(row.split(",")[0]) for row in redis.lrange(keys.closed_candles(SYMBOL, "1m"), 0, -1)]
+    assert closed == sorted(set(closed))  # each closed once, in order
+    late = int(redis.hget(keys.late_ticks(), SYMBOL) or 0)
+    volume = sum(float(row.split(",")[5]) for row in redis.lrange(keys.closed_candles(SYMBOL, "1m"), 0, -1))
+    assert volume + float(candle(redis)["v"]) + late == len(all_ticks)
+
+
+def test_an_order_is_claimed_once_and_the_paper_broker_dedupes(redis):
+    order = OrderRequest(client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02,
+                         T0, "entry")
+    claims = OrderClaims(redis, 1)
+    assert claims.claim(order) is True
+    assert claims.claim(order) is False
+    broker = PaperBroker(redis)
+    first = broker.submit(order)
+    again = broker.submit(OrderRequest(**{**order.__dict__, "price": 99.0}))
+    assert first == again and first.price == 10.0
+    assert redis.hlen(keys.paper_fills()) == 1
+
+
+def test_stale_closes_are_dropped_not_traded(engine, db, redis, caplog):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(60, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, 30)
+    close, next_open = int(candles.ts[29]), int(candles.ts[30])
+    for i in (30, 31, 32):  # the market moves on two candles before the close of 29 is evaluated
+        engine.ingest(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, i)))
+    job = CloseJob(TIMEFRAME, close, 0, [Leg(SYMBOL, next_open, [strategy_id])])
+    engine.evaluate(job, engine.indicators(job))
+    engine.execute(job)
+    assert "dropped stale close" in caplog.text
+    assert not redis.exists(keys.signal(strategy_id, SYMBOL, close))
+    position = engine.book.load(strategy_id, SYMBOL, 10_000)
+    assert position.evaluated == position.executed == close
+
+
+def test_live_state_is_rebuilt_after_flushall(engine, db, redis):
+    doc = spec_doc("rsi_mean_reversion", params={"stop": 0.01})
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(2_000, TIMEFRAME, seed=11)
+    run_candles(engine, candles, 0, len(candles))
+    open_trade = db.trade_logs.find_one({"status": "open"})
+    assert open_trade is not None, "pick a seed that leaves a position open"
+    before = engine.book.load(strategy_id, SYMBOL, 10_000).state
+
+    redis.flushall()
+    assert ensure_live_state(engine) is True
+    assert ensure_live_state(engine) is False
+    assert json.loads(redis.hget(keys.live_active(), strategy_id))["symbols"] == [SYMBOL]
+    assert redis.sismember(keys.live_subscribers(SYMBOL, TIMEFRAME), strategy_id)
+    after = engine.book.load(strategy_id, SYMBOL, 10_000).state
+    kept = [machine.SIDE, machine.SIZE, machine.ENTRY_PRICE, machine.ENTRY_BAR, machine.ENTRY_COMMISSION,
+            machine.STOP, machine.TARGET, machine.BALANCE]  # a trailing anchor restarts from the entry
+    np.testing.assert_allclose(after[kept], before[kept], rtol=1e-9)
+    assert redis.sismember(keys.stop_holders(), f"{SYMBOL} {strategy_id}")

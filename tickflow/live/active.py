@@ -1,0 +1,127 @@
+"""The active set: which strategies trade live, on which symbols and timeframes.
+
+Redis holds it for the engine (``keys.live_active``: id -> settings; one subscriber set
+per symbol and timeframe, read at every candle close; the working-set lengths ingest
+keeps per symbol). MongoDB holds the truth, a ``live`` sub-document on the strategy
+(``{"active", "mode", "cash", "started_at", "stopped_at"}``), so that ``recovery`` can
+rebuild the Redis side after Redis comes back empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import redis
+from bson import ObjectId
+from pymongo.database import Database
+
+from tickflow.live.ingest import DASHBOARD_TIMEFRAME
+from tickflow.live.runner import LiveStrategy
+from tickflow.storage import keys
+from tickflow.storage.schema import STRATEGIES
+
+DEFAULT_CASH = 10_000.0
+
+# KEYS: active hash, timeframes hash. ARGV: minimum bars, dashboard timeframe. Recomputed from the whole
+# active set in one script, so two strategies starting at once cannot lose each other's needs.
+REBUILD_TIMEFRAMES = """
+local needs = {}
+local active = redis.call('HGETALL', KEYS[1])
+for i = 2, #active, 2 do
+  local entry = cjson.decode(active[i])
+  for _, symbol in ipairs(entry.symbols) do
+    needs[symbol] = needs[symbol] or {[ARGV[2]] = tonumber(ARGV[1])}
+    local have = needs[symbol][entry.timeframe] or 0
+    if entry.bars > have then needs[symbol][entry.timeframe] = entry.bars end
+  end
+end
+redis.call('DEL', KEYS[2])
+for symbol, frames in pairs(needs) do redis.call('HSET', KEYS[2], symbol, cjson.encode(frames)) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    """What the engine needs to know about an active strategy without loading it."""
+
+    mode: str
+    cash: float
+    symbols: list[str]
+    timeframe: str
+    bars: int
+    """Working-set length it wants (``LiveStrategy.bars_needed``)."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str) -> LiveEntry:
+        return cls(**json.loads(raw))
+
+
+class ActiveSet:
+    def __init__(self, client: redis.Redis, db: Database, min_bars: int, warmup_multiple: int) -> None:
+        self.redis = client
+        self.strategies = db[STRATEGIES]
+        self.min_bars = min_bars
+        self.warmup_multiple = warmup_multiple
+        self._rebuild_timeframes = client.register_script(REBUILD_TIMEFRAMES)
+
+    def entry_for(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
+        spec = strategy.spec
+        return LiveEntry(mode, cash, list(spec.symbols), spec.timeframe,
+                         strategy.bars_needed(self.min_bars, self.warmup_multiple))
+
+    def start(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
+        """Record the strategy as live in MongoDB (the truth), then in Redis."""
+        entry = self.entry_for(strategy, mode, cash)
+        now = datetime.now(UTC)
+        self.strategies.update_one({"_id": ObjectId(strategy.id)}, {"$set": {
+            "live": {"active": True, "mode": mode, "cash": cash, "started_at": now}}})
+        self.register(strategy.id, entry)
+        return entry
+
+    def stop(self, strategy_id: str) -> LiveEntry | None:
+        """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live."""
+        entry = self.get(strategy_id)
+        self.strategies.update_one({"_id": ObjectId(strategy_id)},
+                                   {"$set": {"live.active": False, "live.stopped_at": datetime.now(UTC)}})
+        if entry is None:
+            return None
+        pipe = self.redis.pipeline()
+        pipe.hdel(keys.live_active(), strategy_id)
+        for symbol in entry.symbols:
+            pipe.srem(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
+        pipe.execute()
+        self._rebuild_timeframes(keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME])
+        return entry
+
+    def register(self, strategy_id: str, entry: LiveEntry) -> None:
+        """Put an active strategy into Redis (at start, and when rebuilding after Redis was emptied)."""
+        pipe = self.redis.pipeline()
+        pipe.hset(keys.live_active(), strategy_id, entry.to_json())
+        for symbol in entry.symbols:
+            pipe.sadd(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
+        pipe.execute()
+        self._rebuild_timeframes(keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME])
+
+    def get(self, strategy_id: str) -> LiveEntry | None:
+        raw = self.redis.hget(keys.live_active(), strategy_id)
+        return None if raw is None else LiveEntry.from_json(raw)
+
+    def entries(self, strategy_ids: Iterable[str]) -> dict[str, LiveEntry]:
+        ids = list(strategy_ids)
+        raw = self.redis.hmget(keys.live_active(), ids) if ids else []
+        return {sid: LiveEntry.from_json(value) for sid, value in zip(ids, raw) if value is not None}
+
+    def all(self) -> dict[str, LiveEntry]:
+        return {sid: LiveEntry.from_json(raw) for sid, raw in self.redis.hgetall(keys.live_active()).items()}
+
+    def stored_live(self) -> list[dict]:
+        """Strategies MongoDB marks active: ``{"_id", "live"}`` documents."""
+        return list(self.strategies.find({"live.active": True}, {"live": 1}))
+

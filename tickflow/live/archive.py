@@ -1,0 +1,136 @@
+"""Trade records and the Redis outbox that makes archiving them to MongoDB lossless.
+
+A trade's records are written to the outbox (``keys.trade_outbox()``) in the same Lua
+commit that moves its position, so a record exists exactly when the position change
+does. ``Archive.flush`` then copies outbox records to ``trade_logs`` and deletes only
+what MongoDB acknowledged; when MongoDB is unreachable they simply stay, and the
+``drain_outbox`` beat task retries until it is back. Writes are idempotent upserts by
+trade id and revision (``TradeLogRepository``), so two flushers racing, or a flush
+repeated after a crash, store each record once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pymongo
+import redis
+from pymongo.errors import PyMongoError
+
+from strategies import position as machine
+from strategies.domain import Side, return_fraction
+from tickflow.live.orders import client_order_id
+from tickflow.live.positions import Position, exit_reason, trade_id
+from tickflow.storage import keys
+from tickflow.storage.trade_logs import TradeLogRepository
+
+log = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_S = 2.0
+"""How long a flush waits for MongoDB before leaving records to the outbox drain."""
+DRAIN_CHUNK = 500
+
+
+def _number(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def opened_record(position: Position, timeframe: str, mode: str, order_id: str) -> dict:
+    """The record of the trade ``position`` has just opened (rev 0)."""
+    state = position.state
+    return {
+        "trade_id": position.trade_id,
+        "rev": 0,
+        "status": "open",
+        "strategy_id": position.strategy_id,
+        "symbol": position.symbol,
+        "timeframe": timeframe,
+        "mode": mode,
+        "side": Side(position.side).label,
+        "size": float(state[machine.SIZE]),
+        "entry_time": int(state[machine.ENTRY_BAR]),
+        "entry_price": float(state[machine.ENTRY_PRICE]),
+        "entry_commission": float(state[machine.ENTRY_COMMISSION]),
+        "stop": _number(state[machine.STOP]),
+        "target": _number(state[machine.TARGET]),
+        "trail_offset": float(state[machine.TRAIL_OFFSET]),
+        "trail_anchor": float(state[machine.TRAIL_ANCHOR]),
+        "entry_order_id": order_id,
+    }
+
+
+def closed_record(strategy_id: str, symbol: str, timeframe: str, mode: str, row: np.ndarray, order_id: str) -> dict:
+    """The record of a closed trade from its ``strategies.position`` row (rev 1)."""
+    side, size = int(row[machine.T_SIDE]), float(row[machine.T_SIZE])
+    entry_price, exit_price = float(row[machine.T_ENTRY_PRICE]), float(row[machine.T_EXIT_PRICE])
+    commission = float(row[machine.T_COMMISSION])
+    entry_bar = int(row[machine.T_ENTRY_BAR])
+    return {
+        "trade_id": trade_id(strategy_id, symbol, entry_bar),
+        "rev": 1,
+        "status": "closed",
+        "strategy_id": strategy_id,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "mode": mode,
+        "side": Side(side).label,
+        "size": size,
+        "entry_time": entry_bar,
+        "entry_price": entry_price,
+        "exit_time": int(row[machine.T_EXIT_BAR]),
+        "exit_price": exit_price,
+        "exit_reason": exit_reason(row).value,
+        "pnl": float(row[machine.T_PNL]),
+        "commission": commission,
+        "return_pct": float(return_fraction(side, size, entry_price, exit_price, commission) * 100),
+        "entry_order_id": client_order_id(strategy_id, symbol, entry_bar, "open"),
+        "exit_order_id": order_id,
+    }
+
+
+def outbox_entry(record: dict) -> tuple[str, str]:
+    """(outbox field, JSON) of a record: one field per trade and revision."""
+    return f"{record['trade_id']}:{record['rev']}", json.dumps(record)
+
+
+class Archive:
+    def __init__(self, client: redis.Redis, trade_logs: TradeLogRepository) -> None:
+        self.redis = client
+        self.trade_logs = trade_logs
+
+    def flush(self, fields: Sequence[str]) -> int:
+        """Copy these outbox records to MongoDB and drop them from the outbox; 0 if MongoDB is away."""
+        if not fields:
+            return 0
+        raw = self.redis.hmget(keys.trade_outbox(), list(fields))
+        present = [(name, value) for name, value in zip(fields, raw) if value is not None]
+        if not present:
+            return 0
+        try:
+            with pymongo.timeout(FLUSH_TIMEOUT_S):
+                self.trade_logs.upsert(json.loads(value) for _, value in present)
+        except PyMongoError as error:
+            log.warning("trade_logs unreachable, %d record(s) left in the outbox: %s", len(present), error)
+            return 0
+        self.redis.hdel(keys.trade_outbox(), *(name for name, _ in present))
+        return len(present)
+
+    def drain(self) -> int:
+        """Flush the whole outbox, a chunk at a time; stops at the first chunk MongoDB refuses."""
+        moved = 0
+        cursor = 0
+        while True:
+            cursor, chunk = self.redis.hscan(keys.trade_outbox(), cursor, count=DRAIN_CHUNK)
+            if chunk:
+                done = self.flush(list(chunk))
+                if not done:
+                    return moved
+                moved += done
+            if cursor == 0:
+                return moved
+
+    def pending(self) -> int:
+        return self.redis.hlen(keys.trade_outbox())

@@ -1,0 +1,453 @@
+"""The live engine's steps, one method per Celery task, and the rules that make them safe to repeat.
+
+``ingest`` applies a tick batch (``ingest.Ingestor``), turns the candles it closed into
+``CloseJob``s -- one per timeframe and candle time, carrying every active strategy on
+every symbol that closed, so that a minute's closes over many symbols make one chain --
+and checks stops of the positions on the symbols that moved. Each job then runs as
+``indicators`` -> ``evaluate`` -> ``execute``:
+
+* ``indicators`` runs the strategies' indicators over the Redis working set and hands
+  the last values the rules need to the next step (never through a shared key: chains
+  of consecutive closes can interleave);
+* ``evaluate`` steps each position through the close's remaining ticks, runs the rules
+  and ``on_signals``, and writes the signal key of that strategy, symbol and candle;
+* ``execute`` fills the orders the signals left at the next candle's open, through the
+  broker, and marks the close processed (the lockstep feed waits on that).
+
+Every step records in the position what it has done (``evaluated``, ``executed``,
+``cursor``), so a redelivered or retried task skips what is done and repeats the rest
+with the same client order ids. Work on a close that comes more than
+``stale_candles`` periods late is dropped with a log line instead of trading on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import redis
+from pymongo.database import Database
+
+from strategies import position as machine
+from strategies.candles import TIMEFRAME_MS
+from strategies.domain import OrderSide, Side
+from tickflow.live.active import ActiveSet, LiveEntry
+from tickflow.live.archive import Archive, closed_record, opened_record, outbox_entry
+from tickflow.live.broker import broker_for
+from tickflow.live.config import LiveSettings
+from tickflow.live.events import event
+from tickflow.live.ingest import Close, Ingestor, working_sets
+from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
+from tickflow.live.positions import (
+    ADOPT,
+    Commit,
+    PathEntry,
+    PositionBook,
+    advance,
+    exit_reason,
+    fill,
+    order_pending,
+    stream_id,
+)
+from tickflow.live.progress import mark_candle_processed
+from tickflow.live.runner import (
+    LiveStrategy,
+    StrategyCatalog,
+    Tails,
+    decide,
+    indicator_tails,
+    working_set,
+)
+from tickflow.live.ticks import decode_batch
+from tickflow.storage import keys
+from tickflow.storage.strategies import NotFound, StrategyRepository
+from tickflow.storage.trade_logs import TradeLogRepository
+
+log = logging.getLogger(__name__)
+
+COMMIT_ATTEMPTS = 20
+"""A commit loses only to another writer of the same position; that many losses in a row is a bug."""
+SIGNAL_TTL_S = 7 * 86_400
+ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
+
+
+class NotReady(Exception):
+    """The close before this one has not been executed yet for some position; try again shortly."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The strategies to run on one symbol's close; ``next_open`` is the candle whose first tick closed it."""
+
+    symbol: str
+    next_open: int
+    ids: list[str]
+
+
+@dataclass(frozen=True)
+class CloseJob:
+    """What a chain carries: ids and times only."""
+
+    timeframe: str
+    close: int
+    """Open time of the closed candle."""
+    seen_ms: int
+    """Wall-clock time ingest saw the close, for the staleness check."""
+    legs: list[Leg]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> CloseJob:
+        return cls(data["timeframe"], data["close"], data["seen_ms"], [Leg(**leg) for leg in data["legs"]])
+
+    @property
+    def period(self) -> int:
+        return TIMEFRAME_MS[self.timeframe]
+
+
+@dataclass
+class _Change:
+    """A position being moved: the commit to store, and the orders to place before storing it."""
+
+    strategy: LiveStrategy
+    entry: LiveEntry
+    commit: Commit
+    orders: list[OrderRequest] = field(default_factory=list)
+
+
+Move = Callable[[_Change, list[PathEntry]], bool]
+"""Moves ``change.commit.position`` (in place) given the symbol's price path; False if there is nothing to do."""
+
+
+class LiveEngine:
+    def __init__(self, client: redis.Redis, db: Database, settings: LiveSettings) -> None:
+        self.redis = client
+        self.settings = settings
+        self.ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
+        self.book = PositionBook(client, settings.events_length)
+        self.catalog = StrategyCatalog(StrategyRepository(db, client))
+        self.active = ActiveSet(client, db, settings.min_bars, settings.warmup_multiple)
+        self.claims = OrderClaims(client, settings.order_claim_days)
+        self.trade_logs = TradeLogRepository(db)
+        self.archive = Archive(client, self.trade_logs)
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(self, payload: Mapping) -> tuple[list[CloseJob], dict[str, list[str]]]:
+        """Apply a tick batch; return the chains to start and the stop holders to check, by symbol."""
+        batch = decode_batch(payload)
+        applied = self.ingestor.apply(batch, working_sets(self.redis))
+        if applied.late:
+            log.info("ingest: %d late tick(s) counted, not applied", applied.late)
+        moved = set(applied.path_symbols)
+        holders: dict[str, list[str]] = {}
+        for member in sorted(self.redis.smembers(keys.stop_holders())):
+            symbol, strategy_id = member.split(" ")
+            if symbol in moved:
+                holders.setdefault(symbol, []).append(strategy_id)
+        return self._jobs(applied.closes), holders
+
+    def _jobs(self, closes: Sequence[Close]) -> list[CloseJob]:
+        pipe = self.redis.pipeline(transaction=False)
+        for close in closes:
+            pipe.smembers(keys.live_subscribers(close.symbol, close.timeframe))
+        grouped: dict[tuple[str, int], list[Leg]] = {}
+        for close, ids in zip(closes, pipe.execute()):
+            if ids:
+                leg = Leg(close.symbol, close.next_open, sorted(ids))
+                grouped.setdefault((close.timeframe, close.open_time), []).append(leg)
+            else:
+                mark_candle_processed(self.redis, close.symbol, close.timeframe, close.open_time)
+        now = int(time.time() * 1000)
+        jobs = []
+        for (timeframe, close), legs in grouped.items():
+            for chunk in _chunks(legs, self.settings.chain_batch):
+                jobs.append(CloseJob(timeframe, close, now, chunk))
+        return jobs
+
+    def check_stops(self, holders: Mapping[str, Sequence[str]]) -> None:
+        """Step the positions that can be stopped out through their symbol's new price-path entries."""
+
+        def move(change: _Change, path: list[PathEntry]) -> bool:
+            position = change.commit.position
+            if position.side == 0:
+                return False
+            cursor = position.cursor
+            self._closed(change, advance(position, path, change.strategy.period, change.strategy.config))
+            return position.cursor != cursor
+
+        for symbol, ids in holders.items():
+            self._move(symbol, ids, move)
+
+    # -- the chain ---------------------------------------------------------------------------
+
+    def indicators(self, job: CloseJob) -> dict[str, dict[str, Tails]]:
+        """Symbol -> strategy id -> tails, for the next step; indicator values stored for the dashboard."""
+        result = {}
+        for leg in job.legs:
+            strategies = self._strategies(leg.ids)
+            candles = working_set(self.redis, leg.symbol, job.timeframe, job.close)
+            if not len(candles) or candles.ts[-1] != job.close:
+                log.warning("indicators: candle %s %s %d is not in the working set; skipped",
+                            leg.symbol, job.timeframe, job.close)
+                continue
+            tails, latest = indicator_tails(list(strategies.values()), candles)
+            result[leg.symbol] = tails
+            self.redis.hset(keys.indicator_values(leg.symbol, job.timeframe),
+                            mapping={sid: json.dumps({"t": job.close, "values": values})
+                                     for sid, values in latest.items()})
+        return result
+
+    def evaluate(self, job: CloseJob, tails: Mapping[str, Mapping[str, Tails]]) -> None:
+        """Rules and ``on_signals`` for every strategy of the job; raises NotReady if a previous close is pending."""
+        for leg in job.legs:
+            self._evaluate_leg(job, leg, tails.get(leg.symbol, {}))
+
+    def _evaluate_leg(self, job: CloseJob, leg: Leg, tails: Mapping[str, Tails]) -> None:
+        """``evaluate`` on one symbol's close (``tails``: strategy id -> tails)."""
+        stale = self._stale(job, leg)
+        signals: dict[str, str] = {}
+
+        def move(change: _Change, path: list[PathEntry]) -> bool:
+            position, strategy = change.commit.position, change.strategy
+            if position.evaluated >= job.close:
+                return False
+            if position.bar == ADOPT:
+                position.bar = job.close
+            elif position.bar < job.close:
+                raise NotReady(f"{strategy.id} {leg.symbol}: close before {job.close} not executed yet")
+            self._closed(change, advance(position, path, strategy.period, strategy.config))
+            position.evaluated = job.close
+            strategy_tails = tails.get(strategy.id)
+            if stale or strategy_tails is None:
+                self._skip_fill(change, job, leg, path)
+                return True
+            decision = decide(strategy, strategy_tails)
+            machine.on_signals(position.state, decision.enter_long, decision.exit_long, decision.enter_short,
+                               decision.exit_short, *decision.offsets, strategy.config)
+            order = ORDER_NAMES[float(position.state[machine.ORDER])]
+            signal = json.dumps({"strategy_id": strategy.id, "symbol": leg.symbol, "timeframe": job.timeframe,
+                                 "t": job.close, "order": order, "pending": order_pending(position),
+                                 **decision.to_dict()})
+            change.commit.extras.append((keys.signal(strategy.id, leg.symbol, job.close), signal, SIGNAL_TTL_S))
+            signals[f"{strategy.id}:{leg.symbol}"] = signal
+            if order_pending(position):
+                change.commit.events.append(("signal", signal))
+            else:
+                self._skip_fill(change, job, leg, path)
+            return True
+
+        if stale:
+            log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
+                        leg.symbol, job.timeframe, job.close, len(leg.ids))
+        self._move(leg.symbol, leg.ids, move)
+        if signals:
+            self.redis.hset(keys.last_signals(), mapping=signals)
+
+    def execute(self, job: CloseJob) -> None:
+        """Fill the pending orders of the job's signals at the next open; then mark each close processed."""
+        for leg in job.legs:
+            self._execute_leg(job, leg)
+
+    def _execute_leg(self, job: CloseJob, leg: Leg) -> None:
+        """``execute`` on one symbol's close."""
+        raw = self.redis.mget([keys.signal(sid, leg.symbol, job.close) for sid in leg.ids])
+        pending = [sid for sid, value in zip(leg.ids, raw) if value is not None and json.loads(value)["pending"]]
+        if pending:
+            stale = self._stale(job, leg)
+            if stale:
+                log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
+                            leg.symbol, job.timeframe, job.close, len(pending))
+            open_price = self._open_price(leg.symbol, job.timeframe, leg.next_open)
+
+            def move(change: _Change, path: list[PathEntry]) -> bool:
+                position, strategy = change.commit.position, change.strategy
+                if position.executed >= job.close or position.evaluated < job.close:
+                    return False
+                if stale or open_price is None:
+                    position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
+                else:
+                    rows, opened = fill(position, leg.next_open, open_price, strategy.config)
+                    self._closed(change, rows)
+                    if opened:
+                        self._opened(change)
+                position.executed = job.close
+                position.bar = leg.next_open
+                self._closed(change, advance(position, path, strategy.period, strategy.config))
+                return True
+
+            self._move(leg.symbol, pending, move)
+        mark_candle_processed(self.redis, leg.symbol, job.timeframe, job.close)
+
+    def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
+        """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
+        position, strategy = change.commit.position, change.strategy
+        position.executed = job.close
+        position.bar = leg.next_open
+        self._closed(change, advance(position, path, strategy.period, strategy.config))
+
+    def _stale(self, job: CloseJob, leg: Leg) -> bool:
+        """Whether the market (its latest tick) or the clock moved on too far since the close."""
+        limit = self.settings.stale_candles * job.period
+        last_tick = self.redis.hget(keys.last_tick(leg.symbol), "ts")
+        market_lag = int(last_tick) - leg.next_open if last_tick is not None else 0
+        clock_lag = time.time() * 1000 - job.seen_ms
+        return max(market_lag, clock_lag) > limit
+
+    def _open_price(self, symbol: str, timeframe: str, candle_open_ms: int) -> float | None:
+        """The open of the candle opened at ``candle_open_ms``: the forming one or a recently closed one."""
+        forming = self.redis.hmget(keys.current_candle(symbol, timeframe), ["t", "o"])
+        if forming[0] is not None and int(forming[0]) == candle_open_ms:
+            return float(forming[1])
+        for row in reversed(self.redis.lrange(keys.closed_candles(symbol, timeframe), -50, -1)):
+            t, o = row.split(",")[:2]
+            if int(t) == candle_open_ms:
+                return float(o)
+        log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms)
+        return None
+
+    # -- starting and stopping strategies ----------------------------------------------------
+
+    def start(self, strategy_id: str, mode: str, cash: float) -> LiveEntry:
+        """Make a stored strategy live. An account it kept from an earlier run rejoins at the current ticks."""
+        strategy = self.catalog.get(strategy_id)
+        broker_for(mode, self.redis)  # an unknown mode fails here, before anything is recorded
+        entry = self.active.start(strategy, mode, cash)
+
+        def rejoin(change: _Change, path: list[PathEntry]) -> bool:
+            position = change.commit.position
+            if position.version == 0:
+                return False
+            position.bar = ADOPT
+            position.cursor = path[-1].id if path else position.cursor
+            return True
+
+        for symbol in entry.symbols:
+            self._move(symbol, [strategy_id], rejoin)
+        return entry
+
+    def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
+        """Take a strategy out of the active set, first closing its positions at the last price if asked.
+
+        Positions left open are no longer managed (no signals, no stops) until the strategy is started again.
+        """
+        entry = self.active.get(strategy_id)
+        if entry is not None and close_positions:
+            for symbol in entry.symbols:
+                self._close_at_last_price(strategy_id, symbol)
+        return self.active.stop(strategy_id)
+
+    def _close_at_last_price(self, strategy_id: str, symbol: str) -> None:
+        ts, price = self.redis.hmget(keys.last_tick(symbol), ["ts", "p"])
+        if ts is None:
+            return
+
+        def close(change: _Change, path: list[PathEntry]) -> bool:
+            position, strategy = change.commit.position, change.strategy
+            if position.side == 0:
+                return False
+            bar = int(ts) - int(ts) % strategy.period
+            position.state[machine.ORDER] = machine.GO_FLAT
+            self._closed(change, fill(position, bar, float(price), strategy.config)[0])
+            return True
+
+        self._move(symbol, [strategy_id], close)
+
+    # -- moving positions --------------------------------------------------------------------
+
+    def _strategies(self, ids: Iterable[str]) -> dict[str, LiveStrategy]:
+        found = {}
+        for sid in ids:
+            try:
+                found[sid] = self.catalog.get(sid)
+            except NotFound:
+                log.warning("strategy %s is active but no longer exists; skipped", sid)
+        return found
+
+    def _move(self, symbol: str, ids: Sequence[str], move: Move) -> None:
+        """Load, move, place orders for and commit the positions of ``ids`` on ``symbol``, until all commit.
+
+        Only active strategies are moved. A commit that lost to another writer is redone from
+        what that writer stored.
+        """
+        entries = self.active.entries(ids)
+        strategies = self._strategies(entries)
+        pending = [sid for sid in ids if sid in strategies]
+        for _ in range(COMMIT_ATTEMPTS):
+            if not pending:
+                return
+            positions = self.book.load_many([(sid, symbol, entries[sid].cash) for sid in pending])
+            oldest = min((p.cursor for p in positions), key=stream_id)
+            path = self.book.path(symbol, oldest)
+            changes = []
+            for position in positions:
+                sid = position.strategy_id
+                change = _Change(strategies[sid], entries[sid], Commit(position, strategies[sid].has_stops))
+                if move(change, path):
+                    changes.append(change)
+            for change in changes:
+                self._place(change)
+            stored = self.book.commit_many([change.commit for change in changes])
+            self.archive.flush([name for change, ok in zip(changes, stored) if ok for name, _ in change.commit.outbox])
+            pending = [change.commit.position.strategy_id for change, ok in zip(changes, stored) if not ok]
+        raise RuntimeError(f"positions of {pending} on {symbol} kept changing under {COMMIT_ATTEMPTS} attempts")
+
+    def _place(self, change: _Change) -> None:
+        """Send the change's orders, each at most once (claimed first), and record order and fill events."""
+        broker = broker_for(change.entry.mode, self.redis)
+        for order in change.orders:
+            if self.claims.claim(order):
+                fill_ = broker.submit(order)
+            else:  # claimed by an earlier attempt: it may have died before sending; brokers dedupe by id
+                fill_ = broker.lookup(order.client_order_id) or broker.submit(order)
+            order_data = json.loads(order.to_json())
+            change.commit.events.append(event("order", order_data))
+            change.commit.events.append(event("fill", {**fill_.to_dict(), "client_order_id": order.client_order_id,
+                                                       "strategy_id": order.strategy_id, "symbol": order.symbol}))
+
+    def _closed(self, change: _Change, rows: Sequence[np.ndarray]) -> None:
+        """Orders and trade records for trades the machine closed."""
+        position, strategy, entry = change.commit.position, change.strategy, change.entry
+        for row in rows:
+            side, size, price = Side(int(row[machine.T_SIDE])), float(row[machine.T_SIZE]), float(row[machine.T_EXIT_PRICE])
+            bar, reason = int(row[machine.T_EXIT_BAR]), exit_reason(row).value
+            order = OrderRequest(client_order_id(position.strategy_id, position.symbol, bar, reason),
+                                 position.strategy_id, position.symbol, OrderSide.closing(side), size, price,
+                                 size * price * float(strategy.config[machine.COMMISSION]), bar, reason)
+            change.orders.append(order)
+            record = closed_record(position.strategy_id, position.symbol, strategy.spec.timeframe, entry.mode, row,
+                                   order.client_order_id)
+            change.commit.outbox.append(outbox_entry(record))
+
+    def _opened(self, change: _Change) -> None:
+        """The order and trade record of the position just opened."""
+        position, strategy, entry = change.commit.position, change.strategy, change.entry
+        state, bar = position.state, int(position.state[machine.ENTRY_BAR])
+        order = OrderRequest(client_order_id(position.strategy_id, position.symbol, bar, "open"),
+                             position.strategy_id, position.symbol, OrderSide.opening(Side(position.side)),
+                             float(state[machine.SIZE]), float(state[machine.ENTRY_PRICE]),
+                             float(state[machine.ENTRY_COMMISSION]), bar, "entry")
+        change.orders.append(order)
+        change.commit.outbox.append(outbox_entry(opened_record(position, strategy.spec.timeframe, entry.mode,
+                                                               order.client_order_id)))
+
+
+def _chunks(legs: Sequence[Leg], most: int) -> Iterable[list[Leg]]:
+    """Legs grouped so that a chain carries at most ``most`` strategies; a leg is never split, because
+    its close may be marked processed only once every strategy on it is executed."""
+    chunk: list[Leg] = []
+    size = 0
+    for leg in legs:
+        if chunk and size + len(leg.ids) > most:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(leg)
+        size += len(leg.ids)
+    if chunk:
+        yield chunk

@@ -1,0 +1,191 @@
+"""Folding a tick batch into Redis: last prices, forming candles, closes, late ticks, price paths.
+
+The batch is first reduced in numpy to *segments*: for each symbol, timeframe and candle,
+the open (earliest tick), high, low, close (latest tick), volume and tick count of the
+batch's ticks in that candle. One Lua script then merges every segment into Redis, so a
+batch is applied atomically and batches from several workers serialize in Redis:
+
+* a segment of the forming candle merges into it (open from the earliest tick time,
+  close from the latest, ties going to the tick that arrived first / last);
+* a segment of a later candle closes the forming one -- the close is decided here,
+  inside the script, so each candle closes exactly once -- pushes it onto the capped
+  working set and starts the new one;
+* a segment of an earlier candle arrived after its candle closed: its ticks are counted
+  in ``keys.late_ticks()`` and not applied.
+
+Within one batch, ticks are grouped by candle in time order, so a batch that holds the
+end of one candle and the start of the next is never late for itself.
+
+Every applied one-minute segment also goes onto the symbol's price-path stream: the
+batch's first price, high and low within that minute. Stops, targets and trailing stops
+are checked against these ranges (``positions.advance``), at minute granularity because
+every timeframe's candle boundary is a minute boundary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+
+from strategies.candles import TIMEFRAME_MS
+from tickflow.live.ticks import TickBatch
+from tickflow.storage import keys
+
+DASHBOARD_TIMEFRAME = "1m"
+"""Always kept for every symbol: the dashboard's candles and the price path's granularity."""
+
+# KEYS: late hash, events stream, then per symbol: last tick, path stream, and per
+# timeframe: forming candle, closed candles. ARGV[1]: JSON {"symbols": [{"name", "tick":
+# [ts, p, q], "tfs": [{"tf", "cap", "path", "segs": [[t, ot, o, h, l, ct, c, v, n], ...]}]}],
+# "path_len", "events_len"}. Prices travel as strings so no digit is lost in Lua.
+# Returns a flat list: late tick count, then (symbol, timeframe, closed open time, next open time) per close.
+INGEST = """
+local batch = cjson.decode(ARGV[1])
+local late_total = 0
+local closes = {late_total}
+local k = 3
+for _, sym in ipairs(batch.symbols) do
+  local tick_key, path_key = KEYS[k], KEYS[k + 1]
+  k = k + 2
+  local last_ts = tonumber(redis.call('HGET', tick_key, 'ts') or '-1')
+  if sym.tick[1] >= last_ts then
+    redis.call('HSET', tick_key, 'ts', string.format('%d', sym.tick[1]), 'p', sym.tick[2], 'q', sym.tick[3])
+  end
+  local late = 0
+  for _, frame in ipairs(sym.tfs) do
+    local candle_key, closed_key = KEYS[k], KEYS[k + 1]
+    k = k + 2
+    local c = redis.call('HMGET', candle_key, 't', 'o', 'h', 'l', 'c', 'v', 'ot', 'ct', 'n')
+    local t = tonumber(c[1])
+    local o, h, l, cl, v, ot, ct, n = c[2], c[3], c[4], c[5], tonumber(c[6]), tonumber(c[7]), tonumber(c[8]), tonumber(c[9])
+    local closed_any = false
+    for _, s in ipairs(frame.segs) do
+      local st = s[1]
+      if t == nil or st > t then
+        if t ~= nil then
+          redis.call('RPUSH', closed_key, string.format('%d', t) .. ',' .. o .. ',' .. h .. ',' .. l .. ',' .. cl .. ',' .. string.format('%.17g', v))
+          closed_any = true
+          closes[#closes + 1] = sym.name
+          closes[#closes + 1] = frame.tf
+          closes[#closes + 1] = string.format('%d', t)
+          closes[#closes + 1] = string.format('%d', st)
+          redis.call('XADD', KEYS[2], 'MAXLEN', '~', batch.events_len, '*', 'type', 'candle',
+            'data', cjson.encode({symbol = sym.name, timeframe = frame.tf, t = string.format('%d', t),
+              o = o, h = h, l = l, c = cl, v = string.format('%.17g', v)}))
+        end
+        t, o, h, l, cl, v, ot, ct, n = st, s[3], s[4], s[5], s[7], tonumber(s[8]), s[2], s[6], s[9]
+      elseif st == t then
+        if s[2] < ot then o, ot = s[3], s[2] end
+        if s[6] >= ct then cl, ct = s[7], s[6] end
+        if tonumber(s[4]) > tonumber(h) then h = s[4] end
+        if tonumber(s[5]) < tonumber(l) then l = s[5] end
+        v = v + tonumber(s[8])
+        n = n + s[9]
+      else
+        if frame.path then late = late + s[9] end
+      end
+      if frame.path and st >= t then
+        redis.call('XADD', path_key, 'MAXLEN', '~', batch.path_len, '*', 'm', string.format('%d', st),
+          'o', s[3], 'h', s[4], 'l', s[5])
+      end
+    end
+    if t ~= nil then
+      redis.call('HSET', candle_key, 't', string.format('%d', t), 'o', o, 'h', h, 'l', l, 'c', cl,
+        'v', string.format('%.17g', v), 'ot', string.format('%d', ot), 'ct', string.format('%d', ct), 'n', n)
+    end
+    if closed_any then
+      redis.call('LTRIM', closed_key, -frame.cap, -1)
+    end
+  end
+  if late > 0 then
+    redis.call('HINCRBY', KEYS[1], sym.name, late)
+    late_total = late_total + late
+  end
+end
+closes[1] = late_total
+return closes
+"""
+
+
+@dataclass(frozen=True)
+class Close:
+    """A candle of ``symbol``/``timeframe`` closed by the first tick of the candle opened at ``next_open``."""
+
+    symbol: str
+    timeframe: str
+    open_time: int
+    next_open: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    closes: list[Close]
+    late: int
+    path_symbols: tuple[str, ...]
+    """Symbols whose price path got new entries (the ones stops may need checking on)."""
+
+
+def working_sets(client: redis.Redis | redis.client.Pipeline) -> Mapping[str, dict[str, int]]:
+    """Symbol -> {timeframe: working-set length} that active strategies need; see ``active``."""
+    return {symbol: json.loads(raw) for symbol, raw in client.hgetall(keys.live_timeframes()).items()}
+
+
+class Ingestor:
+    """Applies tick batches to Redis with the INGEST script."""
+
+    def __init__(self, client: redis.Redis, min_bars: int, path_length: int, events_length: int) -> None:
+        self.redis = client
+        self.min_bars = min_bars
+        self.path_length = path_length
+        self.events_length = events_length
+        self._script = client.register_script(INGEST)
+
+    def apply(self, batch: TickBatch, timeframes: Mapping[str, Mapping[str, int]]) -> Applied:
+        """Apply ``batch``; ``timeframes`` is what ``working_sets`` returned (symbols absent get 1m only)."""
+        if not len(batch):
+            return Applied([], 0, ())
+        order = np.lexsort((batch.ts, batch.symbol_index))  # stable: equal times keep feed order
+        sym = batch.symbol_index[order]
+        ts, price, qty = batch.ts[order], batch.price[order], batch.qty[order]
+        per_symbol = {name: timeframes.get(name) or {DASHBOARD_TIMEFRAME: self.min_bars} for name in batch.symbols}
+        used = {tf for frames in per_symbol.values() for tf in frames} | {DASHBOARD_TIMEFRAME}
+        segments = {tf: _segments(sym, ts, price, qty, TIMEFRAME_MS[tf]) for tf in used}
+        symbol_ends = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True])
+
+        key_list = [keys.late_ticks(), keys.live_events()]
+        symbols = []
+        for end in symbol_ends:
+            name = batch.symbols[sym[end]]
+            frames = {DASHBOARD_TIMEFRAME: self.min_bars, **per_symbol[name]}
+            entry = {"name": name, "tick": [int(ts[end]), repr(float(price[end])), repr(float(qty[end]))], "tfs": []}
+            key_list += [keys.last_tick(name), keys.price_path(name)]
+            for tf, cap in frames.items():
+                entry["tfs"].append({"tf": tf, "cap": max(int(cap), 1), "path": tf == DASHBOARD_TIMEFRAME,
+                                     "segs": segments[tf].get(int(sym[end]), [])})
+                key_list += [keys.current_candle(name, tf), keys.closed_candles(name, tf)]
+            symbols.append(entry)
+        argument = json.dumps({"symbols": symbols, "path_len": self.path_length, "events_len": self.events_length})
+        reply = self._script(keys=key_list, args=[argument])
+        closes = [Close(reply[i], reply[i + 1], int(reply[i + 2]), int(reply[i + 3])) for i in range(1, len(reply), 4)]
+        return Applied(closes, int(reply[0]), tuple(entry["name"] for entry in symbols))
+
+
+def _segments(sym: np.ndarray, ts: np.ndarray, price: np.ndarray, qty: np.ndarray, period: int) -> dict[int, list]:
+    """Symbol index -> its candles' segments in time order, for ticks sorted by symbol then time."""
+    bucket = ts - ts % period
+    starts = np.flatnonzero(np.r_[True, (sym[1:] != sym[:-1]) | (bucket[1:] != bucket[:-1])])
+    ends = np.r_[starts[1:], len(ts)] - 1
+    high = np.maximum.reduceat(price, starts)
+    low = np.minimum.reduceat(price, starts)
+    volume = np.add.reduceat(qty, starts)
+    result: dict[int, list] = {}
+    for i, (first, last) in enumerate(zip(starts.tolist(), ends.tolist())):
+        result.setdefault(int(sym[first]), []).append([
+            int(bucket[first]), int(ts[first]), repr(float(price[first])), repr(float(high[i])), repr(float(low[i])),
+            int(ts[last]), repr(float(price[last])), repr(float(volume[i])), last - first + 1,
+        ])  # fmt: skip
+    return result

@@ -1,0 +1,72 @@
+"""Orders: explicit values with deterministic client order ids, claimed before they are sent.
+
+A client order id names *why* an order exists -- strategy, symbol, candle time and
+action -- so computing the same decision twice (a retried or redelivered task) yields the
+same id. ``OrderClaims.claim`` sets it with SET NX before the order goes to the broker:
+only the first task to get there sends it; any later one looks the fill up instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import redis
+
+from strategies.domain import Fill, OrderSide
+from tickflow.storage import keys
+
+
+def client_order_id(strategy_id: str, symbol: str, candle_open_ms: int, action: str) -> str:
+    """``<strategy>-<symbol>-<candle open ms>-<action>``; action is ``open``, ``close`` or an exit reason."""
+    return f"{strategy_id}-{symbol}-{int(candle_open_ms)}-{action}"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A market order as the engine decided it.
+
+    ``price`` and ``commission`` are what the position state machine expects the fill to
+    be (the market price moved by the spec's slippage, and the spec's commission): the
+    paper broker fills exactly there, which is what keeps live trading equal to a backtest.
+    """
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: OrderSide
+    size: float
+    price: float
+    commission: float
+    ts: int
+    """Candle open time the order belongs to (ms)."""
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "side": self.side.value})
+
+    @classmethod
+    def from_json(cls, raw: str) -> OrderRequest:
+        data = json.loads(raw)
+        return cls(**{**data, "side": OrderSide(data["side"])})
+
+
+def fill_to_json(fill: Fill) -> str:
+    return json.dumps(fill.to_dict())
+
+
+def fill_from_json(raw: str) -> Fill:
+    data = json.loads(raw)
+    return Fill(data["ts"], OrderSide(data["side"]), data["size"], data["price"], data["commission"])
+
+
+class OrderClaims:
+    """SET NX per client order id: who may send an order."""
+
+    def __init__(self, client: redis.Redis, ttl_days: int) -> None:
+        self.redis = client
+        self.ttl_s = ttl_days * 86_400
+
+    def claim(self, order: OrderRequest) -> bool:
+        """True for the one caller that may send ``order``; False when it was claimed before."""
+        return bool(self.redis.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=self.ttl_s))

@@ -1,0 +1,236 @@
+"""One strategy's account on one symbol, kept in Redis and moved by the backtester's kernels.
+
+A ``Position`` is the ``state`` array of ``strategies.position`` plus the cursors that say
+how far it has been moved:
+
+* ``cursor`` -- the last price-path entry (``keys.price_path``) already stepped through
+  ``step_ticks``;
+* ``bar`` -- the open time of the latest candle whose ticks may be stepped. Ticks of the
+  next candle wait until the close before it has been executed, because an order decided
+  at that close fills at the next candle's open *before* its range is checked -- the
+  order ``step_bar`` runs them in, and what keeps live trading equal to a backtest;
+* ``evaluated`` / ``executed`` -- the last close whose signals were read / whose order
+  was filled, so that a redelivered task does nothing twice.
+
+The ``bar`` numbers the kernels record are candle open times in ms, so a closed-trade
+row's entry and exit bars are its entry and exit candles' times.
+
+Three kinds of work move a position -- ``ingest`` (stops on new ticks), ``evaluate``
+(signals at a close) and ``execute`` (fills at the next open) -- possibly at the same
+time in different workers. Each reads the hash, computes, and commits with COMMIT: a
+compare-and-set on ``version`` that also records the trades in the outbox and the events
+in the stream, all or nothing. A writer that lost the race reads again and recomputes;
+since every step is deterministic, the recomputed orders carry the same client order ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import redis
+
+from strategies import position as machine
+from strategies.domain import EXIT_REASON_CODES, ExitReason
+from tickflow.storage import keys
+
+ADOPT = -1
+"""``bar`` of a position that has never seen a close (new, or rebuilt after Redis was emptied):
+the first close or tick it meets sets it."""
+_REASONS = {code: reason for reason, code in EXIT_REASON_CODES.items()}
+
+# KEYS: position, stop holders set, outbox hash, events stream. ARGV: expected version,
+# JSON {field: string}, "1"/"0" holds stops, its ``symbol strategy_id`` member, JSON [[outbox field, record]],
+# JSON [[type, data]] events, events stream length, JSON [[key, value, ttl s]] extra strings.
+COMMIT = """
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version ~= tonumber(ARGV[1]) then return 0 end
+local fields = cjson.decode(ARGV[2])
+for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, value) end
+redis.call('HSET', KEYS[1], 'version', version + 1)
+if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[4]) else redis.call('SREM', KEYS[2], ARGV[4]) end
+for _, entry in ipairs(cjson.decode(ARGV[5])) do redis.call('HSET', KEYS[3], entry[1], entry[2]) end
+for _, event in ipairs(cjson.decode(ARGV[6])) do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', event[1], 'data', event[2])
+end
+for _, extra in ipairs(cjson.decode(ARGV[8])) do redis.call('SET', extra[1], extra[2], 'EX', extra[3]) end
+return 1
+"""
+
+
+@dataclass
+class Position:
+    strategy_id: str
+    symbol: str
+    state: np.ndarray
+    version: int = 0
+    cursor: str = "0-0"
+    bar: int = ADOPT
+    evaluated: int = -1
+    executed: int = -1
+
+    @property
+    def side(self) -> int:
+        return int(self.state[machine.SIDE])
+
+    @property
+    def trade_id(self) -> str:
+        """Id of the open trade: strategy, symbol and entry candle."""
+        return trade_id(self.strategy_id, self.symbol, int(self.state[machine.ENTRY_BAR]))
+
+    def copy(self) -> Position:
+        return replace(self, state=self.state.copy())
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "state": json.dumps(self.state.tolist()),
+            "cursor": self.cursor,
+            "bar": str(self.bar),
+            "evaluated": str(self.evaluated),
+            "executed": str(self.executed),
+        }
+
+
+def stop_holder(symbol: str, strategy_id: str) -> str:
+    """A member of ``keys.stop_holders()``."""
+    return f"{symbol} {strategy_id}"
+
+
+def trade_id(strategy_id: str, symbol: str, entry_bar: int) -> str:
+    return f"{strategy_id}-{symbol}-{entry_bar}"
+
+
+@dataclass(frozen=True)
+class PathEntry:
+    id: str
+    minute: int
+    first: float
+    high: float
+    low: float
+
+
+class PositionBook:
+    """Reads positions and price paths from Redis and commits moved positions."""
+
+    def __init__(self, client: redis.Redis, events_length: int) -> None:
+        self.redis = client
+        self.events_length = events_length
+        self._commit = client.register_script(COMMIT)
+
+    def load(self, strategy_id: str, symbol: str, cash: float) -> Position:
+        """The stored position, or a flat new account holding ``cash``."""
+        return _position(strategy_id, symbol, cash, self.redis.hgetall(keys.position(strategy_id, symbol)))
+
+    def load_many(self, wanted: Sequence[tuple[str, str, float]]) -> list[Position]:
+        """``load`` for many (strategy id, symbol, cash) at once, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for strategy_id, symbol, _ in wanted:
+            pipe.hgetall(keys.position(strategy_id, symbol))
+        return [_position(sid, symbol, cash, raw) for (sid, symbol, cash), raw in zip(wanted, pipe.execute())]
+
+    def path(self, symbol: str, after: str) -> list[PathEntry]:
+        """Price-path entries of ``symbol`` after the entry id ``after``."""
+        rows = self.redis.xrange(keys.price_path(symbol), min=f"({after}" if after != "0-0" else "-")
+        return [PathEntry(id_, int(f["m"]), float(f["o"]), float(f["h"]), float(f["l"])) for id_, f in rows]
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[bool]:
+        """Store each position if nobody changed it since it was loaded (one round trip); which were stored."""
+        pipe = self.redis.pipeline(transaction=False)
+        for commit in commits:
+            position = commit.position
+            holds_stops = commit.has_stops and position.side != 0
+            self._commit(
+                keys=[keys.position(position.strategy_id, position.symbol), keys.stop_holders(),
+                      keys.trade_outbox(), keys.live_events()],
+                args=[position.version, json.dumps(position.fields()), "1" if holds_stops else "0",
+                      stop_holder(position.symbol, position.strategy_id), json.dumps(commit.outbox), json.dumps(commit.events),
+                      self.events_length, json.dumps(commit.extras)],
+                client=pipe,
+            )  # fmt: skip
+        return [bool(done) for done in pipe.execute()]
+
+
+@dataclass
+class Commit:
+    """A moved position and what must be stored with it, atomically."""
+
+    position: Position
+    has_stops: bool
+    outbox: list[tuple[str, str]] = field(default_factory=list)
+    """(field, JSON record) for ``keys.trade_outbox()``."""
+    events: list[tuple[str, str]] = field(default_factory=list)
+    extras: list[tuple[str, str, int]] = field(default_factory=list)
+    """(key, value, TTL in s) strings set with it, like signal keys."""
+
+
+def _position(strategy_id: str, symbol: str, cash: float, raw: dict[str, str]) -> Position:
+    if not raw:
+        return Position(strategy_id, symbol, machine.new_state(cash))
+    return Position(
+        strategy_id,
+        symbol,
+        np.array(json.loads(raw["state"]), dtype=np.float64),
+        version=int(raw["version"]),
+        cursor=raw["cursor"],
+        bar=int(raw["bar"]),
+        evaluated=int(raw["evaluated"]),
+        executed=int(raw["executed"]),
+    )
+
+
+def advance(position: Position, entries: Sequence[PathEntry], period: int, config: np.ndarray) -> list[np.ndarray]:
+    """Step ``position`` through the price-path entries after its cursor that it may see (``step_ticks``).
+
+    Stops at the first entry of a candle after ``position.bar``: that candle's ticks wait
+    for the close before it to be executed (see the module docstring). Returns the rows
+    of the trades stops and targets closed.
+    """
+    closed: list[np.ndarray] = []
+    trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
+    after = stream_id(position.cursor)
+    for entry in entries:
+        if stream_id(entry.id) <= after:
+            continue
+        candle = entry.minute - entry.minute % period
+        if position.bar == ADOPT:
+            position.bar = candle
+        if candle > position.bar:
+            break
+        n = machine.step_ticks(position.state, candle, entry.first, entry.high, entry.low, config, trades, 0)
+        closed.extend(trades[i].copy() for i in range(n))
+        position.cursor = entry.id
+    return closed
+
+
+def fill(position: Position, candle_open_ms: int, open_price: float, config: np.ndarray) -> tuple[list[np.ndarray], bool]:
+    """Carry out the order the last close left at the open of the candle opened at ``candle_open_ms``.
+
+    Returns the rows of the trades it closed and whether it opened a position.
+    """
+    trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
+    n = machine.fill_order(position.state, candle_open_ms, open_price, config, trades, 0)
+    opened = position.side != 0 and int(position.state[machine.ENTRY_BAR]) == candle_open_ms
+    return [trades[i].copy() for i in range(n)], opened
+
+
+def order_pending(position: Position) -> bool:
+    """Whether the last close left an order that changes the position."""
+    order = position.state[machine.ORDER]
+    return bool(order != machine.NO_ORDER and order != position.side)
+
+
+def stream_id(value: str) -> tuple[int, int]:
+    millis, _, sequence = value.partition("-")
+    return int(millis), int(sequence or 0)
+
+
+def exit_reason(row: np.ndarray) -> ExitReason:
+    return _REASONS[int(row[machine.T_REASON])]
+
+
+def has_risk_exits(config: np.ndarray) -> bool:
+    """Whether a position under ``config`` can be closed by a tick (stop, target or trailing stop)."""
+    fractions = config[[machine.STOP_FRACTION, machine.TARGET_FRACTION, machine.TRAIL_FRACTION]]
+    return bool(np.isfinite(fractions).any())

@@ -1,0 +1,75 @@
+"""Lockstep progress: how a replay feed knows a candle close has been fully handled.
+
+The live engine sets ``keys.candle_processed(symbol, timeframe)`` to a closed candle's
+open time once every active strategy on it went through ``execute`` (or none is
+active). A deterministic replay sends the ticks of the next candle only after that,
+so orders decided at a close fill at the next candle's open, as in a backtest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+
+from tickflow.storage import keys
+
+# KEYS[1]: progress key. ARGV[1]: candle open time. Progress only moves forward, so a
+# redelivered old close cannot make a waiting feed think a later candle is unhandled.
+MARK_IF_LATER = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+def mark_candle_processed(client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int) -> None:
+    """Record that the close of the candle opened at ``candle_open_ms`` is fully handled."""
+    client.eval(MARK_IF_LATER, 1, keys.candle_processed(symbol, timeframe), int(candle_open_ms))
+
+
+def candle_processed_through(client: redis.Redis, symbol: str, timeframe: str) -> int | None:
+    """Open time of the latest fully handled close, None before the first."""
+    value = client.get(keys.candle_processed(symbol, timeframe))
+    return None if value is None else int(value)
+
+
+def wait_candle_open(client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int, timeout_s: float) -> bool:
+    """Wait until the forming candle of ``symbol``/``timeframe`` is the one opened at ``candle_open_ms`` or later.
+
+    A lockstep feed needs it once, after its very first batch: that batch closes nothing, so
+    there is no close to wait on, and a second batch sent at once could be applied first
+    by another worker process, making the first one late.
+    """
+    return _poll(lambda: _at_least(client.hget(keys.current_candle(symbol, timeframe), "t"), candle_open_ms),
+                 timeout_s)
+
+
+def wait_candle_processed(
+    client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int, timeout_s: float
+) -> bool:
+    """Wait until the close of the candle opened at ``candle_open_ms`` (or a later one) is handled.
+
+    Polls every millisecond at first, backing off to 20 ms: a close is usually handled in a
+    few milliseconds, and a replay's speed is bounded by this wait. False on timeout.
+    """
+    return _poll(lambda: _at_least(client.get(keys.candle_processed(symbol, timeframe)), candle_open_ms), timeout_s)
+
+
+def _at_least(value: str | None, ms: int) -> bool:
+    return value is not None and int(value) >= ms
+
+
+def _poll(done: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.02)
+    return True

@@ -1,0 +1,144 @@
+"""Strategies over the Redis working set: the backtester's indicator and rule code, on the last bars.
+
+``indicator_tails`` runs ``keyed_indicators`` -- TA-Lib over the whole working set, each
+distinct indicator call once for every strategy of a close -- and keeps, per strategy,
+only the last few values its rules and ATR stops read (``CompiledRule.max_offset`` + 1
+bars). ``decide`` evaluates the compiled rules on those tails: the last value equals the
+last bar of a whole-history evaluation, because a rule looks back at most ``max_offset``
+bars. Tails are small enough to travel along the task chain, so a later close can never
+overwrite the values an earlier close is being decided on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+
+from strategies.candles import TIMEFRAME_MS, Candles
+from strategies.indicators import IndicatorCall, keyed_indicators
+from strategies.position import make_config, risk_offsets
+from strategies.spec import AtrDistance, StrategySpec, validate_spec
+from tickflow.live.positions import has_risk_exits
+from tickflow.storage import keys
+from tickflow.storage.strategies import StrategyRepository
+
+RULES = ("enter_long", "exit_long", "enter_short", "exit_short")
+Tails = dict[str, list[float | None]]
+"""Series name -> its last values, oldest first (None for NaN: JSON has no NaN)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LiveStrategy:
+    """A stored strategy compiled once per version for this process."""
+
+    id: str
+    version: int
+    spec: StrategySpec
+    params: Mapping[str, float]
+    config: np.ndarray
+    has_stops: bool
+
+    @property
+    def period(self) -> int:
+        return TIMEFRAME_MS[self.spec.timeframe]
+
+    @property
+    def tail_length(self) -> int:
+        return 1 + max((rule.max_offset for rule in self.spec.rules.values()), default=0)
+
+    def tail_series(self) -> set[str]:
+        atr = {d.atr for d in (self.spec.risk.stop_loss, self.spec.risk.take_profit, self.spec.risk.trailing_stop)
+               if isinstance(d, AtrDistance)}
+        # ``close`` too: a rule of constants still needs one series to know how many bars there are.
+        return {name for rule in self.spec.rules.values() for name in rule.identifiers} | atr | {"close"}
+
+    def bars_needed(self, min_bars: int, warmup_multiple: int) -> int:
+        """Working-set length this strategy wants: ``warmup_multiple`` x its warm-up, at least ``min_bars``."""
+        return max(min_bars, warmup_multiple * (self.spec.warmup_bars + 1))
+
+
+class StrategyCatalog:
+    """Compiled strategies by id, revalidated against the cache at most every ``refresh_s``.
+
+    Reads go through StrategyRepository, whose Redis cache refills itself from MongoDB, so
+    a flushed Redis needs nothing here. An edit reaches running workers within ``refresh_s``.
+    """
+
+    def __init__(self, repository: StrategyRepository, refresh_s: float = 1.0) -> None:
+        self.repository = repository
+        self.refresh_s = refresh_s
+        self._compiled: dict[str, tuple[float, LiveStrategy]] = {}
+
+    def get(self, strategy_id: str) -> LiveStrategy:
+        now = time.monotonic()
+        cached = self._compiled.get(strategy_id)
+        if cached and now - cached[0] < self.refresh_s:
+            return cached[1]
+        stored = self.repository.get(strategy_id)
+        if cached and cached[1].version == stored.version:
+            live = cached[1]
+        else:
+            spec = validate_spec(stored.spec)
+            params = spec.resolved_params()
+            config = make_config(spec, params)
+            live = LiveStrategy(stored.id, stored.version, spec, params, config, has_risk_exits(config))
+        self._compiled[strategy_id] = (now, live)
+        return live
+
+
+def working_set(client: redis.Redis, symbol: str, timeframe: str, through: int) -> Candles:
+    """The closed candles of ``symbol``/``timeframe`` kept in Redis, up to the one opened at ``through``."""
+    rows = [row.split(",") for row in client.lrange(keys.closed_candles(symbol, timeframe), 0, -1)]
+    columns = np.array([[float(x) for x in row] for row in rows], dtype=np.float64).reshape(-1, 6)
+    candles = Candles.from_columns({name: columns[:, i] for i, name in enumerate(("ts", "open", "high", "low",
+                                                                                  "close", "volume"))})
+    return candles.between(None, through + 1)
+
+
+def indicator_tails(
+    strategies: Sequence[LiveStrategy], candles: Candles
+) -> tuple[dict[str, Tails], dict[str, dict[str, float | None]]]:
+    """Each strategy's tails on ``candles`` (see the module docstring), and every one of its
+    indicator values at the last candle (for the dashboard). Indicator calls are shared."""
+    ohlcv = candles.ohlcv()
+    memo: dict[IndicatorCall, list[np.ndarray]] = {}
+    tails, latest = {}, {}
+    for strategy in strategies:
+        series, _ = keyed_indicators(strategy.spec, ohlcv, memo)
+        every = {**ohlcv, **series}
+        n = strategy.tail_length
+        tails[strategy.id] = {name: _json_floats(every[name][-n:]) for name in strategy.tail_series()}
+        latest[strategy.id] = {name: _json_floats(values[-1:])[0] for name, values in series.items()}
+    return tails, latest
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rules at one close, and the ATR parts of the risk distances for an entry there."""
+
+    enter_long: bool
+    exit_long: bool
+    enter_short: bool
+    exit_short: bool
+    offsets: tuple[float, float, float]
+
+    def to_dict(self) -> dict:
+        return {**{rule: getattr(self, rule) for rule in RULES}, "offsets": _json_floats(self.offsets)}
+
+
+def decide(strategy: LiveStrategy, tails: Tails) -> Decision:
+    """Evaluate ``strategy``'s rules on its tails; the last bar's values decide."""
+    arrays = {name: np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+              for name, values in tails.items()}
+    fired = {name: bool(rule.evaluate(arrays, strategy.params)[-1]) for name, rule in strategy.spec.rules.items()}
+    offsets = risk_offsets(strategy.spec, arrays, strategy.params)[-1]
+    return Decision(*(fired.get(rule, False) for rule in RULES), offsets=tuple(float(x) for x in offsets))
+
+
+def _json_floats(values) -> list[float | None]:
+    return [float(v) if math.isfinite(v) else None for v in values]
