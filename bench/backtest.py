@@ -11,10 +11,14 @@ same entries and exits (shifted one bar, filled at the open, whole units) and is
 on ``Portfolio.from_signals`` alone, warm.
 
 Sweep: 90 combinations (fast 5..50 step 5, slow 20..200 step 20, fast < slow) on
-daily bars: ``run_many`` (best of 3) against ``Backtest.optimize`` (once; it uses
+daily bars: ``run_many`` (best of 5) against ``Backtest.optimize`` (once; it uses
 every CPU). The final equity of every combination must agree.
 
-Prints one line per figure, then a final JSON line for machines.
+Targets (issue 3, §7), each printed with its ratio and verdict: the engine at least
+100x backtesting.py's speed and faster than vectorbt, the sweep at least 50x
+backtesting.py's combinations per second. Prints one line per figure, then a final
+JSON line for machines (the ratios, and ``*_met`` for each target); exits 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ from tickflow.synthetic import generate_candles  # noqa: E402
 
 CASH = 10_000
 SWEEP = {"fast": range(5, 55, 5), "slow": range(20, 220, 20)}
+# The targets: the engine at least 100x as fast as backtesting.py's Backtest.run and faster than vectorbt's
+# from_signals; a sweep at least 50x as many combinations per second as Backtest.optimize.
+ENGINE_VS_BACKTESTING_PY = 100
+ENGINE_VS_VECTORBT = 1
+SWEEP_VS_BACKTESTING_PY = 50
 T = TypeVar("T")
 
 COLD_RUN = """
@@ -71,11 +80,14 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")  # backtesting.py warns about open trades and large sweeps
 
     figures = {**engine(args.bars), **sweep(args.sweep_bars)}
-    # job_seconds_1m: the same backtest as a Celery job, to be added with the job itself
+    # job_seconds_1m: the same backtest as a Celery job, measured by bench/backtest_job.py
     print(json.dumps(figures))
+    missed = [name for name, value in figures.items() if name.endswith("_met") and not value]
+    if missed:
+        sys.exit(f"targets missed: {', '.join(missed)}")
 
 
-def engine(bars: int) -> dict[str, float]:
+def engine(bars: int) -> dict[str, float | bool]:
     candles = generate_candles(bars, "1m")
     spec = validate_spec({**load_example("sma_cross"), "timeframe": "1m"})
     report("bars", f"{len(candles):,} (1m), SMA(10)/SMA(20) cross")
@@ -97,12 +109,16 @@ def engine(bars: int) -> dict[str, float]:
 
     vectorbt_s, same = vectorbt_run(spec, candles, ours)
     report("vectorbt", f"{vectorbt_s:.3f} s (from_signals, best of 3 warm); same trades: {same}")
-    report("speed-up", f"{reference_s / engine_s:.0f}x backtesting.py, {vectorbt_s / engine_s:.1f}x vectorbt")
+    versus_backtesting_py, versus_vectorbt = reference_s / engine_s, vectorbt_s / engine_s
     return {
         "engine_bars_per_s": round(bars / engine_s),
         "engine_cold_s": round(cold_s, 3),
         "backtesting_py_bars_per_s": round(bars / reference_s),
         "vectorbt_bars_per_s": round(bars / vectorbt_s),
+        "engine_vs_backtesting_py": round(versus_backtesting_py, 1),
+        "engine_vs_vectorbt": round(versus_vectorbt, 2),
+        "engine_vs_backtesting_py_met": target("vs backtesting.py", versus_backtesting_py, ENGINE_VS_BACKTESTING_PY),
+        "engine_vs_vectorbt_met": target("vs vectorbt", versus_vectorbt, ENGINE_VS_VECTORBT, strictly=True),
     }
 
 
@@ -131,14 +147,14 @@ def vectorbt_run(spec: StrategySpec, candles: Candles, ours: BacktestResult) -> 
     return seconds, same
 
 
-def sweep(bars: int) -> dict[str, float]:
+def sweep(bars: int) -> dict[str, float | bool]:
     candles = generate_candles(bars, "1d")
     spec = validate_spec(load_example("sma_cross"))
     grid = [{"fast": f, "slow": s} for f in SWEEP["fast"] for s in SWEEP["slow"] if f < s]
     report("sweep", f"{len(grid)} combinations on {len(candles):,} 1d bars")
 
-    ours_s, results = best_of(3, lambda: run_many(spec, candles, grid, CASH))
-    report("tickflow run_many", f"{ours_s:.3f} s (best of 3), {len(grid) / ours_s:,.0f} combinations/s")
+    ours_s, results = best_of(5, lambda: run_many(spec, candles, grid, CASH))
+    report("tickflow run_many", f"{ours_s:.3f} s (best of 5), {len(grid) / ours_s:,.0f} combinations/s")
 
     backtest = Backtest(frame(candles), SmaCross, cash=CASH, commission=0.0)
     theirs_s, (best, heatmap) = timed(lambda: backtest.optimize(
@@ -149,10 +165,20 @@ def sweep(bars: int) -> dict[str, float]:
     ours_equity = pd.Series({(r.params["fast"], r.params["slow"]): r.stats["final_equity"] for r in results})
     np.testing.assert_allclose(ours_equity.sort_index().to_numpy(), heatmap.sort_index().to_numpy(), rtol=1e-9)
     report("sweep check", "final equity of every combination equals backtesting.py's")
+    ours_rate, theirs_rate = len(grid) / ours_s, len(heatmap) / theirs_s
     return {
-        "sweep_combos_per_s": round(len(grid) / ours_s, 1),
-        "backtesting_py_sweep_combos_per_s": round(len(heatmap) / theirs_s, 1),
+        "sweep_combos_per_s": round(ours_rate, 1),
+        "backtesting_py_sweep_combos_per_s": round(theirs_rate, 1),
+        "sweep_vs_backtesting_py": round(ours_rate / theirs_rate, 1),
+        "sweep_vs_backtesting_py_met": target("vs optimize", ours_rate / theirs_rate, SWEEP_VS_BACKTESTING_PY),
     }
+
+
+def target(label: str, ratio: float, goal: float, strictly: bool = False) -> bool:
+    """Report ``ratio`` against its goal (at least ``goal``, or above it when ``strictly``); whether it is met."""
+    met = ratio > goal if strictly else ratio >= goal
+    report(label, f"{ratio:,.1f}x (target {'>' if strictly else '>='} {goal}x): {'met' if met else 'MISSED'}")
+    return met
 
 
 def timed(work: Callable[[], T]) -> tuple[float, T]:

@@ -4,14 +4,17 @@
 candles and computes each distinct indicator call and rule evaluation once for
 all of them (a sweep over ``fast``/``slow`` computes each SMA once, not once per
 combination). Both go through the same path: indicators, rules, the compiled
-position state machine (``strategies.position``), then stats. The semantics are
-written down in docs/backtesting.md.
+position state machine (``strategies.position``), then stats. Both refuse, up
+front and in one line, candles no trade can be priced on and cash that isn't a
+positive finite amount. The semantics are written down in docs/backtesting.md.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -20,7 +23,7 @@ from .domain import Trade, TradeLog
 from .indicators import IndicatorCall, keyed_indicators
 from .position import make_config, new_state, open_trade, risk_offsets, simulate, trade_log
 from .spec import StrategySpec
-from .stats import Stats, chart_indices, compute_stats
+from .stats import Calendar, Stats, chart_indices, compute_stats
 
 CHART_POINTS = 1000
 
@@ -39,8 +42,14 @@ class BacktestResult:
     ts: np.ndarray
     equity: np.ndarray
     """Account value at every close."""
-    chart: np.ndarray
-    """Indices into ``ts``/``equity`` of at most CHART_POINTS points that draw like the whole curve."""
+
+    @cached_property
+    def chart(self) -> np.ndarray:
+        """Indices into ``ts``/``equity`` of at most CHART_POINTS points that draw like the whole curve.
+
+        Picked when first asked for: a sweep keeps most of its results for their stats only.
+        """
+        return chart_indices(self.equity, CHART_POINTS)
 
     @property
     def equity_chart(self) -> tuple[np.ndarray, np.ndarray]:
@@ -62,8 +71,13 @@ class BacktestResult:
 def run_backtest(
     spec: StrategySpec, candles: Candles, cash: float = 10_000, params: Mapping[str, float] | None = None
 ) -> BacktestResult:
-    """Backtest ``spec`` (its params overridden by ``params``) on ``candles``, starting with ``cash``."""
-    return _run(_with_params(spec, params), candles, cash, SeriesCache(candles))
+    """Backtest ``spec`` (its params overridden by ``params``) on ``candles``, starting with ``cash``.
+
+    Raises ValueError, naming the first bad bar, for candles no trade can be priced on
+    (``check_candles``), and for cash that isn't a positive finite amount.
+    """
+    _check_cash(cash)
+    return _run(_with_params(spec, params), SeriesCache(candles), cash)
 
 
 def run_many(
@@ -74,8 +88,9 @@ def run_many(
     Every result keeps its own equity curve, and the shared series stay cached until
     this returns: split very large sweeps on long histories into chunks.
     """
+    _check_cash(cash)
     cache = SeriesCache(candles)
-    return [_run(_with_params(spec, params), candles, cash, cache) for params in param_sets]
+    return [_run(_with_params(spec, params), cache, cash) for params in param_sets]
 
 
 class SeriesCache:
@@ -85,13 +100,16 @@ class SeriesCache:
     keys of the series it reads (so chained indicators share too); a rule by its text, the
     keys of the series it reads and the values of the params it reads. Computation is
     compute_indicators' and CompiledRule.evaluate's: TA-Lib over whole arrays, NaN before
-    each series' lookback.
+    each series' lookback. Building one checks the candles (``check_candles``) and works out
+    their stats ``Calendar``, once for every backtest run on them.
     """
 
     def __init__(self, candles: Candles) -> None:
-        if not len(candles):
-            raise ValueError("no candles to backtest on")
+        check_candles(candles)
+        self.candles = candles
         self.ohlcv = candles.ohlcv()
+        self.calendar = Calendar.of(candles.ts)
+        """What the stats read from the bar times alone, the same for every backtest here."""
         self._calls: dict[IndicatorCall, list[np.ndarray]] = {}
         self._rules: dict[Hashable, np.ndarray] = {}
 
@@ -117,13 +135,51 @@ class SeriesCache:
         return signals
 
 
+def check_candles(candles: Candles) -> None:
+    """Refuse a history no trade can be priced on, with a ValueError naming its first bad bar in one line.
+
+    Times must be strictly increasing, open/high/low/close finite and above zero (an order
+    filled at a zero open would divide by zero when sized; a NaN close makes equity NaN),
+    volume finite and not negative. Checked once per history, so the backtester and the live
+    engine can trust every bar from then on.
+    """
+    if not len(candles):
+        raise ValueError("no candles to backtest on")
+    ts, volume = candles.ts, candles.volume
+    prices = {name: getattr(candles, name) for name in ("open", "high", "low", "close")}
+    # Whole-column reductions first (NaN fails every comparison, and min/max pass it on): on a
+    # million bars they take half the time of the masks below, which only look for the culprit.
+    if (
+        (ts[1:] > ts[:-1]).all()
+        and all(values.min() > 0 and values.max() < math.inf for values in prices.values())
+        and volume.min() >= 0
+        and volume.max() < math.inf
+    ):
+        return
+    bad = {
+        "ts": np.r_[False, ts[1:] <= ts[:-1]],
+        **{name: ~((values > 0) & (values < math.inf)) for name, values in prices.items()},
+        "volume": ~((volume >= 0) & (volume < math.inf)),
+    }
+    bar, name = min((int(mask.argmax()), name) for name, mask in bad.items() if mask.any())
+    where = f"bar {bar} (ts {ts[bar]} = {np.datetime64(int(ts[bar]), 'ms')}Z)"
+    if name == "ts":
+        raise ValueError(f"{where}: ts is not after the previous bar's ({ts[bar - 1]}); times must increase")
+    rule = "must be finite and at least 0" if name == "volume" else "must be finite and above 0"
+    raise ValueError(f"{where}: {name} is {getattr(candles, name)[bar]}; {rule}")
+
+
+def _check_cash(cash: float) -> None:
+    if not 0 < cash < math.inf:
+        raise ValueError(f"cash must be a positive finite amount, got {cash}")
+
+
 def _with_params(spec: StrategySpec, params: Mapping[str, float] | None) -> StrategySpec:
     return spec.with_params(params) if params else spec
 
 
-def _run(spec: StrategySpec, candles: Candles, cash: float, cache: SeriesCache) -> BacktestResult:
-    if not cash > 0:
-        raise ValueError(f"cash must be positive, got {cash}")
+def _run(spec: StrategySpec, cache: SeriesCache, cash: float) -> BacktestResult:
+    candles = cache.candles
     n = len(candles)
     params = spec.resolved_params()
     indicators, keys = cache.indicators(spec)
@@ -145,7 +201,7 @@ def _run(spec: StrategySpec, candles: Candles, cash: float, cache: SeriesCache) 
     open_trades = (still_open,) if still_open is not None else ()
     leading = spec.lookbacks()
     first_trading_bar = min(max((leading[name] for name in indicators), default=0), n - 1)
-    stats = compute_stats(candles.ts, candles.close, equity, trades, open_trades, first_trading_bar)
+    stats = compute_stats(candles.ts, candles.close, equity, trades, open_trades, first_trading_bar, cache.calendar)
     return BacktestResult(
         params=params,
         stats=stats,
@@ -153,7 +209,6 @@ def _run(spec: StrategySpec, candles: Candles, cash: float, cache: SeriesCache) 
         open_trades=open_trades,
         ts=candles.ts,
         equity=equity,
-        chart=chart_indices(equity, CHART_POINTS),
     )
 
 

@@ -243,16 +243,25 @@ def _affordable_units(equity, fraction, price, commission):
 
 @_kernel
 def _entry_size(state, price, stop_distance, config):
+    """Units to buy or sell: whole units, except a ``fixed_units`` amount that equity pays for.
+
+    A fixed amount may be any size, fractions of a unit included (0.01 BTC), and is taken as
+    given whenever it costs no more than equity, commission included. Capping it to whole
+    units would skip such an entry whenever one unit costs more than equity.
+    """
     equity = state[BALANCE]  # flat when entering, so equity is the balance
     mode = config[SIZING_MODE]
     value = config[SIZING_VALUE]
+    commission = config[COMMISSION]
     if mode == _FRACTION_OF_EQUITY:
-        return _affordable_units(equity, min(value, _ALL_IN), price, config[COMMISSION])
+        return _affordable_units(equity, min(value, _ALL_IN), price, commission)
     if mode == _FIXED_UNITS:
+        if value * price * (1.0 + commission) <= equity:
+            return value
         wanted = value
     else:  # _RISK_PER_TRADE: lose ``value`` of equity if the stop is hit
         wanted = float(int(equity * value / stop_distance)) if stop_distance > 0.0 else 0.0
-    return min(wanted, _affordable_units(equity, _ALL_IN, price, config[COMMISSION]))
+    return min(wanted, _affordable_units(equity, _ALL_IN, price, commission))
 
 
 @_kernel

@@ -8,7 +8,9 @@ docs/strategy-spec.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from .candles import TIMEFRAME_MS
@@ -26,7 +28,7 @@ from .spec_parts import (
     resolve_value,
 )
 from .spec_validation import read_spec
-from .talib_catalog import PRICE_SERIES
+from .talib_catalog import PRICE_SERIES, TALIB_FUNCTIONS
 
 __all__ = [
     "PRICE_SERIES",
@@ -94,11 +96,42 @@ class StrategySpec:
         return {**self.params, **(overrides or {})}
 
     def with_params(self, overrides: Mapping[str, float]) -> StrategySpec:
-        """The same strategy with some params changed, validated again as a whole (TA-Lib limits included)."""
-        return validate_spec({**self.to_dict(), "params": self.resolved_params(overrides)})
+        """The same strategy with some params changed, accepted exactly when ``validate_spec`` would accept it.
+
+        Param values don't change what a spec is made of (names, inputs, compiled rules), so only
+        what reads a changed value needs checking again. A value read only by indicators (and rules,
+        which accept any number) is checked here against TA-Lib directly, which is what keeps a
+        sweep's many parameter sets cheap: full validation recompiles every rule and costs more than
+        the backtest. A value risk or sizing reads (their limits are the validator's), or one TA-Lib
+        refuses, goes through full validation, which returns the spec or raises SpecError with every
+        problem worded as usual.
+        """
+        values = self.resolved_params(overrides)
+        changed = {name for name, value in overrides.items() if value != self.params[name]}
+        if changed.isdisjoint(self._params_read_by_risk_and_sizing()) and all(
+            _talib_accepts(indicator, values)
+            for indicator in self.indicators.values()
+            if any(isinstance(value, str) and value[1:] in changed for value in indicator.params.values())
+        ):
+            return replace(self, params=MappingProxyType(values))
+        return validate_spec({**self.to_dict(), "params": values})
+
+    def _params_read_by_risk_and_sizing(self) -> set[str]:
+        values = [self.sizing.value]
+        for distance in (self.risk.stop_loss, self.risk.take_profit, self.risk.trailing_stop):
+            if isinstance(distance, FractionDistance):
+                values.append(distance.fraction)
+            elif isinstance(distance, AtrDistance):
+                values.append(distance.multiple)
+        return {value[1:] for value in values if isinstance(value, str)}
 
     def lookbacks(self) -> dict[str, int]:
         """Series name -> leading bars without a value: TA-Lib's lookback, added up along chained inputs."""
+        return dict(self._lookbacks)
+
+    @cached_property
+    def _lookbacks(self) -> dict[str, int]:
+        # Worked out once per spec (params included): a backtest asks several times, a sweep once per set.
         leading = dict.fromkeys(PRICE_SERIES, 0)
         params = self.resolved_params()
         for indicator in self.indicators.values():
@@ -115,6 +148,15 @@ class StrategySpec:
         """
         leading = self.lookbacks()
         return max(*leading.values(), *(rule.warmup(leading) for rule in self.rules.values()))
+
+
+def _talib_accepts(indicator: Indicator, params: Mapping[str, float]) -> bool:
+    """Whether validation would accept ``indicator`` with ``params``: whole numbers where TA-Lib wants
+    them, and values TA-Lib computes a lookback for."""
+    function = TALIB_FUNCTIONS[indicator.function]
+    numbers = {name: resolve_value(value, params) for name, value in indicator.params.items()}
+    whole = all(number == int(number) for name, number in numbers.items() if function.wants_integer(name))
+    return whole and function.lookback(numbers) is not None
 
 
 def validate_spec(doc: Mapping[str, Any]) -> StrategySpec:

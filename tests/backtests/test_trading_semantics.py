@@ -98,10 +98,27 @@ def test_a_fraction_of_equity_below_one_buys_that_share():
     assert result.open_trades[0].size == 5
 
 
-@pytest.mark.parametrize(("units", "bought"), [(3, 3), (0.5, 0.5), (50, 10)])
-def test_fixed_units_buys_that_many_or_as_many_whole_units_as_equity_pays_for(units, bought):
-    result = backtest(FLAT, enter_long=[0], sizing={"mode": "fixed_units", "value": units})
+@pytest.mark.parametrize(
+    ("cash", "units", "bought"),
+    [
+        (1_050, 3, 3),
+        (1_050, 0.5, 0.5),
+        (1_050, 50, 10),  # more than equity pays for: as many whole units as it does
+        (1_050, 10.5, 10.5),  # exactly all of equity
+        (40, 0.25, 0.25),  # a fraction of a unit that costs more than equity (0.01 BTC with less than a BTC)
+        (250, 2.75, 2),  # 2.75 cost 275: whole units again
+    ],
+)
+def test_fixed_units_buys_that_amount_fractions_included_or_as_many_whole_units_as_equity_pays_for(
+    cash, units, bought
+):
+    result = backtest(FLAT, cash=cash, enter_long=[0], sizing={"mode": "fixed_units", "value": units})
     assert result.open_trades[0].size == bought
+
+
+def test_a_fixed_fraction_of_a_unit_equity_cannot_pay_for_is_not_bought():
+    result = backtest(FLAT, cash=20, enter_long=[0], sizing={"mode": "fixed_units", "value": 0.25})
+    assert not result.trades and not result.open_trades
 
 
 def test_risk_per_trade_sizes_so_that_the_stop_loses_that_share_of_equity():
