@@ -105,6 +105,15 @@ def test_bad_input_exits_non_zero_with_one_line(files, no_services, capsys, argv
     assert len(err.splitlines()) == 1 and err.startswith("tickflow: ") and words in err, err
 
 
+def test_a_candle_the_engine_refuses_is_one_line_naming_the_bar(files, no_services, capsys, tmp_path):
+    csv = tmp_path / "zero.csv"
+    csv.write_text("timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,1\n"
+                   "2024-01-01T01:00:00Z,0,1,0,0.5,1\n")
+    exit_code, out, err = run_cli(capsys, "backtest", "--strategy", files["spec"], "--candles", str(csv))
+    assert exit_code == 1 and out == ""
+    assert len(err.splitlines()) == 1 and "bar 1 " in err and "must be finite and above 0" in err, err
+
+
 def test_backtest_of_a_stored_strategy_runs_on_the_cluster_and_prints_its_stats(worker, strategy, candles, capsys):
     code, out, err = run_cli(capsys, "backtest", "--strategy-id", strategy.id, "--params", "fast=5", "--json")
     assert code == 0, err + worker.tail()

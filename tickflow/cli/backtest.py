@@ -203,14 +203,13 @@ def _backtest_here(spec_file: IO[bytes], candles_file: Path, params: dict[str, f
     except SpecError as exc:
         raise click.ClickException(f"{spec_file.name}: invalid spec: "
                                    f"{'; '.join(str(issue).splitlines()[0] for issue in exc.errors)}") from None
+    from strategies.backtest import check_candles, run_backtest  # numba: loaded only when a backtest runs here
+
     try:
         candles = read_candles_csv(candles_file)
-    except CandleFormatError as exc:
+        check_candles(candles)
+    except (CandleFormatError, ValueError) as exc:
         raise click.ClickException(f"{candles_file}: {exc}") from None
-    from strategies.backtest import (
-        run_backtest,  # numba: loaded only when a backtest runs here
-    )
-
     result = run_backtest(spec, candles, cash=cash).to_dict()
     _echo_result(result["stats"], result["trades"], result["open_trades"], as_json)
 
