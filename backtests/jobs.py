@@ -1,10 +1,14 @@
 """One backtest run executed by id on a worker (``tasks.backtests.submit_backtest`` creates it ``queued``).
 
 An execution claims the run (a new attempt), loads the candles, backtests,
-and stores the result; each stage change is also a check that the run was
-neither cancelled nor taken over by a later attempt, and the final write is
-conditional on the same. So executing a run twice, or a killed execution
-followed by a redelivered one, leaves exactly one complete result.
+and stores the result. The broker may deliver the same task again while an
+execution still runs (a whole worker died, or the visibility timeout passed):
+every delivery runs, none invalidates another, and **the first to finish
+wins**. Each stage change is a check that the run is still running (not
+cancelled, not finished by another execution), and the final write is
+conditional on the same. So executing a run twice, concurrently or after a
+killed execution, leaves exactly one complete result, and a run longer than
+the visibility timeout still finishes.
 """
 
 from __future__ import annotations
@@ -17,26 +21,44 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from backtests.defaults import STAGES
-from backtests.runs import DONE, SKIPPED, STOPPED, Report, Stopwatch, announce, guarded, load_candles, target_spec
+from backtests.runs import (
+    DEFAULT_HEARTBEAT_S,
+    DONE,
+    SKIPPED,
+    STOPPED,
+    Beat,
+    Heartbeat,
+    Report,
+    Stopwatch,
+    announce,
+    guarded,
+    load_candles,
+    target_spec,
+)
 from strategies.backtest import BacktestResult, run_backtest
 from tickflow.storage.backtest_results import BacktestRepository, json_number, trade_columns
 
 
-def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], report: Report | None = None) -> str:
+def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], report: Report | None = None,
+                     keepalive: Beat | None = None, heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> str:
     """Execute run ``run_id``; returns ``done``, ``failed``, ``stopped`` or ``skipped``.
 
-    ``worker`` (host name, process id) is recorded with the attempt. Failures
+    ``worker`` (host name, process id) is recorded with the attempt.
+    ``keepalive`` is called with every heartbeat (every ``heartbeat_s``
+    seconds) while the run executes, next to stamping the run's
+    ``heartbeat_at``: the task renews its message's lease with it. Failures
     are handled by :func:`backtests.runs.guarded`.
     """
     repository = BacktestRepository(db)
     doc = repository.claim(run_id, worker)
     if doc is None:
+        repository.discard_stale_arrays(run_id)
         return SKIPPED
     oid: ObjectId = doc["_id"]
     attempt: int = doc["attempts"]
 
     def enter(stage: str) -> bool:
-        """Announce ``stage``; ``False`` if the run was cancelled or taken over meanwhile."""
+        """Announce ``stage``; ``False`` if the run was cancelled or finished by another execution meanwhile."""
         announce(report, stage)
         return repository.advance(oid, attempt, {"stage": stage, "step": STAGES.index(stage) + 1,
                                                  "steps": len(STAGES)})
@@ -54,10 +76,12 @@ def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], repor
             result = run_backtest(spec, candles, cash=doc["cash"])
         if not enter("storing"):
             return STOPPED
-        stored = repository.complete(oid, attempt, {**summary(result), "timings": clock.seconds}, arrays(result))
+        stored = repository.complete(oid, attempt, {**summary(result), "timings": clock.seconds,
+                                                    "worker": dict(worker)}, arrays(result))
         return DONE if stored else STOPPED
 
-    return guarded(execute, lambda reason: repository.fail(oid, attempt, reason))
+    with Heartbeat(heartbeat_s, lambda: repository.heartbeat(oid), keepalive):
+        return guarded(execute, lambda reason: repository.fail(oid, attempt, reason))
 
 
 def summary(result: BacktestResult) -> dict[str, Any]:

@@ -10,8 +10,10 @@ MongoDB alone: a task carries an id, and everything else is read by the worker.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -33,17 +35,23 @@ from tickflow.storage.strategies import NotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
 
 STAGE_DELAY_ENV = "TICKFLOW_TEST_STAGE_DELAY_S"
+DEFAULT_HEARTBEAT_S = 5.0
+"""How often a running execution stamps its document's ``heartbeat_at`` (and renews its message's lease)."""
+
+log = logging.getLogger(__name__)
 
 # What an execution of a run or a chunk came to (a task returns it).
 DONE = "done"
 FAILED = "failed"
 STOPPED = "stopped"
-"""Cancelled, or superseded by a later attempt: this execution's result was not kept."""
+"""Cancelled, or finished first by another execution of the same work: this execution's result was not kept."""
 SKIPPED = "skipped"
 """Nothing to do: finished, cancelled or deleted before the task arrived."""
 
 Report = Callable[[str], None]
 """Told the name of each stage (``loading``, ``running``, ``storing``) as an execution enters it."""
+Beat = Callable[[], object]
+"""Called every heartbeat while an execution runs: stamps the document, renews the broker's lease on the message."""
 
 
 def resolve_target(
@@ -183,3 +191,36 @@ def pause_for_tests() -> None:
         delay = float(os.environ.get(STAGE_DELAY_ENV) or 0)
         if delay > 0:
             time.sleep(delay)
+
+
+class Heartbeat:
+    """While the ``with`` block runs, call each of ``beats`` every ``interval_s`` seconds on a daemon thread.
+
+    A beat that raises is logged and tried again at the next interval: a
+    missed beat only risks a redelivery, which the first-finisher-wins rule
+    makes harmless.
+    """
+
+    def __init__(self, interval_s: float, *beats: Beat | None) -> None:
+        self.interval_s = interval_s
+        self.beats = [beat for beat in beats if beat is not None]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tickflow-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        if self.beats and self.interval_s > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for beat in self.beats:
+                try:
+                    beat()
+                except Exception:  # a heartbeat must never kill the execution
+                    log.warning("heartbeat failed", exc_info=True)

@@ -29,6 +29,7 @@ from pymongo.database import Database
 
 from backtests.defaults import (
     DEFAULT_CASH,
+    DEFAULT_MAX_CHUNK_SIZE,
     DEFAULT_OBJECTIVE,
     MAX_CHUNK_SIZE,
     MAX_COMBOS,
@@ -39,9 +40,12 @@ from backtests.defaults import (
 )
 from backtests.errors import InvalidRequest
 from backtests.runs import (
+    DEFAULT_HEARTBEAT_S,
     DONE,
     SKIPPED,
     STOPPED,
+    Beat,
+    Heartbeat,
     Report,
     Stopwatch,
     announce,
@@ -183,15 +187,21 @@ def plan_sweep(
     if errors:
         raise InvalidRequest(errors)
     points = _select(space, rule, sample)
-    size = chunk_size or min(max(math.ceil(len(points) / TARGET_CHUNKS), MIN_CHUNK_SIZE), MAX_CHUNK_SIZE)
+    size = chunk_size or min(max(math.ceil(len(points) / TARGET_CHUNKS), MIN_CHUNK_SIZE), DEFAULT_MAX_CHUNK_SIZE)
     param_sets = space.param_sets(points)
     fields = {**target, "space": space.to_dict(), "random": sample, "constraint": constraint,
               "objective": objective, "maximize": maximize, "chunk_size": size}
     return fields, [param_sets[first:first + size] for first in range(0, len(param_sets), size)]
 
 
-def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], report: Report | None = None) -> str:
+def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], report: Report | None = None,
+                    keepalive: Beat | None = None, heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> str:
     """Execute one chunk; returns ``done``, ``failed``, ``stopped`` or ``skipped``.
+
+    As for a run, any number of executions of a chunk may run at once (the
+    task delivered again while one still runs): the first to finish wins, the
+    others stop at their next stage change or at their final write.
+    ``keepalive`` and ``heartbeat_s`` are :func:`backtests.jobs.run_backtest_job`'s.
 
     The last chunk to finish flips the sweep to ``done``. Should an execution
     die between storing its chunk and that check, the chunk's redelivery
@@ -206,22 +216,31 @@ def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], repo
         return SKIPPED
     chunk, sweep = claimed
 
+    def enter(stage: str) -> bool:
+        """Announce ``stage``; ``False`` if the chunk was finished by another execution or the sweep stopped."""
+        announce(report, stage)
+        return repository.chunk_running(chunk)
+
     def execute() -> str:
         clock = Stopwatch()
-        announce(report, "loading")
+        if not enter("loading"):
+            return STOPPED
         with clock("load"):
             spec = target_spec(sweep)
             candles = load_candles(db, sweep)
-        announce(report, "running")
+        if not enter("running"):
+            return STOPPED
         with clock("run"):
             results = _run(spec, candles, chunk, sweep)
-        announce(report, "storing")
-        if not repository.complete_chunk(chunk, results, clock.seconds):
+        if not enter("storing"):
+            return STOPPED
+        if not repository.complete_chunk(chunk, results, clock.seconds, worker):
             return STOPPED
         repository.finish_if_complete(sweep["_id"])
         return DONE
 
-    return guarded(execute, lambda reason: repository.fail_chunk(chunk, reason))
+    with Heartbeat(heartbeat_s, lambda: repository.heartbeat_chunk(chunk), keepalive):
+        return guarded(execute, lambda reason: repository.fail_chunk(chunk, reason))
 
 
 def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: Mapping[str, Any]) -> list[dict]:

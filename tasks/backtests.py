@@ -7,6 +7,18 @@ it is now (cancelled, already done...). The application's delivery settings
 worker that died; the job logic (``backtests.jobs``, ``backtests.sweeps``)
 makes running it again harmless.
 
+Visibility: every queue shares one short Redis visibility timeout
+(``tasks.celery_app``), chosen for live work. A backtest or a chunk may run
+longer, so while it runs its task renews its message's lease: every
+``timeout / 6`` seconds it moves the message's entry in kombu's
+``unacked_index`` to now (``ZADD XX``), the same score kombu gave it at
+delivery. The restore sweep then never finds a live task's message old
+enough to restore, and a long job is not delivered twice; once the worker
+dies, renewals stop and the message comes back within timeout + sweep. If a
+renewal is missed all the same (Redis unreachable for a while, a stalled
+process), the job is delivered again and runs twice: harmless, the first to
+finish wins (``backtests.jobs``).
+
 A sweep fans its chunks out as a group. Its completion is not a chord
 callback: the Redis result backend counts completions, so a chunk that ran
 twice (redelivered after its visibility timeout) would fire the callback
@@ -17,29 +29,37 @@ finishes the last chunk flips the sweep to ``done``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import pymongo.errors
+import redis
 from bson import ObjectId
 from celery import Task, group
+from celery.exceptions import Ignore
 from celery.signals import worker_init
 from celery.utils import uuid
 from kombu.exceptions import OperationalError
+from kombu.transport.redis import Channel
 from pymongo.database import Database
 
 from backtests.jobs import run_backtest_job
-from backtests.runs import Report, resolve_target, warm_up
+from backtests.runs import SKIPPED, STOPPED, Beat, Report, resolve_target, warm_up
 from backtests.sweeps import plan_sweep, run_sweep_chunk
 from tasks.celery_app import app
-from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
+from tickflow.storage.backtest_results import BacktestRepository, NotFound, State, SweepRepository
 from tickflow.storage.connections import mongo_db
 from tickflow.storage.strategies import StrategyRepository
 
 QUEUE = "backtests"  # named at every send: Celery 5.7 deprecates a task's own ``queue`` attribute
 # MongoDB unreachable for a moment (a failover, a restart): try again rather than fail the run.
+# A retry waits in its worker as an unacknowledged message with an ETA: the backoff stays
+# under the visibility timeout, or the waiting retry would be restored and run twice.
 _RETRY: dict[str, Any] = {"autoretry_for": (pymongo.errors.ConnectionFailure,), "retry_backoff": True,
-                          "retry_backoff_max": 60, "max_retries": 10}
+                          "retry_backoff_max": 20, "max_retries": 10}
+KEEPALIVE_SETTING = "tickflow_backtest_keepalive"
+"""``app.conf`` key: ``False`` turns lease renewal off (tests of tasks delivered twice while they run)."""
 
 
 class EnqueueFailed(RuntimeError):
@@ -49,13 +69,32 @@ class EnqueueFailed(RuntimeError):
 @app.task(name="tickflow.backtests.run", bind=True, **_RETRY)
 def run(self: Task, run_id: str) -> dict[str, str]:
     """Execute backtest run ``run_id``; returns its outcome."""
-    return {"id": run_id, "outcome": run_backtest_job(mongo_db(), run_id, _worker(self), _progress(self, run_id))}
+    db = mongo_db()
+    outcome = run_backtest_job(db, run_id, _worker(self), _progress(self, run_id), _keepalive(self), _heartbeat_s())
+    if outcome in (STOPPED, SKIPPED) and _decided_by_another_delivery(db, run_id, self.request.id):
+        raise Ignore()  # acknowledged, and the result the first finisher stored under this task id stays
+    return {"id": run_id, "outcome": outcome}
+
+
+def _decided_by_another_delivery(db: Database, run_id: str, task_id: str) -> bool:
+    """Whether another delivery of this same task finished the run (``done`` or ``failed``).
+
+    Its result (``done``...) is the task's; this delivery, which stopped or
+    skipped, must not overwrite it with ``stopped``.
+    """
+    try:
+        doc = BacktestRepository(db).get(run_id)
+    except NotFound:
+        return False
+    return doc.get("task_id") == task_id and doc["state"] in (State.DONE, State.FAILED)
 
 
 @app.task(name="tickflow.backtests.sweep_chunk", bind=True, **_RETRY)
 def sweep_chunk(self: Task, chunk_id: str) -> dict[str, str]:
     """Execute sweep chunk ``chunk_id``; returns its outcome."""
-    return {"id": chunk_id, "outcome": run_sweep_chunk(mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id))}
+    outcome = run_sweep_chunk(mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id), _keepalive(self),
+                              _heartbeat_s())
+    return {"id": chunk_id, "outcome": outcome}
 
 
 @worker_init.connect
@@ -67,6 +106,50 @@ def _load_compiled_backtester(**_: Any) -> None:
 def _worker(task: Task) -> dict[str, Any]:
     """Who runs this attempt: recorded with it, so an operator (or a crash test) can find the process."""
     return {"hostname": task.request.hostname, "pid": os.getpid()}
+
+
+def _visibility_timeout() -> float:
+    options = app.conf.broker_transport_options or {}
+    return float(options.get("visibility_timeout", Channel.visibility_timeout))
+
+
+def _heartbeat_s() -> float:
+    """Six renewals per visibility timeout (5 s in production): several may be missed before a redelivery."""
+    return _visibility_timeout() / 6
+
+
+_broker_clients: dict[int, redis.Redis] = {}
+
+
+def _broker_client() -> redis.Redis:
+    """A plain Redis client on the broker's database, one per (pool) process."""
+    client = _broker_clients.get(os.getpid())
+    if client is None:
+        client = _broker_clients[os.getpid()] = redis.Redis.from_url(app.conf.broker_url, socket_timeout=5)
+    return client
+
+
+def _keepalive(task: Task) -> Beat | None:
+    """Renew the lease of the message this task came in (see the module's docstring); ``None`` if impossible.
+
+    Only on the Redis transport over TCP (``redis://``, ``rediss://``; not
+    sentinel or a unix socket, where jobs simply rely on first finisher wins),
+    for a message that has a delivery tag, and unless :data:`KEEPALIVE_SETTING`
+    is off. ``ZADD XX`` only moves an
+    existing entry: a message acknowledged or already restored meanwhile is
+    not brought back.
+    """
+    tag = (task.request.properties or {}).get("delivery_tag")
+    if (not tag or not app.conf.get(KEEPALIVE_SETTING, True) or task.request.is_eager
+            or not str(app.conf.broker_url).startswith(("redis://", "rediss://"))):
+        return None
+    options = app.conf.broker_transport_options or {}
+    index = options.get("global_keyprefix", "") + options.get("unacked_index_key", Channel.unacked_index_key)
+
+    def renew() -> None:
+        _broker_client().zadd(index, {tag: time.time()}, xx=True)
+
+    return renew
 
 
 def _progress(task: Task, job_id: str) -> Report:
@@ -107,10 +190,11 @@ def submit_sweep(db: Database, strategies: StrategyRepository, strategy_id: str,
 def resume_sweep(db: Database, sweep_id: str) -> tuple[dict, int]:
     """Send again every chunk of a sweep that is not done; returns the sweep and how many chunks were sent.
 
-    For a sweep whose worker died (its tasks come back only after the
-    broker's visibility timeout) or that failed. A chunk still running
-    elsewhere is taken over by the new attempt; one that finished meanwhile
-    is skipped. ``WrongState`` for a done or cancelled sweep.
+    For a sweep that failed, or whose worker died (its tasks come back by
+    themselves after the broker's visibility timeout, this is only sooner). A
+    chunk still running elsewhere runs once more alongside (the first to
+    finish wins); one that finished meanwhile is skipped. ``WrongState`` for
+    a done or cancelled sweep.
     """
     repository = SweepRepository(db)
     doc, chunk_ids = repository.reopen(sweep_id)

@@ -2,9 +2,18 @@
 
 Delivery settings follow what was measured on this machine
 (``shared/notes/measured-here.md``): late acks plus reject-on-worker-lost
-and a prefetch of one lose nothing when a worker process dies; the Redis
-visibility timeout sits above the longest task so a running task is not
-delivered twice.
+and a prefetch of one lose nothing when a worker process dies.
+
+Every queue (live and backtests) shares one Redis namespace, so one
+``celery -A tasks inspect/control/purge/events`` and one Flower see every
+worker. The Redis visibility timeout is therefore chosen for live work: a
+whole worker SIGKILLed has its unacknowledged messages restored by another
+worker's sweep about ``VISIBILITY_TIMEOUT_S`` + ``RESTORE_INTERVAL_S`` later,
+well inside a candle period. A task running longer than the timeout would be
+delivered again while it runs; backtest tasks keep their message's lease
+fresh while they run (``tasks.backtests``), and are correct even when
+delivered twice (first finisher wins, ``backtests.jobs``).
+docs/architecture.md, "Delivery guarantees", has the whole argument.
 """
 
 from __future__ import annotations
@@ -15,8 +24,19 @@ from kombu import Queue
 from tickflow.settings import get_settings
 
 QUEUES = ("ingest", "strategy", "orders", "backtests")
-# A backtest of millions of bars or a sweep chunk must finish inside this.
-VISIBILITY_TIMEOUT_S = 3600
+# Seconds an unacknowledged message may stay with a worker before another worker's sweep
+# restores it: how long a dead worker's live tasks wait. Not a limit on task duration
+# (backtest tasks renew their lease; see tasks.backtests).
+VISIBILITY_TIMEOUT_S = 30
+# kombu 5.7's restore sweep runs every unacked_restore_interval seconds, scanning on one
+# call in unacked_restore_throttle (defaults 10 and 10: a scan every 100 s).
+RESTORE_INTERVAL_S = 1
+RESTORE_THROTTLE = 1
+BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": VISIBILITY_TIMEOUT_S,
+    "unacked_restore_interval": RESTORE_INTERVAL_S,
+    "unacked_restore_throttle": RESTORE_THROTTLE,
+}
 
 
 def create_celery() -> Celery:
@@ -33,7 +53,7 @@ def create_celery() -> Celery:
         accept_content=["json"],
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options=dict(BROKER_TRANSPORT_OPTIONS),
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         worker_hijack_root_logger=False,
         timezone="UTC",

@@ -2,9 +2,10 @@
 
 When a whole worker dies (main process included), its unacknowledged
 messages wait in Redis until another worker's restore sweep finds them older
-than the visibility timeout. Production's timeout is an hour (longer than any
-backtest); a test cannot wait that long, so its replacement worker runs this
-app, identical but for the timeout and a sweep every second.
+than the visibility timeout. Production's timeout is 30 s with a sweep every
+second (``tasks.celery_app``); this app is identical but for a 3-second
+timeout, so that tests of jobs longer than the timeout take seconds. Backtest
+tasks renew their lease every timeout / 6 seconds, here 0.5 s.
 """
 
 from tasks import app

@@ -21,14 +21,19 @@ Five collections (names and indexes in :mod:`tickflow.storage.schema`):
 
 Every unit of work (a run, a chunk) is *claimed* before it runs: the claim
 moves it to ``running`` and increments ``attempts`` in one update, and the
-attempt number it returns identifies that execution. Results are written first
-(arrays under the attempt's key; sweep results by parameter set, identical on
-every attempt), then the state flips to ``done`` in one update conditional on
-the state still being ``running`` *and* on the attempt still being the latest.
-So a redelivered task (a worker died, the broker's visibility timeout passed)
-supersedes the earlier execution, a cancelled run is never overwritten, and
-whatever a crash leaves behind is either unreachable (arrays of an attempt that
-never flipped, deleted by the next one) or identical to the final result.
+attempt number it returns identifies that execution (its arrays are keyed by
+it). **The first execution to finish wins**: results are written first (arrays
+under the attempt's key; sweep results by parameter set, identical on every
+attempt), then the state flips to ``done`` in one update conditional on the
+state still being ``running``, whichever attempt it is. A claim never
+invalidates an execution still running, so a task delivered again while the
+first delivery still runs (the broker's visibility timeout passed) cannot make
+a long job restart forever, and an attempt whose worker died blocks nothing.
+Every other execution finds the state no longer ``running`` at its next
+progress check or at its final write, and stops without writing. A cancelled
+run is never overwritten; whatever a crash leaves behind is either unreachable
+(arrays of an attempt that never flipped, deleted by the winner or by the
+loser itself) or identical to the final result.
 """
 
 from __future__ import annotations
@@ -112,18 +117,30 @@ def _page(collection: Collection, query: Mapping[str, Any], page: int, per_page:
 
 def _claim(collection: Collection, query: Mapping[str, Any], worker: Mapping[str, Any],
            fields: Mapping[str, Any]) -> dict | None:
-    """Move a claimable document to ``running`` under a new attempt number, or ``None`` if it is not claimable."""
+    """Move a claimable document to ``running`` under a new attempt number, or ``None`` if it is not claimable.
+
+    Claimable: queued, or running (another execution may still be at it, or
+    may have died: either way this one runs too, and the first to finish
+    wins). The returned ``attempts`` is this execution's attempt number.
+    """
+    stamp = now()
     return collection.find_one_and_update(
         {**query, "state": {"$in": list(ACTIVE)}},
-        {"$set": {"state": State.RUNNING, "worker": dict(worker), "updated_at": now(), **fields},
-         "$inc": {"attempts": 1}},
+        {"$set": {"state": State.RUNNING, "worker": dict(worker), "updated_at": stamp, "heartbeat_at": stamp,
+                  **fields},
+         "$min": {"started_at": stamp}, "$inc": {"attempts": 1}},
         return_document=ReturnDocument.AFTER,
     )
 
 
-def _if_current(oid: ObjectId, attempt: int) -> dict[str, Any]:
-    """The filter matching a document only while ``attempt`` is its latest execution and it still runs."""
-    return {"_id": oid, "state": State.RUNNING, "attempts": attempt}
+def _if_running(oid: ObjectId) -> dict[str, Any]:
+    """The filter matching a document only while it still runs: not yet finished by any attempt, nor cancelled."""
+    return {"_id": oid, "state": State.RUNNING}
+
+
+def _heartbeat(collection: Collection, oid: ObjectId) -> bool:
+    """Stamp ``heartbeat_at`` (some execution is alive); ``False`` once the document no longer runs."""
+    return collection.update_one(_if_running(oid), {"$set": {"heartbeat_at": now()}}).matched_count == 1
 
 
 class PackedArrays:
@@ -202,28 +219,38 @@ class BacktestRepository:
         return _page(self._runs, query, page, per_page, self.LIST_PROJECTION)
 
     def claim(self, run_id: str | ObjectId, worker: Mapping[str, Any]) -> dict | None:
-        """The run, now ``running`` under a new attempt; ``None`` if it is finished, cancelled or gone."""
-        stamp = now()
-        return _claim(self._runs, {"_id": object_id(run_id)}, worker,
-                      {"started_at": stamp, "progress": {"stage": "claimed"}})
+        """The run, now ``running`` under a new attempt; ``None`` if it is finished, cancelled or gone.
+
+        A run already running is claimed again (a redelivered task): the
+        execution still at it, if any, is left alone, and the first to finish wins.
+        """
+        return _claim(self._runs, {"_id": object_id(run_id)}, worker, {"progress": {"stage": "claimed"}})
 
     def advance(self, run_id: ObjectId, attempt: int, progress: Mapping[str, Any]) -> bool:
-        """Record progress; ``False`` means stop: the run was cancelled or a later attempt took over."""
-        result = self._runs.update_one(_if_current(run_id, attempt),
-                                       {"$set": {"progress": dict(progress), "updated_at": now()}})
+        """Record progress; ``False`` means stop: the run was cancelled, or finished by another attempt."""
+        stamp = now()
+        result = self._runs.update_one(_if_running(run_id),
+                                       {"$set": {"progress": dict(progress), "updated_at": stamp,
+                                                 "heartbeat_at": stamp}})
         return result.matched_count == 1
+
+    def heartbeat(self, run_id: ObjectId) -> bool:
+        """Stamp ``heartbeat_at`` while an execution runs; ``False`` once the run is no longer running."""
+        return _heartbeat(self._runs, run_id)
 
     def complete(self, run_id: ObjectId, attempt: int, summary: Mapping[str, Any],
                  arrays: Mapping[str, np.ndarray]) -> bool:
-        """Store the arrays, then flip to ``done`` with ``summary`` in one conditional update.
+        """Store the arrays, then flip to ``done`` with ``summary`` in one update conditional on still running.
 
-        ``False`` (and nothing left behind) when the run was cancelled or
-        superseded meanwhile.
+        The first attempt to get here wins: it deletes every other attempt's
+        arrays (a crashed execution's, a slower one's already written).
+        ``False``, and this attempt's arrays deleted again, when the run was
+        cancelled or another attempt finished first.
         """
         self._arrays.write(run_id, attempt, arrays)
         stamp = now()
         flipped = self._runs.update_one(
-            _if_current(run_id, attempt),
+            _if_running(run_id),
             {"$set": {**summary, "state": State.DONE, "arrays_attempt": attempt, "progress": {"stage": "done"},
                       "finished_at": stamp, "updated_at": stamp}},
         ).matched_count == 1
@@ -233,9 +260,23 @@ class BacktestRepository:
             self._arrays.delete(run_id, attempt=attempt)
         return flipped
 
+    def discard_stale_arrays(self, run_id: str | ObjectId) -> None:
+        """Delete arrays no reader will follow: all of a run that is not done, all but the winner's of a done one.
+
+        For a redelivered task that finds its run finished: should a losing
+        execution have died between writing its arrays and deleting them, this
+        removes them.
+        """
+        doc = self._runs.find_one({"_id": object_id(run_id)}, {"state": 1, "arrays_attempt": 1})
+        if doc is None or doc["state"] == State.DONE and "arrays_attempt" in doc:
+            if doc is not None:
+                self._arrays.delete(doc["_id"], except_attempt=doc["arrays_attempt"])
+        elif doc["state"] not in ACTIVE:
+            self._arrays.delete(doc["_id"])
+
     def fail(self, run_id: ObjectId, attempt: int, reason: str) -> bool:
-        """Flip to ``failed`` with a reason a user can act on, unless cancelled or superseded."""
-        return self._runs.update_one(_if_current(run_id, attempt), _failed(reason)).matched_count == 1
+        """Flip to ``failed`` with a reason a user can act on, unless cancelled or finished by another attempt."""
+        return self._runs.update_one(_if_running(run_id), _failed(reason)).matched_count == 1
 
     def fail_unsent(self, run_id: ObjectId, reason: str) -> None:
         """A run whose task never reached the broker would wait forever, so it fails at once."""
@@ -360,7 +401,8 @@ class SweepRepository:
     def claim_chunk(self, chunk_id: str | ObjectId, worker: Mapping[str, Any]) -> tuple[dict, dict] | None:
         """The chunk (now ``running`` under a new attempt) and its sweep, or ``None`` if there is nothing to do.
 
-        Nothing to do: the chunk is done or gone, or its sweep is no longer
+        A chunk already running (its execution alive or dead) is claimed again:
+        both run, the first to finish wins. Nothing to do: the chunk is done or gone, or its sweep is no longer
         queued or running (cancelled, failed, finished).
         """
         sweep_id = self.sweep_of(chunk_id)
@@ -374,25 +416,50 @@ class SweepRepository:
         )
         if sweep is None:
             return None
-        claimed = _claim(self._chunks, {"_id": object_id(chunk_id)}, worker, {"started_at": stamp})
+        claimed = _claim(self._chunks, {"_id": object_id(chunk_id)}, worker, {})
         return (claimed, sweep) if claimed is not None else None
 
+    def chunk_running(self, chunk: Mapping[str, Any]) -> bool:
+        """Whether an execution of ``chunk`` should go on: the chunk still runs and its sweep is still active.
+
+        Also stamps the chunk's ``heartbeat_at``. ``False`` means stop: another
+        attempt finished the chunk, or the sweep was cancelled or failed.
+        """
+        if not _heartbeat(self._chunks, chunk["_id"]):
+            return False
+        return self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}},
+                                            limit=1) == 1
+
+    def heartbeat_chunk(self, chunk: Mapping[str, Any]) -> bool:
+        """Stamp the chunk's ``heartbeat_at`` while an execution runs; ``False`` once it no longer runs."""
+        return _heartbeat(self._chunks, chunk["_id"])
+
     def complete_chunk(self, chunk: Mapping[str, Any], results: Iterable[Mapping[str, Any]],
-                       timings: Mapping[str, float]) -> bool:
-        """Store a chunk's results (keyed by parameter set, so writing them again changes nothing), then flip it."""
+                       timings: Mapping[str, float], worker: Mapping[str, Any] | None = None) -> bool:
+        """Store a chunk's results (keyed by parameter set, so writing them again changes nothing), then flip it.
+
+        The flip is conditional on the chunk still running, whichever attempt
+        claimed it last: the first execution to finish wins, and records its
+        attempt (``done_attempt``) and worker. ``False`` when another attempt
+        finished first (it wrote the same results) or the sweep is no longer
+        active (nothing is written then).
+        """
+        if self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}}, limit=1) == 0:
+            return False
         writes = [ReplaceOne({"sweep_id": chunk["sweep_id"], "combo": result["combo"]},
                              {"sweep_id": chunk["sweep_id"], **result}, upsert=True) for result in results]
         if writes:
             self._results.bulk_write(writes, ordered=False)
         stamp = now()
-        return self._chunks.update_one(
-            _if_current(chunk["_id"], chunk["attempts"]),
-            {"$set": {"state": State.DONE, "timings": dict(timings), "finished_at": stamp, "updated_at": stamp}},
-        ).matched_count == 1
+        done = {"state": State.DONE, "timings": dict(timings), "done_attempt": chunk["attempts"],
+                "finished_at": stamp, "updated_at": stamp}
+        if worker is not None:
+            done["worker"] = dict(worker)
+        return self._chunks.update_one(_if_running(chunk["_id"]), {"$set": done}).matched_count == 1
 
     def fail_chunk(self, chunk: Mapping[str, Any], reason: str) -> None:
         """Mark the chunk failed, and its sweep with it (``resume`` runs failed chunks again)."""
-        self._chunks.update_one(_if_current(chunk["_id"], chunk["attempts"]),
+        self._chunks.update_one(_if_running(chunk["_id"]),
                                 {"$set": {"state": State.FAILED, "error": reason, "updated_at": now()}})
         self.fail(chunk["sweep_id"], f"chunk {chunk['index']}: {reason}")
 

@@ -1,0 +1,13 @@
+"""``tests.jobs.short_visibility`` without lease renewal: ``celery -A tests.jobs.no_lease``.
+
+A backtest task renews its message's lease while it runs, so it is not
+delivered again however long it takes. This app turns renewal off, so that a
+job longer than the 3-second visibility timeout *is* delivered again while it
+runs, as it would be should renewals fail in production: what the
+first-finisher-wins rule must make harmless.
+"""
+
+from tasks.backtests import KEEPALIVE_SETTING
+from tests.jobs.short_visibility import app
+
+app.conf[KEEPALIVE_SETTING] = False
