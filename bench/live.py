@@ -13,10 +13,16 @@ log in ``var/bench/live-worker.log``), then measures, with 100 symbols:
 * ``tick_to_candle_p99_ms``: at half the measured ingest rate, from sending a batch to
   seeing it in its symbol's Redis candle (a poller watches a probe symbol);
 * ``close_to_order_p99_ms``: one strategy that reverses on every candle colour, from
-  sending the tick that closes a candle to the paper order's event in the stream;
+  sending the batch that closes a candle to the paper order's event in the stream;
 * ``close_to_all_1000_p99_ms``: 10 strategies on all 100 symbols (1,000 pairs) with all
   symbols closing together, from the closing batch to every close marked processed
   (evaluated *and* executed).
+
+For the last two, ticks come as a batching feed sends them (``_candle_batches``): the
+batch holding every symbol's first tick of a minute closes the previous minute, and the
+rest of the minute follows 20 ms later (the publisher's batch interval) in one batch.
+The next minute starts once every symbol's close is processed (plus a pause): market
+time is compressed, and real closes of consecutive minutes never overlap.
 
 The machine has 2 cores shared by this process (the feed and the pollers) and the
 worker's processes. Prints one line per figure, then a final JSON line.
@@ -50,12 +56,14 @@ MINUTE = 60_000
 T0 = 1_704_067_200_000
 WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live", "-Q", "ingest,strategy,orders",
                   "-c", "2", "-P", "prefork", "-O", "fair", "--without-gossip", "--without-mingle",
-                  "--without-heartbeat", "--loglevel", "WARNING"]
+                  "--without-heartbeat", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="length of the throughput run (default 8)")
+    parser.add_argument("--only", choices=("close_to_order", "close_to_all"),
+                        help="measure only this figure (for profiling); the JSON line then holds only it")
     args = parser.parse_args(argv)
     redis_port, mongo_port = free_port(), free_port()
     redis_server = LocalRedis(redis_port, ROOT / f"var/bench/redis-{redis_port}", persistent=False)
@@ -74,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         report("services", f"redis :{redis_port}, mongodb :{mongo_port} (throwaway, under var/bench/)")
         worker = start_worker()
         bench = Bench()
+        if args.only:
+            figures = {f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms":
+                       getattr(bench, args.only)()}
+            print(json.dumps(figures))
+            return 0
         figures = {
             "ingest_ticks_per_s": bench.ingest_rate(args.seconds),
             "naive_ticks_per_s": bench.naive_rate(),
@@ -243,24 +256,34 @@ class Bench:
         LiveEngine(self.redis, self.db, live_settings()).start(strategy_id, "paper", 10_000)
         return strategy_id
 
-    def _candle_batches(self, symbols: list[str], minutes: int, pause_s: float, record: dict[int, float]) -> None:
-        """Send ``minutes`` one-minute candles of ``symbols`` (4 ticks each, all symbols per batch)."""
+    def _candle_batches(self, symbols: list[str], minutes: int, pause_s: float, record: dict[int, float],
+                        gap_s: float = 0.020) -> None:
+        """Send ``minutes`` one-minute candles of ``symbols`` (4 ticks each), as a batching feed would.
+
+        A real feed's publisher seals a batch every 20 ms (``BatchPublisher.batch_interval_s``),
+        so the first ticks of a minute -- all symbols' opens, which close the previous
+        minute -- travel in one batch, and the rest of the minute's ticks come in later
+        batches. Here the rest (high, low, close) follows ``gap_s`` later as one batch, and
+        the next minute starts once every symbol's close is processed and ``pause_s`` has passed.
+        """
         from tickflow.live.progress import wait_candle_processed
 
         self.clock = self.clock - self.clock % MINUTE + MINUTE
         for minute in range(minutes):
             opens = 100 + self.rng.normal(0, 1, len(symbols))
             closes = opens + self.rng.normal(0, 1, len(symbols))
-            for k, prices in enumerate((opens, np.maximum(opens, closes) + 0.5, np.minimum(opens, closes) - 0.5,
-                                        closes)):
-                payload = {"s": list(symbols), "t": [self.clock + k * 15_000] * len(symbols),
-                           "p": prices.round(4).tolist(), "q": [1.0] * len(symbols)}
-                if k == 0:
-                    record[self.clock] = time.perf_counter()  # this batch closes the previous minute
-                self.send(payload)
+            record[self.clock] = time.perf_counter()  # the opening batch closes the previous minute
+            self.send({"s": list(symbols), "t": [self.clock] * len(symbols), "p": opens.round(4).tolist(),
+                       "q": [1.0] * len(symbols)})
+            time.sleep(gap_s)
+            rest = (np.maximum(opens, closes) + 0.5, np.minimum(opens, closes) - 0.5, closes)
+            self.send({"s": list(symbols) * 3, "t": [self.clock + k * 15_000 for k in (1, 2, 3) for _ in symbols],
+                       "p": np.concatenate(rest).round(4).tolist(), "q": [1.0] * (3 * len(symbols))})
             self.clock += MINUTE
-            if minute and not wait_candle_processed(self.redis, symbols[0], "1m", self.clock - 2 * MINUTE, 30):
-                raise SystemExit("a close was not processed in 30 s; see var/bench/live-worker.log")
+            if minute:  # every symbol's close, as a real minute's closes are long done when the next one comes
+                for symbol in symbols:
+                    if not wait_candle_processed(self.redis, symbol, "1m", self.clock - 2 * MINUTE, 30):
+                        raise SystemExit("a close was not processed in 30 s; see var/bench/live-worker.log")
             time.sleep(pause_s)
 
     def close_to_order(self, minutes: int = 120) -> float:

@@ -8,6 +8,7 @@ task dies between sending an order and recording it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import redis
@@ -46,6 +47,23 @@ class PaperBroker:
     def lookup(self, client_order_id: str) -> Fill | None:
         raw = self.redis.hget(keys.paper_fills(), client_order_id)
         return None if raw is None else fill_from_json(raw)
+
+    def submit_many(self, orders: Sequence[OrderRequest]) -> list[Fill]:
+        """``submit`` for many orders in one round trip (a close can decide hundreds)."""
+        if not orders:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for order in orders:
+            fill = Fill(order.ts, order.side, order.size, order.price, order.commission)
+            pipe.hsetnx(keys.paper_fills(), order.client_order_id, fill_to_json(fill))
+        pipe.hmget(keys.paper_fills(), [order.client_order_id for order in orders])
+        return [fill_from_json(raw) for raw in pipe.execute()[-1]]
+
+
+def submit_all(broker: Broker, orders: Sequence[OrderRequest]) -> list[Fill]:
+    """Submit ``orders`` through ``broker``, all at once where the broker can (``submit_many``)."""
+    many = getattr(broker, "submit_many", None)
+    return many(orders) if many is not None else [broker.submit(order) for order in orders]
 
 
 def broker_for(mode: str, client: redis.Redis) -> Broker:

@@ -37,7 +37,7 @@ from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side
 from tickflow.live.active import ActiveSet, LiveEntry
 from tickflow.live.archive import Archive, closed_record, opened_record, outbox_entry
-from tickflow.live.broker import broker_for
+from tickflow.live.broker import broker_for, submit_all
 from tickflow.live.config import LiveSettings
 from tickflow.live.events import event
 from tickflow.live.ingest import Close, Ingestor, working_sets
@@ -53,14 +53,14 @@ from tickflow.live.positions import (
     order_pending,
     stream_id,
 )
-from tickflow.live.progress import mark_candle_processed
+from tickflow.live.progress import mark_candles_processed
 from tickflow.live.runner import (
     LiveStrategy,
     StrategyCatalog,
     Tails,
     decide,
     indicator_tails,
-    working_set,
+    working_sets_at,
 )
 from tickflow.live.ticks import decode_batch
 from tickflow.storage import keys
@@ -73,6 +73,18 @@ COMMIT_ATTEMPTS = 20
 """A commit loses only to another writer of the same position; that many losses in a row is a bug."""
 SIGNAL_TTL_S = 7 * 86_400
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
+
+
+# KEYS: signal keys. Returns the (1-based) positions of those whose signal leaves an order pending: most
+# closes leave none, and filtering here spares the client parsing every signal.
+PENDING_SIGNALS = """
+local found = {}
+for i, key in ipairs(KEYS) do
+  local raw = redis.call('GET', key)
+  if raw and cjson.decode(raw).pending then found[#found + 1] = i end
+end
+return found
+"""
 
 
 class NotReady(Exception):
@@ -136,6 +148,7 @@ class LiveEngine:
         self.claims = OrderClaims(client, settings.order_claim_days)
         self.trade_logs = TradeLogRepository(db)
         self.archive = Archive(client, self.trade_logs)
+        self._pending = client.register_script(PENDING_SIGNALS)
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -158,12 +171,14 @@ class LiveEngine:
         for close in closes:
             pipe.smembers(keys.live_subscribers(close.symbol, close.timeframe))
         grouped: dict[tuple[str, int], list[Leg]] = {}
+        unwatched = []
         for close, ids in zip(closes, pipe.execute()):
             if ids:
                 leg = Leg(close.symbol, close.next_open, sorted(ids))
                 grouped.setdefault((close.timeframe, close.open_time), []).append(leg)
             else:
-                mark_candle_processed(self.redis, close.symbol, close.timeframe, close.open_time)
+                unwatched.append((close.symbol, close.timeframe, close.open_time))
+        mark_candles_processed(self.redis, unwatched)
         now = int(time.time() * 1000)
         jobs = []
         for (timeframe, close), legs in grouped.items():
@@ -186,33 +201,60 @@ class LiveEngine:
             self._move(symbol, ids, move)
 
     # -- the chain ---------------------------------------------------------------------------
+    #
+    # Each step works on all the legs (symbols) of a job at once: one pipeline per kind of
+    # read or write, whatever the number of symbols and strategies, because a round trip
+    # costs far more than the work on one position.
 
-    def indicators(self, job: CloseJob) -> dict[str, dict[str, Tails]]:
-        """Symbol -> strategy id -> tails, for the next step; indicator values stored for the dashboard."""
+    def indicators(self, job: CloseJob, as_json: bool = True) -> dict[str, dict[str, Tails]]:
+        """Symbol -> strategy id -> tails, for the next step; indicator values stored for the dashboard.
+
+        ``as_json=False``: the tails stay numpy arrays (for ``decide``, which evaluates in this process).
+        """
         result = {}
-        for leg in job.legs:
+        sets = working_sets_at(self.redis, [leg.symbol for leg in job.legs], job.timeframe, job.close)
+        pipe = self.redis.pipeline(transaction=False)
+        for leg, candles in zip(job.legs, sets):
             strategies = self._strategies(leg.ids)
-            candles = working_set(self.redis, leg.symbol, job.timeframe, job.close)
             if not len(candles) or candles.ts[-1] != job.close:
                 log.warning("indicators: candle %s %s %d is not in the working set; skipped",
                             leg.symbol, job.timeframe, job.close)
                 continue
-            tails, latest = indicator_tails(list(strategies.values()), candles)
+            tails, latest = indicator_tails(list(strategies.values()), candles, as_json)
             result[leg.symbol] = tails
-            self.redis.hset(keys.indicator_values(leg.symbol, job.timeframe),
-                            mapping={sid: json.dumps({"t": job.close, "values": values})
-                                     for sid, values in latest.items()})
+            if latest:
+                pipe.hset(keys.indicator_values(leg.symbol, job.timeframe),
+                          mapping={sid: json.dumps({"t": job.close, "values": values})
+                                   for sid, values in latest.items()})
+        pipe.execute()
         return result
 
-    def evaluate(self, job: CloseJob, tails: Mapping[str, Mapping[str, Tails]]) -> None:
-        """Rules and ``on_signals`` for every strategy of the job; raises NotReady if a previous close is pending."""
-        for leg in job.legs:
-            self._evaluate_leg(job, leg, tails.get(leg.symbol, {}))
+    def decide(self, job: CloseJob) -> None:
+        """``indicators`` then ``evaluate`` in one go: what the fused ``decide`` task runs (see tasks/live.py)."""
+        self.evaluate(job, self.indicators(job, as_json=False))
 
-    def _evaluate_leg(self, job: CloseJob, leg: Leg, tails: Mapping[str, Tails]) -> None:
-        """``evaluate`` on one symbol's close (``tails``: strategy id -> tails)."""
-        stale = self._stale(job, leg)
+    def evaluate(self, job: CloseJob, tails: Mapping[str, Mapping[str, Tails]]) -> None:
+        """Rules and ``on_signals`` for every strategy of the job; raises NotReady if a previous close is pending.
+
+        NotReady is raised before anything is stored, so a retry redoes the whole job; legs a
+        retry finds already evaluated are skipped position by position.
+        """
+        stale = self._stale_legs(job, job.legs)
         signals: dict[str, str] = {}
+        groups = []
+        for leg in job.legs:
+            if stale[leg.symbol]:
+                log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
+                            leg.symbol, job.timeframe, job.close, len(leg.ids))
+            groups.append((leg.symbol, leg.ids, self._evaluate_move(job, leg, tails.get(leg.symbol, {}),
+                                                                     stale[leg.symbol], signals)))
+        self._move_many(groups)
+        if signals:
+            self.redis.hset(keys.last_signals(), mapping=signals)
+
+    def _evaluate_move(self, job: CloseJob, leg: Leg, tails: Mapping[str, Tails], stale: bool,
+                       signals: dict[str, str]) -> Move:
+        """The move ``evaluate`` makes on each position of one symbol's close (``tails``: strategy id -> tails)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
@@ -243,47 +285,53 @@ class LiveEngine:
                 self._skip_fill(change, job, leg, path)
             return True
 
-        if stale:
-            log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
-                        leg.symbol, job.timeframe, job.close, len(leg.ids))
-        self._move(leg.symbol, leg.ids, move)
-        if signals:
-            self.redis.hset(keys.last_signals(), mapping=signals)
+        return move
 
     def execute(self, job: CloseJob) -> None:
         """Fill the pending orders of the job's signals at the next open; then mark each close processed."""
-        for leg in job.legs:
-            self._execute_leg(job, leg)
+        wanted = [(leg, sid) for leg in job.legs for sid in leg.ids]
+        found = self._pending(keys=[keys.signal(sid, leg.symbol, job.close) for leg, sid in wanted]) if wanted else []
+        pending: dict[str, list[str]] = {}
+        for index in found:
+            leg, sid = wanted[int(index) - 1]
+            pending.setdefault(leg.symbol, []).append(sid)
+        legs = [leg for leg in job.legs if leg.symbol in pending]
+        if legs:
+            stale = self._stale_legs(job, legs)
+            opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
+            groups = []
+            for leg, open_price in zip(legs, opens):
+                if stale[leg.symbol]:
+                    log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
+                                leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]))
+                groups.append((leg.symbol, pending[leg.symbol],
+                               self._execute_move(job, leg, stale[leg.symbol], open_price)))
+            unflushed = self._move_many(groups, flush=False)
+        else:
+            unflushed = []
+        mark_candles_processed(self.redis, [(leg.symbol, job.timeframe, job.close) for leg in job.legs])
+        # The records are in the Redis outbox already (committed with the positions); copying them to
+        # MongoDB after the mark keeps that write off the close's critical path.
+        self.archive.flush(unflushed)
 
-    def _execute_leg(self, job: CloseJob, leg: Leg) -> None:
-        """``execute`` on one symbol's close."""
-        raw = self.redis.mget([keys.signal(sid, leg.symbol, job.close) for sid in leg.ids])
-        pending = [sid for sid, value in zip(leg.ids, raw) if value is not None and json.loads(value)["pending"]]
-        if pending:
-            stale = self._stale(job, leg)
-            if stale:
-                log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
-                            leg.symbol, job.timeframe, job.close, len(pending))
-            open_price = self._open_price(leg.symbol, job.timeframe, leg.next_open)
+    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None) -> Move:
+        def move(change: _Change, path: list[PathEntry]) -> bool:
+            position, strategy = change.commit.position, change.strategy
+            if position.executed >= job.close or position.evaluated < job.close:
+                return False
+            if stale or open_price is None:
+                position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
+            else:
+                rows, opened = fill(position, leg.next_open, open_price, strategy.config)
+                self._closed(change, rows)
+                if opened:
+                    self._opened(change)
+            position.executed = job.close
+            position.bar = leg.next_open
+            self._closed(change, advance(position, path, strategy.period, strategy.config))
+            return True
 
-            def move(change: _Change, path: list[PathEntry]) -> bool:
-                position, strategy = change.commit.position, change.strategy
-                if position.executed >= job.close or position.evaluated < job.close:
-                    return False
-                if stale or open_price is None:
-                    position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
-                else:
-                    rows, opened = fill(position, leg.next_open, open_price, strategy.config)
-                    self._closed(change, rows)
-                    if opened:
-                        self._opened(change)
-                position.executed = job.close
-                position.bar = leg.next_open
-                self._closed(change, advance(position, path, strategy.period, strategy.config))
-                return True
-
-            self._move(leg.symbol, pending, move)
-        mark_candle_processed(self.redis, leg.symbol, job.timeframe, job.close)
+        return move
 
     def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
         """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
@@ -292,25 +340,42 @@ class LiveEngine:
         position.bar = leg.next_open
         self._closed(change, advance(position, path, strategy.period, strategy.config))
 
-    def _stale(self, job: CloseJob, leg: Leg) -> bool:
-        """Whether the market (its latest tick) or the clock moved on too far since the close."""
+    def _stale_legs(self, job: CloseJob, legs: Sequence[Leg]) -> dict[str, bool]:
+        """Per symbol: whether the market (its latest tick) or the clock moved on too far since the close."""
         limit = self.settings.stale_candles * job.period
-        last_tick = self.redis.hget(keys.last_tick(leg.symbol), "ts")
-        market_lag = int(last_tick) - leg.next_open if last_tick is not None else 0
         clock_lag = time.time() * 1000 - job.seen_ms
-        return max(market_lag, clock_lag) > limit
+        pipe = self.redis.pipeline(transaction=False)
+        for leg in legs:
+            pipe.hget(keys.last_tick(leg.symbol), "ts")
+        stale = {}
+        for leg, last_tick in zip(legs, pipe.execute()):
+            market_lag = int(last_tick) - leg.next_open if last_tick is not None else 0
+            stale[leg.symbol] = max(market_lag, clock_lag) > limit
+        return stale
 
-    def _open_price(self, symbol: str, timeframe: str, candle_open_ms: int) -> float | None:
-        """The open of the candle opened at ``candle_open_ms``: the forming one or a recently closed one."""
-        forming = self.redis.hmget(keys.current_candle(symbol, timeframe), ["t", "o"])
-        if forming[0] is not None and int(forming[0]) == candle_open_ms:
-            return float(forming[1])
-        for row in reversed(self.redis.lrange(keys.closed_candles(symbol, timeframe), -50, -1)):
-            t, o = row.split(",")[:2]
-            if int(t) == candle_open_ms:
-                return float(o)
-        log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms)
-        return None
+    def _open_prices(self, wanted: Sequence[tuple[str, int]], timeframe: str) -> list[float | None]:
+        """The open of each (symbol, candle opened at ms): the forming candle or a recently closed one."""
+        pipe = self.redis.pipeline(transaction=False)
+        for symbol, _ in wanted:
+            pipe.hmget(keys.current_candle(symbol, timeframe), ["t", "o"])
+            pipe.lrange(keys.closed_candles(symbol, timeframe), -50, -1)
+        replies = pipe.execute()
+        prices: list[float | None] = []
+        for i, (symbol, candle_open_ms) in enumerate(wanted):
+            forming, closed = replies[2 * i], replies[2 * i + 1]
+            price = None
+            if forming[0] is not None and int(forming[0]) == candle_open_ms:
+                price = float(forming[1])
+            else:
+                for row in reversed(closed):
+                    t, o = row.split(",")[:2]
+                    if int(t) == candle_open_ms:
+                        price = float(o)
+                        break
+            if price is None:
+                log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms)
+            prices.append(price)
+        return prices
 
     # -- starting and stopping strategies ----------------------------------------------------
 
@@ -371,41 +436,71 @@ class LiveEngine:
         return found
 
     def _move(self, symbol: str, ids: Sequence[str], move: Move) -> None:
-        """Load, move, place orders for and commit the positions of ``ids`` on ``symbol``, until all commit.
+        """``_move_many`` for one symbol."""
+        self._move_many([(symbol, ids, move)])
+
+    def _move_many(self, groups: Sequence[tuple[str, Sequence[str], Move]], flush: bool = True) -> list[str]:
+        """Load, move, place orders for and commit the positions of each (symbol, strategy ids, move),
+        until all commit; every read and write is one pipeline for all groups.
 
         Only active strategies are moved. A commit that lost to another writer is redone from
-        what that writer stored.
+        what that writer stored. The trade records committed go to MongoDB at once, or, with
+        ``flush=False``, are returned (outbox fields) for the caller to ``archive.flush`` later.
         """
-        entries = self.active.entries(ids)
+        unflushed: list[str] = []
+        every = list(dict.fromkeys(sid for _, ids, _ in groups for sid in ids))
+        entries = self.active.entries(every)
         strategies = self._strategies(entries)
-        pending = [sid for sid in ids if sid in strategies]
+        moves = {symbol: move for symbol, _, move in groups}
+        pending = [(symbol, sid) for symbol, ids, _ in groups for sid in ids if sid in strategies]
         for _ in range(COMMIT_ATTEMPTS):
             if not pending:
-                return
-            positions = self.book.load_many([(sid, symbol, entries[sid].cash) for sid in pending])
-            oldest = min((p.cursor for p in positions), key=stream_id)
-            path = self.book.path(symbol, oldest)
+                return unflushed
+            positions = self.book.load_many([(sid, symbol, entries[sid].cash) for symbol, sid in pending])
+            oldest: dict[str, str] = {}
+            for position in positions:
+                cursor = oldest.get(position.symbol)
+                if cursor is None or stream_id(position.cursor) < stream_id(cursor):
+                    oldest[position.symbol] = position.cursor
+            paths = self.book.paths(oldest)
             changes = []
             for position in positions:
                 sid = position.strategy_id
                 change = _Change(strategies[sid], entries[sid], Commit(position, strategies[sid].has_stops))
-                if move(change, path):
+                if moves[position.symbol](change, paths[position.symbol]):
                     changes.append(change)
-            for change in changes:
-                self._place(change)
+            self._place(changes)
             stored = self.book.commit_many([change.commit for change in changes])
-            self.archive.flush([name for change, ok in zip(changes, stored) if ok for name, _ in change.commit.outbox])
-            pending = [change.commit.position.strategy_id for change, ok in zip(changes, stored) if not ok]
-        raise RuntimeError(f"positions of {pending} on {symbol} kept changing under {COMMIT_ATTEMPTS} attempts")
+            names = [name for change, ok in zip(changes, stored) if ok for name, _ in change.commit.outbox]
+            if flush:
+                self.archive.flush(names)
+            else:
+                unflushed += names
+            pending = [(change.commit.position.symbol, change.commit.position.strategy_id)
+                       for change, ok in zip(changes, stored) if not ok]
+        raise RuntimeError(f"positions {pending} kept changing under {COMMIT_ATTEMPTS} attempts")
 
-    def _place(self, change: _Change) -> None:
-        """Send the change's orders, each at most once (claimed first), and record order and fill events."""
-        broker = broker_for(change.entry.mode, self.redis)
-        for order in change.orders:
-            if self.claims.claim(order):
-                fill_ = broker.submit(order)
+    def _place(self, changes: Sequence[_Change]) -> None:
+        """Send the changes' orders, each at most once (claimed first), and record order and fill events.
+
+        Claims and paper fills go in one round trip each for all the orders of the changes.
+        """
+        placed = [(change, order) for change in changes for order in change.orders]
+        if not placed:
+            return
+        claimed = self.claims.claim_many([order for _, order in placed])
+        fills: list = [None] * len(placed)
+        by_mode: dict[str, list[int]] = {}
+        for i, (change, order) in enumerate(placed):
+            if claimed[i]:
+                by_mode.setdefault(change.entry.mode, []).append(i)
             else:  # claimed by an earlier attempt: it may have died before sending; brokers dedupe by id
-                fill_ = broker.lookup(order.client_order_id) or broker.submit(order)
+                broker = broker_for(change.entry.mode, self.redis)
+                fills[i] = broker.lookup(order.client_order_id) or broker.submit(order)
+        for mode, indexes in by_mode.items():
+            for i, fill_ in zip(indexes, submit_all(broker_for(mode, self.redis), [placed[i][1] for i in indexes])):
+                fills[i] = fill_
+        for (change, order), fill_ in zip(placed, fills):
             order_data = json.loads(order.to_json())
             change.commit.events.append(event("order", order_data))
             change.commit.events.append(event("fill", {**fill_.to_dict(), "client_order_id": order.client_order_id,

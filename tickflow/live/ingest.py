@@ -17,7 +17,10 @@ Within one batch, ticks are grouped by candle in time order, so a batch that hol
 end of one candle and the start of the next is never late for itself.
 
 Every applied one-minute segment also goes onto the symbol's price-path stream: the
-batch's first price, high and low within that minute. Stops, targets and trailing stops
+batch's first price, high and low within that minute. A segment that continues a minute
+already started starts instead from that minute's close so far (the price before the
+batch), its range widened to include it: within a candle prices are continuous, so only
+a candle's open can gap past a stop, exactly as in a backtest bar. Stops, targets and trailing stops
 are checked against these ranges (``positions.advance``), at minute granularity because
 every timeframe's candle boundary is a minute boundary.
 """
@@ -65,6 +68,7 @@ for _, sym in ipairs(batch.symbols) do
     local closed_any = false
     for _, s in ipairs(frame.segs) do
       local st = s[1]
+      local continued, before = t ~= nil and st == t, cl
       if t == nil or st > t then
         if t ~= nil then
           redis.call('RPUSH', closed_key, string.format('%d', t) .. ',' .. o .. ',' .. h .. ',' .. l .. ',' .. cl .. ',' .. string.format('%.17g', v))
@@ -89,8 +93,16 @@ for _, sym in ipairs(batch.symbols) do
         if frame.path then late = late + s[9] end
       end
       if frame.path and st >= t then
+        -- Within a candle the path is continuous: a later batch starts from the price before it, so
+        -- only a candle's open can gap past a stop (as in a backtest bar).
+        local first, high, low = s[3], s[4], s[5]
+        if continued then
+          first = before
+          if tonumber(before) > tonumber(high) then high = before end
+          if tonumber(before) < tonumber(low) then low = before end
+        end
         redis.call('XADD', path_key, 'MAXLEN', '~', batch.path_len, '*', 'm', string.format('%d', st),
-          'o', s[3], 'h', s[4], 'l', s[5])
+          'o', first, 'h', high, 'l', low)
       end
     end
     if t ~= nil then

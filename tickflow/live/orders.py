@@ -9,6 +9,7 @@ only the first task to get there sends it; any later one looks the fill up inste
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import redis
@@ -70,3 +71,12 @@ class OrderClaims:
     def claim(self, order: OrderRequest) -> bool:
         """True for the one caller that may send ``order``; False when it was claimed before."""
         return bool(self.redis.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=self.ttl_s))
+
+    def claim_many(self, orders: Sequence[OrderRequest]) -> list[bool]:
+        """``claim`` for many orders in one round trip."""
+        if not orders:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for order in orders:
+            pipe.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=self.ttl_s)
+        return [bool(done) for done in pipe.execute()]

@@ -9,7 +9,7 @@ so orders decided at a close fill at the next candle's open, as in a backtest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -30,6 +30,16 @@ return 0
 def mark_candle_processed(client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int) -> None:
     """Record that the close of the candle opened at ``candle_open_ms`` is fully handled."""
     client.eval(MARK_IF_LATER, 1, keys.candle_processed(symbol, timeframe), int(candle_open_ms))
+
+
+def mark_candles_processed(client: redis.Redis, closes: Sequence[tuple[str, str, int]]) -> None:
+    """``mark_candle_processed`` for many (symbol, timeframe, candle open time), in one round trip."""
+    if not closes:
+        return
+    pipe = client.pipeline(transaction=False)
+    for symbol, timeframe, candle_open_ms in closes:
+        pipe.eval(MARK_IF_LATER, 1, keys.candle_processed(symbol, timeframe), int(candle_open_ms))
+    pipe.execute()
 
 
 def candle_processed_through(client: redis.Redis, symbol: str, timeframe: str) -> int | None:

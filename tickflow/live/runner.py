@@ -29,7 +29,8 @@ from tickflow.storage.strategies import StrategyRepository
 
 RULES = ("enter_long", "exit_long", "enter_short", "exit_short")
 Tails = dict[str, list[float | None]]
-"""Series name -> its last values, oldest first (None for NaN: JSON has no NaN)."""
+"""Series name -> its last values, oldest first (None for NaN: JSON has no NaN); numpy arrays
+when they never leave the process (``indicator_tails(..., as_json=False)``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,18 +94,43 @@ class StrategyCatalog:
 
 def working_set(client: redis.Redis, symbol: str, timeframe: str, through: int) -> Candles:
     """The closed candles of ``symbol``/``timeframe`` kept in Redis, up to the one opened at ``through``."""
-    rows = [row.split(",") for row in client.lrange(keys.closed_candles(symbol, timeframe), 0, -1)]
-    columns = np.array([[float(x) for x in row] for row in rows], dtype=np.float64).reshape(-1, 6)
-    candles = Candles.from_columns({name: columns[:, i] for i, name in enumerate(("ts", "open", "high", "low",
-                                                                                  "close", "volume"))})
-    return candles.between(None, through + 1)
+    return working_sets_at(client, [symbol], timeframe, through)[0]
+
+
+# KEYS: closed-candle lists. Returns per list its rows joined by ",": one string per symbol parses
+# far faster in the client than hundreds of short ones.
+JOINED_LISTS = """
+local joined = {}
+for i, key in ipairs(KEYS) do joined[i] = table.concat(redis.call('LRANGE', key, 0, -1), ',') end
+return joined
+"""
+
+
+def working_sets_at(client: redis.Redis, symbols: Sequence[str], timeframe: str, through: int) -> list[Candles]:
+    """``working_set`` of each symbol, in one round trip."""
+    if not symbols:
+        return []
+    joined = client.eval(JOINED_LISTS, len(symbols), *(keys.closed_candles(symbol, timeframe) for symbol in symbols))
+    return [_parse_rows(rows).between(None, through + 1) for rows in joined]
+
+
+def _parse_rows(joined: str) -> Candles:
+    """Rows ``ts,open,high,low,close,volume`` joined by commas, as candles; one C-level parse."""
+    flat = np.array(joined.split(","), dtype=np.float64) if joined else np.empty(0)
+    columns = flat.reshape(-1, 6)
+    return Candles.from_columns({name: columns[:, i] for i, name in enumerate(("ts", "open", "high", "low",
+                                                                              "close", "volume"))})
 
 
 def indicator_tails(
-    strategies: Sequence[LiveStrategy], candles: Candles
+    strategies: Sequence[LiveStrategy], candles: Candles, as_json: bool = True
 ) -> tuple[dict[str, Tails], dict[str, dict[str, float | None]]]:
     """Each strategy's tails on ``candles`` (see the module docstring), and every one of its
-    indicator values at the last candle (for the dashboard). Indicator calls are shared."""
+    indicator values at the last candle (for the dashboard). Indicator calls are shared.
+
+    ``as_json=False`` keeps the tails as numpy arrays, for a caller that decides in the same
+    process (the fused ``decide`` task): no round trip through lists.
+    """
     ohlcv = candles.ohlcv()
     memo: dict[IndicatorCall, list[np.ndarray]] = {}
     tails, latest = {}, {}
@@ -112,7 +138,10 @@ def indicator_tails(
         series, _ = keyed_indicators(strategy.spec, ohlcv, memo)
         every = {**ohlcv, **series}
         n = strategy.tail_length
-        tails[strategy.id] = {name: _json_floats(every[name][-n:]) for name in strategy.tail_series()}
+        if as_json:
+            tails[strategy.id] = {name: _json_floats(every[name][-n:]) for name in strategy.tail_series()}
+        else:
+            tails[strategy.id] = {name: every[name][-n:] for name in strategy.tail_series()}
         latest[strategy.id] = {name: _json_floats(values[-1:])[0] for name, values in series.items()}
     return tails, latest
 
@@ -133,7 +162,8 @@ class Decision:
 
 def decide(strategy: LiveStrategy, tails: Tails) -> Decision:
     """Evaluate ``strategy``'s rules on its tails; the last bar's values decide."""
-    arrays = {name: np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    arrays = {name: values if isinstance(values, np.ndarray)
+              else np.array([np.nan if v is None else v for v in values], dtype=np.float64)
               for name, values in tails.items()}
     fired = {name: bool(rule.evaluate(arrays, strategy.params)[-1]) for name, rule in strategy.spec.rules.items()}
     offsets = risk_offsets(strategy.spec, arrays, strategy.params)[-1]

@@ -7,18 +7,32 @@ lockstep the replay, after each tick that closes a candle, flushes the
 publisher and waits until the pipeline marks that candle processed
 (``tickflow.live.progress``), so orders decided at a close fill at the next
 candle's open, as in a backtest.
+
+The very first batch is special: it closes nothing, so there is no close to wait on,
+and a second batch sent right after it could be applied first by another worker
+process, making the first one's ticks late. So after the first batch goes out the
+publisher's sender waits (``wait_candle_open``) until that batch is visible in Redis
+before it sends anything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import redis
 
+from strategies.candles import TIMEFRAME_MS
 from strategies.domain import iso_time
-from tickflow.live.progress import wait_candle_processed
-from workers.feeds.publisher import BatchPublisher
+from tickflow.live.progress import (
+    candle_processed_through,
+    wait_candle_open,
+    wait_candle_processed,
+)
+from workers.feeds.publisher import BatchPublisher, Sink
+
+log = logging.getLogger(__name__)
 
 WAIT_SLICE_S = 0.5
 
@@ -28,13 +42,46 @@ class LockstepTimeout(RuntimeError):
 
 
 class Lockstep:
-    """A ``ReplayFeed`` checkpoint: flush ``publisher``, then wait for the pipeline to process the closed candle."""
+    """A ``ReplayFeed`` checkpoint: flush ``publisher``, then wait for the pipeline to process the closed candle.
+
+    It also wraps ``publisher``'s sink so that the first batch is applied before the second is sent.
+    """
 
     def __init__(self, publisher: BatchPublisher, client: redis.Redis, timeframe: str, timeout_s: float = 60.0) -> None:
         self.publisher = publisher
         self.client = client
         self.timeframe = timeframe
         self.timeout_s = timeout_s
+        self.first_batch_applied: bool | None = None
+        """None before the first batch; then whether it was seen applied within the timeout."""
+        publisher.sink = self._first_batch_waits(publisher.sink)
+
+    def _first_batch_waits(self, sink: Sink) -> Sink:
+        """``sink``, except that after the first payload it waits until Redis shows that payload's candle.
+
+        It runs on the publisher's sender thread, so later batches simply wait behind it. One symbol
+        is enough: a batch is applied by one atomic script. On timeout it logs and goes on (the next
+        checkpoint then reports the pipeline as stuck); raising would make the publisher resend.
+        """
+
+        def send(payload: dict[str, list]) -> None:
+            sink(payload)
+            if self.first_batch_applied is not None or not payload["t"]:
+                return
+            symbol, ts = payload["s"][-1], int(payload["t"][-1])
+            candle = ts - ts % TIMEFRAME_MS[self.timeframe]
+            deadline = time.monotonic() + self.timeout_s
+            applied = False
+            while not applied and time.monotonic() < deadline:
+                through = candle_processed_through(self.client, symbol, self.timeframe)  # a rerun: already past it
+                applied = (through is not None and through >= candle) or wait_candle_open(
+                    self.client, symbol, self.timeframe, candle, min(WAIT_SLICE_S, deadline - time.monotonic()))
+            self.first_batch_applied = applied
+            if not applied:
+                log.warning("lockstep: the first batch (%s %s candle of %s) was not applied within %g s",
+                            symbol, self.timeframe, iso_time(candle), self.timeout_s)
+
+        return send
 
     async def __call__(self, symbol: str, candle_open_ms: int) -> None:
         await self.publisher.flush()
