@@ -1,4 +1,5 @@
 import os
+import re
 
 import pytest
 
@@ -89,3 +90,22 @@ def test_a_malformed_env_file_line_is_reported_with_its_line_number(tmp_path):
     env_file.write_text("API_PORT=1\nthis is not a setting\n")
     with pytest.raises(SettingsError, match=r"\.env:2: expected KEY=value"):
         load_env_file(env_file)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"FLOWER_PASSWORD": "short"}, "FLOWER_PASSWORD: must be at least 12 characters"),
+    ({"FLOWER_USER": "ad:min"}, "FLOWER_USER: 'ad:min' may contain neither ':' nor spaces"),
+    ({"FLOWER_PORT": "0"}, "FLOWER_PORT: 0 is outside 1..65535"),
+])
+def test_flower_settings_are_checked(env, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_flower_settings_defaults():
+    settings = Settings.from_env({})
+    assert (settings.flower_host, settings.flower_port, settings.flower_user, settings.flower_password) == \
+        ("127.0.0.1", 5555, "admin", "")
+    production = Settings.from_env({"TICKFLOW_ENV": "production", "SECRET_KEY": "x" * 32,
+                                    "FLOWER_PASSWORD": "p" * 16, "FLOWER_USER": "ops"})
+    assert (production.flower_user, production.flower_password) == ("ops", "p" * 16)

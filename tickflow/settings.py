@@ -45,6 +45,11 @@ class Settings:
     api_port: int = 8000
     max_upload_mb: int = 256
     log_level: str = "INFO"
+    flower_host: str = "127.0.0.1"
+    flower_port: int = 5555
+    flower_user: str = "admin"
+    flower_password: str = ""
+    """Empty in development: ``tickflow run`` generates one and keeps it in its var directory."""
 
     @property
     def mongo_db_name(self) -> str:
@@ -80,7 +85,28 @@ class Settings:
             api_port=_int(env, "API_PORT", 8000, 1, 65535),
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 256, 1, 4096),
             log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
+            flower_host=env.get("FLOWER_HOST", "127.0.0.1") or "127.0.0.1",
+            flower_port=_int(env, "FLOWER_PORT", 5555, 1, 65535),
+            flower_user=_flower_user(env.get("FLOWER_USER", "")),
+            flower_password=_flower_password(env.get("FLOWER_PASSWORD", "")),
         )
+
+
+def _flower_user(raw: str) -> str:
+    user = raw or "admin"
+    if ":" in user or any(c.isspace() for c in user):
+        raise SettingsError(f"FLOWER_USER: {user!r} may contain neither ':' nor spaces")
+    return user
+
+
+def _flower_password(raw: str) -> str:
+    """Flower's basic-auth password, when given. Only Flower needs one: its Procfile line refuses to
+    start without it, and ``tickflow run`` generates one for development."""
+    if not raw:
+        return ""
+    if len(raw) < 12 or any(c.isspace() for c in raw):
+        raise SettingsError("FLOWER_PASSWORD: must be at least 12 characters, without spaces")
+    return raw
 
 
 def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:

@@ -20,7 +20,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from strategies import position as machine
+from tickflow.live.accounts import accounts
 from tickflow.live.config import live_settings
 from tickflow.live.engine import LiveEngine
 from tickflow.live.events import TYPES, latest_id, read_events
@@ -138,7 +138,7 @@ class Positions(MethodView):
     @blp.response(200)
     def get(self):
         """Every active strategy's account per symbol, marked at the last price."""
-        return _accounts()
+        return accounts(_engine())
 
 
 @blp.route("/live/equity")
@@ -147,39 +147,11 @@ class Equity(MethodView):
     def get(self):
         """Per strategy: the sum of its accounts' equity and of their starting cash."""
         totals: dict[str, dict[str, float]] = {}
-        for account in _accounts():
+        for account in accounts(_engine()):
             total = totals.setdefault(account["strategy_id"], {"equity": 0.0, "cash": 0.0})
             total["equity"] += account["equity"]
             total["cash"] += account["cash"]
         return [{"strategy_id": sid, **total} for sid, total in totals.items()]
-
-
-def _accounts() -> list[dict[str, Any]]:
-    engine = _engine()
-    client = engine.redis
-    accounts = []
-    for sid, entry in engine.active.all().items():
-        for symbol in entry.symbols:
-            position = engine.book.load(sid, symbol, entry.cash)
-            last = client.hget(keys.last_tick(symbol), "p")
-            state = position.state
-            price = float(last) if last is not None else float(state[machine.ENTRY_PRICE])
-            side = position.side
-            accounts.append({
-                "strategy_id": sid,
-                "symbol": symbol,
-                "cash": entry.cash,
-                "side": {1: "long", -1: "short"}.get(side, "flat"),
-                "size": float(state[machine.SIZE]),
-                "entry_price": float(state[machine.ENTRY_PRICE]) if side else None,
-                "entry_time": int(state[machine.ENTRY_BAR]) if side else None,
-                "price": price if last is not None else None,
-                "unrealised_pnl": side * float(state[machine.SIZE]) * (price - float(state[machine.ENTRY_PRICE]))
-                if side else 0.0,
-                "balance": float(state[machine.BALANCE]),
-                "equity": float(machine.equity(state, price)),
-            })  # fmt: skip
-    return accounts
 
 
 @blp.route("/trades")

@@ -1,6 +1,14 @@
-"""`make run` runs `tickflow run`: the whole platform in the foreground, stopped by Ctrl-C."""
+"""`make run` runs `tickflow run`: the whole platform in the foreground, stopped by Ctrl-C.
+
+One test drives two runs over the same temporary var directory, on free ports:
+the first seeds the demo, which is then visible through the API (with the token
+it printed) and Flower (behind basic auth); the second reuses the data and seeds
+nothing. Each run is stopped as a terminal's Ctrl-C would, and must leave no
+process behind.
+"""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,9 +19,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from strategies.examples import EXAMPLES
+from tickflow.demo import DEMO_STRATEGIES, SYMBOLS
 from tickflow.localservices import port_open
 
 ROOT = Path(__file__).resolve().parents[2]
+TOKEN = re.compile(r"API token 'demo' .*:\s+(tf_\S+)")
 
 
 def free_port() -> int:
@@ -22,32 +33,59 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_workers(url: str, process: subprocess.Popen, timeout: float = 90) -> dict:
-    """The health report once the API answers and both Procfile workers reply to pings."""
+def wait_until(check, process: subprocess.Popen, what: str, timeout: float = 90):
     deadline = time.monotonic() + timeout
-    report: dict = {}
+    value = None
     while time.monotonic() < deadline:
         assert process.poll() is None, "tickflow run exited early"
         try:
-            report = requests.get(url, timeout=15).json()
+            value = check()
         except requests.ConnectionError:
-            time.sleep(0.3)
-            continue
-        workers = report["celery"]["workers"]
-        if any(w.startswith("live@") for w in workers) and any(w.startswith("backtest@") for w in workers):
-            return report
+            value = None
+        if value:
+            return value
         time.sleep(0.5)
-    raise AssertionError(f"the API and both workers did not come up within {timeout} s: {report}")
+    raise AssertionError(f"{what} not within {timeout} s (last: {value!r})")
+
+
+def both_workers(report: dict) -> bool:
+    workers = report["celery"]["workers"]
+    return any(w.startswith("live@") for w in workers) and any(w.startswith("backtest@") for w in workers)
 
 
 def processes_in_session(session_id: int) -> list[str]:
-    found = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True)
+    found = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True,
+                           check=False)
     return found.stdout.splitlines()
 
 
-@pytest.mark.timeout(180)
-def test_tickflow_run_starts_every_procfile_process_and_ctrl_c_leaves_none_behind(tmp_path):
-    redis_port, mongo_port, api_port = free_port(), free_port(), free_port()
+class Run:
+    """``tickflow run`` in its own session, its output in a file."""
+
+    def __init__(self, env: dict, var_dir: Path, log: Path) -> None:
+        self.log = log
+        with open(log, "w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tickflow.cli", "run", "--var-dir", str(var_dir)],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def ctrl_c(self) -> str:
+        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        self.process.wait(timeout=30)
+        return self.output()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.mark.timeout(240)
+def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothing_behind(tmp_path):
+    redis_port, mongo_port, api_port, flower_port = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -55,22 +93,114 @@ def test_tickflow_run_starts_every_procfile_process_and_ctrl_c_leaves_none_behin
         "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{redis_port}/2",
         "MONGO_URI": f"mongodb://127.0.0.1:{mongo_port}/tickflow?directConnection=true",
         "API_PORT": str(api_port),
+        "FLOWER_PORT": str(flower_port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tickflow.cli", "run", "--var-dir", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
+    env.pop("FLOWER_PASSWORD", None)
+    var_dir = tmp_path / "var"
+    api = f"http://127.0.0.1:{api_port}/api/v1"
+    flower = f"http://127.0.0.1:{flower_port}"
+
+    # -- first run: seeds, prints the token, Flower behind basic auth -----------------------------
+    first = Run(env, var_dir, tmp_path / "first.log")
     try:
-        health = wait_for_workers(f"http://127.0.0.1:{api_port}/api/v1/health", process)
+        health = wait_until(lambda: both_workers(r := requests.get(f"{api}/health", timeout=15).json()) and r,
+                            first.process, "the API and both workers")
         assert health["status"] == "ok"
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        output, _ = process.communicate(timeout=30)
+        output = first.output()
+        token = TOKEN.search(output)[1]
+        auth = {"Authorization": f"Bearer {token}"}
+        assert requests.get(f"{api}/live/positions", timeout=10).status_code == 401
+        positions = requests.get(f"{api}/live/positions", headers=auth, timeout=10)
+        assert positions.status_code == 200
+        assert {p["symbol"] for p in positions.json()} == set(SYMBOLS)
+
+        strategies = requests.get(f"{api}/strategies", params={"per_page": 50}, headers=auth, timeout=10).json()
+        assert strategies["total"] == len(EXAMPLES) + len(DEMO_STRATEGIES)
+        series = requests.get(f"{api}/candles", headers=auth, timeout=10).json()["items"]
+        one_minute = {s["symbol"]: s["count"] for s in series if s["timeframe"] == "1m"}
+        assert one_minute == {symbol: 525_600 for symbol in SYMBOLS}
+        live = requests.get(f"{api}/live/strategies", headers=auth, timeout=10).json()
+        assert len(live) == 2 and {s["timeframe"] for s in live} == {"1m"}
+
+        def finished(kind: str):
+            items = requests.get(f"{api}/{kind}", headers=auth, timeout=10).json()["items"]
+            return len(items) == 1 and items[0]["state"] == "done" and items
+
+        backtest = wait_until(lambda: finished("backtests"), first.process, "the demo backtest", timeout=60)[0]
+        assert backtest["symbol"] == "BTCUSDT" and backtest["stats"]["n_trades"] > 0
+        wait_until(lambda: finished("sweeps"), first.process, "the demo sweep", timeout=60)
+
+        password = (var_dir / "flower-password").read_text().strip()
+        assert oct((var_dir / "flower-password").stat().st_mode & 0o777) == "0o600"
+        assert f"{flower}  (user admin, password {password}" in output
+        wait_until(lambda: requests.get(f"{flower}/healthcheck", timeout=5).ok, first.process, "Flower")
+        assert requests.get(flower, timeout=10).status_code == 401
+        assert requests.get(f"{flower}/api/workers", timeout=10).status_code == 401
+        assert requests.get(flower, auth=("admin", "wrong-password"), timeout=10).status_code == 401
+        assert requests.get(flower, auth=("admin", password), timeout=10).status_code == 200
+        assert requests.get(f"{flower}/api/workers", auth=("admin", password), timeout=10).status_code == 200
+
+        status = subprocess.run([sys.executable, "-m", "tickflow.cli", "status"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "Demo: SMA cross 1m" in status.stdout
+
+        output = first.ctrl_c()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert f"http://127.0.0.1:{api_port}/api/v1/docs" in output
+        first.kill()
+    assert f"{api}/docs" in output and "tickflow status" in output and "/live/positions" in output
     assert "TickFlow stopped." in output
-    for port in (redis_port, mongo_port, api_port):
+    for port in (redis_port, mongo_port, api_port, flower_port):
         assert not port_open(port), f"port {port} still open after Ctrl-C"
-    assert processes_in_session(process.pid) == []
+    assert processes_in_session(first.process.pid) == []
+
+    # -- second run: same data, nothing seeded again, no token shown -------------------------------
+    second = Run(env, var_dir, tmp_path / "second.log")
+    try:
+        wait_until(lambda: requests.get(f"{api}/health", timeout=15).ok, second.process, "the API")
+        again = second.output()
+        assert "already seeded" in again and not TOKEN.search(again)
+        assert "tickflow token create" in again
+        assert f"password {password}" in again  # the same Flower password
+        strategies = requests.get(f"{api}/strategies", headers=auth, timeout=10).json()
+        assert strategies["total"] == len(EXAMPLES) + len(DEMO_STRATEGIES)
+        for kind in ("backtests", "sweeps"):
+            assert requests.get(f"{api}/{kind}", headers=auth, timeout=10).json()["total"] == 1
+        output = second.ctrl_c()
+    finally:
+        second.kill()
+    assert "TickFlow stopped." in output
+    for port in (redis_port, mongo_port, api_port, flower_port):
+        assert not port_open(port), f"port {port} still open after Ctrl-C"
+    assert processes_in_session(second.process.pid) == []
+
+
+# --- the parts of `tickflow run` that need no platform ------------------------------------------
+
+def test_no_seed_runs_the_procfile_without_seeding(db, tmp_path):
+    from click.testing import CliRunner
+
+    from tickflow.cli import cli
+    from tickflow.demo import MARKER
+
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("hello: echo hello from the procfile\n")
+    result = CliRunner().invoke(cli, ["run", "--no-seed", "--procfile", str(procfile), "--var-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(reused," in result.output  # the test services, left running
+    assert "Demo:" not in result.output and "API token: the demo's" in result.output
+    assert db[MARKER].count_documents({}) == 0 and db.strategies.count_documents({}) == 0
+    assert "TickFlow stopped." in result.output
+
+
+def test_the_flower_password_is_made_once_private_and_kept(tmp_path):
+    from tickflow.cli.services import flower_password
+    from tickflow.settings import Settings
+
+    password, path = flower_password(Settings(), tmp_path / "var")
+    assert len(password) >= 20 and path == tmp_path / "var" / "flower-password"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert flower_password(Settings(), tmp_path / "var") == (password, path)
+    given = Settings(flower_password="a-password-from-the-env")
+    assert flower_password(given, tmp_path / "other") == ("a-password-from-the-env", None)
+    assert not (tmp_path / "other").exists()

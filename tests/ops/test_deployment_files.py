@@ -107,6 +107,19 @@ def test_api_listens_on_all_interfaces_in_its_container():
     assert any(str(p).endswith(f":{port}") for p in service("api")["ports"])
 
 
+def test_flower_needs_basic_auth_and_is_published_on_loopback_only():
+    line = PROCESSES["flower"]
+    assert line.startswith("celery -A tasks flower ")
+    assert "--basic-auth=${FLOWER_USER:-admin}:${FLOWER_PASSWORD:?" in line, "Flower without a password"
+    assert "--address=${FLOWER_HOST:-127.0.0.1}" in line and "--port=${FLOWER_PORT:-5555}" in line
+    env = service("flower")["environment"]
+    assert env["FLOWER_HOST"] == "0.0.0.0"
+    port = str(env["FLOWER_PORT"])
+    published = [str(p) for p in service("flower")["ports"]]
+    assert published and all(p.endswith(f":{port}") and "127.0.0.1:" in p for p in published), published
+    assert f"127.0.0.1:{port}/healthcheck" in healthcheck_text(service("flower"))
+
+
 # --- health, restarts, dependencies ------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(PROCESSES))

@@ -12,7 +12,7 @@ import click
 import pymongo.errors
 import redis
 
-from tickflow.cli import backtest, candles, feed, services, strategies, tokens
+from tickflow.cli import backtest, candles, feed, services, status, strategies, tokens
 from tickflow.settings import SettingsError, get_settings, load_env_file
 
 
@@ -22,7 +22,7 @@ def cli() -> None:
     """TickFlow: self-hosted algorithmic trading on Celery."""
 
 
-for module in (backtest, candles, feed, services, strategies, tokens):
+for module in (backtest, candles, feed, services, status, strategies, tokens):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -1,14 +1,20 @@
 """``tickflow services`` and ``tickflow run``: the local platform for development.
 
 ``run`` is what ``make run`` calls: it starts (or reuses) Redis and MongoDB,
-applies the database schema, then runs every process of the ``Procfile``
-under honcho in the foreground. Ctrl-C stops the processes, then the
-services this command started.
+applies the database schema, seeds the demo on a first run
+(``tickflow.demo``; ``--no-seed`` skips it, and production never seeds), then runs every process of the
+``Procfile`` under honcho in the foreground. Ctrl-C stops the processes,
+then the services this command started.
+
+Flower's basic-auth password is ``FLOWER_PASSWORD`` when set (production
+requires it); otherwise one is generated on the first run and kept in
+``<var-dir>/flower-password`` (mode 600), so it stays the same across runs.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +24,8 @@ from urllib.parse import urlsplit
 import click
 
 from tickflow.localservices import LocalMongo, LocalRedis, LocalService, ServiceError, port_open
-from tickflow.settings import get_settings
+from tickflow.settings import Settings, get_settings
+from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -84,30 +91,88 @@ def status(var_dir: Path) -> None:
         click.echo(f"  {service.name:<8} 127.0.0.1:{service.port}  {state}")
 
 
+def flower_password(settings: Settings, var_dir: Path) -> tuple[str, Path | None]:
+    """``FLOWER_PASSWORD``, else the one kept in ``var_dir`` (made on first use); and the file it is in."""
+    if settings.flower_password:
+        return settings.flower_password, None
+    path = var_dir / "flower-password"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(18) + "\n")
+    return path.read_text().strip(), path
+
+
+def _seed(say) -> tuple[str | None, dict]:
+    from tickflow.demo import seed_demo
+
+    report = seed_demo(ready_db(), redis_client(), say)
+    if not report.seeded:
+        say("already seeded (the demo is seeded once per database)")
+    return report.token, report.done
+
+
+def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | None, demo: dict) -> str:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    password, kept_in = flower
+    where = f"password {password}" + (f", kept in {kept_in}" if kept_in else ", from FLOWER_PASSWORD")
+    lines = [
+        "",
+        "TickFlow is starting. Look here:",
+        f"  API          {base}/api/v1",
+        f"  Swagger UI   {base}/api/v1/docs",
+        f"  Health       {base}/api/v1/health",
+        f"  Flower       http://{settings.flower_host}:{settings.flower_port}  (user {settings.flower_user}, {where})",
+        "  UI           none yet (frontend/ is not built by `make run`; use the API or Swagger UI)",
+        "",
+    ]
+    if token:
+        lines += [f"API token 'demo' (shown this once; only its hash is stored):  {token}", ""]
+    else:
+        lines += ["API token: the demo's was shown on the first run; make another with",
+                  "  TOKEN=$(.venv/bin/tickflow token create --name me)", ""]
+    shown = token or "$TOKEN"
+    backtest = f"--strategy-id {demo['paper'][0]} --symbol ETHUSDT" if demo.get("paper") else "--strategy-id <ID>"
+    lines += [
+        "Three commands to try:",
+        "  .venv/bin/tickflow status",
+        f"  curl -H \"Authorization: Bearer {shown}\" {base}/api/v1/live/positions",
+        f"  .venv/bin/tickflow backtest {backtest}",
+        "",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 @click.command()
 @var_option
 @click.option("--procfile", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=Path("Procfile"),
               show_default=True)
-def run(var_dir: Path, procfile: Path) -> None:
+@click.option("--no-seed", is_flag=True,
+              help="Do not seed the demo (candles, strategies, paper trading...); production never seeds.")
+def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
     """Run the whole platform in the foreground; Ctrl-C stops everything."""
     settings = get_settings()
+    flower = flower_password(settings, var_dir)
     click.echo("Starting TickFlow services:")
     local = _local_services(var_dir)
     try:
         _start(local)
         ready_db()
-        base = f"http://{settings.api_host}:{settings.api_port}"
-        click.echo(
-            "\nTickFlow is starting. Look here:\n"
-            f"  API          {base}/api/v1\n"
-            f"  Swagger UI   {base}/api/v1/docs\n"
-            f"  Health       {base}/api/v1/health\n"
-            "  Create an API token:  .venv/bin/tickflow token create --name me\n"
-            "Press Ctrl-C to stop.\n"
-        )
+        token, demo = None, {}
+        if settings.environment == "production":
+            click.echo("Demo: not seeded (TICKFLOW_ENV=production)")
+        elif not no_seed:
+            click.echo("Demo:")
+            token, demo = _seed(lambda line: click.echo(f"  {line}"))
+        click.echo(_banner(settings, flower, token, demo))
         # Procfile commands (gunicorn, celery, ...) come from the interpreter's own bin directory.
         path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-        env = {**os.environ, "PATH": path, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}
+        env = {**os.environ, "PATH": path, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port),
+               "FLOWER_HOST": settings.flower_host, "FLOWER_PORT": str(settings.flower_port),
+               "FLOWER_USER": settings.flower_user, "FLOWER_PASSWORD": flower[0]}
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "start"], env=env)
         try:
             honcho.wait()
