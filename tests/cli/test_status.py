@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from strategies.examples import load_example
 from tasks.backtests import submit_backtest
 from tests.conftest import ROOT
-from tests.jobs.conftest import Worker
+from tests.jobs.conftest import new_backtest_worker
 from tickflow.cli import cli
 from tickflow.live.config import live_settings
 from tickflow.live.engine import LiveEngine
@@ -52,7 +52,7 @@ def test_without_workers_it_shows_the_rest_and_exits_1(db, redis, live_strategy)
 
 
 def test_a_worker_is_listed_with_its_queues_and_unconsumed_queues_are_problems(db, redis, tmp_path):
-    worker = Worker(tmp_path)
+    worker = new_backtest_worker(tmp_path)
     try:
         result = status("--timeout", "1")
     finally:

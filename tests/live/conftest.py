@@ -9,10 +9,6 @@ is switched on by environment variables, honoured only when ``TICKFLOW_ENV=test`
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
@@ -23,7 +19,7 @@ import redis as redis_lib
 
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
-from tests.conftest import ROOT
+from tests.workers import CeleryWorker, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.live.config import LiveSettings
 from tickflow.live.engine import LiveEngine
 from tickflow.settings import get_settings
@@ -32,60 +28,13 @@ from tickflow.storage.strategies import StrategyRepository
 SYMBOL = "BTCUSDT"
 TIMEFRAME = "1m"
 LIVE_QUEUES = "ingest,strategy,orders"
-_numbers = count(1)
+_beat_schedules = count(1)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "condition", every: float = 0.05) -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
-
-
-class LiveWorker:
-    """A live ``celery worker`` subprocess in its own process group, logging to a file."""
-
-    def __init__(self, log_dir: Path, env: dict[str, str] | None = None, beat: bool = False) -> None:
-        self.hostname = f"live{next(_numbers)}-{os.getpid()}@tests"
-        self.log_path = log_dir / f"{self.hostname.split('@')[0]}.log"
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                                                 os.environ.get("PYTHONPATH")]))}
-        environment.update(env or {})
-        command = [sys.executable, "-m", "celery", "-A", "tests.live.live_app", "worker", "-Q", LIVE_QUEUES,
-                   "-c", "2", "-P", "prefork", "--hostname", self.hostname, "--without-gossip", "--without-mingle",
-                   "--without-heartbeat", "--loglevel", "INFO"]
-        if beat:
-            command += ["--beat", "--schedule", str(log_dir / f"{self.hostname.split('@')[0]}-beat")]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for(self._answers_ping, 60, f"worker {self.hostname} to start", every=0.2)
-        except AssertionError:
-            self.kill()
-            raise AssertionError(f"worker {self.hostname} did not start:\n{self.tail()}") from None
-
-    def _answers_ping(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker {self.hostname} exited with {self.process.returncode}:\n{self.tail()}")
-        return bool(celery_app.control.ping(destination=[self.hostname], timeout=0.5))
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker, main process and pool alike."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
+def new_live_worker(log_dir: Path, env: dict[str, str] | None = None, beat: bool = False) -> CeleryWorker:
+    """A live worker on the live queues, running the test app; with ``beat``, beat runs in it too."""
+    extra = ["--beat", "--schedule", str(log_dir / f"beat-{next(_beat_schedules)}")] if beat else []
+    return CeleryWorker(log_dir, "live", LIVE_QUEUES, "tests.live.live_app", env=env, extra_args=extra)
 
 
 @pytest.fixture(scope="session")
@@ -95,13 +44,13 @@ def live_broker(services) -> None:
 
 
 @pytest.fixture
-def start_worker(live_broker, tmp_path_factory) -> Iterator[Callable[..., LiveWorker]]:
+def start_worker(live_broker, tmp_path_factory) -> Iterator[Callable[..., CeleryWorker]]:
     """Start live workers for one test; all are killed after it."""
-    started: list[LiveWorker] = []
+    started: list[CeleryWorker] = []
     log_dir = tmp_path_factory.mktemp("live-workers")
 
-    def start(**options: Any) -> LiveWorker:
-        worker = LiveWorker(log_dir, **options)
+    def start(**options: Any) -> CeleryWorker:
+        worker = new_live_worker(log_dir, **options)
         started.append(worker)
         return worker
 
@@ -111,9 +60,9 @@ def start_worker(live_broker, tmp_path_factory) -> Iterator[Callable[..., LiveWo
 
 
 @pytest.fixture(scope="module")
-def live_worker(live_broker, tmp_path_factory) -> Iterator[LiveWorker]:
+def live_worker(live_broker, tmp_path_factory) -> Iterator[CeleryWorker]:
     """One live worker shared by a module's tests."""
-    worker = LiveWorker(tmp_path_factory.mktemp("live-workers"))
+    worker = new_live_worker(tmp_path_factory.mktemp("live-workers"))
     yield worker
     worker.kill()
 
