@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -32,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
-from bench.candles import free_port, report  # noqa: E402
-from tickflow.localservices import LocalMongo, LocalRedis  # noqa: E402
+from bench.candles import report  # noqa: E402
+from tickflow.localservices import scratch_services  # noqa: E402
 
 BUDGET_S = 2.0
 SYMBOL = "BENCHUSDT"
@@ -46,32 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed jobs after the first (default 5)")
     args = parser.parse_args(argv)
 
-    redis_port, mongo_port = free_port(), free_port()
-    redis_server = LocalRedis(redis_port, ROOT / f"var/bench/redis-{redis_port}", persistent=False)
-    mongo_server = LocalMongo(mongo_port, ROOT / f"var/bench/mongo-{mongo_port}", cache_gb=1)
-    worker = None
-    try:
-        redis_server.ensure_running()
-        mongo_server.ensure_running()
+    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=1) as env:
         # Before anything reads the settings: this process and the worker use the throwaway servers.
-        os.environ.update(
-            TICKFLOW_ENV="development",
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-            CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/1",
-            CELERY_RESULT_BACKEND=f"redis://127.0.0.1:{redis_port}/2",
-            MONGO_URI=f"mongodb://127.0.0.1:{mongo_port}/tickflow_bench?directConnection=true",
-        )
-        report("services", f"redis :{redis_port}, mongodb :{mongo_port} (throwaway, under var/bench/)")
+        os.environ.update(env, TICKFLOW_ENV="development")
+        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
         strategy_id = prepare(args.bars)
         worker = start_worker()
-        figures = time_jobs(strategy_id, args.runs)
-    finally:
-        if worker is not None:
+        try:
+            figures = time_jobs(strategy_id, args.runs)
+        finally:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
-        for server in (redis_server, mongo_server):
-            server.stop()
-            shutil.rmtree(server.data_dir, ignore_errors=True)
     print(json.dumps({"bars": args.bars, **figures}))
     if figures["job_seconds_1m"] >= BUDGET_S:
         print(f"job_seconds_1m {figures['job_seconds_1m']} s is over the {BUDGET_S} s budget", file=sys.stderr)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ from pymongo import ASCENDING, MongoClient  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
 from strategies.candles import COLUMNS, Candles  # noqa: E402
-from tickflow.localservices import LocalMongo  # noqa: E402
+from tickflow.localservices import LocalMongo, free_port  # noqa: E402
 from tickflow.settings import get_settings  # noqa: E402
 from tickflow.storage.candles import CandleStore, bucket_count  # noqa: E402
 from tickflow.storage.schema import ensure_schema  # noqa: E402
@@ -137,10 +136,6 @@ def answers(uri: str) -> bool:
         client.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def timed(action: Callable[[], object]) -> tuple[float, object]:

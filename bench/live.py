@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,8 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.candles import free_port, report
-from tickflow.localservices import LocalMongo, LocalRedis
+from bench.candles import report
+from tickflow.localservices import scratch_services
 
 SYMBOLS = [f"S{i:03d}USDT" for i in range(100)]
 PROBE = "PROBEUSDT"
@@ -65,42 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("close_to_order", "close_to_all"),
                         help="measure only this figure (for profiling); the JSON line then holds only it")
     args = parser.parse_args(argv)
-    redis_port, mongo_port = free_port(), free_port()
-    redis_server = LocalRedis(redis_port, ROOT / f"var/bench/redis-{redis_port}", persistent=False)
-    mongo_server = LocalMongo(mongo_port, ROOT / f"var/bench/mongo-{mongo_port}", cache_gb=0.25)
-    worker = None
-    try:
-        redis_server.ensure_running()
-        mongo_server.ensure_running()
-        os.environ.update(
-            TICKFLOW_ENV="development",
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-            CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/1",
-            CELERY_RESULT_BACKEND=f"redis://127.0.0.1:{redis_port}/2",
-            MONGO_URI=f"mongodb://127.0.0.1:{mongo_port}/tickflow_bench?directConnection=true",
-        )
-        report("services", f"redis :{redis_port}, mongodb :{mongo_port} (throwaway, under var/bench/)")
+    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=0.25) as env:
+        # Before anything reads the settings: this process and the worker use the throwaway servers.
+        os.environ.update(env, TICKFLOW_ENV="development")
+        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
         worker = start_worker()
-        bench = Bench()
-        if args.only:
-            figures = {f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms":
-                       getattr(bench, args.only)()}
-            print(json.dumps(figures))
-            return 0
-        figures = {
-            "ingest_ticks_per_s": bench.ingest_rate(args.seconds),
-            "naive_ticks_per_s": bench.naive_rate(),
-        }
-        figures["tick_to_candle_p99_ms"] = bench.tick_to_candle(figures["ingest_ticks_per_s"] / 2, args.seconds / 2)
-        figures["close_to_order_p99_ms"] = bench.close_to_order()
-        figures["close_to_all_1000_p99_ms"] = bench.close_to_all()
-    finally:
-        if worker is not None:
+        try:
+            bench = Bench()
+            if args.only:
+                figures = {f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms":
+                           getattr(bench, args.only)()}
+                print(json.dumps(figures))
+                return 0
+            figures = {
+                "ingest_ticks_per_s": bench.ingest_rate(args.seconds),
+                "naive_ticks_per_s": bench.naive_rate(),
+            }
+            figures["tick_to_candle_p99_ms"] = bench.tick_to_candle(figures["ingest_ticks_per_s"] / 2, args.seconds / 2)
+            figures["close_to_order_p99_ms"] = bench.close_to_order()
+            figures["close_to_all_1000_p99_ms"] = bench.close_to_all()
+        finally:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
-        for server in (redis_server, mongo_server):
-            server.stop()
-            shutil.rmtree(server.data_dir, ignore_errors=True)
     print(json.dumps(figures))
     return 0
 

@@ -1,18 +1,17 @@
 """The local services that `make run` and `make test` start, on throwaway ports."""
 
-import socket
 
 import pytest
 import redis
 from pymongo import MongoClient
 
-from tickflow.localservices import LocalMongo, LocalRedis, find_mongod, port_open
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tickflow.localservices import (
+    LocalMongo,
+    LocalRedis,
+    find_mongod,
+    free_port,
+    port_open,
+)
 
 
 def test_mongod_is_found_on_path_or_in_the_fiftyone_wheel():

@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,38 @@ def find_redis_server() -> str:
     if not found:
         raise ServiceError("redis-server not found: install it with `apt-get install redis-server`")
     return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def scratch_services(var_dir: Path, database: str, cache_gb: float = 0.25) -> Iterator[dict[str, str]]:
+    """A throwaway Redis and MongoDB on free ports under ``var_dir``, removed afterwards.
+
+    Yields the environment that points the platform at them (settings, broker, result
+    backend); benches export it before anything reads the settings.
+    """
+    redis_server = LocalRedis(free_port(), var_dir / f"redis-{os.getpid()}", persistent=False)
+    mongo_server = LocalMongo(free_port(), var_dir / f"mongo-{os.getpid()}", cache_gb=cache_gb)
+    try:
+        redis_server.ensure_running()
+        mongo_server.ensure_running()
+        redis_url = f"redis://127.0.0.1:{redis_server.port}"
+        yield {
+            "REDIS_URL": f"{redis_url}/0",
+            "CELERY_BROKER_URL": f"{redis_url}/1",
+            "CELERY_RESULT_BACKEND": f"{redis_url}/2",
+            "MONGO_URI": f"mongodb://127.0.0.1:{mongo_server.port}/{database}?directConnection=true",
+        }
+    finally:
+        for server in (redis_server, mongo_server):
+            server.stop()
+            shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -10,7 +10,6 @@ process behind.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,12 @@ import requests
 
 from strategies.examples import EXAMPLES
 from tickflow.demo import DEMO_STRATEGIES, SYMBOLS
-from tickflow.localservices import port_open
+from tickflow.localservices import free_port, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"API token 'demo' .*:\s+(tf_\S+)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check, process: subprocess.Popen, what: str, timeout: float = 90):

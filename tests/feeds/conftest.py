@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import Sequence
 from contextlib import aclosing
 
@@ -46,10 +45,6 @@ async def drain(feed: Feed, timeout_s: float = 10.0) -> list[Tick]:
         return [tick async for group in feed.ticks() for tick in group]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def trade(symbol: str, trade_id: int, price: float = 100.0, qty: float = 0.5, ts: int = 1_700_000_000_000,

@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from strategies.domain import Tick
-from tests.feeds.conftest import FakeExchange, free_port, take, trade
+from tests.feeds.conftest import FakeExchange, take, trade
+from tickflow.localservices import free_port
 from workers.feeds import Backoff, BinanceFeed
 from workers.feeds.binance import BadMessage, parse_trade, stream_url
 

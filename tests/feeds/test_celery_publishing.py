@@ -10,10 +10,9 @@ import pytest
 from celery import Celery
 
 from tasks.celery_app import app as celery_app
-from tests.feeds.conftest import free_port
 from tests.feeds.test_publisher import ticks
 from tickflow.live.ticks import decode_batch
-from tickflow.localservices import LocalRedis
+from tickflow.localservices import LocalRedis, free_port
 from workers.feeds import (
     INGEST_TASK,
     Backoff,
