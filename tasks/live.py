@@ -25,7 +25,7 @@ from typing import Any
 from celery import chain
 from celery.signals import worker_ready
 
-from tasks.celery_app import app
+from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tickflow.live.config import live_settings
 from tickflow.live.engine import CloseJob, LiveEngine, NotReady
 from tickflow.live.recovery import ensure_live_state
@@ -36,8 +36,12 @@ log = logging.getLogger(__name__)
 
 INGEST_QUEUE, STRATEGY_QUEUE, ORDERS_QUEUE = "ingest", "strategy", "orders"
 NOT_READY_RETRY_S = 0.02
-NOT_READY_RETRIES = 1000
-"""How long ``evaluate`` waits (in retries) for the close before its own to be executed: 20 s."""
+NOT_READY_RETRIES = int(2 * (VISIBILITY_TIMEOUT_S + RESTORE_INTERVAL_S) / NOT_READY_RETRY_S)
+"""How long ``decide`` waits (in retries) for the close before its own to be executed: ~62 s.
+
+That close's ``execute`` may be a dead worker's message, which comes back only after the
+visibility timeout and a restore sweep; waiting twice that means a crash never costs the
+next close as well."""
 _engines: dict[int, LiveEngine] = {}
 
 
