@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import count
 from pathlib import Path
 from typing import TypeVar
@@ -72,3 +72,17 @@ class CeleryWorker:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=10)
+
+
+def started_workers(new: Callable[..., CeleryWorker], log_dir: Path) -> Iterator[Callable[..., CeleryWorker]]:
+    """Body of a ``start_worker`` fixture: yields ``start(**options)``; every worker it started is killed after."""
+    started: list[CeleryWorker] = []
+
+    def start(**options: object) -> CeleryWorker:
+        worker = new(log_dir, **options)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()

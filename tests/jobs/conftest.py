@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from backtests.runs import STAGE_DELAY_ENV
 from strategies.examples import load_example
-from tests.workers import CeleryWorker, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -45,17 +44,7 @@ def new_backtest_worker(log_dir: Path, app_module: str = "tasks", stage_delay: f
 @pytest.fixture
 def start_worker(services, tmp_path_factory) -> Iterator[Callable[..., CeleryWorker]]:
     """Start workers for one test (``start_worker(stage_delay=1.0)``); all are stopped after it."""
-    started: list[CeleryWorker] = []
-    log_dir = tmp_path_factory.mktemp("workers")
-
-    def start(**options: Any) -> CeleryWorker:
-        worker = new_backtest_worker(log_dir, **options)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    yield from started_workers(new_backtest_worker, tmp_path_factory.mktemp("workers"))
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +67,15 @@ def candles(db):
 def strategy(db, redis) -> Strategy:
     """The SMA-cross example (hourly, on ``SYMBOL``), stored."""
     return StrategyRepository(db, redis).create(load_example("sma_cross"))
+
+
+@pytest.fixture
+def submit_sweep(client, auth_headers):
+    """``submit_sweep(**body)``: POST a sweep request, check the status code (202 unless ``expect``), return the body."""
+
+    def send(expect: int = 202, **body) -> dict:
+        response = client.post("/api/v1/sweeps", json=body, headers=auth_headers)
+        assert response.status_code == expect, response.json
+        return response.json
+
+    return send

@@ -11,16 +11,6 @@ from tickflow.storage.strategies import StrategyRepository
 URL = "/api/v1/sweeps"
 
 
-@pytest.fixture
-def submit(client, auth_headers):
-    def send(expect: int = 202, **body) -> dict:
-        response = client.post(URL, json=body, headers=auth_headers)
-        assert response.status_code == expect, response.json
-        return response.json
-
-    return send
-
-
 def test_a_sweep_is_planned_into_chunks_and_answered_202_with_its_location(client, auth_headers, strategy, db):
     response = client.post(URL, json={"strategy_id": strategy.id, "grid": {"fast": {"start": 5, "stop": 50, "step": 5},
                                                                         "slow": {"start": 20, "stop": 200, "step": 20}},
@@ -36,14 +26,14 @@ def test_a_sweep_is_planned_into_chunks_and_answered_202_with_its_location(clien
     assert chunks[0]["params"][:3] == [{"fast": 5, "slow": 20}, {"fast": 5, "slow": 40}, {"fast": 5, "slow": 60}]
 
 
-def test_float_ranges_include_their_stop(submit, db, redis):
+def test_float_ranges_include_their_stop(submit_sweep, db, redis):
     macd = StrategyRepository(db, redis).create(load_example("macd_trend_atr_stop"))
-    sweep = submit(strategy_id=macd.id, grid={"atr_stop": {"start": 1, "stop": 2, "step": 0.25}, "atr_trail": 3})
+    sweep = submit_sweep(strategy_id=macd.id, grid={"atr_stop": {"start": 1, "stop": 2, "step": 0.25}, "atr_trail": 3})
     assert sweep["space"] == {"atr_stop": [1.0, 1.25, 1.5, 1.75, 2.0], "atr_trail": [3]}
 
 
-def test_the_list_shows_sweeps_newest_first_with_their_progress(submit, client, auth_headers, strategy):
-    ids = [submit(strategy_id=strategy.id, grid={"fast": [5, 6]})["id"] for _ in range(2)]
+def test_the_list_shows_sweeps_newest_first_with_their_progress(submit_sweep, client, auth_headers, strategy):
+    ids = [submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6]})["id"] for _ in range(2)]
     client.delete(f"{URL}/{ids[0]}", headers=auth_headers)
     listed = client.get(f"{URL}?state=cancelled", headers=auth_headers).json
     assert [item["id"] for item in listed["items"]] == [ids[0]] and listed["total"] == 1
@@ -52,8 +42,8 @@ def test_the_list_shows_sweeps_newest_first_with_their_progress(submit, client, 
     assert "spec" not in everything[0] and everything[0]["progress"]["chunks_total"] == 1
 
 
-def test_a_cancelled_sweep_stays_cancelled_and_cannot_be_resumed(client, auth_headers, submit, strategy):
-    sweep = submit(strategy_id=strategy.id, grid={"fast": [5, 6]})
+def test_a_cancelled_sweep_stays_cancelled_and_cannot_be_resumed(client, auth_headers, submit_sweep, strategy):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6]})
     cancelled = client.delete(f"{URL}/{sweep['id']}", headers=auth_headers)
     assert cancelled.status_code == 200 and cancelled.json["state"] == "cancelled"
     assert client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers).status_code == 409
@@ -89,7 +79,7 @@ def test_an_invalid_sweep_is_a_422_naming_the_field_and_nothing_is_queued(client
     assert db.sweeps.count_documents({}) == 0 and db.sweep_chunks.count_documents({}) == 0
 
 
-def test_the_symbol_defaults_to_the_strategys_first(submit, strategy):
-    sweep = submit(strategy_id=strategy.id, grid={"fast": [5]})
+def test_the_symbol_defaults_to_the_strategys_first(submit_sweep, strategy):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5]})
     assert (sweep["symbol"], sweep["timeframe"], sweep["objective"], sweep["maximize"]) == (SYMBOL, "1h", "sharpe",
                                                                                             True)

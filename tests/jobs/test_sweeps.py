@@ -14,16 +14,6 @@ URL = "/api/v1/sweeps"
 
 
 @pytest.fixture
-def submit(client, auth_headers):
-    def send(expect: int = 202, **body) -> dict:
-        response = client.post(URL, json=body, headers=auth_headers)
-        assert response.status_code == expect, response.json
-        return response.json
-
-    return send
-
-
-@pytest.fixture
 def finished(client, auth_headers, worker):
     def wait(sweep: dict) -> dict:
         def final() -> dict | None:
@@ -46,8 +36,8 @@ def ranking(client, auth_headers, sweep_id: str, per_page: int = 50) -> list[dic
 
 
 def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_like_run_many(
-        submit, finished, client, auth_headers, strategy, candles):
-    sweep = submit(strategy_id=strategy.id, grid={"fast": {"start": 5, "stop": 25, "step": 5}, "slow": [10, 20, 40]},
+        submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": {"start": 5, "stop": 25, "step": 5}, "slow": [10, 20, 40]},
                    constraint="$fast < $slow", objective="sharpe", chunk_size=3)
     pairs = [(f, s) for f, s in itertools.product([5, 10, 15, 20, 25], [10, 20, 40]) if f < s]
     assert sweep["combos"] == len(pairs) == 9 and sweep["chunks_total"] == 3 and sweep["state"] == "queued"
@@ -69,18 +59,18 @@ def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_l
     assert done["best"] == ranked[0]
 
 
-def test_minimising_ranks_the_lowest_value_first(submit, finished, client, auth_headers, strategy, candles):
-    sweep = finished(submit(strategy_id=strategy.id, grid={"fast": [5, 10], "slow": [30, 60]},
+def test_minimising_ranks_the_lowest_value_first(submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10], "slow": [30, 60]},
                             objective="max_drawdown_pct", maximize=False))
     values = [r["stats"]["max_drawdown_pct"] for r in ranking(client, auth_headers, sweep["id"])]
     assert values == sorted(values) and sweep["best"]["score"] == -values[0]
 
 
-def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(submit, finished, client, auth_headers, strategy, candles):
+def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(submit_sweep, finished, client, auth_headers, strategy, candles):
     grid = {"fast": {"start": 2, "stop": 30}, "slow": {"start": 31, "stop": 60}}
-    first = submit(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
-    second = submit(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
-    unseeded = submit(strategy_id=strategy.id, grid=grid, random={"n": 12})
+    first = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
+    second = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
+    unseeded = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12})
     assert first["combos"] == 12 and first["random"] == {"n": 12, "seed": 42}
     assert isinstance(unseeded["random"]["seed"], int)
     drawn = [sorted((r["params"]["fast"], r["params"]["slow"]) for r in ranking(client, auth_headers, s["id"]))
@@ -88,13 +78,13 @@ def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(submit, finished, client
     assert drawn[0] == drawn[1] and len(set(drawn[0])) == 12
 
 
-def test_a_sweep_without_candles_fails_with_the_reason(submit, finished, strategy, candles):
-    sweep = finished(submit(strategy_id=strategy.id, grid={"fast": [5, 10]}, symbol="ETHUSDT"))
+def test_a_sweep_without_candles_fails_with_the_reason(submit_sweep, finished, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10]}, symbol="ETHUSDT"))
     assert sweep["state"] == "failed"
     assert sweep["error"].startswith(f"chunk 0: no ETHUSDT {TIMEFRAME} candles")
 
 
-def test_resuming_a_done_sweep_is_a_409(submit, finished, client, auth_headers, strategy, candles):
-    sweep = finished(submit(strategy_id=strategy.id, grid={"fast": [5]}))
+def test_resuming_a_done_sweep_is_a_409(submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5]}))
     response = client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers)
     assert response.status_code == 409 and "done" in response.json["message"]

@@ -19,7 +19,7 @@ import redis as redis_lib
 
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
-from tests.workers import CeleryWorker, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.live.config import LiveSettings
 from tickflow.live.engine import LiveEngine
 from tickflow.settings import get_settings
@@ -46,17 +46,7 @@ def live_broker(services) -> None:
 @pytest.fixture
 def start_worker(live_broker, tmp_path_factory) -> Iterator[Callable[..., CeleryWorker]]:
     """Start live workers for one test; all are killed after it."""
-    started: list[CeleryWorker] = []
-    log_dir = tmp_path_factory.mktemp("live-workers")
-
-    def start(**options: Any) -> CeleryWorker:
-        worker = new_live_worker(log_dir, **options)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    yield from started_workers(new_live_worker, tmp_path_factory.mktemp("live-workers"))
 
 
 @pytest.fixture(scope="module")
