@@ -32,10 +32,15 @@ VISIBILITY_TIMEOUT_S = 30
 # call in unacked_restore_throttle (defaults 10 and 10: a scan every 100 s).
 RESTORE_INTERVAL_S = 1
 RESTORE_THROTTLE = 1
+# A sweep holds a Redis lock (kombu's ``unacked_mutex``) for the milliseconds it takes. A worker
+# SIGKILLed while holding it leaves the lock until it expires: kombu's default of 300 s would
+# stop every restore, and so delay every dead worker's tasks, by up to five minutes.
+RESTORE_MUTEX_EXPIRE_S = 5
 BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": VISIBILITY_TIMEOUT_S,
     "unacked_restore_interval": RESTORE_INTERVAL_S,
     "unacked_restore_throttle": RESTORE_THROTTLE,
+    "unacked_mutex_expire": RESTORE_MUTEX_EXPIRE_S,
 }
 
 

@@ -22,7 +22,7 @@ from celery.result import AsyncResult
 
 from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
-from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S
+from tasks.celery_app import RESTORE_INTERVAL_S, RESTORE_MUTEX_EXPIRE_S, VISIBILITY_TIMEOUT_S
 from tests.jobs.conftest import wait_for
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 
@@ -66,6 +66,7 @@ def test_the_production_timeout_is_short_and_swept_every_second():
     options = app.conf.broker_transport_options
     assert (options["visibility_timeout"], options["unacked_restore_interval"],
             options["unacked_restore_throttle"]) == (VISIBILITY_TIMEOUT_S, 1, 1) == (30, 1, 1)
+    assert options["unacked_mutex_expire"] == RESTORE_MUTEX_EXPIRE_S <= VISIBILITY_TIMEOUT_S / 6
 
 
 def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs_once(start_worker, api, strategy,
@@ -108,6 +109,23 @@ def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(start_wor
     assert trades["items"] == expected.trades.to_dicts()[:1000]
     # The losers' ``stopped`` does not overwrite the winner's result.
     assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
+
+
+def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_briefly(start_worker, api, strategy,
+                                                                                    candles, db):
+    # As a worker SIGKILLed in the middle of a restore sweep leaves it: kombu's lock, taken and never released.
+    from tasks.celery_app import app
+
+    with app.connection_for_write() as connection:
+        broker = connection.default_channel.client
+        assert broker.lock("unacked_mutex", timeout=RESTORE_MUTEX_EXPIRE_S).acquire(blocking=False)
+    held = time.monotonic()
+    worker = start_worker(app_module="tests.jobs.no_lease", stage_delay=2 * RESTORE_MUTEX_EXPIRE_S / 3)
+    run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
+    done = finished(api, f"{BACKTESTS}/{run['id']}", 60)
+    # A run takes three stages (2 x the lock's life); its message is delivered again once the dead lock expires.
+    assert done["state"] == "done" and done["attempts"] >= 2, worker.tail()
+    assert time.monotonic() - held < 6 * RESTORE_MUTEX_EXPIRE_S
 
 
 def test_a_sweep_whose_chunks_are_delivered_again_while_they_run_is_complete_once(start_worker, api, strategy,
