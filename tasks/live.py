@@ -26,6 +26,7 @@ from celery import chain
 from celery.signals import worker_ready
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
+from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
 from tickflow.live.config import live_settings
 from tickflow.live.engine import CloseJob, LiveEngine, NotReady
 from tickflow.live.recovery import ensure_live_state
@@ -34,7 +35,6 @@ from tickflow.storage.connections import mongo_db, redis_client
 
 log = logging.getLogger(__name__)
 
-INGEST_QUEUE, STRATEGY_QUEUE, ORDERS_QUEUE = "ingest", "strategy", "orders"
 NOT_READY_RETRY_S = 0.02
 NOT_READY_RETRIES = int(2 * (VISIBILITY_TIMEOUT_S + RESTORE_INTERVAL_S) / NOT_READY_RETRY_S)
 """How long ``decide`` waits (in retries) for the close before its own to be executed: ~62 s.
@@ -76,11 +76,20 @@ def start_chain(job: CloseJob) -> None:
     is 3-4x dearer than one task doing the same steps), so indicators and evaluate, both
     on the ``strategy`` queue, run in one task; they stay separate steps of the engine.
     ``execute`` stays its own task on the ``orders`` queue.
+
+    Both go to the queues of the symbols' shard (``tasks.routing``), so a symbol's closes
+    stay on the node that ingests its ticks. The feed splits batches by shard, so a job
+    normally holds one shard and makes one chain; a job mixing shards (a batch sent
+    unsplit) becomes one chain per shard rather than running symbols on another's node.
     """
-    chain(
-        decide.si(job.to_dict()).set(queue=STRATEGY_QUEUE),
-        execute.s().set(queue=ORDERS_QUEUE),
-    ).apply_async()
+    shards = live_shards()
+    groups = group_by_shard(job.legs, lambda leg: leg.symbol, shards)
+    for shard, legs in groups.items():
+        part = job if len(groups) == 1 else CloseJob(job.timeframe, job.close, job.seen_ms, legs)
+        chain(
+            decide.si(part.to_dict()).set(queue=shard_queue(STRATEGY_QUEUE, shard, shards)),
+            execute.s().set(queue=shard_queue(ORDERS_QUEUE, shard, shards)),
+        ).apply_async()
 
 
 @app.task(name="tickflow.live.decide", bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
