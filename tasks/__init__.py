@@ -2,5 +2,6 @@
 
 from tasks.celery_app import app
 from tasks import backtests, live  # noqa: E402,F401  registers tickflow.backtests.* and tickflow.live.*
+from tasks import maintenance  # noqa: E402,F401  registers tickflow.maintenance.*
 
 __all__ = ["app"]

@@ -1,18 +1,35 @@
-"""The beat schedule: periodic live-engine work (``celery -A tasks beat``).
+"""The beat schedule: periodic live-engine work (``celery -A tasks beat``; exactly one per deployment).
 
-Only the outbox drain is periodic; everything else is driven by ticks. A drain that
-finds MongoDB down leaves the records for the next one; ``expires`` keeps a backlog of
-drains from piling up while no worker consumes ``orders``.
+Everything else is driven by ticks. Each entry runs on ``orders``, the live queue with the
+lightest per-message work (``execute``), consumed only by live workers, which hold the
+engine and the broker these tasks read; ``backtests`` would leave them waiting behind hour-long
+runs, ``ingest`` would delay ticks and stop checks. Each expires after its own period, so
+while no worker consumes ``orders`` (paused, or down) a backlog of them never piles up: the
+next run does the work. docs/operations.md, "Periodic work (beat)", has the table.
+
+* ``DRAIN_EVERY_S``: copy trade records MongoDB could not take from the Redis outbox to ``trade_logs``.
+* ``RECONCILE_EVERY_S``: compare live positions with the broker's; report lasting differences.
+* ``REFRESH_CACHE_EVERY_S``: rewrite the strategy cache from MongoDB (its entries live 10 minutes).
+* ``PRUNE_EVERY_S``: delete live keys past their use.
 """
 
 from __future__ import annotations
 
+QUEUE = "orders"
 DRAIN_EVERY_S = 5.0
+RECONCILE_EVERY_S = 60.0
+REFRESH_CACHE_EVERY_S = 300.0
+PRUNE_EVERY_S = 3600.0
+
+
+def _every(task: str, seconds: float) -> dict:
+    return {"task": task, "schedule": seconds, "options": {"queue": QUEUE, "expires": seconds}}
+
 
 BEAT_SCHEDULE = {
-    "tickflow-live-drain-outbox": {
-        "task": "tickflow.live.drain_outbox",
-        "schedule": DRAIN_EVERY_S,
-        "options": {"queue": "orders", "expires": DRAIN_EVERY_S},
-    },
+    "tickflow-live-drain-outbox": _every("tickflow.live.drain_outbox", DRAIN_EVERY_S),
+    "tickflow-maintenance-reconcile-positions": _every("tickflow.maintenance.reconcile_positions", RECONCILE_EVERY_S),
+    "tickflow-maintenance-refresh-strategy-cache": _every("tickflow.maintenance.refresh_strategy_cache",
+                                                          REFRESH_CACHE_EVERY_S),
+    "tickflow-maintenance-prune-live-keys": _every("tickflow.maintenance.prune_live_keys", PRUNE_EVERY_S),
 }

@@ -4,6 +4,9 @@ A broker must be idempotent by client order id, as real exchanges are: submittin
 it has seen returns the first fill rather than trading again. Together with the claim
 in ``orders.OrderClaims`` this is what guarantees one order per decision even when a
 task dies between sending an order and recording it.
+
+A broker also reports the net position it holds for each account, from its own records,
+so that positions can be reconciled against it (``tickflow.live.maintenance``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Protocol
 
 import redis
 
-from strategies.domain import Fill
+from strategies.domain import Fill, OrderSide
 from tickflow.live.orders import OrderRequest, fill_from_json, fill_to_json
 from tickflow.storage import keys
 
@@ -24,6 +27,29 @@ class Broker(Protocol):
 
     def lookup(self, client_order_id: str) -> Fill | None:
         """The fill of an order sent before, None if the broker never saw this id."""
+
+    def positions(self, accounts: Sequence[tuple[str, str]]) -> list[float]:
+        """The net size the broker holds for each (strategy id, symbol): > 0 long, < 0 short, 0 flat."""
+
+
+# KEYS: fills hash, positions hash. ARGV: per order, client order id, JSON fill, account, signed size.
+# A fill is stored once per client order id and only a new one moves its account's net position, so
+# submitting again changes nothing. Returns the stored fills (the first one of a repeated id).
+FILL_MANY = """
+local fills = {}
+for i = 1, #ARGV, 4 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('HINCRBYFLOAT', KEYS[2], ARGV[i + 2], ARGV[i + 3])
+  end
+  fills[#fills + 1] = redis.call('HGET', KEYS[1], ARGV[i])
+end
+return fills
+"""
+
+
+def account(strategy_id: str, symbol: str) -> str:
+    """A field of ``keys.paper_positions()``."""
+    return f"{strategy_id}:{symbol}"
 
 
 class PaperBroker:
@@ -36,28 +62,37 @@ class PaperBroker:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._fill_many = client.register_script(FILL_MANY)
 
     def submit(self, order: OrderRequest) -> Fill:
-        fill = Fill(order.ts, order.side, order.size, order.price, order.commission)
-        self.redis.hsetnx(keys.paper_fills(), order.client_order_id, fill_to_json(fill))
-        found = self.lookup(order.client_order_id)
-        assert found is not None
-        return found
+        return self.submit_many([order])[0]
 
     def lookup(self, client_order_id: str) -> Fill | None:
         raw = self.redis.hget(keys.paper_fills(), client_order_id)
         return None if raw is None else fill_from_json(raw)
 
     def submit_many(self, orders: Sequence[OrderRequest]) -> list[Fill]:
-        """``submit`` for many orders in one round trip (a close can decide hundreds)."""
+        """``submit`` for many orders in one round trip (a close can decide hundreds).
+
+        Each fill and the net position it moves are stored together (``FILL_MANY``), so the
+        book never shows one without the other.
+        """
         if not orders:
             return []
-        pipe = self.redis.pipeline(transaction=False)
+        args: list[str] = []
         for order in orders:
             fill = Fill(order.ts, order.side, order.size, order.price, order.commission)
-            pipe.hsetnx(keys.paper_fills(), order.client_order_id, fill_to_json(fill))
-        pipe.hmget(keys.paper_fills(), [order.client_order_id for order in orders])
-        return [fill_from_json(raw) for raw in pipe.execute()[-1]]
+            signed = order.size if order.side == OrderSide.BUY else -order.size
+            args += [order.client_order_id, fill_to_json(fill), account(order.strategy_id, order.symbol), repr(signed)]
+        return [fill_from_json(raw) for raw in self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()],
+                                                                args=args)]
+
+    def positions(self, accounts: Sequence[tuple[str, str]]) -> list[float]:
+        """Net positions from the paper book: the sum of each account's fills, buys positive."""
+        if not accounts:
+            return []
+        raw = self.redis.hmget(keys.paper_positions(), [account(sid, symbol) for sid, symbol in accounts])
+        return [float(value or 0.0) for value in raw]
 
 
 def submit_all(broker: Broker, orders: Sequence[OrderRequest]) -> list[Fill]:

@@ -117,6 +117,11 @@ def paper_fills() -> str:
     return f"{LIVE}paper-fills"
 
 
+def paper_positions() -> str:
+    """Hash: ``strategy_id:symbol`` -> the paper broker's net position (signed size), moved only by new fills."""
+    return f"{LIVE}paper-positions"
+
+
 def trade_outbox() -> str:
     """Hash: ``trade_id:rev`` -> JSON trade record not yet confirmed in MongoDB's ``trade_logs``."""
     return f"{LIVE}outbox"
@@ -125,3 +130,8 @@ def trade_outbox() -> str:
 def live_events() -> str:
     """Capped stream of candle closes, signals, orders and fills, read by the SSE endpoint."""
     return f"{LIVE}events"
+
+
+def reconcile_status() -> str:
+    """Hash: the latest reconciliation of positions against the broker: when, how many, which differ."""
+    return f"{LIVE}reconcile"

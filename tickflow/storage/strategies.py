@@ -13,7 +13,9 @@ Two writers (or a writer and a reader refilling the cache) can reach Redis
 out of order. Each strategy carries a ``version`` bumped on every write, and a
 small Lua script stores a cache entry only if it is newer than the one there.
 Deleting leaves a short-lived tombstone under the deleted version, so that a
-refill racing with the delete cannot bring the strategy back.
+refill racing with the delete cannot bring the strategy back. The periodic
+refresh (``tickflow.live.maintenance``) rewrites entries from MongoDB through
+the same script, so it too can never replace a newer entry.
 """
 
 from __future__ import annotations
@@ -41,14 +43,17 @@ CACHE_TTL_MS = 10 * 60 * 1000
 TOMBSTONE_TTL_MS = 10 * 60 * 1000
 # A merge patch re-reads and retries when another writer got in between.
 PATCH_ATTEMPTS = 3
+SCAN_COUNT = 1000
 _INT64 = range(-(2**63), 2**63)
 
 log = logging.getLogger(__name__)
 
-# KEYS[1]: cache key. ARGV: version, JSON document ("" for a tombstone), TTL in ms.
+# KEYS[1]: cache key. ARGV: version, JSON document ("" for a tombstone), TTL in ms, 1 to also replace an
+# entry of the same version (a refresh from MongoDB) or 0.
 _SET_IF_NEWER = """
 local cached = tonumber(redis.call('HGET', KEYS[1], 'version'))
-if cached and cached >= tonumber(ARGV[1]) then
+local version = tonumber(ARGV[1])
+if cached and (cached > version or (cached == version and ARGV[4] ~= '1')) then
   return 0
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
@@ -243,6 +248,27 @@ class StrategyRepository:
         # Deleting is a write too: it outranks every cached version up to the deleted one.
         self._write_cache(strategy_id, doc["version"] + 1, "", TOMBSTONE_TTL_MS)
 
+    def recache(self, strategy: Strategy) -> bool:
+        """Write ``strategy``, as just read from MongoDB, to the cache; False if a newer version is cached.
+
+        An entry of the same version is rewritten too (its TTL renewed), an older one replaced. A
+        writer whose newer version lands between the caller's read and this write keeps its entry.
+        """
+        return self._write_cache(strategy.id, strategy.version, strategy.to_json(), CACHE_TTL_MS, same=True)
+
+    def cached_versions(self) -> dict[str, int]:
+        """Id -> cached version of every strategy in the cache (tombstones left out)."""
+        names = list(self._redis.scan_iter(match=strategy_key("*"), count=SCAN_COUNT))
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hmget(name, ["version", "doc"])
+        return {name.rsplit(":", 1)[1]: int(version) for name, (version, doc) in zip(names, pipe.execute())
+                if version is not None and doc}
+
+    def retire(self, strategy_id: str, cached_version: int) -> bool:
+        """Tombstone the cache entry of a strategy MongoDB no longer has, as ``delete`` would have."""
+        return self._write_cache(strategy_id, cached_version + 1, "", TOMBSTONE_TTL_MS)
+
     def _find(self, oid: ObjectId) -> Strategy:
         doc = self._collection.find_one({"_id": oid})
         if doc is None:
@@ -270,14 +296,18 @@ class StrategyRepository:
         self._write_cache(strategy.id, strategy.version, strategy.to_json(), CACHE_TTL_MS)
         return strategy
 
-    def _write_cache(self, strategy_id: str, version: int, doc_json: str, ttl_ms: int) -> None:
-        """Best effort: MongoDB already has the write, so a Redis failure must not undo the answer."""
+    def _write_cache(self, strategy_id: str, version: int, doc_json: str, ttl_ms: int, same: bool = False) -> bool:
+        """Best effort: MongoDB already has the write, so a Redis failure must not undo the answer.
+
+        Whether the entry was stored (False: a newer one is cached, or Redis failed).
+        """
         key = strategy_key(strategy_id)
         try:
-            self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms])
+            return bool(self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms, int(same)]))
         except redis.RedisError as exc:
             log.error("strategy %s v%s is in MongoDB but the cache write failed: %s", strategy_id, version, exc)
             try:
                 self._redis.delete(key)  # a miss refills from MongoDB; a stale entry would not
             except redis.RedisError:
                 pass  # the entry, if any, expires within CACHE_TTL_MS
+            return False
