@@ -53,6 +53,9 @@ PROBE = "PROBEUSDT"
 BATCH = 2_000
 MINUTE = 60_000
 T0 = 1_704_067_200_000
+POLL_S = 0.005
+"""How often the close->all poller reads the 100 progress keys: it shares the 2 cores with the worker, so it
+may add up to this much to a latency rather than steal CPU from what it measures."""
 WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live", "-Q", "ingest,strategy,orders",
                   "-c", "2", "-P", "prefork", "-O", "fair", "--without-gossip", "--without-mingle",
                   "--without-heartbeat", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")]
@@ -320,7 +323,7 @@ class Bench:
                     for candle_open in list(sent):
                         if candle_open - MINUTE <= through and candle_open not in done:
                             done[candle_open] = now
-                time.sleep(0.001)
+                time.sleep(POLL_S)
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()

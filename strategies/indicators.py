@@ -6,7 +6,7 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from .spec import PRICE_SERIES, StrategySpec, resolve_value
+from .spec import PRICE_SERIES, StrategySpec
 
 
 def compute_indicators(
@@ -41,16 +41,11 @@ def keyed_indicators(
     series: dict[str, np.ndarray] = {}
     prices = _Prices(ohlcv)
     leading = spec.lookbacks()
-    values = spec.resolved_params()
-    for indicator in spec.indicators.values():
-        call = (
-            indicator.function,
-            tuple(sorted((name, resolve_value(value, values)) for name, value in indicator.params.items())),
-            tuple((argument, keys[source]) for argument, source in indicator.inputs.items()),
-        )
+    for indicator, params in spec.indicator_calls():
+        call = (indicator.function, params, tuple((argument, keys[source]) for argument, source in indicator.inputs.items()))
         if call not in memo:
             inputs = [series[source] if source in series else prices[source] for source in indicator.inputs.values()]
-            outputs = indicator.compute(inputs, values)
+            outputs = indicator.compute(inputs, spec.resolved_params())
             for name, output in zip(indicator.series, outputs, strict=True):
                 output[: leading[name]] = np.nan  # TA-Lib fills integer outputs (e.g. candlesticks) with 0 instead
             memo[call] = outputs

@@ -139,6 +139,17 @@ class StrategySpec:
             leading.update(dict.fromkeys(indicator.series, first))
         return leading
 
+    def indicator_calls(self) -> list[tuple[Indicator, tuple[tuple[str, float], ...]]]:
+        """Each indicator with its TA-Lib params resolved and sorted: with its inputs, what its outputs depend on."""
+        return list(self._indicator_calls)
+
+    @cached_property
+    def _indicator_calls(self) -> list[tuple[Indicator, tuple[tuple[str, float], ...]]]:
+        # Once per spec: the live engine asks for every symbol at every close.
+        values = self.resolved_params()
+        return [(indicator, tuple(sorted((name, resolve_value(value, values)) for name, value in indicator.params.items())))
+                for indicator in self.indicators.values()]
+
     @property
     def warmup_bars(self) -> int:
         """Leading bars on which some indicator or some value a rule reads is still missing.

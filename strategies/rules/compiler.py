@@ -40,15 +40,15 @@ _DE_MORGAN = {"and": "or", "or": "and"}
 
 
 def shift(values: Values, bars: int) -> Values:
-    """``values`` as they were ``bars`` bars ago. Constants never change.
+    """``values`` as they were ``bars`` bars ago, along the last axis (bars). Constants never change.
 
     The first ``bars`` entries have no past: they become NaN for numbers and False for conditions.
     """
     if bars == 0 or not isinstance(values, np.ndarray):
         return values
     shifted = np.empty_like(values)
-    shifted[:bars] = False if values.dtype == np.bool_ else np.nan
-    shifted[bars:] = values[: max(len(values) - bars, 0)]
+    shifted[..., :bars] = False if values.dtype == np.bool_ else np.nan
+    shifted[..., bars:] = values[..., : max(values.shape[-1] - bars, 0)]
     return shifted
 
 

@@ -45,6 +45,8 @@ class CompiledRule:
 
         ``series`` maps names to equally long 1-D arrays (NaN = missing); extra entries are ignored.
         Division by zero gives inf/NaN quietly, and any comparison with NaN is false.
+        2-D arrays of one shape are histories side by side, one per row (the live engine's
+        symbols at a close), with bars along the last axis: one call evaluates them all.
         """
         arrays = {name: self._series(series, name) for name in self.identifiers}
         bars = self._bars(arrays or series)
@@ -53,19 +55,20 @@ class CompiledRule:
             result = self._evaluator(arrays, values)
         return result if isinstance(result, np.ndarray) else np.full(bars, bool(result))
 
-    def _bars(self, series: Mapping[str, np.ndarray]) -> int:
+    def _bars(self, series: Mapping[str, np.ndarray]) -> tuple[int, ...]:
         # A rule of constants reads no series; it still gives one value per bar of those given.
-        lengths = {len(values) for values in series.values()}
-        if len(lengths) != 1:
-            raise ValueError(f"{self.name} needs series of one common length, got lengths {sorted(lengths)}")
-        return lengths.pop()
+        shapes = {np.shape(values) for values in series.values()}
+        if len(shapes) != 1:
+            raise ValueError(f"{self.name} needs series of one common length, got lengths "
+                             f"{sorted(shape[-1] if shape else 0 for shape in shapes)}")
+        return shapes.pop()
 
     def _series(self, series: Mapping[str, np.ndarray], name: str) -> np.ndarray:
         if name not in series:
             raise ValueError(f"{self.name} reads series {name!r}, which was not given")
         array = np.asarray(series[name], dtype=np.float64)
-        if array.ndim != 1:
-            raise ValueError(f"{self.name}: series {name!r} must be one-dimensional, got shape {array.shape}")
+        if array.ndim not in (1, 2):
+            raise ValueError(f"{self.name}: series {name!r} must be one- or two-dimensional, got shape {array.shape}")
         return array
 
     def _param(self, params: Mapping[str, float], name: str) -> float:

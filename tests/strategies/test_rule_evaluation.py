@@ -190,3 +190,15 @@ def test_evaluating_a_cross_over_a_million_bars_takes_milliseconds():
         rule.evaluate(series, {})
         timings.append(time.perf_counter() - start)
     assert min(timings) < 0.05
+
+
+def test_histories_side_by_side_in_two_dimensional_arrays_are_evaluated_row_by_row():
+    # The live engine stacks one row per symbol and evaluates a strategy's rule once for all of them.
+    rng = np.random.default_rng(5)
+    fast, slow = rng.normal(size=(2, 7, 40)).cumsum(axis=2)
+    for text in ("crosses_above(fast, slow) or fast[2] < slow - $gap", "not (fast > 1) and 2 > 1", "3 > 2"):
+        rule = compile_rule(text)
+        rows = rule.evaluate({"fast": fast, "slow": slow}, {"gap": 1.0})
+        assert rows.shape == fast.shape
+        for row in range(len(fast)):
+            assert rows[row].tolist() == rule.evaluate({"fast": fast[row], "slow": slow[row]}, {"gap": 1.0}).tolist()

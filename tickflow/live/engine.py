@@ -57,8 +57,9 @@ from tickflow.live.progress import mark_candles_processed
 from tickflow.live.runner import (
     LiveStrategy,
     StrategyCatalog,
+    Decision,
     Tails,
-    decide,
+    decide_many,
     indicator_tails,
     working_sets_at,
 )
@@ -240,21 +241,35 @@ class LiveEngine:
         retry finds already evaluated are skipped position by position.
         """
         stale = self._stale_legs(job, job.legs)
+        decisions = self._decisions(tails)
         signals: dict[str, str] = {}
         groups = []
         for leg in job.legs:
             if stale[leg.symbol]:
                 log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
                             leg.symbol, job.timeframe, job.close, len(leg.ids))
-            groups.append((leg.symbol, leg.ids, self._evaluate_move(job, leg, tails.get(leg.symbol, {}),
+            groups.append((leg.symbol, leg.ids, self._evaluate_move(job, leg, decisions.get(leg.symbol, {}),
                                                                      stale[leg.symbol], signals)))
         self._move_many(groups)
         if signals:
             self.redis.hset(keys.last_signals(), mapping=signals)
 
-    def _evaluate_move(self, job: CloseJob, leg: Leg, tails: Mapping[str, Tails], stale: bool,
+    def _decisions(self, tails: Mapping[str, Mapping[str, Tails]]) -> dict[str, dict[str, Decision]]:
+        """Symbol -> strategy id -> its rules' decision, from symbol -> strategy id -> tails; one rule
+        evaluation per strategy for all the symbols of the job."""
+        by_strategy: dict[str, dict[str, Tails]] = {}
+        for symbol, per_strategy in tails.items():
+            for sid, strategy_tails in per_strategy.items():
+                by_strategy.setdefault(sid, {})[symbol] = strategy_tails
+        decisions: dict[str, dict[str, Decision]] = {}
+        for sid, strategy in self._strategies(by_strategy).items():
+            for symbol, decision in decide_many(strategy, by_strategy[sid]).items():
+                decisions.setdefault(symbol, {})[sid] = decision
+        return decisions
+
+    def _evaluate_move(self, job: CloseJob, leg: Leg, decisions: Mapping[str, Decision], stale: bool,
                        signals: dict[str, str]) -> Move:
-        """The move ``evaluate`` makes on each position of one symbol's close (``tails``: strategy id -> tails)."""
+        """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
@@ -266,11 +281,10 @@ class LiveEngine:
                 raise NotReady(f"{strategy.id} {leg.symbol}: close before {job.close} not executed yet")
             self._closed(change, advance(position, path, strategy.period, strategy.config))
             position.evaluated = job.close
-            strategy_tails = tails.get(strategy.id)
-            if stale or strategy_tails is None:
+            decision = decisions.get(strategy.id)
+            if stale or decision is None:
                 self._skip_fill(change, job, leg, path)
                 return True
-            decision = decide(strategy, strategy_tails)
             machine.on_signals(position.state, decision.enter_long, decision.exit_long, decision.enter_short,
                                decision.exit_short, *decision.offsets, strategy.config)
             order = ORDER_NAMES[float(position.state[machine.ORDER])]

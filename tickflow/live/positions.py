@@ -226,6 +226,7 @@ def advance(position: Position, entries: Sequence[PathEntry], period: int, confi
     of the trades stops and targets closed.
     """
     closed: list[np.ndarray] = []
+    flat = position.side == 0  # ticks close positions, never open one: a flat position only moves its cursor
     trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
     after = stream_id(position.cursor)
     for entry in entries:
@@ -236,8 +237,9 @@ def advance(position: Position, entries: Sequence[PathEntry], period: int, confi
             position.bar = candle
         if candle > position.bar:
             break
-        n = machine.step_ticks(position.state, candle, entry.first, entry.high, entry.low, config, trades, 0)
-        closed.extend(trades[i].copy() for i in range(n))
+        if not flat:
+            n = machine.step_ticks(position.state, candle, entry.first, entry.high, entry.low, config, trades, 0)
+            closed.extend(trades[i].copy() for i in range(n))
         position.cursor = entry.id
     return closed
 

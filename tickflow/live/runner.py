@@ -160,14 +160,31 @@ class Decision:
         return {**{rule: getattr(self, rule) for rule in RULES}, "offsets": _json_floats(self.offsets)}
 
 
-def decide(strategy: LiveStrategy, tails: Tails) -> Decision:
-    """Evaluate ``strategy``'s rules on its tails; the last bar's values decide."""
-    arrays = {name: values if isinstance(values, np.ndarray)
-              else np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-              for name, values in tails.items()}
-    fired = {name: bool(rule.evaluate(arrays, strategy.params)[-1]) for name, rule in strategy.spec.rules.items()}
-    offsets = risk_offsets(strategy.spec, arrays, strategy.params)[-1]
-    return Decision(*(fired.get(rule, False) for rule in RULES), offsets=tuple(float(x) for x in offsets))
+def decide_many(strategy: LiveStrategy, tails: Mapping[str, Tails]) -> dict[str, Decision]:
+    """``strategy``'s rules on each symbol's tails (symbol -> tails); the last bar's values decide.
+
+    Tails of equal length are stacked, one row per symbol, so each rule is evaluated once for
+    all of them: a rule costs about the same on one row as on a hundred.
+    """
+    by_length: dict[int, list[str]] = {}
+    for symbol, series in tails.items():
+        by_length.setdefault(len(series["close"]), []).append(symbol)
+    decisions = {}
+    for symbols in by_length.values():
+        stacked = {name: np.array([_as_array(tails[symbol][name]) for symbol in symbols])
+                   for name in tails[symbols[0]]}
+        fired = {name: rule.evaluate(stacked, strategy.params)[:, -1] for name, rule in strategy.spec.rules.items()}
+        offsets = risk_offsets(strategy.spec, {name: rows[:, -1] for name, rows in stacked.items()}, strategy.params)
+        for row, symbol in enumerate(symbols):
+            decisions[symbol] = Decision(*(bool(fired[rule][row]) if rule in fired else False for rule in RULES),
+                                         offsets=tuple(float(x) for x in offsets[row if len(offsets) > 1 else 0]))
+    return decisions
+
+
+def _as_array(values: np.ndarray | list[float | None]) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _json_floats(values) -> list[float | None]:
