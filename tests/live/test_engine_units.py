@@ -14,6 +14,7 @@ from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.live.replay import candle_ticks, run_candles
 from tickflow.live.broker import PaperBroker
 from tickflow.live.engine import CloseJob, Leg
+from tickflow.live.maintenance import reconcile_positions
 from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
 from tickflow.live.recovery import ensure_live_state
 from tickflow.live.ticks import BadBatch, decode_batch, encode_batch
@@ -132,3 +133,5 @@ def test_live_state_is_rebuilt_after_flushall(engine, db, redis):
             machine.STOP, machine.TARGET, machine.BALANCE]  # a trailing anchor restarts from the entry
     np.testing.assert_allclose(after[kept], before[kept], rtol=1e-9)
     assert redis.sismember(keys.stop_holders(), f"{SYMBOL} {strategy_id}")
+    # The paper exchange's book went with Redis; it takes back the reopened position, so nothing differs.
+    assert reconcile_positions(engine, confirm_s=0).differences == []

@@ -11,7 +11,7 @@ so that positions can be reconciled against it (``tickflow.live.maintenance``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import redis
@@ -86,6 +86,17 @@ class PaperBroker:
             args += [order.client_order_id, fill_to_json(fill), account(order.strategy_id, order.symbol), repr(signed)]
         return [fill_from_json(raw) for raw in self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()],
                                                                 args=args)]
+
+    def adopt(self, held: Mapping[tuple[str, str], float]) -> None:
+        """Take net positions (strategy id, symbol) -> signed size into a book that has none for them.
+
+        After Redis comes back empty the book is gone with it, while the engine reopens its
+        positions from ``trade_logs``: the paper exchange holds what was traded there.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        for (strategy_id, symbol), size in held.items():
+            pipe.hsetnx(keys.paper_positions(), account(strategy_id, symbol), repr(float(size)))
+        pipe.execute()
 
     def positions(self, accounts: Sequence[tuple[str, str]]) -> list[float]:
         """Net positions from the paper book: the sum of each account's fills, buys positive."""

@@ -14,7 +14,8 @@ import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill")
+TYPES = ("candle", "signal", "order", "fill", "mismatch")
+"""``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``)."""
 
 
 def event(kind: str, data: dict) -> tuple[str, str]:

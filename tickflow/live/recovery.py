@@ -26,6 +26,7 @@ import redis
 from strategies import position as machine
 from strategies.domain import Side
 from tickflow.live.active import ActiveSet
+from tickflow.live.broker import PaperBroker, broker_for
 from tickflow.live.engine import LiveEngine
 from tickflow.live.positions import Commit, Position
 from tickflow.storage import keys
@@ -70,7 +71,13 @@ def rebuild(engine: LiveEngine) -> None:
         commits = [Commit(_account(strategy_id, symbol, cash + realised.get(symbol, 0.0), open_trades.get(symbol)),
                           strategy.has_stops)
                    for symbol in entry.symbols]
-        restored += sum(engine.book.commit_many(commits))  # version 0: only where no position exists
+        stored = engine.book.commit_many(commits)  # version 0: only where no position exists
+        restored += sum(stored)
+        broker = broker_for(entry.mode, engine.redis)
+        if isinstance(broker, PaperBroker):
+            broker.adopt({(strategy_id, commit.position.symbol): commit.position.side
+                          * float(commit.position.state[machine.SIZE])
+                          for commit, done in zip(commits, stored) if done and commit.position.side})
     log.info("live state rebuilt from MongoDB: %d account(s) restored", restored)
 
 
