@@ -15,7 +15,10 @@ next run does the work. docs/operations.md, "Periodic work (beat)", has the tabl
 
 from __future__ import annotations
 
-QUEUE = "orders"
+from tasks.routing import ORDERS_QUEUE, live_shards, shard_queue
+
+QUEUE = shard_queue(ORDERS_QUEUE, 0, live_shards())
+"""``orders``, or shard 0's ``orders.0`` when live work is sharded (``tasks.routing``)."""
 DRAIN_EVERY_S = 5.0
 RECONCILE_EVERY_S = 60.0
 REFRESH_CACHE_EVERY_S = 300.0

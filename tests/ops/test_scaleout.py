@@ -8,7 +8,10 @@ asserted here; ``bench/scaleout.py`` measures it.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -71,6 +74,15 @@ def test_live_shards_is_a_whole_number_of_at_least_one():
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(SettingsError, match=rf"^{SHARDS_ENV}: '{re.escape(bad)}' is not a whole number"):
             parse_shards(bad)
+
+
+def test_with_shards_beat_sends_its_periodic_tasks_to_shard_zeros_orders_queue():
+    # The schedule is built when the app is imported, so ask a fresh interpreter.
+    command = [sys.executable, "-c", "import tasks; print(sorted({entry['options']['queue'] "
+               "for entry in tasks.app.conf.beat_schedule.values()}))"]
+    queues = {shards: subprocess.run(command, env={**os.environ, "LIVE_SHARDS": shards}, capture_output=True,
+                                     text=True, check=True).stdout.strip() for shards in ("1", "3")}
+    assert queues == {"1": "['orders']", "3": "['orders.0']"}
 
 
 def test_a_batch_splits_by_shard_keeping_each_symbols_ticks_in_order():
