@@ -6,12 +6,13 @@ fork, so no database client crosses a fork.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api
 
 from app import auth, docs, errors
 from app.api import backtests, candles, health, live, strategies, sweeps
+from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.schema import ready_db
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     :mod:`tickflow.storage.connections`, which follows the process settings.
     """
     settings = settings or get_settings()
+    configure("api", settings=settings)  # before Flask's logger exists: it then adds no handler of its own
     app = Flask(__name__, static_folder=None)  # the API serves no files of its own
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -33,7 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         TICKFLOW_SETTINGS=settings,
         **docs.openapi_config(API_PREFIX),
     )
-    app.logger.setLevel(settings.log_level)
+    app.before_request(_bind_url_ids)  # first: the other hooks' lines carry the ids too
+    app.teardown_request(_unbind_url_ids)
 
     api = Api(app)
     for blueprint in (health.blp, strategies.blp, candles.blp, backtests.blp, sweeps.blp, live.blp):
@@ -50,3 +53,16 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     ready_db()
     return app
+
+
+def _bind_url_ids() -> None:
+    """Every line logged for this request carries the ids in its URL (``strategy_id``, ``symbol``, ``run_id``...)."""
+    g.log_context = log_context(**(request.view_args or {}))
+    g.log_context.__enter__()
+
+
+def _unbind_url_ids(_: BaseException | None) -> None:
+    """After the error handlers and Flask's crash log, which still carry the ids."""
+    context = g.pop("log_context", None)
+    if context is not None:
+        context.__exit__()

@@ -13,6 +13,7 @@ the visibility timeout still finishes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,10 +34,13 @@ from backtests.runs import (
     announce,
     guarded,
     load_candles,
+    target_log_context,
     target_spec,
 )
 from strategies.backtest import BacktestResult, run_backtest
 from tickflow.storage.backtest_results import BacktestRepository, json_number, trade_columns
+
+log = logging.getLogger(__name__)
 
 
 def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], report: Report | None = None,
@@ -47,12 +51,14 @@ def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], repor
     ``keepalive`` is called with every heartbeat (every ``heartbeat_s``
     seconds) while the run executes, next to stamping the run's
     ``heartbeat_at``: the task renews its message's lease with it. Failures
-    are handled by :func:`backtests.runs.guarded`.
+    are handled by :func:`backtests.runs.guarded`. Its log lines carry the
+    run's id, strategy, symbol and timeframe.
     """
     repository = BacktestRepository(db)
     doc = repository.claim(run_id, worker)
     if doc is None:
         repository.discard_stale_arrays(run_id)
+        log.info("backtest skipped: finished, cancelled or deleted before this delivery", extra={"run_id": run_id})
         return SKIPPED
     oid: ObjectId = doc["_id"]
     attempt: int = doc["attempts"]
@@ -80,8 +86,9 @@ def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], repor
                                                     "worker": dict(worker)}, arrays(result))
         return DONE if stored else STOPPED
 
-    with Heartbeat(heartbeat_s, lambda: repository.heartbeat(oid), keepalive):
-        return guarded(execute, lambda reason: repository.fail(oid, attempt, reason))
+    with target_log_context(doc, run_id=run_id), Heartbeat(heartbeat_s, lambda: repository.heartbeat(oid), keepalive):
+        log.info("backtest started: attempt %d", attempt)
+        return guarded("backtest", execute, lambda reason: repository.fail(oid, attempt, reason))
 
 
 def summary(result: BacktestResult) -> dict[str, Any]:

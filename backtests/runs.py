@@ -10,6 +10,7 @@ MongoDB alone: a task carries an id, and everything else is read by the worker.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import os
@@ -29,6 +30,7 @@ from strategies.candles import Candles
 from strategies.domain import iso_time
 from strategies.examples import load_example
 from strategies.spec import SpecError, StrategySpec, validate_spec
+from tickflow.logs import log_context
 from tickflow.settings import get_settings
 from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
 from tickflow.storage.strategies import NotFound, StrategyRepository
@@ -145,24 +147,37 @@ class Stopwatch:
             self.seconds[f"{step}_s"] = round(time.perf_counter() - started, 4)
 
 
-def guarded(execute: Callable[[], str], fail: Callable[[str], object]) -> str:
+def target_log_context(target: Mapping[str, Any], **ids: str) -> log_context:
+    """``ids`` and the strategy, symbol and timeframe a run or sweep works on, for every line logged while it runs."""
+    return log_context(**ids, strategy_id=target["strategy_id"], symbol=target["symbol"],
+                       timeframe=target["timeframe"])
+
+
+def guarded(what: str, execute: Callable[[], str], fail: Callable[[str], object]) -> str:
     """``execute()``'s outcome, with failures recorded by ``fail(reason)`` as runs and chunks record them.
 
     A reason a user can act on (:class:`RunFailed`: no candles...) fails the
     work and is its outcome. MongoDB being unreachable propagates untouched,
     for the task to retry. Anything else fails the work as an internal error
-    and propagates too, for the worker to log its traceback.
+    and propagates too, for the worker to log its traceback. One line says
+    how ``what`` ("backtest", "sweep chunk") ended.
     """
+    started = time.perf_counter()
     try:
-        return execute()
+        outcome = execute()
     except RunFailed as exc:
         fail(str(exc))
+        log.warning("%s failed: %s", what, exc)
         return FAILED
     except pymongo.errors.ConnectionFailure:
         raise
     except Exception as exc:
-        fail(f"internal error: {type(exc).__name__}: {exc}")
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        fail(reason)
+        log.error("%s failed: %s", what, reason)
         raise
+    log.info("%s %s in %.2f s", what, outcome, time.perf_counter() - started)
+    return outcome
 
 
 def announce(report: Report | None, stage: str) -> None:
@@ -198,14 +213,16 @@ class Heartbeat:
 
     A beat that raises is logged and tried again at the next interval: a
     missed beat only risks a redelivery, which the first-finisher-wins rule
-    makes harmless.
+    makes harmless. The thread logs with the log fields of the code that
+    created the heartbeat (the run's ids).
     """
 
     def __init__(self, interval_s: float, *beats: Beat | None) -> None:
         self.interval_s = interval_s
         self.beats = [beat for beat in beats if beat is not None]
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="tickflow-heartbeat", daemon=True)
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._loop,),
+                                        name="tickflow-heartbeat", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         if self.beats and self.interval_s > 0:

@@ -17,6 +17,7 @@ sweep up with nothing to configure.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import secrets
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ from backtests.runs import (
     guarded,
     load_candles,
     resolve_target,
+    target_log_context,
     target_spec,
 )
 from strategies.backtest import run_many
@@ -65,6 +67,7 @@ from tickflow.storage.backtest_results import SweepRepository, json_number
 from tickflow.storage.strategies import StrategyRepository
 
 Number = int | float
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,8 @@ def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], repo
         sweep_id = repository.sweep_of(chunk_id)
         if sweep_id is not None:
             repository.finish_if_complete(sweep_id)
+        log.info("sweep chunk skipped: finished, or its sweep stopped, before this delivery",
+                 extra={"chunk_id": chunk_id, "sweep_id": sweep_id})
         return SKIPPED
     chunk, sweep = claimed
 
@@ -239,8 +244,10 @@ def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], repo
         repository.finish_if_complete(sweep["_id"])
         return DONE
 
-    with Heartbeat(heartbeat_s, lambda: repository.heartbeat_chunk(chunk), keepalive):
-        return guarded(execute, lambda reason: repository.fail_chunk(chunk, reason))
+    with (target_log_context(sweep, sweep_id=str(sweep["_id"]), chunk_id=chunk_id),
+          Heartbeat(heartbeat_s, lambda: repository.heartbeat_chunk(chunk), keepalive)):
+        log.info("sweep chunk started: attempt %d, %d parameter sets", chunk["attempts"], len(chunk["params"]))
+        return guarded("sweep chunk", execute, lambda reason: repository.fail_chunk(chunk, reason))
 
 
 def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: Mapping[str, Any]) -> list[dict]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
+from tickflow.logs import connect_celery
 from tickflow.settings import get_settings
 
 QUEUES = ("ingest", "strategy", "orders", "backtests")
@@ -70,3 +71,4 @@ def create_celery() -> Celery:
 
 
 app = create_celery()
+connect_celery()  # workers and beat log one line per event (tickflow.logs)

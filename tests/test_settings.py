@@ -26,6 +26,11 @@ def test_the_database_name_comes_from_the_mongo_uri_path():
     assert Settings.from_env({"MONGO_URI": "mongodb+srv://u:p@cluster.example/prod_db?retryWrites=true"}).mongo_db_name == "prod_db"
 
 
+def test_logs_are_logfmt_unless_json_is_asked_for():
+    assert Settings.from_env({}).log_format == "logfmt"
+    assert Settings.from_env({"LOG_FORMAT": "JSON"}).log_format == "json"
+
+
 def test_cors_origins_are_a_comma_separated_list():
     settings = Settings.from_env({"CORS_ORIGINS": "https://ui.example.com/, http://localhost:3000"})
     assert settings.cors_origins == ("https://ui.example.com", "http://localhost:3000")
@@ -45,6 +50,7 @@ def test_cors_origins_are_a_comma_separated_list():
         ({"TICKFLOW_ENV": "production"}, "SECRET_KEY: required when TICKFLOW_ENV=production"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY: must be at least 16 characters"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: 'LOUD' is not one of"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: 'xml' is not one of logfmt, json"),
         ({"CORS_ORIGINS": "ftp://x"}, "CORS_ORIGINS: 'ftp://x' is not an http(s) origin"),
         ({"CORS_ORIGINS": "https://ui.example.com/app"}, "CORS_ORIGINS: 'https://ui.example.com/app' is not an http(s) origin"),
     ],

@@ -45,6 +45,8 @@ class Settings:
     api_port: int = 8000
     max_upload_mb: int = 256
     log_level: str = "INFO"
+    log_format: str = "logfmt"
+    """``logfmt`` (key=value, readable) or ``json`` (one object per line); docs/logging.md."""
     flower_host: str = "127.0.0.1"
     flower_port: int = 5555
     flower_user: str = "admin"
@@ -85,6 +87,7 @@ class Settings:
             api_port=_int(env, "API_PORT", 8000, 1, 65535),
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 256, 1, 4096),
             log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
+            log_format=_choice(env, "LOG_FORMAT", "logfmt", ("logfmt", "json")),
             flower_host=env.get("FLOWER_HOST", "127.0.0.1") or "127.0.0.1",
             flower_port=_int(env, "FLOWER_PORT", 5555, 1, 65535),
             flower_user=_flower_user(env.get("FLOWER_USER", "")),

@@ -13,6 +13,7 @@ import pymongo.errors
 import redis
 
 from tickflow.cli import backtest, candles, feed, services, status, strategies, tokens
+from tickflow.logs import configure
 from tickflow.settings import SettingsError, get_settings, load_env_file
 
 
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; usage errors and failures print one line and exit 2 or 1."""
     try:
         load_env_file()
+        configure("cli")  # what the commands' code logs (a warning, mostly) comes out like every process's
         result = cli.main(args=argv, prog_name="tickflow", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("tickflow: aborted", err=True)

@@ -8,10 +8,8 @@ broker first) or, for a replay, until the candles run out. A line every
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import signal
-import sys
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +18,7 @@ import click
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from tasks.celery_app import app as celery_app
-from tickflow.settings import get_settings
+from tickflow.logs import configure
 from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
 from tickflow.storage.connections import mongo_db, redis_client
 from workers.feeds import (
@@ -112,7 +110,7 @@ def feed(ctx: click.Context, source: str, symbols: list[str], batch_size: int, b
     if source == "replay" and not options["timeframe"]:
         raise click.UsageError("--source replay needs --timeframe")
     candles = _load_candles(symbols, options) if source == "replay" else None
-    _configure_logging()
+    configure("feed")
 
     async def main() -> None:
         async with BatchPublisher(celery_sink(celery_app), batch_size=batch_size, batch_interval_s=batch_ms / 1000,
@@ -164,11 +162,6 @@ def _make_feed(source: str, symbols: list[str], candles: dict[str, Candles] | No
             if options["lockstep"] else None
         return ReplayFeed(candles, options["timeframe"], speed=options["speed"], checkpoint=lockstep)
     return BinanceFeed(symbols, url=options["url"])
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 COMMANDS: list[click.Command] = [feed]

@@ -154,7 +154,8 @@ class BinanceFeed:
         if last is not None and trade_id > last + 1:
             missed = trade_id - last - 1
             self.stats.missed_trades += missed
-            log.warning("%s: %d trades missed (trade ids %d to %d)", tick.symbol, missed, last + 1, trade_id - 1)
+            log.warning("%s: %d trades missed (trade ids %d to %d)", tick.symbol, missed, last + 1, trade_id - 1,
+                        extra={"symbol": tick.symbol})
         self._last_trade_id[tick.symbol] = trade_id
         self.stats.trades += 1
         return tick

@@ -79,7 +79,8 @@ class Lockstep:
             self.first_batch_applied = applied
             if not applied:
                 log.warning("lockstep: the first batch (%s %s candle of %s) was not applied within %g s",
-                            symbol, self.timeframe, iso_time(candle), self.timeout_s)
+                            symbol, self.timeframe, iso_time(candle), self.timeout_s,
+                            extra={"symbol": symbol, "timeframe": self.timeframe})
 
         return send
 
