@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-from tickflow.settings import DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError
+from tickflow.settings import (DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError, env_number,
+                               server_location)
 
 
 def test_with_no_environment_the_defaults_point_at_the_local_services():
@@ -74,6 +75,45 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_1(monkeypatch, caps
         monkeypatch.undo()
         get_settings.cache_clear()
     assert capsys.readouterr().err == "tickflow: API_PORT: 'nope' is not a whole number\n"
+
+
+def test_a_number_setting_is_its_default_when_unset_and_parsed_as_its_kind_otherwise():
+    assert env_number({}, "N", 7, int) == 7 and env_number({"N": ""}, "N", 7.0, float) == 7.0
+    assert env_number({"N": "12"}, "N", 7, int) == 12
+    assert env_number({"N": "0.25"}, "N", 7.0, float) == 0.25
+    assert env_number({"N": "0"}, "N", 7, int) == 0  # non-negative unless told otherwise
+
+
+@pytest.mark.parametrize(("raw", "kind", "bounds", "message"), [
+    ("1.5", int, (), "N: '1.5' is not a whole number"),
+    ("soon", float, (), "N: 'soon' is not a number"),
+    ("nan", float, (), "N: 'nan' is not a number"),
+    ("-1", float, (), "N: -1.0 is below 0"),
+    ("0", int, (1, 10), "N: 0 is outside 1..10"),
+])
+def test_a_malformed_number_setting_is_one_line_naming_it(raw, kind, bounds, message):
+    with pytest.raises(SettingsError) as excinfo:
+        env_number({"N": raw}, "N", kind(1), kind, *bounds)
+    assert str(excinfo.value) == message
+
+
+def test_the_live_engine_settings_are_checked_the_same_way(monkeypatch):
+    from tickflow.live.config import LiveSettings
+    from tickflow.live.maintenance import IDLE_ENV, prune_idle_s
+
+    monkeypatch.setenv("TICKFLOW_LIVE_STALE_CANDLES", "-1")
+    with pytest.raises(SettingsError, match=r"^TICKFLOW_LIVE_STALE_CANDLES: -1.0 is below 0$"):
+        LiveSettings.from_env()
+    monkeypatch.setenv(IDLE_ENV, "0.5")
+    assert prune_idle_s() == 43_200
+    monkeypatch.setenv(IDLE_ENV, "a week")
+    with pytest.raises(SettingsError, match=rf"^{IDLE_ENV}: 'a week' is not a number$"):
+        prune_idle_s()
+
+
+def test_a_server_is_named_by_host_port_and_path_without_credentials():
+    assert server_location("mongodb://tickflow:s3cret@db.internal:27017/prod?tls=true") == "db.internal:27017/prod"
+    assert server_location("redis://:p@ss@cache:6379/1") == "cache:6379/1"
 
 
 def test_an_env_file_fills_in_what_the_environment_does_not_set(tmp_path, monkeypatch):

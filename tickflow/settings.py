@@ -8,10 +8,11 @@ with a single line that names the variable and what to fix.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
+from typing import Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from pymongo.errors import ConfigurationError
@@ -26,6 +27,7 @@ DEV_MONGO_PORT = 27027
 DEFAULT_REDIS_URL = f"redis://127.0.0.1:{DEV_REDIS_PORT}/0"
 DEFAULT_MONGO_URI = f"mongodb://127.0.0.1:{DEV_MONGO_PORT}/tickflow?directConnection=true"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
+N = TypeVar("N", int, float)
 
 
 class SettingsError(RuntimeError):
@@ -84,12 +86,12 @@ class Settings:
             environment=environment,
             cors_origins=_origins(env.get("CORS_ORIGINS")),
             api_host=env.get("API_HOST", "127.0.0.1") or "127.0.0.1",
-            api_port=_int(env, "API_PORT", 8000, 1, 65535),
-            max_upload_mb=_int(env, "MAX_UPLOAD_MB", 256, 1, 4096),
+            api_port=env_number(env, "API_PORT", 8000, int, 1, 65535),
+            max_upload_mb=env_number(env, "MAX_UPLOAD_MB", 256, int, 1, 4096),
             log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
             log_format=_choice(env, "LOG_FORMAT", "logfmt", ("logfmt", "json")),
             flower_host=env.get("FLOWER_HOST", "127.0.0.1") or "127.0.0.1",
-            flower_port=_int(env, "FLOWER_PORT", 5555, 1, 65535),
+            flower_port=env_number(env, "FLOWER_PORT", 5555, int, 1, 65535),
             flower_user=_flower_user(env.get("FLOWER_USER", "")),
             flower_password=_flower_password(env.get("FLOWER_PASSWORD", "")),
         )
@@ -144,16 +146,30 @@ def _redacted(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def server_location(url: str) -> str:
+    """``host:port/path`` of a URL: how messages name a server, never with its credentials."""
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2] + parts.path
+
+
+def env_number(env: Mapping[str, str], name: str, default: N, kind: type[N],
+               low: N = 0, high: N | None = None) -> N:
+    """``name``'s value in ``env`` as a ``kind`` from ``low`` to ``high``; unset or empty is ``default``.
+
+    Every numeric setting, here and in the live engine's, is read through this one parser so
+    that a bad value stops start-up the same way: one line naming the variable.
+    """
     raw = env.get(name, "")
     if not raw:
         return default
     try:
-        value = int(raw)
+        value: N | None = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}: {value} is outside {low}..{high}")
+        value = None
+    if value is None or math.isnan(value):  # float() takes "nan", which no comparison can bound
+        raise SettingsError(f"{name}: {raw!r} is not a {'whole number' if kind is int else 'number'}")
+    if value < low or (high is not None and value > high):
+        raise SettingsError(f"{name}: {value} is " + (f"below {low}" if high is None else f"outside {low}..{high}"))
     return value
 
 

@@ -5,15 +5,18 @@ import subprocess
 import sys
 
 import pytest
+import redis as redis_lib
 from click.testing import CliRunner
 
 from strategies.examples import load_example
 from tasks.backtests import submit_backtest
 from tests.conftest import ROOT
 from tests.jobs.conftest import new_backtest_worker
+from tests.workers import CeleryWorker
 from tickflow.cli import cli
 from tickflow.live.config import live_settings
 from tickflow.live.engine import LiveEngine
+from tickflow.settings import get_settings
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
@@ -65,6 +68,30 @@ def test_a_worker_is_listed_with_its_queues_and_unconsumed_queues_are_problems(d
     problems = [line for line in out.splitlines() if "no worker consumes this queue" in line]
     assert sorted(line.split()[0] for line in problems) == ["ingest", "orders", "strategy"]
     assert result.exit_code == 1
+
+
+def test_sharded_it_lists_each_shards_queues_and_flags_the_shard_and_strays_no_worker_takes(services, tmp_path):
+    broker = redis_lib.Redis.from_url(get_settings().celery_broker_url)
+    broker.rpush("ingest", "{}")  # as a feed started without LIVE_SHARDS would send
+    worker = CeleryWorker(tmp_path, "shard0-", "ingest.0,strategy.0,orders.0", env={"LIVE_SHARDS": "2"})
+    try:  # a subprocess: live_shards() is read once per process
+        done = subprocess.run([sys.executable, "-m", "tickflow.cli", "status", "--timeout", "1"], cwd=ROOT,
+                              env={**os.environ, "LIVE_SHARDS": "2"}, capture_output=True, text=True, timeout=60,
+                              check=False)
+    finally:
+        worker.kill()
+        broker.delete("ingest")
+    out = done.stdout
+    assert "Queues (messages waiting, LIVE_SHARDS=2)" in out, out
+    node = next(line for line in out.splitlines() if worker.hostname in line)
+    assert "queues ingest.0,orders.0,strategy.0" in node
+    queues = out.split("Queues (messages waiting, LIVE_SHARDS=2)\n")[1].split("Live strategies")[0].splitlines()
+    assert [line.split()[0] for line in queues] == \
+        ["ingest.0", "strategy.0", "orders.0", "ingest.1", "strategy.1", "orders.1", "backtests", "ingest"]
+    problems = {line.split()[0]: line for line in queues if "no worker consumes this queue" in line}
+    assert sorted(problems) == ["backtests", "ingest", "ingest.1", "orders.1", "strategy.1"]
+    assert problems["ingest"].split()[1] == "1" and "without LIVE_SHARDS=2?" in problems["ingest"]
+    assert done.returncode == 1
 
 
 def test_with_redis_and_mongodb_down_it_says_so_quickly_and_exits_1(services):

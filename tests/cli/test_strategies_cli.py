@@ -122,7 +122,7 @@ def test_an_unreachable_mongodb_is_one_line_naming_it_and_the_fix(unreachable, c
     unreachable("MONGO_URI", "mongodb://127.0.0.1:1/tickflow?directConnection=true&serverSelectionTimeoutMS=300")
     assert main(["strategies", "show", "0123456789abcdef01234567"]) == 1
     err = capsys.readouterr().err
-    assert err == "tickflow: cannot reach MongoDB at 127.0.0.1:1 (start it with `tickflow services up`)\n"
+    assert err == "tickflow: cannot reach MongoDB at 127.0.0.1:1/tickflow (start it with `tickflow services up`)\n"
 
 
 def test_strategies_are_read_from_mongodb_while_redis_is_unreachable(repo, unreachable, capsys):

@@ -6,15 +6,13 @@ and makes every failure a single line on stderr with a non-zero exit code.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import click
 import pymongo.errors
 import redis
 
 from tickflow.cli import backtest, candles, feed, services, status, strategies, tokens
 from tickflow.logs import configure
-from tickflow.settings import SettingsError, get_settings, load_env_file
+from tickflow.settings import SettingsError, get_settings, load_env_file, server_location
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,7 +57,7 @@ def _one_line(message: str) -> str:
 
 def _storage_error(service: str, url: str, error: Exception) -> str:
     """A Redis or MongoDB failure (down, wrong credentials) as a message naming the server, never its password."""
-    where = urlsplit(url).netloc.rpartition("@")[2]
+    where = server_location(url)
     unreachable = isinstance(error, (pymongo.errors.ConnectionFailure, redis.ConnectionError))
     if unreachable and not isinstance(error, redis.AuthenticationError):
         return f"cannot reach {service} at {where} (start it with `tickflow services up`)"

@@ -2,14 +2,15 @@
 
 Redis and MongoDB (up or down, with the round trip of one ping), the broker,
 each Celery worker that answers a broadcast within ``--timeout`` (its queues
-and the tasks it is running), how many messages wait in each queue, the
-active strategies with their accounts (the rows ``GET /api/v1/live/positions``
-returns, computed by the same function), and the backtests and sweeps that
-are queued or running.
+and the tasks it is running), how many messages wait in each queue this
+deployment uses (the live queues of every shard, ``LIVE_SHARDS``, and
+``backtests``), the active strategies with their accounts (the rows
+``GET /api/v1/live/positions`` returns, computed by the same function), and the
+backtests and sweeps that are queued or running.
 
 Whatever is unreachable is reported as down and the rest is still shown; the
 exit code is 1 when Redis, MongoDB or the broker is down, when no worker
-answers, or when a queue has no worker consuming it.
+answers, or when messages can wait in a queue no worker consumes.
 """
 
 from __future__ import annotations
@@ -17,24 +18,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import click
 import pymongo.errors
 import redis
 
-from tickflow.settings import get_settings
+from tickflow.settings import get_settings, server_location
 from tickflow.storage.connections import mongo_db, redis_client
 
 T = TypeVar("T")
-QUEUES = ("ingest", "strategy", "orders", "backtests")
-"""``tasks.celery_app.QUEUES``, repeated so that the command answers without importing Celery first."""
-
-
-def _where(url: str) -> str:
-    """host:port/path of a URL, never its credentials."""
-    parts = urlsplit(url)
-    return parts.netloc.rpartition("@")[2] + parts.path
+BACKTESTS_QUEUE = "backtests"
 
 
 def _timed(call: Callable[[], T]) -> tuple[T, float]:
@@ -70,10 +63,10 @@ def _ping_services(report: _Report) -> tuple[bool, bool, bool]:
         try:
             _, ms = _timed(ping)
         except (redis.RedisError, pymongo.errors.PyMongoError, OSError) as exc:
-            report.down(f"{name:<8} down      {_where(url)}  ({type(exc).__name__})")
+            report.down(f"{name:<8} down      {server_location(url)}  ({type(exc).__name__})")
             up.append(False)
         else:
-            report.line(f"{name:<8} up {ms:6.1f} ms  {_where(url)}")
+            report.line(f"{name:<8} up {ms:6.1f} ms  {server_location(url)}")
             up.append(True)
     return up[0], up[1], up[2]
 
@@ -106,14 +99,39 @@ def _workers(report: _Report, timeout: float) -> None:
         running = active.get(node, [])
         tasks = ", ".join(sorted({t.get("name", "?") for t in running})) or "idle"
         report.line(f"{node:<32} up  queues {','.join(names):<24} running {len(running)} ({tasks})")
-    depth = _quick_redis(get_settings().celery_broker_url)
-    report.section("Queues (messages waiting)")
-    for queue in QUEUES:
-        waiting = depth.llen(queue)
+    _queues(report, consumed)
+
+
+def _queues(report: _Report, consumed: set[str]) -> None:
+    """Messages waiting in each queue, flagged where no worker consumes them.
+
+    The queues are those this process's ``LIVE_SHARDS`` sends to (``tasks.routing``): the
+    plain ``ingest``, ``strategy`` and ``orders``, or each shard's ``ingest.k``,
+    ``strategy.k`` and ``orders.k``, then ``backtests``; then any other queue a worker
+    consumes. Sharded, the plain live queues are listed only when messages wait there: a
+    feed or worker without ``LIVE_SHARDS`` sent them, and no shard's node will take them.
+    """
+    from tasks.routing import live_shards, node_queues
+
+    shards = live_shards()
+    expected = [queue for shard in range(shards) for queue in node_queues(shard, shards).split(",")]
+    expected.append(BACKTESTS_QUEUE)
+    unsharded = node_queues(0, 1).split(",") if shards > 1 else []
+    queues = [*expected, *sorted(consumed.difference(expected, unsharded)), *unsharded]
+    pipe = _quick_redis(get_settings().celery_broker_url).pipeline(transaction=False)
+    for queue in queues:
+        pipe.llen(queue)
+    depths = pipe.execute()
+    report.section("Queues (messages waiting)" if shards == 1 else f"Queues (messages waiting, LIVE_SHARDS={shards})")
+    width = max(10, *map(len, queues))
+    for queue, waiting in zip(queues, depths):
+        row = f"{queue:<{width}} {waiting:>6}"
         if queue in consumed:
-            report.line(f"{queue:<10} {waiting:>6}")
-        else:
-            report.down(f"{queue:<10} {waiting:>6}  no worker consumes this queue")
+            report.line(row)
+        elif queue in expected:
+            report.down(f"{row}  no worker consumes this queue")
+        elif waiting:
+            report.down(f"{row}  no worker consumes this queue (sent by a process without LIVE_SHARDS={shards}?)")
 
 
 def _live(report: _Report, with_mongo: bool) -> None:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tickflow.settings import SettingsError, get_settings
+from tickflow.settings import env_number, get_settings
 
 EXECUTE_DELAY_ENV = "TICKFLOW_TEST_EXECUTE_DELAY_S"
 """Test hook: ``execute`` sleeps this long before placing orders, so a test can kill the
@@ -42,25 +42,12 @@ class LiveSettings:
         env = os.environ
         testing = get_settings().environment == "test"
         return cls(
-            min_bars=_number(env, "TICKFLOW_LIVE_MIN_BARS", cls.min_bars, int),
-            warmup_multiple=_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
-            stale_candles=_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
-            chain_batch=_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
-            execute_delay_s=_number(env, EXECUTE_DELAY_ENV, 0.0, float) if testing else 0.0,
+            min_bars=env_number(env, "TICKFLOW_LIVE_MIN_BARS", cls.min_bars, int),
+            warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
+            stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
+            chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
+            execute_delay_s=env_number(env, EXECUTE_DELAY_ENV, 0.0, float) if testing else 0.0,
         )
-
-
-def _number(env, name: str, default, kind):
-    raw = env.get(name, "")
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: {raw!r} is not a number") from None
-    if value < 0:
-        raise SettingsError(f"{name}: must not be negative")
-    return value
 
 
 @lru_cache(maxsize=1)

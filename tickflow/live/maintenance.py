@@ -36,11 +36,11 @@ from pymongo.database import Database
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from tickflow.live.broker import broker_for
-from tickflow.live.config import _number
 from tickflow.live.engine import LiveEngine
 from tickflow.live.events import event
 from tickflow.live.ingest import DASHBOARD_TIMEFRAME, working_sets
 from tickflow.live.positions import Position
+from tickflow.settings import env_number
 from tickflow.storage import keys
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import Strategy, StrategyRepository
@@ -257,7 +257,7 @@ class Pruned:
 
 def prune_idle_s() -> float:
     """The idle age after which unused keys go: ``TICKFLOW_LIVE_PRUNE_IDLE_DAYS`` (default 7 days)."""
-    return _number(os.environ, IDLE_ENV, IDLE_DAYS, float) * 86_400
+    return env_number(os.environ, IDLE_ENV, IDLE_DAYS, float) * 86_400
 
 
 def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
