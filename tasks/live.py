@@ -101,10 +101,11 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
         engine().decide(CloseJob.from_dict(job))
     except NotReady:
         log.info("decide: close %s %d not ready after %.1f ms; retrying", job["timeframe"], job["close"],
-                 1000 * (time.perf_counter() - started))
+                 1000 * (time.perf_counter() - started), extra=_job_fields(job))
         raise self.retry(countdown=NOT_READY_RETRY_S) from None
     log.info("decide: close %s %d, %d symbols, %d strategies in %.1f ms", job["timeframe"], job["close"],
-             len(job["legs"]), sum(len(leg["ids"]) for leg in job["legs"]), 1000 * (time.perf_counter() - started))
+             len(job["legs"]), sum(len(leg["ids"]) for leg in job["legs"]), 1000 * (time.perf_counter() - started),
+             extra=_job_fields(job))
     return job
 
 
@@ -132,7 +133,18 @@ def execute(job: dict[str, Any]) -> None:
     started = time.perf_counter()
     live.execute(CloseJob.from_dict(job))
     log.info("execute: close %s %d, %d symbols in %.1f ms", job["timeframe"], job["close"], len(job["legs"]),
-             1000 * (time.perf_counter() - started))
+             1000 * (time.perf_counter() - started), extra=_job_fields(job))
+
+
+def _job_fields(job: dict[str, Any]) -> dict[str, Any]:
+    """Log fields of a close job (``tickflow.logs``): its symbol and strategy too when it has only one."""
+    legs = job["legs"]
+    fields = {"timeframe": job["timeframe"], "close": job["close"]}
+    if len(legs) == 1:
+        fields["symbol"] = legs[0]["symbol"]
+        if len(legs[0]["ids"]) == 1:
+            fields["strategy_id"] = legs[0]["ids"][0]
+    return fields
 
 
 @app.task(name="tickflow.live.drain_outbox", ignore_result=True)

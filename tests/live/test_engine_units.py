@@ -108,6 +108,8 @@ def test_stale_closes_are_dropped_not_traded(engine, db, redis, caplog):
     engine.evaluate(job, engine.indicators(job))
     engine.execute(job)
     assert "dropped stale close" in caplog.text
+    stale = next(record for record in caplog.records if "dropped stale close" in record.getMessage())
+    assert (stale.symbol, stale.timeframe, stale.close) == (SYMBOL, TIMEFRAME, close)  # log fields (tickflow.logs)
     assert not redis.exists(keys.signal(strategy_id, SYMBOL, close))
     position = engine.book.load(strategy_id, SYMBOL, 10_000)
     assert position.evaluated == position.executed == close

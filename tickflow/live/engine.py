@@ -219,7 +219,7 @@ class LiveEngine:
             strategies = self._strategies(leg.ids)
             if not len(candles) or candles.ts[-1] != job.close:
                 log.warning("indicators: candle %s %s %d is not in the working set; skipped",
-                            leg.symbol, job.timeframe, job.close)
+                            leg.symbol, job.timeframe, job.close, extra=_fields(job, leg))
                 continue
             tails, latest = indicator_tails(list(strategies.values()), candles, as_json)
             result[leg.symbol] = tails
@@ -247,7 +247,7 @@ class LiveEngine:
         for leg in job.legs:
             if stale[leg.symbol]:
                 log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
-                            leg.symbol, job.timeframe, job.close, len(leg.ids))
+                            leg.symbol, job.timeframe, job.close, len(leg.ids), extra=_fields(job, leg))
             groups.append((leg.symbol, leg.ids, self._evaluate_move(job, leg, decisions.get(leg.symbol, {}),
                                                                      stale[leg.symbol], signals)))
         self._move_many(groups)
@@ -317,7 +317,7 @@ class LiveEngine:
             for leg, open_price in zip(legs, opens):
                 if stale[leg.symbol]:
                     log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
-                                leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]))
+                                leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]), extra=_fields(job, leg))
                 groups.append((leg.symbol, pending[leg.symbol],
                                self._execute_move(job, leg, stale[leg.symbol], open_price)))
             unflushed = self._move_many(groups, flush=False)
@@ -387,7 +387,8 @@ class LiveEngine:
                         price = float(o)
                         break
             if price is None:
-                log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms)
+                log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms,
+                            extra={"symbol": symbol, "timeframe": timeframe})
             prices.append(price)
         return prices
 
@@ -409,6 +410,8 @@ class LiveEngine:
 
         for symbol in entry.symbols:
             self._move(symbol, [strategy_id], rejoin)
+        log.info("started %s trading %s on %s", mode, ",".join(entry.symbols), strategy.spec.timeframe,
+                 extra={"strategy_id": strategy_id})
         return entry
 
     def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
@@ -420,6 +423,8 @@ class LiveEngine:
         if entry is not None and close_positions:
             for symbol in entry.symbols:
                 self._close_at_last_price(strategy_id, symbol)
+        log.info("stopped%s", ", positions closed at the last price" if close_positions else "",
+                 extra={"strategy_id": strategy_id})
         return self.active.stop(strategy_id)
 
     def _close_at_last_price(self, strategy_id: str, symbol: str) -> None:
@@ -446,7 +451,7 @@ class LiveEngine:
             try:
                 found[sid] = self.catalog.get(sid)
             except NotFound:
-                log.warning("strategy %s is active but no longer exists; skipped", sid)
+                log.warning("strategy %s is active but no longer exists; skipped", sid, extra={"strategy_id": sid})
         return found
 
     def _move(self, symbol: str, ids: Sequence[str], move: Move) -> None:
@@ -545,6 +550,11 @@ class LiveEngine:
         change.orders.append(order)
         change.commit.outbox.append(outbox_entry(opened_record(position, strategy.spec.timeframe, entry.mode,
                                                                order.client_order_id)))
+
+
+def _fields(job: CloseJob, leg: Leg) -> dict[str, object]:
+    """Log fields of one symbol's close (``tickflow.logs``)."""
+    return {"symbol": leg.symbol, "timeframe": job.timeframe, "close": job.close}
 
 
 def _chunks(legs: Sequence[Leg], most: int) -> Iterable[list[Leg]]:
