@@ -77,12 +77,13 @@ ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHO
 
 
 # KEYS: signal keys. Returns the (1-based) positions of those whose signal leaves an order pending: most
-# closes leave none, and filtering here spares the client parsing every signal.
+# closes leave none, and filtering here spares the client parsing every signal. Signals are written by
+# ``json.dumps`` (``_evaluate_move``), so a substring finds the flag without decoding each one.
 PENDING_SIGNALS = """
 local found = {}
 for i, key in ipairs(KEYS) do
   local raw = redis.call('GET', key)
-  if raw and cjson.decode(raw).pending then found[#found + 1] = i end
+  if raw and string.find(raw, '"pending": true', 1, true) then found[#found + 1] = i end
 end
 return found
 """

@@ -15,31 +15,25 @@ import redis
 
 from tickflow.storage import keys
 
-# KEYS[1]: progress key. ARGV[1]: candle open time. Progress only moves forward, so a
+# KEYS: progress keys. ARGV: a candle open time per key. Progress only moves forward, so a
 # redelivered old close cannot make a waiting feed think a later candle is unhandled.
 MARK_IF_LATER = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
+for i, key in ipairs(KEYS) do
+  if tonumber(ARGV[i]) > tonumber(redis.call('GET', key) or '-1') then redis.call('SET', key, ARGV[i]) end
 end
-return 0
 """
 
 
 def mark_candle_processed(client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int) -> None:
     """Record that the close of the candle opened at ``candle_open_ms`` is fully handled."""
-    client.eval(MARK_IF_LATER, 1, keys.candle_processed(symbol, timeframe), int(candle_open_ms))
+    mark_candles_processed(client, [(symbol, timeframe, candle_open_ms)])
 
 
 def mark_candles_processed(client: redis.Redis, closes: Sequence[tuple[str, str, int]]) -> None:
-    """``mark_candle_processed`` for many (symbol, timeframe, candle open time), in one round trip."""
-    if not closes:
-        return
-    pipe = client.pipeline(transaction=False)
-    for symbol, timeframe, candle_open_ms in closes:
-        pipe.eval(MARK_IF_LATER, 1, keys.candle_processed(symbol, timeframe), int(candle_open_ms))
-    pipe.execute()
+    """``mark_candle_processed`` for many (symbol, timeframe, candle open time), in one script call."""
+    if closes:
+        progress_keys = [keys.candle_processed(symbol, timeframe) for symbol, timeframe, _ in closes]
+        client.eval(MARK_IF_LATER, len(closes), *progress_keys, *(int(open_ms) for _, _, open_ms in closes))
 
 
 def candle_processed_through(client: redis.Redis, symbol: str, timeframe: str) -> int | None:
