@@ -113,9 +113,11 @@ class Bench:
     def __init__(self) -> None:
         from tasks.celery_app import app
         from tickflow.storage.connections import mongo_db, redis_client
+        from workers.feeds.celery_sink import celery_sink
         from tickflow.storage.schema import ensure_schema
 
         self.app = app
+        self.send = celery_sink(app)  # as the feed sends its batches
         self.redis = redis_client()
         self.db = mongo_db()
         ensure_schema(self.db)
@@ -131,9 +133,6 @@ class Bench:
         prices = (100 + self.rng.normal(0, 0.5, n)).round(4).tolist()
         return {"s": names + [PROBE], "t": [self.clock] * n + [self.clock], "p": prices + [100.0],
                 "q": [1.0] * (n + 1)}
-
-    def send(self, payload: dict) -> None:
-        self.app.send_task("tickflow.live.ingest", args=[payload], queue="ingest")
 
     def probe_ts(self) -> int:
         from tickflow.storage import keys

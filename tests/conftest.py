@@ -89,3 +89,21 @@ def auth_headers(db):
 
     token, _ = TokenRepository(db).create("tests")
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def cli_with_env(monkeypatch, capsys):
+    """``run(name, value)``: ``tickflow services status`` in this process with one variable set; (exit code, stderr)."""
+    from tickflow.cli import main
+
+    def run(name: str, value: str) -> tuple[int, str]:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            code = main(["services", "status"])
+        finally:
+            monkeypatch.undo()
+            get_settings.cache_clear()
+        return code, capsys.readouterr().err
+
+    return run

@@ -63,18 +63,8 @@ def test_a_malformed_setting_fails_with_one_line_naming_it(env, message):
     assert "\n" not in str(excinfo.value)
 
 
-def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_1(monkeypatch, capsys):
-    from tickflow.cli import main
-    from tickflow.settings import get_settings
-
-    monkeypatch.setenv("API_PORT", "nope")
-    get_settings.cache_clear()
-    try:
-        assert main(["services", "status"]) == 1
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-    assert capsys.readouterr().err == "tickflow: API_PORT: 'nope' is not a whole number\n"
+def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_1(cli_with_env):
+    assert cli_with_env("API_PORT", "nope") == (1, "tickflow: API_PORT: 'nope' is not a whole number\n")
 
 
 def test_a_number_setting_is_its_default_when_unset_and_parsed_as_its_kind_otherwise():

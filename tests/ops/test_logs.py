@@ -193,17 +193,8 @@ def test_an_api_request_logs_with_the_ids_in_its_url(db, redis, auth_headers, wr
     assert "strategy_id" not in between
 
 
-def test_a_bad_log_format_stops_the_cli_and_a_worker_with_one_clear_line(monkeypatch, capsys):
-    from tickflow.cli import main
-
-    monkeypatch.setenv("LOG_FORMAT", "xml")
-    get_settings.cache_clear()
-    try:
-        assert main(["services", "status"]) == 1
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-    assert capsys.readouterr().err == "tickflow: LOG_FORMAT: 'xml' is not one of logfmt, json\n"
+def test_a_bad_log_format_stops_the_cli_and_a_worker_with_one_clear_line(cli_with_env):
+    assert cli_with_env("LOG_FORMAT", "xml") == (1, "tickflow: LOG_FORMAT: 'xml' is not one of logfmt, json\n")
 
     worker = subprocess.run([sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests"], cwd=ROOT,
                             env={**os.environ, "LOG_FORMAT": "xml"}, capture_output=True, text=True, timeout=60)
