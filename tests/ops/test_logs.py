@@ -27,7 +27,7 @@ from tests.conftest import ROOT
 from tests.jobs.conftest import SYMBOL, TIMEFRAME, candles, new_backtest_worker, strategy  # noqa: F401 (fixtures)
 from tests.workers import CeleryWorker, wait_for
 from tickflow.logs import configure, log_context
-from tickflow.settings import Settings, get_settings
+from tickflow.settings import Settings
 from tickflow.storage.schema import BACKTEST_RESULTS
 
 log = logging.getLogger("tests.logs")
