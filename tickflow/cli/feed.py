@@ -8,6 +8,7 @@ broker first) or, for a replay, until the candles run out. A line every
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import signal
 from datetime import UTC, datetime
@@ -15,11 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
+from pymongo.errors import PyMongoError
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from tasks.celery_app import app as celery_app
 from tickflow.logs import configure
-from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
+from tickflow.storage.candles import (
+    CandleDataError,
+    CandleStore,
+    SymbolRange,
+    normalize_symbol,
+)
 from tickflow.storage.connections import mongo_db, redis_client
 from workers.feeds import (
     BatchPublisher,
@@ -34,6 +41,8 @@ from workers.feeds import (
 )
 from workers.feeds.binance import DEFAULT_URL
 from workers.feeds.publisher import MAX_QUEUED_BATCHES
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("simulated", "replay", "binance")
 SOURCE_OPTIONS = {
@@ -156,12 +165,34 @@ def _make_feed(source: str, symbols: list[str], candles: dict[str, Candles] | No
         rate = options["rate"]
         if rate is None:
             rate = len(symbols) * (10.0 if options["rate_per_symbol"] is None else options["rate_per_symbol"])
-        return SimulatedFeed(symbols, rate=rate or None, seed=options["seed"])
+        return SimulatedFeed(symbols, rate=rate or None, seed=options["seed"], start_prices=_last_closes(symbols))
     if source == "replay":
         lockstep = Lockstep(publisher, redis_client(), options["timeframe"], options["lockstep_timeout"]) \
             if options["lockstep"] else None
         return ReplayFeed(candles, options["timeframe"], speed=options["speed"], checkpoint=lockstep)
     return BinanceFeed(symbols, url=options["url"])
+
+
+def _last_closes(symbols: list[str]) -> dict[str, float]:
+    """Each symbol's most recent stored close (of whichever timeframe closed last), where one is stored.
+
+    The simulated walk starts there, so its candles continue the history that warms live strategies
+    up instead of jumping to an unrelated level. Without MongoDB the walk starts at its usual levels.
+    """
+    try:
+        store = CandleStore(mongo_db())
+        stored = [series for series in store.ranges() if series.symbol in symbols]  # from an index: no candle read
+
+        def closed_at(series: SymbolRange) -> tuple[int, int]:  # of equal times, the finest timeframe's close
+            period = TIMEFRAME_MS[series.timeframe]
+            return series.last_ts + period, -period
+
+        latest = {series.symbol: series for series in sorted(stored, key=closed_at)}  # the last one wins
+        return {symbol: float(store.load(symbol, series.timeframe, series.last_ts).close[-1])
+                for symbol, series in latest.items()}
+    except PyMongoError as error:
+        log.warning("stored candles unreadable (%s): simulated prices start at their default levels", error)
+        return {}
 
 
 COMMANDS: list[click.Command] = [feed]

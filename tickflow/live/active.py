@@ -4,7 +4,8 @@ Redis holds it for the engine (``keys.live_active``: id -> settings; one subscri
 per symbol and timeframe, read at every candle close; the working-set lengths ingest
 keeps per symbol). MongoDB holds the truth, a ``live`` sub-document on the strategy
 (``{"active", "mode", "cash", "started_at", "stopped_at"}``), so that ``recovery`` can
-rebuild the Redis side after Redis comes back empty.
+rebuild the Redis side after Redis comes back empty. Starting a strategy also warms its working
+sets from stored history (``warmup``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pymongo.database import Database
 
 from tickflow.live.ingest import DASHBOARD_TIMEFRAME
 from tickflow.live.runner import LiveStrategy
+from tickflow.live.warmup import Warmed, waiting_mark, warm_up
 from tickflow.storage import keys
+from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import STRATEGIES
 
 DEFAULT_CASH = 10_000.0
@@ -67,6 +70,7 @@ class ActiveSet:
     def __init__(self, client: redis.Redis, db: Database, min_bars: int, warmup_multiple: int) -> None:
         self.redis = client
         self.strategies = db[STRATEGIES]
+        self.history = CandleStore(db)
         self.min_bars = min_bars
         self.warmup_multiple = warmup_multiple
         self._rebuild_timeframes = client.register_script(REBUILD_TIMEFRAMES)
@@ -77,13 +81,22 @@ class ActiveSet:
                          strategy.bars_needed(self.min_bars, self.warmup_multiple))
 
     def start(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
-        """Record the strategy as live in MongoDB (the truth), then in Redis."""
+        """Record the strategy as live in MongoDB (the truth), then in Redis, and warm its working sets."""
         entry = self.entry_for(strategy, mode, cash)
         now = datetime.now(UTC)
         self.strategies.update_one({"_id": ObjectId(strategy.id)}, {"$set": {
             "live": {"active": True, "mode": mode, "cash": cash, "started_at": now}}})
         self.register(strategy.id, entry)
+        if self.warm_up(strategy.id, entry).waiting:
+            # Built live state (an epoch) is marked waiting, so ingest warms these sets after their first
+            # tick; without an epoch the rebuild that comes first does it.
+            self.redis.set(keys.live_epoch(), waiting_mark(), xx=True)
         return entry
+
+    def warm_up(self, strategy_id: str, entry: LiveEntry) -> Warmed:
+        """Fill the strategy's working sets from ``historical_candles`` (after ``register``, which sets
+        their caps), so it can decide at the next close. Best effort; see ``warmup``."""
+        return warm_up(self.redis, self.history, entry.symbols, entry.timeframe, entry.bars, strategy_id)
 
     def stop(self, strategy_id: str) -> LiveEntry | None:
         """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live."""

@@ -9,8 +9,11 @@ target and trailing settings it was opened with. ``keys.live_epoch()`` marks sta
 built; workers check it at start-up and before each tick batch, and one of them (holding
 a short lock) rebuilds.
 
-What cannot come back: the working sets of closed candles (indicators warm up again from
-the ticks that follow), a trailing stop's progress since entry (it restarts from the
+The working sets of closed candles are warmed again from ``historical_candles``
+(``warmup``) once the feed has ticked on their symbol -- Redis came back empty, so the
+epoch holds a waiting mark and ``ensure_live_state`` warms them before the following batches;
+the candles the feed had closed since the last stored one are gone unless MongoDB has them.
+What cannot come back: a trailing stop's progress since entry (it restarts from the
 anchor at entry), and trade records still in the outbox when Redis lost them.
 """
 
@@ -25,6 +28,7 @@ import redis
 
 from strategies import position as machine
 from strategies.domain import Side
+from tickflow.live import warmup
 from tickflow.live.active import ActiveSet
 from tickflow.live.broker import PaperBroker, broker_for
 from tickflow.live.engine import LiveEngine
@@ -38,25 +42,48 @@ LOCK_S = 60
 
 
 def ensure_live_state(engine: LiveEngine) -> bool:
-    """Rebuild live state if Redis lost it; True if this call rebuilt it."""
+    """Rebuild live state if Redis lost it; True if this call rebuilt it.
+
+    While working sets wait for their symbol's first tick (the epoch holds a waiting mark), warm
+    those whose symbol has ticked since; run before every tick batch, so that is right after it.
+    """
     client = engine.redis
-    if client.exists(keys.live_epoch()):
+    epoch = client.get(keys.live_epoch())
+    if epoch is not None:
+        if warmup.is_waiting(epoch):
+            warm_waiting(engine, epoch)
         return False
     if not client.set(keys.live_rebuild_lock(), "1", nx=True, ex=LOCK_S):
         _wait_for_epoch(client)
         return False
     try:
-        rebuild(engine)
-        client.set(keys.live_epoch(), datetime.now(UTC).isoformat())
+        waiting = rebuild(engine)
+        client.set(keys.live_epoch(), warmup.waiting_mark() if waiting else _built())
     finally:
         client.delete(keys.live_rebuild_lock())
     return True
 
 
-def rebuild(engine: LiveEngine) -> None:
-    """Put back the active set and every active strategy's accounts; existing positions are kept."""
+def warm_waiting(engine: LiveEngine, epoch: str) -> None:
+    """Warm the active strategies' working sets that can be now; live state is built once none waits
+    any more (or the wait is over: those left fill from the feed)."""
+    active: ActiveSet = engine.active
+    waiting = [symbol for strategy_id, entry in active.all().items()
+               for symbol in active.warm_up(strategy_id, entry).waiting]
+    if waiting and not warmup.wait_over(epoch):
+        return
+    if waiting:
+        log.warning("warm-up: no tick for %s in %d s; their working sets fill from the feed",
+                    ", ".join(sorted(set(waiting))), warmup.WAIT_S)
+    warmup.end_waiting(engine.redis, epoch, _built())
+
+
+def rebuild(engine: LiveEngine) -> bool:
+    """Put back the active set, every active strategy's accounts and its working sets; existing positions
+    are kept. True if some working set waits for its symbol's first tick to be warmed."""
     active: ActiveSet = engine.active
     restored = 0
+    registered = []
     for doc in active.stored_live():
         strategy_id, live = str(doc["_id"]), doc["live"]
         try:
@@ -66,6 +93,7 @@ def rebuild(engine: LiveEngine) -> None:
         cash = float(live.get("cash", 0)) or 10_000.0
         entry = active.entry_for(strategy, live.get("mode", "paper"), cash)
         active.register(strategy_id, entry)
+        registered.append((strategy_id, entry))
         realised = engine.trade_logs.realised(strategy_id)
         open_trades = {trade["symbol"]: trade for trade in engine.trade_logs.open_trades(strategy_id)}
         commits = [Commit(_account(strategy_id, symbol, cash + realised.get(symbol, 0.0), open_trades.get(symbol)),
@@ -78,7 +106,15 @@ def rebuild(engine: LiveEngine) -> None:
             broker.adopt({(strategy_id, commit.position.symbol): commit.position.side
                           * float(commit.position.state[machine.SIZE])
                           for commit, done in zip(commits, stored) if done and commit.position.side})
+    # After every registration, so a set shared by several strategies fills once, to the largest cap.
+    waiting = [symbol for strategy_id, entry in registered for symbol in active.warm_up(strategy_id, entry).waiting]
     log.info("live state rebuilt from MongoDB: %d account(s) restored", restored)
+    return bool(waiting)
+
+
+def _built() -> str:
+    """The epoch's value once live state is built: when."""
+    return datetime.now(UTC).isoformat()
 
 
 def _account(strategy_id: str, symbol: str, balance: float, trade: dict | None) -> Position:

@@ -3,7 +3,9 @@
 Each symbol's price is a geometric random walk (60% annual volatility, as
 crypto) starting from a plausible level (about 60,000 for BTCUSDT, 3,000 for
 ETHUSDT; other symbols get a level between 0.1 and 1,000 derived from their
-name), printed to six significant digits. Trade sizes are log-normal around
+name) or from the level given in ``start_prices`` (``tickflow feed`` passes each
+symbol's last stored close, so live candles continue the history live strategies
+warm up on), printed to six significant digits. Trade sizes are log-normal around
 1,000 quote units of notional, at the exchange-like precision of the price
 level. The symbol of each trade is drawn at random, so each symbol trades at
 ``rate / len(symbols)`` on average.
@@ -23,7 +25,7 @@ import asyncio
 import math
 import time
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import numpy as np
 
@@ -49,12 +51,15 @@ def start_price(symbol: str) -> float:
 
 
 class SimulatedFeed:
-    """Random-walk ticks for ``symbols`` at ``rate`` ticks/s in total (``None``: as fast as possible)."""
+    """Random-walk ticks for ``symbols`` at ``rate`` ticks/s in total (``None``: as fast as possible).
+
+    ``start_prices`` overrides ``start_price`` for the symbols it names.
+    """
 
     name = "simulated"
 
     def __init__(self, symbols: Sequence[str], rate: float | None = 10.0, seed: int = 0,
-                 start_ms: int | None = None) -> None:
+                 start_ms: int | None = None, start_prices: Mapping[str, float] | None = None) -> None:
         if not symbols:
             raise ValueError("at least one symbol is needed")
         if rate is not None and not rate > 0:
@@ -67,7 +72,8 @@ class SimulatedFeed:
         self._shock_rng = np.random.default_rng(shock_stream)
         self._size_rng = np.random.default_rng(size_stream)
 
-        levels = np.array([start_price(symbol) for symbol in self.symbols])
+        given = start_prices or {}
+        levels = np.array([given.get(symbol) or start_price(symbol) for symbol in self.symbols])
         magnitude = np.floor(np.log10(levels))
         self._log_price = np.log(levels).tolist()
         per_symbol_rate = rate / len(self.symbols) if rate else _NOMINAL_RATE_PER_SYMBOL
