@@ -39,7 +39,8 @@ class CeleryWorker:
     """``celery -A app_module worker -Q queues -c 2 -P prefork``, as the Procfile runs workers; ``concurrency`` sets ``-c``."""
 
     def __init__(self, log_dir: Path, name: str, queues: str, app_module: str = "tasks",
-                 env: dict[str, str] | None = None, extra_args: Sequence[str] = (), concurrency: int = 2) -> None:
+                 env: dict[str, str] | None = None, extra_args: Sequence[str] = (), concurrency: int = 2,
+                 heartbeat: bool = False) -> None:
         self.hostname = f"{name}{next(_numbers)}-{os.getpid()}@tests"
         self.log_path = log_dir / f"{self.hostname.split('@')[0]}.log"
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
@@ -47,7 +48,7 @@ class CeleryWorker:
         environment.update(env or {})
         command = [sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", queues, "-c", str(concurrency),
                    "-P", "prefork", "--hostname", self.hostname, "--without-gossip", "--without-mingle",
-                   "--without-heartbeat", "--loglevel", "INFO", *extra_args]
+                   *([] if heartbeat else ["--without-heartbeat"]), "--loglevel", "INFO", *extra_args]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
