@@ -41,11 +41,11 @@ def keyed_indicators(
     series: dict[str, np.ndarray] = {}
     prices = _Prices(ohlcv)
     leading = spec.lookbacks()
-    for indicator, params in spec.indicator_calls():
+    for indicator, params, run in spec.indicator_calls():
         call = (indicator.function, params, tuple((argument, keys[source]) for argument, source in indicator.inputs.items()))
         if call not in memo:
             inputs = [series[source] if source in series else prices[source] for source in indicator.inputs.values()]
-            outputs = indicator.compute(inputs, spec.resolved_params())
+            outputs = run(inputs)
             for name, output in zip(indicator.series, outputs, strict=True):
                 output[: leading[name]] = np.nan  # TA-Lib fills integer outputs (e.g. candlesticks) with 0 instead
             memo[call] = outputs

@@ -7,11 +7,13 @@ docs/strategy-spec.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from .candles import TIMEFRAME_MS
 from .document import Issues, SpecError, SpecIssue, did_you_mean, joined
@@ -47,6 +49,14 @@ __all__ = [
     "resolve_value",
     "validate_spec",
 ]
+
+
+class IndicatorRun(NamedTuple):
+    """An indicator ready to run: its resolved, sorted params and its TA-Lib function bound to them."""
+
+    indicator: Indicator
+    params: tuple[tuple[str, float], ...]
+    run: Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -139,16 +149,21 @@ class StrategySpec:
             leading.update(dict.fromkeys(indicator.series, first))
         return leading
 
-    def indicator_calls(self) -> list[tuple[Indicator, tuple[tuple[str, float], ...]]]:
-        """Each indicator with its TA-Lib params resolved and sorted: with its inputs, what its outputs depend on."""
+    def indicator_calls(self) -> list[IndicatorRun]:
+        """Each indicator with its TA-Lib params resolved, sorted (with its inputs, what its outputs depend on),
+        and the TA-Lib function bound to them."""
         return list(self._indicator_calls)
 
     @cached_property
-    def _indicator_calls(self) -> list[tuple[Indicator, tuple[tuple[str, float], ...]]]:
+    def _indicator_calls(self) -> list[IndicatorRun]:
         # Once per spec: the live engine asks for every symbol at every close.
         values = self.resolved_params()
-        return [(indicator, tuple(sorted((name, resolve_value(value, values)) for name, value in indicator.params.items())))
-                for indicator in self.indicators.values()]
+        calls = []
+        for indicator in self.indicators.values():
+            params = {name: resolve_value(value, values) for name, value in indicator.params.items()}
+            calls.append(IndicatorRun(indicator, tuple(sorted(params.items())),
+                                      TALIB_FUNCTIONS[indicator.function].bound(params)))
+        return calls
 
     @property
     def warmup_bars(self) -> int:

@@ -6,12 +6,11 @@ All frozen; numbers that may come from params are kept as written (a number, or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-import numpy as np
 
 from .document import Interval
 from .talib_catalog import TALIB_FUNCTIONS
@@ -60,10 +59,6 @@ class Indicator:
         if bars is None:
             raise ValueError(f"TA-Lib rejects the parameters of indicator {self.name!r}")
         return bars
-
-    def compute(self, inputs: Sequence[np.ndarray], params: Mapping[str, float]) -> list[np.ndarray]:
-        """One float64 array per entry of ``series``, from ``inputs`` given in the order of ``self.inputs``."""
-        return TALIB_FUNCTIONS[self.function](inputs, self._talib_params(params))
 
     def _talib_params(self, params: Mapping[str, float]) -> dict[str, float]:
         return {name: resolve_value(value, params) for name, value in self.params.items()}

@@ -7,7 +7,7 @@ parameters is picked up without code changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -52,11 +52,17 @@ class TalibFunction:
             return None
         return bars if bars >= 0 else None
 
-    def __call__(self, inputs: Sequence[np.ndarray], params: Mapping[str, float]) -> list[np.ndarray]:
-        """Run the function; every output comes back as float64, in ``outputs`` order."""
-        result = getattr(talib, self.name)(*inputs, **self._typed(params))
-        outputs = result if isinstance(result, tuple) else (result,)
-        return [np.asarray(output, dtype=np.float64) for output in outputs]
+    def bound(self, params: Mapping[str, float]) -> Callable[[Sequence[np.ndarray]], list[np.ndarray]]:
+        """The function with ``params`` typed once, run as ``bound(params)(inputs)``: every output comes back
+        as float64, in ``outputs`` order. Bound once per spec, it runs on many inputs (the live engine
+        runs each strategy's indicators on every symbol at every close)."""
+        function, typed = getattr(talib, self.name), self._typed(params)
+
+        def run(inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+            result = function(*inputs, **typed)
+            return [np.asarray(output, dtype=np.float64) for output in (result if isinstance(result, tuple) else (result,))]
+
+        return run
 
     def _typed(self, params: Mapping[str, float]) -> dict[str, Number]:
         # TA-Lib refuses a float for an integer parameter and an int for a real one.

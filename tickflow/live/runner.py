@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import redis
@@ -48,15 +49,17 @@ class LiveStrategy:
     def period(self) -> int:
         return TIMEFRAME_MS[self.spec.timeframe]
 
-    @property
+    @cached_property
     def tail_length(self) -> int:
         return 1 + max((rule.max_offset for rule in self.spec.rules.values()), default=0)
 
-    def tail_series(self) -> set[str]:
+    @cached_property
+    def tail_series(self) -> frozenset[str]:
+        """The series its rules and ATR distances read (worked out once: it is asked at every close)."""
         atr = {d.atr for d in (self.spec.risk.stop_loss, self.spec.risk.take_profit, self.spec.risk.trailing_stop)
                if isinstance(d, AtrDistance)}
         # ``close`` too: a rule of constants still needs one series to know how many bars there are.
-        return {name for rule in self.spec.rules.values() for name in rule.identifiers} | atr | {"close"}
+        return frozenset({name for rule in self.spec.rules.values() for name in rule.identifiers} | atr | {"close"})
 
     def bars_needed(self, min_bars: int, warmup_multiple: int) -> int:
         """Working-set length this strategy wants: ``warmup_multiple`` x its warm-up, at least ``min_bars``."""
@@ -136,13 +139,10 @@ def indicator_tails(
     tails, latest = {}, {}
     for strategy in strategies:
         series, _ = keyed_indicators(strategy.spec, ohlcv, memo)
-        every = {**ohlcv, **series}
         n = strategy.tail_length
-        if as_json:
-            tails[strategy.id] = {name: _json_floats(every[name][-n:]) for name in strategy.tail_series()}
-        else:
-            tails[strategy.id] = {name: every[name][-n:] for name in strategy.tail_series()}
-        latest[strategy.id] = {name: _json_floats(values[-1:])[0] for name, values in series.items()}
+        last = {name: (series[name] if name in series else ohlcv[name])[-n:] for name in strategy.tail_series}
+        tails[strategy.id] = {name: _json_floats(values) for name, values in last.items()} if as_json else last
+        latest[strategy.id] = {name: _json_float(values[-1]) for name, values in series.items()}
     return tails, latest
 
 
@@ -188,4 +188,8 @@ def _as_array(values: np.ndarray | list[float | None]) -> np.ndarray:
 
 
 def _json_floats(values) -> list[float | None]:
-    return [float(v) if math.isfinite(v) else None for v in values]
+    return [_json_float(v) for v in values]
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
