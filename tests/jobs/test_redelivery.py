@@ -113,12 +113,14 @@ def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(start_wor
 
 def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_briefly(start_worker, api, strategy,
                                                                                     candles, db):
-    # As a worker SIGKILLed in the middle of a restore sweep leaves it: kombu's lock, taken and never released.
+    # As a worker SIGKILLed in the middle of a restore sweep leaves it: kombu's lock, taken with the expiry the
+    # app configures and never released.
     from tasks.celery_app import app
 
     with app.connection_for_write() as connection:
-        broker = connection.default_channel.client
-        assert broker.lock("unacked_mutex", timeout=RESTORE_MUTEX_EXPIRE_S).acquire(blocking=False)
+        channel = connection.default_channel
+        assert channel.client.lock(channel.unacked_mutex_key, timeout=channel.unacked_mutex_expire).acquire(
+            blocking=False)
     held = time.monotonic()
     worker = start_worker(app_module="tests.jobs.no_lease", stage_delay=2 * RESTORE_MUTEX_EXPIRE_S / 3)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
