@@ -11,7 +11,7 @@ sets from stored history (``warmup``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -93,10 +93,12 @@ class ActiveSet:
             self.redis.set(keys.live_epoch(), waiting_mark(), xx=True)
         return entry
 
-    def warm_up(self, strategy_id: str, entry: LiveEntry) -> Warmed:
-        """Fill the strategy's working sets from ``historical_candles`` (after ``register``, which sets
-        their caps), so it can decide at the next close. Best effort; see ``warmup``."""
-        return warm_up(self.redis, self.history, entry.symbols, entry.timeframe, entry.bars, strategy_id)
+    def warm_up(self, strategy_id: str, entry: LiveEntry, symbols: Sequence[str] | None = None) -> Warmed:
+        """Fill the strategy's working sets (of ``symbols``, default all of its own) from ``historical_candles``
+        (after ``register``, which sets their caps), so it can decide at the next close. Best effort; see
+        ``warmup``."""
+        return warm_up(self.redis, self.history, entry.symbols if symbols is None else symbols, entry.timeframe,
+                       entry.bars, strategy_id)
 
     def stop(self, strategy_id: str) -> LiveEntry | None:
         """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live."""

@@ -64,12 +64,25 @@ def ensure_live_state(engine: LiveEngine) -> bool:
     return True
 
 
+_handled: dict[str, set[tuple[str, str]]] = {}
+"""Per waiting mark, the (strategy id, symbol) working sets this process warmed already: each tick batch
+runs ``warm_waiting``, and only sets still waiting need another look (not another history query)."""
+
+
 def warm_waiting(engine: LiveEngine, epoch: str) -> None:
     """Warm the active strategies' working sets that can be now; live state is built once none waits
     any more (or the wait is over: those left fill from the feed)."""
     active: ActiveSet = engine.active
-    waiting = [symbol for strategy_id, entry in active.all().items()
-               for symbol in active.warm_up(strategy_id, entry).waiting]
+    if epoch not in _handled:
+        _handled.clear()  # an older mark's sets are settled
+    handled = _handled.setdefault(epoch, set())
+    waiting = []
+    for strategy_id, entry in active.all().items():
+        symbols = [symbol for symbol in entry.symbols if (strategy_id, symbol) not in handled]
+        if symbols:
+            warmed = active.warm_up(strategy_id, entry, symbols)
+            handled.update((strategy_id, symbol) for symbol in warmed.added)
+            waiting += warmed.waiting
     if waiting and not warmup.wait_over(epoch):
         return
     if waiting:
