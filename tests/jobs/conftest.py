@@ -79,3 +79,26 @@ def submit_sweep(client, auth_headers):
         return response.json
 
     return send
+
+
+@pytest.fixture
+def api(client, auth_headers):
+    """``api("post", path, json=...)`` answering the JSON body, after checking the status."""
+
+    def call(method: str, path: str, expect: int = 200, **options) -> dict:
+        response = getattr(client, method)(path, headers=auth_headers, **options)
+        assert response.status_code == expect, response.json
+        return response.json
+
+    return call
+
+
+def every_item(client, auth_headers, url: str, per_page: int) -> list[dict]:
+    """Every item of a paged listing (``url`` without its query), page after page."""
+    items, page = [], 1
+    while True:
+        body = client.get(f"{url}?page={page}&per_page={per_page}", headers=auth_headers).json
+        items += body["items"]
+        if page >= body["pages"]:
+            return items
+        page += 1

@@ -14,7 +14,7 @@ from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
 from tasks.backtests import run as run_task
 from tests.conftest import ROOT
-from tests.jobs.conftest import SYMBOL, TIMEFRAME, wait_for
+from tests.jobs.conftest import SYMBOL, TIMEFRAME, every_item, wait_for
 from tickflow.storage.backtest_results import TRADE_COLUMNS
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
@@ -42,13 +42,7 @@ def finished(client, auth_headers, worker):
 
 
 def all_trades(client, auth_headers, run_id: str, per_page: int) -> list[dict]:
-    trades, page = [], 1
-    while True:
-        body = client.get(f"{URL}/{run_id}/trades?page={page}&per_page={per_page}", headers=auth_headers).json
-        trades += body["items"]
-        if page >= body["pages"]:
-            return trades
-        page += 1
+    return every_item(client, auth_headers, f"{URL}/{run_id}/trades", per_page)
 
 
 def test_the_celery_app_registers_the_backtest_tasks():

@@ -22,18 +22,6 @@ SWEEPS = "/api/v1/sweeps"
 DELAY_S = 0.5
 
 
-@pytest.fixture
-def api(client, auth_headers):
-    """``api("post", path, json=...)`` answering the JSON body, after checking the status."""
-
-    def call(method: str, path: str, expect: int = 200, **options) -> dict:
-        response = getattr(client, method)(path, headers=auth_headers, **options)
-        assert response.status_code == expect, response.json
-        return response.json
-
-    return call
-
-
 def poll(api, path: str, predicate, timeout: float, what: str) -> dict:
     def matching() -> dict | None:
         doc = api("get", path)

@@ -32,16 +32,6 @@ SHORT_TIMEOUT_S = 3  # tests.jobs.short_visibility
 LONG_DELAY_S = 1.5  # per stage: a run takes three of them, longer than SHORT_TIMEOUT_S
 
 
-@pytest.fixture
-def api(client, auth_headers):
-    def call(method: str, path: str, expect: int = 200, **options) -> dict:
-        response = getattr(client, method)(path, headers=auth_headers, **options)
-        assert response.status_code == expect, response.json
-        return response.json
-
-    return call
-
-
 def finished(api, path: str, timeout: float) -> dict:
     def final() -> dict | None:
         doc = api("get", path)

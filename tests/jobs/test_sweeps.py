@@ -8,7 +8,7 @@ import pytest
 
 from strategies.backtest import run_many
 from strategies.spec import validate_spec
-from tests.jobs.conftest import TIMEFRAME, wait_for
+from tests.jobs.conftest import TIMEFRAME, every_item, wait_for
 
 URL = "/api/v1/sweeps"
 
@@ -26,13 +26,7 @@ def finished(client, auth_headers, worker):
 
 
 def ranking(client, auth_headers, sweep_id: str, per_page: int = 50) -> list[dict]:
-    results, page = [], 1
-    while True:
-        body = client.get(f"{URL}/{sweep_id}/results?page={page}&per_page={per_page}", headers=auth_headers).json
-        results += body["items"]
-        if page >= body["pages"]:
-            return results
-        page += 1
+    return every_item(client, auth_headers, f"{URL}/{sweep_id}/results", per_page)
 
 
 def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_like_run_many(
