@@ -49,6 +49,7 @@ def create_celery() -> Celery:
     settings = get_settings()
     celery = Celery("tickflow", broker=settings.celery_broker_url, backend=settings.celery_result_backend)
     celery.conf.update(
+        broker_transport="tasks.transport:Transport",  # kombu's Redis transport, minus a client object per command
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="backtests",
         task_acks_late=True,

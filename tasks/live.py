@@ -23,7 +23,6 @@ import os
 import time
 from typing import Any
 
-from celery import chain
 from celery.signals import worker_init, worker_ready
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
@@ -78,6 +77,12 @@ def start_chain(job: CloseJob) -> None:
     on the ``strategy`` queue, run in one task; they stay separate steps of the engine.
     ``execute`` stays its own task on the ``orders`` queue.
 
+    The chain is sent as Celery's ``chain`` primitive sends it -- the first task's message
+    carries the rest in its ``chain`` field, and the worker sends ``execute`` with
+    ``decide``'s return value when ``decide`` succeeds -- but without building a ``chain``
+    canvas (freezing, cloning and ids for every step) or ``repr``-ing the job for monitoring,
+    which together cost more than the publish itself (measured: 1.0 against 0.5 ms a close).
+
     Both go to the queues of the symbols' shard (``tasks.routing``), so a symbol's closes
     stay on the node that ingests its ticks. The feed splits batches by shard, so a job
     normally holds one shard and makes one chain; a job mixing shards (a batch sent
@@ -87,10 +92,9 @@ def start_chain(job: CloseJob) -> None:
     groups = group_by_shard(job.legs, lambda leg: leg.symbol, shards)
     for shard, legs in groups.items():
         part = job if len(groups) == 1 else CloseJob(job.timeframe, job.close, job.seen_ms, legs)
-        chain(
-            decide.si(part.to_dict()).set(queue=shard_queue(STRATEGY_QUEUE, shard, shards)),
-            execute.s().set(queue=shard_queue(ORDERS_QUEUE, shard, shards)),
-        ).apply_async()
+        shown = {"argsrepr": f"[<close {part.timeframe} {part.close}: {len(legs)} symbol(s)>]", "kwargsrepr": "{}"}
+        then = execute.signature(queue=shard_queue(ORDERS_QUEUE, shard, shards), **shown)
+        decide.apply_async((part.to_dict(),), queue=shard_queue(STRATEGY_QUEUE, shard, shards), chain=[then], **shown)
 
 
 @app.task(name="tickflow.live.decide", bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
