@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 from strategies.candles import TIMEFRAME_MS, Candles
 from tasks.celery_app import app as celery_app
 from tickflow.logs import configure
+from tickflow.runtime import freeze_startup_objects
 from tickflow.storage.candles import (
     CandleDataError,
     CandleStore,
@@ -120,6 +121,7 @@ def feed(ctx: click.Context, source: str, symbols: list[str], batch_size: int, b
         raise click.UsageError("--source replay needs --timeframe")
     candles = _load_candles(symbols, options) if source == "replay" else None
     configure("feed")
+    freeze_startup_objects()  # a full collection would hold up the batches in flight
 
     async def main() -> None:
         async with BatchPublisher(celery_sink(celery_app), batch_size=batch_size, batch_interval_s=batch_ms / 1000,
