@@ -55,6 +55,19 @@ def test_out_of_order_ticks_make_the_right_candle_and_late_ones_are_counted(engi
     assert redis.llen(keys.closed_candles(SYMBOL, "1m")) == 1
 
 
+def test_a_lost_forming_candle_never_reopens_one_already_closed(engine, redis):
+    engine.ingest(ticks((T0, 10.0)))
+    engine.ingest(ticks((T0 + MINUTE, 11.0)))  # closes T0
+    redis.delete(keys.current_candle(SYMBOL, "1m"))  # the forming candle's hash is lost (evicted, deleted)
+
+    engine.ingest(ticks((T0 + 30_000, 12.0)))  # late for T0: must not start T0 again
+    jobs, _ = engine.ingest(ticks((T0 + 2 * MINUTE, 13.0)))
+
+    assert redis.lrange(keys.closed_candles(SYMBOL, "1m"), 0, -1) == [f"{T0},10.0,10.0,10.0,10.0,1"]
+    assert jobs == [] and redis.hget(keys.late_ticks(), SYMBOL) == "1"
+    assert candle(redis)["t"] == str(T0 + 2 * MINUTE)
+
+
 def test_concurrent_batches_close_each_candle_exactly_once(engine, redis):
     rng = np.random.default_rng(1)
     minutes = 40

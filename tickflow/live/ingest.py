@@ -11,7 +11,9 @@ batch is applied atomically and batches from several workers serialize in Redis:
   inside the script, so each candle closes exactly once -- pushes it onto the capped
   working set and starts the new one;
 * a segment of an earlier candle arrived after its candle closed: its ticks are counted
-  in ``keys.late_ticks()`` and not applied.
+  in ``keys.late_ticks()`` and not applied. With no forming candle (its hash lost, say
+  evicted), "closed" means at or before the working set's newest candle, so a candle is
+  never closed twice or out of order.
 
 Within one batch, ticks are grouped by candle in time order, so a batch that holds the
 end of one candle and the start of the next is never late for itself.
@@ -66,10 +68,19 @@ for _, sym in ipairs(batch.symbols) do
     local t = tonumber(c[1])
     local o, h, l, cl, v, ot, ct, n = c[2], c[3], c[4], c[5], tonumber(c[6]), tonumber(c[7]), tonumber(c[8]), tonumber(c[9])
     local closed_any = false
+    -- No forming candle (the first tick, or its hash was lost): ticks of a candle the working set holds already
+    -- are late, or the candle would be closed twice or out of order.
+    local closed_through = -1
+    if t == nil then
+      local newest = redis.call('LINDEX', closed_key, -1)
+      if newest then closed_through = tonumber(string.match(newest, '^[^,]+')) end
+    end
     for _, s in ipairs(frame.segs) do
       local st = s[1]
       local continued, before = t ~= nil and st == t, cl
-      if t == nil or st > t then
+      if t == nil and st <= closed_through then
+        if frame.path then late = late + s[9] end
+      elseif t == nil or st > t then
         if t ~= nil then
           redis.call('RPUSH', closed_key, string.format('%d', t) .. ',' .. o .. ',' .. h .. ',' .. l .. ',' .. cl .. ',' .. string.format('%.17g', v))
           closed_any = true
@@ -92,7 +103,7 @@ for _, sym in ipairs(batch.symbols) do
       else
         if frame.path then late = late + s[9] end
       end
-      if frame.path and st >= t then
+      if frame.path and t ~= nil and st >= t then
         -- Within a candle the path is continuous: a later batch starts from the price before it, so
         -- only a candle's open can gap past a stop (as in a backtest bar).
         local first, high, low = s[3], s[4], s[5]
