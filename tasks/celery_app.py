@@ -22,7 +22,7 @@ from celery import Celery
 from kombu import Queue
 
 from tickflow.logs import connect_celery
-from tickflow.settings import get_settings
+from tickflow.settings import SettingsError, get_settings
 
 QUEUES = ("ingest", "strategy", "orders", "backtests")
 # Seconds an unacknowledged message may stay with a worker before another worker's sweep
@@ -71,5 +71,8 @@ def create_celery() -> Celery:
     return celery
 
 
-app = create_celery()
+try:
+    app = create_celery()
+except SettingsError as error:  # ``celery -A tasks ...`` then prints the one line that says what to fix
+    raise SystemExit(f"tickflow: {error}") from None
 connect_celery()  # workers and beat log one line per event (tickflow.logs)

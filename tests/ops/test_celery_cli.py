@@ -21,8 +21,8 @@ QUEUE = "cli-test"
 """A queue of this test's own, so purging it touches nobody else's messages."""
 
 
-def celery(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env=dict(os.environ),
+def celery(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -32,6 +32,14 @@ def worker(services, tmp_path_factory):
     node = CeleryWorker(tmp_path_factory.mktemp("cli"), "cli", "backtests", heartbeat=True)
     yield node
     node.kill()
+
+
+def test_a_bad_setting_stops_the_command_with_one_line_that_names_it():
+    run = celery("inspect", "ping", CELERY_BROKER_URL="ftp://broker.example")
+
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines() == [
+        "tickflow: CELERY_BROKER_URL: 'ftp://broker.example' is not a URL with scheme redis:// or rediss:// or unix://"]
 
 
 def test_inspect_ping_and_status_see_the_worker_by_its_node_name(worker):
