@@ -27,13 +27,7 @@ from celery.signals import worker_init, worker_process_init, worker_ready
 from kombu.exceptions import OperationalError
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
-from tasks.routing import (
-    ORDERS_QUEUE,
-    STRATEGY_QUEUE,
-    group_by_shard,
-    live_shards,
-    shard_queue,
-)
+from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
 from tickflow.live.config import live_settings
 from tickflow.live.engine import CloseJob, LiveEngine, NotReady
 from tickflow.live.positions import warm_kernels
