@@ -128,6 +128,29 @@ def test_stale_closes_are_dropped_not_traded(engine, db, redis, caplog):
     assert position.evaluated == position.executed == close
 
 
+def test_an_order_whose_signal_is_gone_is_cancelled_rather_than_blocking_later_closes(engine, db, redis, caplog):
+    doc = {"name": "flip on colour", "symbols": [SYMBOL], "timeframe": TIMEFRAME, "params": {}, "indicators": {},
+           "allow_reversal": True, "rules": {"enter_long": "close > open", "enter_short": "close < open"}}
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(30, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, 1)
+    (job,), _ = engine.ingest(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, 1)))
+    engine.decide(job)  # the first close always decides an entry (a candle is up or down)
+    signal = keys.signal(strategy_id, SYMBOL, job.close)
+    assert json.loads(redis.get(signal))["pending"]
+
+    redis.delete(signal)  # expired or evicted before execute ran (a long outage, say)
+    engine.execute(job)
+
+    position = engine.book.load(strategy_id, SYMBOL, 10_000)
+    assert position.executed == job.close and position.side == 0 and position.state[machine.ORDER] == machine.NO_ORDER
+    assert "its order is cancelled" in caplog.text
+    run_candles(engine, candles, 2, len(candles))  # later closes are neither blocked nor lost
+    assert engine.book.load(strategy_id, SYMBOL, 10_000).executed == int(candles.ts[-2])
+    assert db.trade_logs.count_documents({"strategy_id": strategy_id}) > 0
+
+
 def test_live_state_is_rebuilt_after_flushall(engine, db, redis):
     doc = spec_doc("rsi_mean_reversion", params={"stop": 0.01})
     strategy_id = create_strategy(db, redis, doc)

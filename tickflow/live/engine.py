@@ -72,18 +72,26 @@ log = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 20
 """A commit loses only to another writer of the same position; that many losses in a row is a bug."""
-SIGNAL_TTL_S = 7 * 86_400
+SIGNAL_TTL_S = 86_400
+"""How long a close's signal key is kept: ``execute`` needs it only until it runs (it cancels the order of
+a signal gone by then); the rest is a day of per-close decisions to inspect. Keys, not a hash, so that each
+expires alone: at 1,000 pairs on 1m they are ~1.4 million a day, ~0.7 GB of Redis (~500 bytes each)."""
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
 
 
-# KEYS: signal keys. Returns the (1-based) positions of those whose signal leaves an order pending: most
-# closes leave none, and filtering here spares the client parsing every signal. Signals are written by
-# ``json.dumps`` (``_evaluate_move``), so a substring finds the flag without decoding each one.
+# KEYS: signal keys. Returns the (1-based) positions of those whose signal leaves an order pending, and the
+# negated positions of those missing: most closes leave no order, and filtering here spares the client parsing
+# every signal. Signals are written by ``json.dumps`` (``_evaluate_move``), so a substring finds the flag
+# without decoding each one.
 PENDING_SIGNALS = """
 local found = {}
 for i, key in ipairs(KEYS) do
   local raw = redis.call('GET', key)
-  if raw and string.find(raw, '"pending": true', 1, true) then found[#found + 1] = i end
+  if not raw then
+    found[#found + 1] = -i
+  elseif string.find(raw, '"pending": true', 1, true) then
+    found[#found + 1] = i
+  end
 end
 return found
 """
@@ -303,13 +311,22 @@ class LiveEngine:
         return move
 
     def execute(self, job: CloseJob) -> None:
-        """Fill the pending orders of the job's signals at the next open; then mark each close processed."""
+        """Fill the pending orders of the job's signals at the next open; then mark each close processed.
+
+        A position whose signal key is gone (it was never written -- the close was dropped as
+        stale, the position was not moved -- or it expired or was evicted since) is looked at
+        too: if its close was evaluated but not executed, its order is cancelled rather than
+        left to block the strategy's later closes (``NotReady``) for good.
+        """
         wanted = [(leg, sid) for leg in job.legs for sid in leg.ids]
         found = self._pending(keys=[keys.signal(sid, leg.symbol, job.close) for leg, sid in wanted]) if wanted else []
         pending: dict[str, list[str]] = {}
-        for index in found:
-            leg, sid = wanted[int(index) - 1]
+        lost: set[tuple[str, str]] = set()
+        for index in map(int, found):
+            leg, sid = wanted[abs(index) - 1]
             pending.setdefault(leg.symbol, []).append(sid)
+            if index < 0:
+                lost.add((sid, leg.symbol))
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
             stale = self._stale_legs(job, legs)
@@ -320,7 +337,7 @@ class LiveEngine:
                     log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
                                 leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]), extra=_fields(job, leg))
                 groups.append((leg.symbol, pending[leg.symbol],
-                               self._execute_move(job, leg, stale[leg.symbol], open_price)))
+                               self._execute_move(job, leg, stale[leg.symbol], open_price, lost)))
             unflushed = self._move_many(groups, flush=False)
         else:
             unflushed = []
@@ -329,12 +346,20 @@ class LiveEngine:
         # MongoDB after the mark keeps that write off the close's critical path.
         self.archive.flush(unflushed)
 
-    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None) -> Move:
+    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None,
+                      lost: set[tuple[str, str]]) -> Move:
+        """The move ``execute`` makes on each position of one symbol's close; ``lost``: (strategy id, symbol)
+        whose signal key is gone."""
+
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.executed >= job.close or position.evaluated < job.close:
                 return False
-            if stale or open_price is None:
+            if (strategy.id, leg.symbol) in lost:
+                log.warning("execute: the signal of close %s %s %d of %s is gone; its order is cancelled",
+                            leg.symbol, job.timeframe, job.close, strategy.id,
+                            extra={**_fields(job, leg), "strategy_id": strategy.id})
+            if stale or open_price is None or (strategy.id, leg.symbol) in lost:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
                 rows, opened = fill(position, leg.next_open, open_price, strategy.config)
