@@ -94,7 +94,7 @@ print(json.dumps({"commands": commands}))
 
 
 def test_a_pool_process_connects_and_declares_the_live_queues_before_its_first_close(live_broker):
-    """Otherwise its first close's send connects, pings and declares the queue first: ten commands, 10-12 ms."""
+    """Otherwise its first close's send connects, pings and declares the queue first: 18 commands, 10-12 ms."""
     commands = in_fresh_process(FIRST_CLOSE)["commands"]
 
     assert commands[:commands.index("LPUSH") + 1] == ["LPUSH"]  # (then the watcher's own connection)
