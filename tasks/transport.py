@@ -9,8 +9,8 @@ object holds no connection of its own (each command borrows one from the channel
 so one per channel serves every such call; it is rebuilt whenever the channel replaces
 its pool (after a fork or a reconnect).
 
-``celery_app`` uses this transport for ``redis://`` and ``unix://`` brokers; anything else keeps
-kombu's own.
+``celery_app`` makes it the broker transport: every broker URL TickFlow accepts is a Redis one
+(``tickflow.settings``).
 """
 
 from __future__ import annotations

@@ -321,12 +321,12 @@ class LiveEngine:
         wanted = [(leg, sid) for leg in job.legs for sid in leg.ids]
         found = self._pending(keys=[keys.signal(sid, leg.symbol, job.close) for leg, sid in wanted]) if wanted else []
         pending: dict[str, list[str]] = {}
-        lost: set[tuple[str, str]] = set()
+        lost: dict[str, set[str]] = {}
         for index in map(int, found):
             leg, sid = wanted[abs(index) - 1]
             pending.setdefault(leg.symbol, []).append(sid)
             if index < 0:
-                lost.add((sid, leg.symbol))
+                lost.setdefault(leg.symbol, set()).add(sid)
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
             stale = self._stale_legs(job, legs)
@@ -336,8 +336,8 @@ class LiveEngine:
                 if stale[leg.symbol]:
                     log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
                                 leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]), extra=_fields(job, leg))
-                groups.append((leg.symbol, pending[leg.symbol],
-                               self._execute_move(job, leg, stale[leg.symbol], open_price, lost)))
+                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()))
+                groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
         else:
             unflushed = []
@@ -346,20 +346,20 @@ class LiveEngine:
         # MongoDB after the mark keeps that write off the close's critical path.
         self.archive.flush(unflushed)
 
-    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None,
-                      lost: set[tuple[str, str]]) -> Move:
-        """The move ``execute`` makes on each position of one symbol's close; ``lost``: (strategy id, symbol)
+    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str]) -> Move:
+        """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
         whose signal key is gone."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.executed >= job.close or position.evaluated < job.close:
                 return False
-            if (strategy.id, leg.symbol) in lost:
+            gone = strategy.id in lost
+            if gone:
                 log.warning("execute: the signal of close %s %s %d of %s is gone; its order is cancelled",
                             leg.symbol, job.timeframe, job.close, strategy.id,
                             extra={**_fields(job, leg), "strategy_id": strategy.id})
-            if stale or open_price is None or (strategy.id, leg.symbol) in lost:
+            if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
                 rows, opened = fill(position, leg.next_open, open_price, strategy.config)
