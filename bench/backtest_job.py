@@ -31,8 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
-from bench.candles import report  # noqa: E402
-from tickflow.localservices import scratch_services  # noqa: E402
+from bench.candles import bench_services, report, worker_env  # noqa: E402
 
 BUDGET_S = 2.0
 SYMBOL = "BENCHUSDT"
@@ -45,10 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed jobs after the first (default 5)")
     args = parser.parse_args(argv)
 
-    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=1) as env:
-        # Before anything reads the settings: this process and the worker use the throwaway servers.
-        os.environ.update(env, TICKFLOW_ENV="development")
-        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
+    with bench_services(cache_gb=1):
         strategy_id = prepare(args.bars)
         worker = start_worker()
         try:
@@ -92,7 +88,7 @@ def start_worker() -> subprocess.Popen:
 
     hostname = f"bench-{os.getpid()}@bench"
     log = open(ROOT / "var/bench/worker.log", "wb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = worker_env()
     started = time.perf_counter()
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests", "-c", "2", "--hostname",

@@ -162,5 +162,26 @@ def report(what: str, figure: str) -> None:
     print(f"{what:<14} {figure}", flush=True)
 
 
+def worker_env() -> dict[str, str]:
+    """This process's environment for a worker subprocess, with the checkout importable (``-A tasks``)."""
+    import os
+
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+@contextmanager
+def bench_services(cache_gb: float) -> Iterator[None]:
+    """A throwaway Redis and MongoDB under ``var/bench/`` for this process and the workers it starts:
+    their URLs go into the environment before anything reads the settings."""
+    import os
+
+    from tickflow.localservices import scratch_services
+
+    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=cache_gb) as env:
+        os.environ.update(env, TICKFLOW_ENV="development")
+        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
+        yield
+
+
 if __name__ == "__main__":
     main()

@@ -45,9 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.candles import report
+from bench.candles import bench_services, report, worker_env
 from tickflow.runtime import freeze_startup_objects
-from tickflow.localservices import scratch_services
 
 SYMBOLS = [f"S{i:03d}USDT" for i in range(100)]
 PROBE = "PROBEUSDT"
@@ -68,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("close_to_order", "close_to_all"),
                         help="measure only this figure (for profiling); the JSON line then holds only it")
     args = parser.parse_args(argv)
-    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=0.25) as env:
-        # Before anything reads the settings: this process and the worker use the throwaway servers.
-        os.environ.update(env, TICKFLOW_ENV="development")
-        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
+    with bench_services(cache_gb=0.25):
         worker = start_worker()
         try:
             bench = Bench()
@@ -99,7 +95,7 @@ def start_worker() -> subprocess.Popen:
 
     hostname = f"bench-live-{os.getpid()}@bench"
     log = open(ROOT / "var/bench/live-worker.log", "wb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = worker_env()
     worker = subprocess.Popen([sys.executable, *WORKER_COMMAND, "--hostname", hostname], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.perf_counter()

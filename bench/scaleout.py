@@ -36,8 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
 from bench.backtest_job import prepare  # noqa: E402
-from bench.candles import report  # noqa: E402
-from tickflow.localservices import scratch_services  # noqa: E402
+from bench.candles import bench_services, report, worker_env  # noqa: E402
 
 GRID = {"fast": {"start": 5, "stop": 100, "step": 5}, "slow": {"start": 20, "stop": 400, "step": 20}}
 CONSTRAINT = "$fast < $slow"
@@ -51,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=2, help="nodes of the second phase (default 2)")
     args = parser.parse_args(argv)
 
-    with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=1) as env:
-        # Before anything reads the settings: this process and the nodes use the throwaway servers.
-        os.environ.update(env, TICKFLOW_ENV="development")
-        report("services", f"{env['REDIS_URL']}, {env['MONGO_URI']} (throwaway, under var/bench/)")
+    with bench_services(cache_gb=1):
         report("machine", f"{os.cpu_count()} cores, shared by the nodes, this process, Redis and MongoDB")
         strategy_id = prepare(args.bars)
         nodes: list[subprocess.Popen] = []
@@ -88,7 +84,7 @@ def start_node(name: str) -> subprocess.Popen:
 
     hostname = f"{name}@bench"
     log = open(ROOT / f"var/bench/scaleout-{name}.log", "wb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = worker_env()
     started = time.perf_counter()
     node = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests", "-c", "1", "-P", "prefork",
