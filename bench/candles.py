@@ -34,7 +34,7 @@ from pymongo import ASCENDING, MongoClient  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
 from strategies.candles import COLUMNS, Candles  # noqa: E402
-from tickflow.localservices import LocalMongo, free_port  # noqa: E402
+from cli.localservices import LocalMongo, free_port  # noqa: E402
 from tickflow.settings import get_settings  # noqa: E402
 from tickflow.storage.candles import CandleStore, bucket_count  # noqa: E402
 from tickflow.storage.schema import ensure_schema  # noqa: E402
@@ -175,7 +175,7 @@ def bench_services(cache_gb: float) -> Iterator[None]:
     their URLs go into the environment before anything reads the settings."""
     import os
 
-    from tickflow.localservices import scratch_services
+    from cli.localservices import scratch_services
 
     with scratch_services(ROOT / "var/bench", "tickflow_bench", cache_gb=cache_gb) as env:
         os.environ.update(env, TICKFLOW_ENV="development")

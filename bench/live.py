@@ -110,7 +110,7 @@ class Bench:
     def __init__(self) -> None:
         from tasks.celery_app import app
         from tickflow.storage.connections import mongo_db, redis_client
-        from workers.feeds.celery_sink import celery_sink
+        from tasks.feed import celery_sink
         from tickflow.storage.schema import ensure_schema
 
         self.app = app
@@ -168,15 +168,15 @@ class Bench:
         """One chain of four tasks per tick (each a one-tick batch), as the naive design would."""
         from celery import chain
 
-        from tickflow.live.engine import CloseJob
+        from workers.engine import CloseJob
 
         empty = CloseJob("1m", 0, 0, []).to_dict()
         started = time.perf_counter()
         for _ in range(ticks):
-            chain(self.app.signature("tickflow.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
-                  self.app.signature("tickflow.live.indicators", args=[empty], queue="strategy", immutable=True),
-                  self.app.signature("tickflow.live.evaluate", queue="strategy"),
-                  self.app.signature("tickflow.live.execute", queue="orders")).apply_async()
+            chain(self.app.signature("tasks.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
+                  self.app.signature("tasks.live.indicators", args=[empty], queue="strategy", immutable=True),
+                  self.app.signature("tasks.live.evaluate", queue="strategy"),
+                  self.app.signature("tasks.live.execute", queue="orders")).apply_async()
         self._wait_queues_empty()
         rate = ticks / (time.perf_counter() - started)
         report("naive", f"{ticks} ticks, one 4-task chain each: {rate:,.0f} ticks/s")
@@ -233,8 +233,8 @@ class Bench:
         return round(float(p99), 1)
 
     def _start(self, doc: dict) -> str:
-        from tickflow.live.config import live_settings
-        from tickflow.live.engine import LiveEngine
+        from workers.config import live_settings
+        from workers.engine import LiveEngine
         from tickflow.storage.strategies import StrategyRepository
 
         strategy_id = StrategyRepository(self.db, self.redis).create(doc).id
@@ -251,7 +251,7 @@ class Bench:
         batches. Here the rest (high, low, close) follows ``gap_s`` later as one batch, and
         the next minute starts once every symbol's close is processed and ``pause_s`` has passed.
         """
-        from tickflow.live.progress import wait_candle_processed
+        from workers.progress import wait_candle_processed
 
         self.clock = self.clock - self.clock % MINUTE + MINUTE
         freeze_startup_objects()  # as the feed does: a full collection here (60-70 ms seen) would count as latency

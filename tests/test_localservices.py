@@ -5,7 +5,7 @@ import pytest
 import redis
 from pymongo import MongoClient
 
-from tickflow.localservices import (
+from cli.localservices import (
     LocalMongo,
     LocalRedis,
     find_mongod,

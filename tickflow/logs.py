@@ -5,7 +5,7 @@ Every process calls :func:`configure` once (the API's app factory, the
 :func:`connect_celery`). Each event is one line, a traceback included, so
 ``grep``, ``tail -f`` and log shippers never see half an event:
 
-    ts=2026-11-26T14:31:12.611Z level=info logger=backtests.runs proc=backtest@host task=tickflow.backtests.run task_id=5f0c... run_id=6565... strategy_id=6564... symbol=BTCUSDT timeframe=1h msg="backtest done in 0.42 s"
+    ts=2026-11-26T14:31:12.611Z level=info logger=backtests.runs proc=backtest@host task=tasks.backtests.run task_id=5f0c... run_id=6565... strategy_id=6564... symbol=BTCUSDT timeframe=1h msg="backtest done in 0.42 s"
 
 ``LOG_FORMAT=json`` writes the same fields as one JSON object per line.
 docs/logging.md describes every field.

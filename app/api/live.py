@@ -20,12 +20,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from tickflow.live.accounts import accounts
-from tickflow.live.config import live_settings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.events import TYPES, latest_id, read_events
+from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
+from tickflow.storage.accounts import accounts
+from tickflow.storage.active import active_entries
 from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.events import TYPES, latest_id, read_events
 from tickflow.storage.strategies import NotFound
 from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
 
@@ -36,10 +36,6 @@ STREAM_SECONDS = 25.0
 HEARTBEAT_SECONDS = 5.0
 RECONNECT_MS = 1000
 CANDLES_SHOWN = 100
-
-
-def _engine() -> LiveEngine:
-    return LiveEngine(redis_client(), mongo_db(), live_settings())
 
 
 class StartSchema(Schema):
@@ -73,10 +69,10 @@ class Start(MethodView):
     def post(self, body: dict[str, Any], strategy_id: str):
         """Start trading a strategy live (``paper`` only so far)."""
         try:
-            entry = _engine().start(strategy_id, body["mode"], body["cash"])
+            entry = start_strategy(strategy_id, body["mode"], body["cash"])
         except NotFound:
             abort(404, message="No strategy has this id.")
-        return {"strategy_id": strategy_id, "active": True, **entry.__dict__}
+        return {"strategy_id": strategy_id, "active": True, **entry}
 
 
 @blp.route("/strategies/<strategy_id>/stop")
@@ -85,12 +81,10 @@ class Stop(MethodView):
     @blp.response(200)
     def post(self, body: dict[str, Any], strategy_id: str):
         """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first."""
-        engine = _engine()
         try:
-            engine.catalog.get(strategy_id)
+            entry = stop_strategy(strategy_id, body["close_positions"])
         except NotFound:
             abort(404, message="No strategy has this id.")
-        entry = engine.stop(strategy_id, body["close_positions"])
         return {"strategy_id": strategy_id, "active": False, "was_active": entry is not None}
 
 
@@ -99,7 +93,7 @@ class ActiveStrategies(MethodView):
     @blp.response(200)
     def get(self):
         """The active set."""
-        return [{"strategy_id": sid, **entry.__dict__} for sid, entry in _engine().active.all().items()]
+        return [{"strategy_id": sid, **entry.__dict__} for sid, entry in active_entries(redis_client()).items()]
 
 
 @blp.route("/live/symbols/<symbol>")
@@ -138,7 +132,7 @@ class Positions(MethodView):
     @blp.response(200)
     def get(self):
         """Every active strategy's account per symbol, marked at the last price."""
-        return accounts(_engine())
+        return accounts(redis_client())
 
 
 @blp.route("/live/equity")
@@ -147,7 +141,7 @@ class Equity(MethodView):
     def get(self):
         """Per strategy: the sum of its accounts' equity and of their starting cash."""
         totals: dict[str, dict[str, float]] = {}
-        for account in accounts(_engine()):
+        for account in accounts(redis_client()):
             total = totals.setdefault(account["strategy_id"], {"equity": 0.0, "cash": 0.0})
             total["equity"] += account["equity"]
             total["cash"] += account["cash"]

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from strategies.candles import COLUMNS
-from tickflow.cli import main
+from cli import main
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import HISTORICAL_CANDLES
 from tickflow.synthetic import generate_candles

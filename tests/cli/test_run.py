@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from strategies.examples import EXAMPLES
-from tickflow.demo import DEMO_STRATEGIES, SYMBOLS
-from tickflow.localservices import free_port, port_open
+from cli.demo import DEMO_STRATEGIES, SYMBOLS
+from cli.localservices import free_port, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"API token 'demo' .*:\s+(tf_\S+)")
@@ -61,7 +61,7 @@ class Run:
         self.log = log
         with open(log, "w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tickflow.cli", "run", "--var-dir", str(var_dir)],
+                [sys.executable, "-m", "cli", "run", "--var-dir", str(var_dir)],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -135,7 +135,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         assert requests.get(flower, auth=("admin", password), timeout=10).status_code == 200
         assert requests.get(f"{flower}/api/workers", auth=("admin", password), timeout=10).status_code == 200
 
-        status = subprocess.run([sys.executable, "-m", "tickflow.cli", "status"], cwd=ROOT, env=env,
+        status = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60, check=False)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "Demo: SMA cross 1m" in status.stdout
@@ -175,8 +175,8 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
 def test_no_seed_runs_the_procfile_without_seeding(db, tmp_path):
     from click.testing import CliRunner
 
-    from tickflow.cli import cli
-    from tickflow.demo import MARKER
+    from cli import cli
+    from cli.demo import MARKER
 
     procfile = tmp_path / "Procfile"
     procfile.write_text("hello: echo hello from the procfile\n")
@@ -189,7 +189,7 @@ def test_no_seed_runs_the_procfile_without_seeding(db, tmp_path):
 
 
 def test_the_flower_password_is_made_once_private_and_kept(tmp_path):
-    from tickflow.cli.services import flower_password
+    from cli.services import flower_password
     from tickflow.settings import Settings
 
     password, path = flower_password(Settings(), tmp_path / "var")

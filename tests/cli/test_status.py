@@ -13,9 +13,9 @@ from tasks.backtests import submit_backtest
 from tests.conftest import ROOT
 from tests.jobs.conftest import new_backtest_worker
 from tests.workers import CeleryWorker
-from tickflow.cli import cli
-from tickflow.live.config import live_settings
-from tickflow.live.engine import LiveEngine
+from cli import cli
+from workers.config import live_settings
+from workers.engine import LiveEngine
 from tickflow.settings import get_settings
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
@@ -75,7 +75,7 @@ def test_sharded_it_lists_each_shards_queues_and_flags_the_shard_and_strays_no_w
     broker.rpush("ingest", "{}")  # as a feed started without LIVE_SHARDS would send
     worker = CeleryWorker(tmp_path, "shard0-", "ingest.0,strategy.0,orders.0", env={"LIVE_SHARDS": "2"})
     try:  # a subprocess: live_shards() is read once per process
-        done = subprocess.run([sys.executable, "-m", "tickflow.cli", "status", "--timeout", "1"], cwd=ROOT,
+        done = subprocess.run([sys.executable, "-m", "cli", "status", "--timeout", "1"], cwd=ROOT,
                               env={**os.environ, "LIVE_SHARDS": "2"}, capture_output=True, text=True, timeout=60,
                               check=False)
     finally:
@@ -98,7 +98,7 @@ def test_with_redis_and_mongodb_down_it_says_so_quickly_and_exits_1(services):
     closed = "127.0.0.1:9"  # discard: nothing listens there
     env = {**os.environ, "REDIS_URL": f"redis://{closed}/0", "CELERY_BROKER_URL": f"redis://{closed}/1",
            "CELERY_RESULT_BACKEND": f"redis://{closed}/2", "MONGO_URI": f"mongodb://{closed}/tickflow"}
-    done = subprocess.run([sys.executable, "-m", "tickflow.cli", "status"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     for name in ("Redis", "Broker", "MongoDB"):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from strategies.examples import EXAMPLES, load_example
-from tickflow.cli import main
+from cli import main
 from tickflow.settings import get_settings
 from tickflow.storage import connections
 from tickflow.storage.strategies import StrategyRepository

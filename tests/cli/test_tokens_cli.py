@@ -1,6 +1,6 @@
 import pytest
 
-from tickflow.cli import main
+from cli import main
 from tickflow.storage.tokens import TokenRepository
 
 

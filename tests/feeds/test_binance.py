@@ -8,7 +8,7 @@ import pytest
 
 from strategies.domain import Tick
 from tests.feeds.conftest import FakeExchange, take, trade
-from tickflow.localservices import free_port
+from cli.localservices import free_port
 from workers.feeds import Backoff, BinanceFeed
 from workers.feeds.binance import BadMessage, parse_trade, stream_url
 

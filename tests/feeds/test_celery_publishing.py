@@ -11,14 +11,13 @@ from celery import Celery
 
 from tasks.celery_app import app as celery_app
 from tests.feeds.test_publisher import ticks
-from tickflow.live.ticks import decode_batch
-from tickflow.localservices import LocalRedis, free_port
+from workers.ticks import decode_batch
+from cli.localservices import LocalRedis, free_port
+from tasks.feed import INGEST_TASK, celery_sink
 from workers.feeds import (
-    INGEST_TASK,
     Backoff,
     BatchPublisher,
     SimulatedFeed,
-    celery_sink,
     run_feed,
 )
 

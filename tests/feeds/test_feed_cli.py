@@ -11,7 +11,7 @@ import pytest
 import redis as redis_lib
 
 from tests.conftest import ROOT
-from tickflow.cli import main
+from cli import main
 from tickflow.settings import get_settings
 
 FEED_BROKER_DB = 7  # the CLI test publishes to the real "ingest" queue: keep it away from any ingest worker
@@ -60,7 +60,7 @@ def feed_broker(services):
 def test_the_feed_process_logs_rates_and_stops_on_sigterm_after_a_final_flush(feed_broker, tmp_path):
     log_path = tmp_path / "feed.log"
     env = {**os.environ, "CELERY_BROKER_URL": feed_broker}
-    command = [sys.executable, "-m", "tickflow.cli", "feed", "--source", "simulated", "--symbols", "BTCUSDT,ETHUSDT", "--rate", "200",
+    command = [sys.executable, "-m", "cli", "feed", "--source", "simulated", "--symbols", "BTCUSDT,ETHUSDT", "--rate", "200",
                "--report-every", "0.3"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

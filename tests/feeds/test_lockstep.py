@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.feeds.conftest import MINUTE, T0, candles
-from tickflow.live.progress import mark_candle_processed
+from workers.progress import mark_candle_processed
 from tickflow.storage import keys
 from workers.feeds import (
     BatchPublisher,

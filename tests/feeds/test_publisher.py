@@ -6,7 +6,7 @@ import time
 import pytest
 
 from strategies.domain import Tick
-from tickflow.live.ticks import decode_batch
+from workers.ticks import decode_batch
 from workers.feeds import BatchPublisher
 
 

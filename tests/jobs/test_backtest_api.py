@@ -58,7 +58,7 @@ def test_the_task_message_carries_only_the_run_id(post, strategy):
     broker = redis_lib.Redis.from_url(get_settings().celery_broker_url)
     messages = [json.loads(raw) for raw in broker.lrange("backtests", 0, -1)]
     mine = [m for m in messages if m["headers"]["id"] == run["task_id"]]
-    assert len(mine) == 1 and mine[0]["headers"]["task"] == "tickflow.backtests.run"
+    assert len(mine) == 1 and mine[0]["headers"]["task"] == "tasks.backtests.run"
     args, kwargs, _ = json.loads(base64.b64decode(mine[0]["body"]))
     assert args == [run["id"]] and kwargs == {}
 

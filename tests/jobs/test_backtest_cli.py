@@ -10,7 +10,7 @@ import pytest
 from strategies.backtest import run_backtest
 from strategies.examples import load_example
 from strategies.spec import validate_spec
-from tickflow.cli import main
+from cli import main
 from tickflow.settings import get_settings
 from tickflow.storage import connections
 from tickflow.synthetic import generate_candles

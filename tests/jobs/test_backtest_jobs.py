@@ -50,7 +50,7 @@ def test_the_celery_app_registers_the_backtest_tasks():
     script = "from tasks import app; app.loader.import_default_modules(); print(sorted(app.tasks))"
     listed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout
-    assert "tickflow.backtests.run" in listed and "tickflow.backtests.sweep_chunk" in listed
+    assert "tasks.backtests.run" in listed and "tasks.backtests.sweep_chunk" in listed
 
 
 def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(finished, client, auth_headers, strategy,

@@ -20,8 +20,8 @@ import redis as redis_lib
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
 from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import LiveEngine
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
 from tickflow.settings import get_settings
 from tickflow.storage.strategies import StrategyRepository
 
@@ -77,4 +77,4 @@ def create_strategy(db, redis, doc: dict) -> str:
 
 
 def send_ingest(payload: dict) -> None:
-    celery_app.send_task("tickflow.live.ingest", args=[payload], queue="ingest")
+    celery_app.send_task("tasks.live.ingest", args=[payload], queue="ingest")

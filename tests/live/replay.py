@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.domain import Tick
-from tickflow.live.progress import wait_candle_open, wait_candle_processed
-from tickflow.live.ticks import encode_batch
+from workers.progress import wait_candle_open, wait_candle_processed
+from workers.ticks import encode_batch
 
-INGEST = "tickflow.live.ingest"
+INGEST = "tasks.live.ingest"
 
 
 def candle_ticks(symbol: str, timeframe: str, candles: Candles, i: int) -> list[Tick]:

@@ -20,8 +20,8 @@ from tasks import live as live_tasks
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
 from tests.live.conftest import SYMBOL, TIMEFRAME
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import CloseJob, Leg, LiveEngine
+from workers.config import LiveSettings
+from workers.engine import CloseJob, Leg, LiveEngine
 from tickflow.settings import get_settings
 
 
@@ -46,10 +46,10 @@ def test_a_close_sends_decide_carrying_execute_as_the_rest_of_its_chain(live_bro
 
     message = json.loads(broker().rpop("strategy"))
     args, kwargs, embed = json.loads(base64.b64decode(message["body"]))
-    assert message["headers"]["task"] == "tickflow.live.decide"
+    assert message["headers"]["task"] == "tasks.live.decide"
     assert args == [job.to_dict()] and kwargs == {}
     [then] = embed["chain"]  # the worker sends it with decide's return value (the job) once decide succeeds
-    assert then["task"] == "tickflow.live.execute" and then["args"] == [] and then["options"]["queue"] == "orders"
+    assert then["task"] == "tasks.live.execute" and then["args"] == [] and then["options"]["queue"] == "orders"
     # Monitoring (Flower, celery events) shows the close, not a repr of the whole job.
     assert message["headers"]["argsrepr"] == then["options"]["argsrepr"] == f"[<close 1m {job.close}: 1 symbol(s)>]"
 
@@ -70,7 +70,7 @@ import json, threading
 import redis
 from tasks import live
 from tasks.celery_app import app
-from tickflow.live.engine import CloseJob, Leg
+from workers.engine import CloseJob, Leg
 
 live._connect_pool_process()  # what the worker runs in each new pool process
 commands, watching = [], threading.Event()
@@ -115,10 +115,10 @@ import json
 from strategies import position as machine
 from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.live.replay import candle_ticks
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.positions import warm_kernels
-from tickflow.live.ticks import encode_batch
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
+from workers.positions import warm_kernels
+from workers.ticks import encode_batch
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.synthetic import generate_candles
 

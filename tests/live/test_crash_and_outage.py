@@ -30,11 +30,11 @@ from tests.live.conftest import (
     wait_for,
 )
 from tests.live.replay import archived_trades, backtest_trades, candle_ticks, replay
-from tickflow.live.config import EXECUTE_DELAY_ENV, LiveSettings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.progress import wait_candle_processed
-from tickflow.live.ticks import encode_batch
-from tickflow.localservices import LocalMongo
+from workers.config import EXECUTE_DELAY_ENV, LiveSettings
+from workers.engine import LiveEngine
+from workers.progress import wait_candle_processed
+from workers.ticks import encode_batch
+from cli.localservices import LocalMongo
 from tickflow.storage import keys
 from tickflow.storage.schema import ensure_schema
 from tickflow.synthetic import generate_candles

@@ -12,12 +12,12 @@ from strategies import position as machine
 from strategies.domain import OrderSide, Tick
 from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.live.replay import candle_ticks, run_candles
-from tickflow.live.broker import PaperBroker
-from tickflow.live.engine import CloseJob, Leg
-from tickflow.live.maintenance import reconcile_positions
-from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
-from tickflow.live.recovery import ensure_live_state
-from tickflow.live.ticks import BadBatch, decode_batch, encode_batch
+from workers.broker import PaperBroker
+from workers.engine import CloseJob, Leg
+from workers.maintenance import reconcile_positions
+from workers.orders import OrderClaims, OrderRequest, client_order_id
+from workers.recovery import ensure_live_state
+from workers.ticks import BadBatch, decode_batch, encode_batch
 from tickflow.storage import keys
 from tickflow.synthetic import generate_candles
 

@@ -28,7 +28,13 @@ from tests.live.replay import archived_trades, backtest_trades
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
-from workers.feeds import BatchPublisher, Lockstep, ReplayFeed, celery_sink, run_feed
+from tasks.feed import celery_sink
+from workers.feeds import (
+    BatchPublisher,
+    Lockstep,
+    ReplayFeed,
+    run_feed,
+)
 from workers.feeds.replay import TICKS_PER_CANDLE
 
 BARS = 2_000

@@ -34,14 +34,14 @@ from strategies.spec import validate_spec
 from tests.feeds.conftest import take
 from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.live.replay import run_candles
-from tickflow.cli.feed import _last_closes
-from tickflow.demo import SYMBOLS, seed_demo
-from tickflow.live import warmup
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.recovery import ensure_live_state
-from tickflow.live.runner import working_set
-from tickflow.live.ticks import encode_batch
+from cli.feed import _last_closes
+from cli.demo import SYMBOLS, seed_demo
+from workers import warmup
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
+from workers.recovery import ensure_live_state
+from workers.runner import working_set
+from workers.ticks import encode_batch
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
@@ -192,11 +192,11 @@ def test_a_gap_between_history_and_the_live_candles_is_bridged_with_a_warning(en
     candles = generate_candles(700, TIMEFRAME, seed=6)
     stored(db, first(candles, 600))
     run_candles(engine, candles, 650, 652)  # the feed closed 650; 651 is forming
-    with caplog.at_level(logging.WARNING, logger="tickflow.live.warmup"):
+    with caplog.at_level(logging.WARNING, logger="workers.warmup"):
         strategy_id = start(engine, db, redis, "sma_cross")
     times = list_times(redis)
     assert len(times) == 500 and times[-1] == int(candles.ts[650]) and times[-2] == int(candles.ts[599])
-    [warning] = [record for record in caplog.records if record.name == "tickflow.live.warmup"]
+    [warning] = [record for record in caplog.records if record.name == "workers.warmup"]
     assert "ends 50 candle(s) before the live working set" in warning.getMessage()
     assert (warning.symbol, warning.timeframe, warning.strategy_id) == (SYMBOL, TIMEFRAME, strategy_id)
 
@@ -331,7 +331,7 @@ def test_with_history_unreadable_a_strategy_still_starts_cold_with_a_warning(eng
     run_candles(engine, candles, 700, 701)
     with MongoClient(f"mongodb://127.0.0.1:{_free_port()}/down", serverSelectionTimeoutMS=300) as unreachable:
         engine.active.history = CandleStore(unreachable.get_default_database())  # gone after the start record
-        with caplog.at_level(logging.WARNING, logger="tickflow.live.warmup"):
+        with caplog.at_level(logging.WARNING, logger="workers.warmup"):
             strategy_id = start(engine, db, redis, "sma_cross")
     assert engine.active.get(strategy_id) is not None
     assert db.strategies.find_one({"_id": ObjectId(strategy_id)})["live"]["active"]

@@ -52,7 +52,7 @@ def test_inspect_ping_and_status_see_the_worker_by_its_node_name(worker):
 def test_inspect_lists_the_tasks_the_worker_runs_by_their_clear_names(worker):
     registered = celery("inspect", "registered", "-d", worker.hostname, "--timeout", "5")
     assert registered.returncode == 0, registered.stderr
-    for name in ("tickflow.backtests.run", "tickflow.live.ingest", "tickflow.maintenance.reconcile_positions"):
+    for name in ("tasks.backtests.run", "tasks.live.ingest", "tasks.maintenance.reconcile_positions"):
         assert name in registered.stdout
     queues = celery("inspect", "active_queues", "-d", worker.hostname, "--timeout", "5")
     assert "'name': 'backtests'" in queues.stdout
@@ -67,7 +67,7 @@ def test_control_adds_and_cancels_a_queue_consumer(worker):
 
 def test_purge_empties_only_the_queues_named(worker):
     for _ in range(3):
-        app.send_task("tickflow.backtests.run", args=["000000000000000000000000"], queue=QUEUE)
+        app.send_task("tasks.backtests.run", args=["000000000000000000000000"], queue=QUEUE)
     purged = celery("purge", "-f", "-Q", QUEUE)
     assert purged.returncode == 0 and "Purged 3 messages from 1 known task queue" in purged.stdout, purged.stdout
     with app.connection_for_read() as connection:
@@ -83,10 +83,10 @@ def test_events_dump_shows_task_events_once_they_are_enabled(worker):
     try:
         time.sleep(2)  # connected and listening before the event is sent
         wait_for(lambda: celery("inspect", "ping", "-d", worker.hostname, "--timeout", "5").returncode == 0, 20)
-        app.send_task("tickflow.backtests.run", args=["000000000000000000000000"], queue="backtests")
+        app.send_task("tasks.backtests.run", args=["000000000000000000000000"], queue="backtests")
         time.sleep(3)
     finally:
         dump.terminate()
         output = dump.communicate(timeout=10)[0]
         celery("control", "disable_events", "-d", worker.hostname, "--timeout", "5")
-    assert f"{worker.hostname} " in output and "task received: tickflow.backtests.run" in output, output[-2000:]
+    assert f"{worker.hostname} " in output and "task received: tasks.backtests.run" in output, output[-2000:]

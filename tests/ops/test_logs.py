@@ -223,7 +223,7 @@ def test_a_workers_log_has_one_line_per_event_with_the_task_and_strategy_of_a_ba
         return lines if any("succeeded in" in fields["msg"] for fields in lines) else None
 
     lines = wait_for(task_lines, 60, f"backtest {run_id} to succeed\n{worker.tail()}")
-    assert {(fields["proc"], fields["task"]) for fields in lines} == {(worker.hostname, "tickflow.backtests.run")}
+    assert {(fields["proc"], fields["task"]) for fields in lines} == {(worker.hostname, "tasks.backtests.run")}
     expected = [rf"Task tickflow\.backtests\.run\[{task_id}\] received", "backtest started: attempt 1",
                 r"backtest done in [\d.]+ s", rf"Task tickflow\.backtests\.run\[{task_id}\] succeeded in .*"]
     assert len(lines) == len(expected), lines

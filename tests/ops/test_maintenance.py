@@ -26,14 +26,15 @@ from tasks.beat import BEAT_SCHEDULE, PRUNE_EVERY_S, RECONCILE_EVERY_S, REFRESH_
 from tests.live.replay import run_candles
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers import CeleryWorker, wait_for
-from tickflow.live.broker import PaperBroker, account
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.events import read_events
-from tickflow.live.maintenance import IDLE_ENV, prune_live_keys, reconcile_positions, refresh_strategy_cache
-from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
-from tickflow.live.positions import Commit, Position
-from tickflow.live.ticks import encode_batch
+from workers.broker import PaperBroker, account
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
+from tickflow.storage.events import read_events
+from workers.maintenance import IDLE_ENV, prune_live_keys, reconcile_positions, refresh_strategy_cache
+from workers.orders import OrderClaims, OrderRequest, client_order_id
+from tickflow.storage.positions import Position
+from workers.positions import Commit
+from workers.ticks import encode_batch
 from tickflow.storage import keys
 from tickflow.storage.strategies import CACHE_TTL_MS, NotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -42,9 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "BTCUSDT"
 T0 = 1_704_067_200_000  # 2024-01-01: market times this old are past any idle age below
 MINUTE = 60_000
-MAINTENANCE = {"tickflow.maintenance.reconcile_positions": RECONCILE_EVERY_S,
-               "tickflow.maintenance.refresh_strategy_cache": REFRESH_CACHE_EVERY_S,
-               "tickflow.maintenance.prune_live_keys": PRUNE_EVERY_S}
+MAINTENANCE = {"tasks.maintenance.reconcile_positions": RECONCILE_EVERY_S,
+               "tasks.maintenance.refresh_strategy_cache": REFRESH_CACHE_EVERY_S,
+               "tasks.maintenance.prune_live_keys": PRUNE_EVERY_S}
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_a_difference_is_reported_once_it_lasts_and_nothing_is_fixed(engine, rep
     held = float(redis.hget(keys.paper_positions(), account(strategy_id, SYMBOL)))
     redis.hset(keys.paper_positions(), account(strategy_id, SYMBOL), held + 1)  # the broker holds one more
     position_before = redis.hgetall(keys.position(strategy_id, SYMBOL))
-    caplog.set_level("INFO", logger="tickflow.live.maintenance")
+    caplog.set_level("INFO", logger="workers.maintenance")
 
     first = reconcile_positions(engine, confirm_s=0.3)
     again = reconcile_positions(engine, confirm_s=0.3)  # a duplicate run right after confirms nothing

@@ -34,15 +34,15 @@ from tasks.routing import (
 from tests.live.conftest import create_strategy, spec_doc
 from tests.live.replay import archived_trades, backtest_trades, candle_ticks
 from tests.workers import CeleryWorker, started_workers, wait_for
-from tickflow.live.config import LiveSettings
-from tickflow.live.engine import LiveEngine
-from tickflow.live.progress import wait_candle_open, wait_candle_processed
-from tickflow.live.ticks import encode_batch
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
+from workers.progress import wait_candle_open, wait_candle_processed
+from workers.ticks import encode_batch
 from tickflow.settings import SettingsError, get_settings
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
-from workers.feeds.celery_sink import celery_sink, sharded
+from tasks.feed import celery_sink, sharded
 
 SHARDS = 2
 LIVE_SYMBOLS = {"ETHUSDT": 0, "SOLUSDT": 0, "BTCUSDT": 1, "ADAUSDT": 1}
@@ -190,4 +190,4 @@ def test_with_two_shards_each_node_handles_its_symbols_and_every_symbol_trades_a
                    for symbol in LEG_SYMBOL.findall(line)}
         assert decided == {symbol for symbol, home in LIVE_SYMBOLS.items() if home == shard}, node.hostname
         totals = celery_app.control.inspect(destination=[node.hostname], timeout=2).stats()[node.hostname]["total"]
-        assert {"tickflow.live.ingest", "tickflow.live.decide", "tickflow.live.execute"} <= set(totals), totals
+        assert {"tasks.live.ingest", "tasks.live.decide", "tasks.live.execute"} <= set(totals), totals

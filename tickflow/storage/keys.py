@@ -16,7 +16,7 @@ def strategy_key(strategy_id: str) -> str:
     return f"{PREFIX}strategy:{strategy_id}"
 
 
-# -- live engine (tickflow.live) ----------------------------------------------------------
+# -- live engine (workers) ----------------------------------------------------------
 # Live state: every key below is rebuilt from MongoDB (strategies' ``live`` flag and open
 # trades in ``trade_logs``) when Redis comes back empty; see docs/live-engine.md.
 

@@ -14,7 +14,7 @@ out of order. Each strategy carries a ``version`` bumped on every write, and a
 small Lua script stores a cache entry only if it is newer than the one there.
 Deleting leaves a short-lived tombstone under the deleted version, so that a
 refill racing with the delete cannot bring the strategy back. The periodic
-refresh (``tickflow.live.maintenance``) rewrites entries from MongoDB through
+refresh (``workers.maintenance``) rewrites entries from MongoDB through
 the same script, so it too can never replace a newer entry.
 """
 

@@ -1,6 +1,6 @@
 """``trade_logs``: every live trade, written when it opens and updated when it closes.
 
-Records come from the live engine (``tickflow.live.archive``), possibly more than once
+Records come from the live engine (``workers.archive``), possibly more than once
 and out of order (a retried task, an outbox drained while the engine writes directly).
 Each record has a ``rev`` -- 0 when the trade opened, 1 when it closed -- and an upsert
 only applies if it is newer than what is stored: an ``open`` record that arrives after

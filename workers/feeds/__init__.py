@@ -10,7 +10,6 @@ docs/feeds.md.
 from workers.feeds.backoff import Backoff
 from workers.feeds.base import Feed
 from workers.feeds.binance import BinanceFeed
-from workers.feeds.celery_sink import INGEST_QUEUE, INGEST_TASK, celery_sink
 from workers.feeds.lockstep import Lockstep, LockstepTimeout
 from workers.feeds.publisher import BatchPublisher, PublisherStats, Sink
 from workers.feeds.replay import ReplayFeed, candle_path
@@ -18,8 +17,6 @@ from workers.feeds.runner import run_feed
 from workers.feeds.simulated import SimulatedFeed
 
 __all__ = [
-    "INGEST_QUEUE",
-    "INGEST_TASK",
     "Backoff",
     "BatchPublisher",
     "BinanceFeed",
@@ -31,6 +28,5 @@ __all__ = [
     "SimulatedFeed",
     "Sink",
     "candle_path",
-    "celery_sink",
     "run_feed",
 ]

@@ -5,7 +5,7 @@ replay sending as fast as it can would let the pipeline see several candles
 before it has acted on the first, and fills would depend on timing. In
 lockstep the replay, after each tick that closes a candle, flushes the
 publisher and waits until the pipeline marks that candle processed
-(``tickflow.live.progress``), so orders decided at a close fill at the next
+(``workers.progress``), so orders decided at a close fill at the next
 candle's open, as in a backtest.
 
 The very first batch is special: it closes nothing, so there is no close to wait on,
@@ -25,7 +25,7 @@ import redis
 
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import iso_time
-from tickflow.live.progress import (
+from workers.progress import (
     candle_processed_through,
     wait_candle_open,
     wait_candle_processed,

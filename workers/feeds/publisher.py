@@ -7,7 +7,7 @@ oldest tick has waited ``batch_interval_s``, whichever comes first, so a busy
 feed sends full batches and a quiet one adds at most that delay.
 
 Sealed batches are handed to the *sink* (any callable taking the
-``tickflow.live.ticks.encode_batch`` payload: ``celery_sink`` in production,
+``workers.ticks.encode_batch`` payload: ``celery_sink`` in production,
 ``list.append`` in tests) one at a time, in order, on a thread of their own:
 a slow or dead broker never blocks the event loop that reads the exchange.
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strategies.domain import Tick
-from tickflow.live.ticks import encode_batch
+from workers.ticks import encode_batch
 from workers.feeds.backoff import Backoff
 
 log = logging.getLogger(__name__)

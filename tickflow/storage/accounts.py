@@ -1,29 +1,30 @@
-"""Live accounts as operators see them: positions marked at the last tick."""
+"""Live accounts as operators see them: positions marked at the last tick, read from Redis only."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from strategies import position as machine
-from tickflow.live.engine import LiveEngine
 from tickflow.storage import keys
+from tickflow.storage.active import active_entries
+from tickflow.storage.positions import load_position
 
 
-def accounts(engine: LiveEngine) -> list[dict[str, Any]]:
+def accounts(client: redis.Redis) -> list[dict[str, Any]]:
     """One row per active strategy and symbol: position, unrealised PnL, balance and equity at the last price.
 
-    What ``GET /api/v1/live/positions`` returns and ``tickflow status`` shows; read from Redis only.
+    What ``GET /api/v1/live/positions`` returns and ``tickflow status`` shows.
     """
-    client = engine.redis
-    accounts = []
-    for sid, entry in engine.active.all().items():
+    rows = []
+    for sid, entry in active_entries(client).items():
         for symbol in entry.symbols:
-            position = engine.book.load(sid, symbol, entry.cash)
+            state = load_position(client, sid, symbol, entry.cash).state
             last = client.hget(keys.last_tick(symbol), "p")
-            state = position.state
+            side = int(state[machine.SIDE])
             price = float(last) if last is not None else float(state[machine.ENTRY_PRICE])
-            side = position.side
-            accounts.append({
+            rows.append({
                 "strategy_id": sid,
                 "symbol": symbol,
                 "cash": entry.cash,
@@ -37,4 +38,4 @@ def accounts(engine: LiveEngine) -> list[dict[str, Any]]:
                 "balance": float(state[machine.BALANCE]),
                 "equity": float(machine.equity(state, price)),
             })  # fmt: skip
-    return accounts
+    return rows

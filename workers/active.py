@@ -10,23 +10,20 @@ sets from stored history (``warmup``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import redis
 from bson import ObjectId
 from pymongo.database import Database
 
-from tickflow.live.ingest import DASHBOARD_TIMEFRAME
-from tickflow.live.runner import LiveStrategy
-from tickflow.live.warmup import Warmed, waiting_mark, warm_up
+from workers.ingest import DASHBOARD_TIMEFRAME
+from workers.runner import LiveStrategy
+from workers.warmup import Warmed, waiting_mark, warm_up
 from tickflow.storage import keys
+from tickflow.storage.active import LiveEntry, active_entries, active_entry
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import STRATEGIES
-
-DEFAULT_CASH = 10_000.0
 
 # KEYS: active hash, timeframes hash. ARGV: minimum bars, dashboard timeframe. Recomputed from the whole
 # active set in one script, so two strategies starting at once cannot lose each other's needs.
@@ -45,25 +42,6 @@ redis.call('DEL', KEYS[2])
 for symbol, frames in pairs(needs) do redis.call('HSET', KEYS[2], symbol, cjson.encode(frames)) end
 return 1
 """
-
-
-@dataclass(frozen=True)
-class LiveEntry:
-    """What the engine needs to know about an active strategy without loading it."""
-
-    mode: str
-    cash: float
-    symbols: list[str]
-    timeframe: str
-    bars: int
-    """Working-set length it wants (``LiveStrategy.bars_needed``)."""
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, raw: str) -> LiveEntry:
-        return cls(**json.loads(raw))
 
 
 class ActiveSet:
@@ -125,16 +103,13 @@ class ActiveSet:
         self._rebuild_timeframes(keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME])
 
     def get(self, strategy_id: str) -> LiveEntry | None:
-        raw = self.redis.hget(keys.live_active(), strategy_id)
-        return None if raw is None else LiveEntry.from_json(raw)
+        return active_entry(self.redis, strategy_id)
 
     def entries(self, strategy_ids: Iterable[str]) -> dict[str, LiveEntry]:
-        ids = list(strategy_ids)
-        raw = self.redis.hmget(keys.live_active(), ids) if ids else []
-        return {sid: LiveEntry.from_json(value) for sid, value in zip(ids, raw) if value is not None}
+        return active_entries(self.redis, strategy_ids)
 
     def all(self) -> dict[str, LiveEntry]:
-        return {sid: LiveEntry.from_json(raw) for sid, raw in self.redis.hgetall(keys.live_active()).items()}
+        return active_entries(self.redis)
 
     def stored_live(self) -> list[dict]:
         """Strategies MongoDB marks active: ``{"_id", "live"}`` documents."""

@@ -35,15 +35,16 @@ from pymongo.database import Database
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side
-from tickflow.live.active import ActiveSet, LiveEntry
-from tickflow.live.archive import Archive, closed_record, opened_record, outbox_entry
-from tickflow.live.broker import broker_for, submit_all
-from tickflow.live.config import LiveSettings
-from tickflow.live.events import event
-from tickflow.live.ingest import Close, Ingestor, working_sets
-from tickflow.live.orders import OrderClaims, OrderRequest, client_order_id
-from tickflow.live.positions import (
-    ADOPT,
+from tickflow.storage.active import LiveEntry
+from workers.active import ActiveSet
+from workers.archive import Archive, closed_record, opened_record, outbox_entry
+from workers.broker import broker_for, submit_all
+from workers.config import LiveSettings
+from tickflow.storage.events import event
+from workers.ingest import Close, Ingestor, working_sets
+from workers.orders import OrderClaims, OrderRequest, client_order_id
+from tickflow.storage.positions import ADOPT
+from workers.positions import (
     Commit,
     PathEntry,
     PositionBook,
@@ -53,8 +54,8 @@ from tickflow.live.positions import (
     order_pending,
     stream_id,
 )
-from tickflow.live.progress import mark_candles_processed
-from tickflow.live.runner import (
+from workers.progress import mark_candles_processed
+from workers.runner import (
     LiveStrategy,
     StrategyCatalog,
     Decision,
@@ -63,7 +64,7 @@ from tickflow.live.runner import (
     indicator_tails,
     working_sets_at,
 )
-from tickflow.live.ticks import decode_batch
+from workers.ticks import decode_batch
 from tickflow.storage import keys
 from tickflow.storage.strategies import NotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository

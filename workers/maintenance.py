@@ -1,4 +1,4 @@
-"""Periodic upkeep of live state, free of Celery: what beat's ``tickflow.maintenance.*`` tasks call.
+"""Periodic upkeep of live state, free of Celery: what beat's ``tasks.maintenance.*`` tasks call.
 
 * ``reconcile_positions`` compares every active account's position with the net position
   its broker reports, and *reports* differences (a warning line, a ``mismatch`` event on
@@ -35,11 +35,11 @@ from pymongo.database import Database
 
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
-from tickflow.live.broker import broker_for
-from tickflow.live.engine import LiveEngine
-from tickflow.live.events import event
-from tickflow.live.ingest import DASHBOARD_TIMEFRAME, working_sets
-from tickflow.live.positions import Position
+from workers.broker import broker_for
+from workers.engine import LiveEngine
+from tickflow.storage.events import event
+from workers.ingest import DASHBOARD_TIMEFRAME, working_sets
+from tickflow.storage.positions import Position
 from tickflow.settings import env_number
 from tickflow.storage import keys
 from tickflow.storage.schema import STRATEGIES

@@ -37,7 +37,7 @@ import numpy as np
 import redis
 
 from strategies.candles import TIMEFRAME_MS
-from tickflow.live.ticks import TickBatch
+from workers.ticks import TickBatch
 from tickflow.storage import keys
 
 DASHBOARD_TIMEFRAME = "1m"

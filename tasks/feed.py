@@ -1,4 +1,4 @@
-"""The production sink: each tick batch becomes ``tickflow.live.ingest`` messages on the ingest queue(s).
+"""The production sink: each tick batch becomes ``tasks.live.ingest`` messages on the ingest queue(s).
 
 With ``LIVE_SHARDS`` > 1 a batch is split by symbol shard and each part goes to its
 shard's queue (``ingest.<k>``, ``tasks.routing``), so every symbol's ticks reach the one
@@ -14,7 +14,7 @@ from celery import Celery
 from tasks.routing import INGEST_QUEUE, live_shards, shard_queue, split_batch
 from workers.feeds.publisher import Sink
 
-INGEST_TASK = "tickflow.live.ingest"
+INGEST_TASK = "tasks.live.ingest"
 
 
 def celery_sink(app: Celery, task: str = INGEST_TASK, queue: str = INGEST_QUEUE, shards: int | None = None) -> Sink:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import redis
@@ -35,10 +35,8 @@ import redis
 from strategies import position as machine
 from strategies.domain import EXIT_REASON_CODES, ExitReason
 from tickflow.storage import keys
+from tickflow.storage.positions import ADOPT, Position, load_position, position_from_fields
 
-ADOPT = -1
-"""``bar`` of a position that has never seen a close (new, or rebuilt after Redis was emptied):
-the first close or tick it meets sets it."""
 _REASONS = {code: reason for reason, code in EXIT_REASON_CODES.items()}
 
 # A compare-and-set commit of many positions in one call. KEYS: stop holders set, outbox hash, events stream, then one
@@ -99,46 +97,9 @@ return joined
 """
 
 
-@dataclass
-class Position:
-    strategy_id: str
-    symbol: str
-    state: np.ndarray
-    version: int = 0
-    cursor: str = "0-0"
-    bar: int = ADOPT
-    evaluated: int = -1
-    executed: int = -1
-
-    @property
-    def side(self) -> int:
-        return int(self.state[machine.SIDE])
-
-    @property
-    def trade_id(self) -> str:
-        """Id of the open trade: strategy, symbol and entry candle."""
-        return trade_id(self.strategy_id, self.symbol, int(self.state[machine.ENTRY_BAR]))
-
-    def copy(self) -> Position:
-        return replace(self, state=self.state.copy())
-
-    def fields(self) -> dict[str, str]:
-        return {
-            "state": json.dumps(self.state.tolist()),
-            "cursor": self.cursor,
-            "bar": str(self.bar),
-            "evaluated": str(self.evaluated),
-            "executed": str(self.executed),
-        }
-
-
 def stop_holder(symbol: str, strategy_id: str) -> str:
     """A member of ``keys.stop_holders()``."""
     return f"{symbol} {strategy_id}"
-
-
-def trade_id(strategy_id: str, symbol: str, entry_bar: int) -> str:
-    return f"{strategy_id}-{symbol}-{entry_bar}"
 
 
 @dataclass(frozen=True)
@@ -162,14 +123,14 @@ class PositionBook:
 
     def load(self, strategy_id: str, symbol: str, cash: float) -> Position:
         """The stored position, or a flat new account holding ``cash``."""
-        return _position(strategy_id, symbol, cash, self.redis.hgetall(keys.position(strategy_id, symbol)))
+        return load_position(self.redis, strategy_id, symbol, cash)
 
     def load_many(self, wanted: Sequence[tuple[str, str, float]]) -> list[Position]:
         """``load`` for many (strategy id, symbol, cash) at once, in one round trip."""
         if not wanted:
             return []
         rows = json.loads(self._load_many(keys=[keys.position(sid, symbol) for sid, symbol, _ in wanted]))
-        return [_position(sid, symbol, cash, {} if row[-1] is False else dict(zip(_LOADED, row)))
+        return [position_from_fields(sid, symbol, cash, {} if row[-1] is False else dict(zip(_LOADED, row)))
                 for (sid, symbol, cash), row in zip(wanted, rows)]
 
     def paths(self, after: Mapping[str, str]) -> dict[str, list[PathEntry]]:
@@ -218,21 +179,6 @@ class Commit:
     events: list[tuple[str, str]] = field(default_factory=list)
     extras: list[tuple[str, str, int]] = field(default_factory=list)
     """(key, value, TTL in s) strings set with it, like signal keys."""
-
-
-def _position(strategy_id: str, symbol: str, cash: float, raw: dict[str, str]) -> Position:
-    if not raw:
-        return Position(strategy_id, symbol, machine.new_state(cash))
-    return Position(
-        strategy_id,
-        symbol,
-        np.array(json.loads(raw["state"]), dtype=np.float64),
-        version=int(raw["version"]),
-        cursor=raw["cursor"],
-        bar=int(raw["bar"]),
-        evaluated=int(raw["evaluated"]),
-        executed=int(raw["executed"]),
-    )
 
 
 def advance(position: Position, entries: Sequence[PathEntry], period: int, config: np.ndarray) -> list[np.ndarray]:

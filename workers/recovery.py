@@ -28,11 +28,12 @@ import redis
 
 from strategies import position as machine
 from strategies.domain import Side
-from tickflow.live import warmup
-from tickflow.live.active import ActiveSet
-from tickflow.live.broker import PaperBroker, broker_for
-from tickflow.live.engine import LiveEngine
-from tickflow.live.positions import Commit, Position
+from workers import warmup
+from workers.active import ActiveSet
+from workers.broker import PaperBroker, broker_for
+from workers.engine import LiveEngine
+from tickflow.storage.positions import Position
+from workers.positions import Commit
 from tickflow.storage import keys
 from tickflow.storage.strategies import NotFound
 

@@ -22,8 +22,9 @@ from pymongo.errors import PyMongoError
 
 from strategies import position as machine
 from strategies.domain import Side, return_fraction
-from tickflow.live.orders import client_order_id
-from tickflow.live.positions import Position, exit_reason, trade_id
+from workers.orders import client_order_id
+from tickflow.storage.positions import Position, trade_id
+from workers.positions import exit_reason
 from tickflow.storage import keys
 from tickflow.storage.trade_logs import TradeLogRepository
 

@@ -10,7 +10,7 @@ import click
 import pymongo.errors
 import redis
 
-from tickflow.cli import backtest, candles, feed, services, status, strategies, tokens
+from cli import backtest, candles, feed, services, status, strategies, tokens
 from tickflow.logs import configure
 from tickflow.settings import SettingsError, get_settings, load_env_file, server_location
 

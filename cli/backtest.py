@@ -27,7 +27,7 @@ from backtests.errors import InvalidRequest
 from strategies.domain import iso_time
 from strategies.spec import SpecError, validate_spec
 from tickflow.candle_files import CandleFormatError, read_candles_csv
-from tickflow.cli.strategies import read_spec
+from cli.strategies import read_spec
 from tickflow.storage.backtest_results import (
     ACTIVE,
     BacktestRepository,

@@ -135,12 +135,10 @@ def _queues(report: _Report, consumed: set[str]) -> None:
 
 
 def _live(report: _Report, with_mongo: bool) -> None:
-    from tickflow.live.accounts import accounts as live_accounts  # what GET /api/v1/live/positions returns
-    from tickflow.live.config import live_settings
-    from tickflow.live.engine import LiveEngine
+    from tickflow.storage.accounts import accounts as live_accounts  # what GET /api/v1/live/positions returns
 
     report.section("Live strategies")
-    accounts = live_accounts(LiveEngine(redis_client(), mongo_db(), live_settings()))
+    accounts = live_accounts(redis_client())
     if not accounts:
         report.line("none active (start one: POST /api/v1/strategies/<id>/start)")
         return

@@ -29,6 +29,7 @@ from tickflow.storage.candles import (
     normalize_symbol,
 )
 from tickflow.storage.connections import mongo_db, redis_client
+from tasks.feed import celery_sink
 from workers.feeds import (
     BatchPublisher,
     BinanceFeed,
@@ -37,7 +38,6 @@ from workers.feeds import (
     LockstepTimeout,
     ReplayFeed,
     SimulatedFeed,
-    celery_sink,
     run_feed,
 )
 from workers.feeds.binance import DEFAULT_URL

@@ -6,7 +6,7 @@ in ``orders.OrderClaims`` this is what guarantees one order per decision even wh
 task dies between sending an order and recording it.
 
 A broker also reports the net position it holds for each account, from its own records,
-so that positions can be reconciled against it (``tickflow.live.maintenance``).
+so that positions can be reconciled against it (``workers.maintenance``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Protocol
 import redis
 
 from strategies.domain import Fill, OrderSide
-from tickflow.live.orders import OrderRequest, fill_from_json, fill_to_json
+from workers.orders import OrderRequest, fill_from_json, fill_to_json
 from tickflow.storage import keys
 
 

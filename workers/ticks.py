@@ -1,6 +1,6 @@
 """Tick batches: the one message format between market-data feeds and the live engine.
 
-Feeds send ``tickflow.live.ingest`` a batch of ticks rather than one message per tick
+Feeds send ``tasks.live.ingest`` a batch of ticks rather than one message per tick
 because Celery's per-message cost (about 1 ms of worker time, measured) would otherwise
 cap the platform at a few hundred ticks per second. A batch is columnar JSON::
 
@@ -52,7 +52,7 @@ class TickBatch:
 
 
 def encode_batch(ticks: Sequence[Tick]) -> dict[str, list]:
-    """The JSON-able payload for ``tickflow.live.ingest`` (symbols upper-cased)."""
+    """The JSON-able payload for ``tasks.live.ingest`` (symbols upper-cased)."""
     return {
         "s": [tick.symbol.upper() for tick in ticks],
         "t": [int(tick.ts) for tick in ticks],

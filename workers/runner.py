@@ -24,7 +24,7 @@ from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.indicators import IndicatorCall, keyed_indicators
 from strategies.position import make_config, risk_offsets
 from strategies.spec import AtrDistance, StrategySpec, validate_spec
-from tickflow.live.positions import has_risk_exits
+from workers.positions import has_risk_exits
 from tickflow.storage import keys
 from tickflow.storage.strategies import StrategyRepository
 

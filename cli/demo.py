@@ -122,8 +122,8 @@ def seed_demo(db: Database, client: redis.Redis, say: Callable[[str], None] = la
         record(examples=ids)
 
     if "paper" not in done:
-        from tickflow.live.config import live_settings
-        from tickflow.live.engine import LiveEngine
+        from workers.config import live_settings
+        from workers.engine import LiveEngine
 
         engine = LiveEngine(client, db, live_settings())
         ids = []

@@ -2,7 +2,7 @@
 
 ``run`` is what ``make run`` calls: it starts (or reuses) Redis and MongoDB,
 applies the database schema, seeds the demo on a first run
-(``tickflow.demo``; ``--no-seed`` skips it, and production never seeds), then runs every process of the
+(``cli.demo``; ``--no-seed`` skips it, and production never seeds), then runs every process of the
 ``Procfile`` under honcho in the foreground. Ctrl-C stops the processes,
 then the services this command started.
 
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from tickflow.localservices import LocalMongo, LocalRedis, LocalService, ServiceError, port_open
+from cli.localservices import LocalMongo, LocalRedis, LocalService, ServiceError, port_open
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
@@ -105,7 +105,7 @@ def flower_password(settings: Settings, var_dir: Path) -> tuple[str, Path | None
 
 
 def _seed(say) -> tuple[str | None, dict]:
-    from tickflow.demo import seed_demo
+    from cli.demo import seed_demo
 
     report = seed_demo(ready_db(), redis_client(), say)
     if not report.seeded:

@@ -1,0 +1,48 @@
+"""The live active set as stored in Redis: which strategies trade, and how, read without loading them.
+
+``keys.live_active()`` maps each active strategy's id to a ``LiveEntry``. The live engine
+writes it (``workers.active``); the API and the CLI read it through this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import redis
+
+from tickflow.storage import keys
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    """What the engine needs to know about an active strategy without loading it."""
+
+    mode: str
+    cash: float
+    symbols: list[str]
+    timeframe: str
+    bars: int
+    """Working-set length it wants (``LiveStrategy.bars_needed``)."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str) -> LiveEntry:
+        return cls(**json.loads(raw))
+
+
+def active_entry(client: redis.Redis, strategy_id: str) -> LiveEntry | None:
+    raw = client.hget(keys.live_active(), strategy_id)
+    return None if raw is None else LiveEntry.from_json(raw)
+
+
+def active_entries(client: redis.Redis, strategy_ids: Iterable[str] | None = None) -> dict[str, LiveEntry]:
+    """Entries of the given strategies that are active, or of every active strategy (``None``)."""
+    if strategy_ids is None:
+        return {sid: LiveEntry.from_json(raw) for sid, raw in client.hgetall(keys.live_active()).items()}
+    ids = list(strategy_ids)
+    raw = client.hmget(keys.live_active(), ids) if ids else []
+    return {sid: LiveEntry.from_json(value) for sid, value in zip(ids, raw) if value is not None}
