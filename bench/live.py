@@ -9,7 +9,7 @@ log in ``var/bench/live-worker.log``), then measures, with 100 symbols:
 * ``ingest_ticks_per_s``: tick batches (2,000 ticks over the 100 symbols) sent as fast
   as this process can, divided by the time until the last one is visible in Redis;
 * ``naive_ticks_per_s``: the same pipeline with one chain (ingest -> indicators ->
-  evaluate -> execute) per tick, for comparison;
+  evaluate -> execute, ``bench/naive_chain.py``) per tick, for comparison;
 * ``tick_to_candle_p99_ms``: at half the measured ingest rate, from sending a batch to
   seeing it in its symbol's Redis candle (a poller watches a probe symbol);
 * ``close_to_order_p99_ms``: one strategy that reverses on every candle colour, from
@@ -56,7 +56,7 @@ T0 = 1_704_067_200_000
 POLL_S = 0.005
 """How often the close->all poller reads the 100 progress keys: it shares the 2 cores with the worker, so it
 may add up to this much to a latency rather than steal CPU from what it measures."""
-WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live", "-Q", "ingest,strategy,orders",
+WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live,bench.naive_chain", "-Q", "ingest,strategy,orders",
                   "-c", "2", "-P", "prefork", "-O", "fair", "--without-gossip", "--without-mingle",
                   "--without-heartbeat", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")]
 
@@ -174,8 +174,8 @@ class Bench:
         started = time.perf_counter()
         for _ in range(ticks):
             chain(self.app.signature("tasks.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
-                  self.app.signature("tasks.live.indicators", args=[empty], queue="strategy", immutable=True),
-                  self.app.signature("tasks.live.evaluate", queue="strategy"),
+                  self.app.signature("bench.naive_chain.indicators", args=[empty], queue="strategy", immutable=True),
+                  self.app.signature("bench.naive_chain.evaluate", queue="strategy"),
                   self.app.signature("tasks.live.execute", queue="orders")).apply_async()
         self._wait_queues_empty()
         rate = ticks / (time.perf_counter() - started)

@@ -3,10 +3,10 @@
 ``indicator_tails`` runs ``keyed_indicators`` -- TA-Lib over the whole working set, each
 distinct indicator call once for every strategy of a close -- and keeps, per strategy,
 only the last few values its rules and ATR stops read (``CompiledRule.max_offset`` + 1
-bars). ``decide`` evaluates the compiled rules on those tails: the last value equals the
-last bar of a whole-history evaluation, because a rule looks back at most ``max_offset``
-bars. Tails are small enough to travel along the task chain, so a later close can never
-overwrite the values an earlier close is being decided on.
+bars). ``decide_many`` evaluates the compiled rules on those tails: the last value equals
+the last bar of a whole-history evaluation, because a rule looks back at most
+``max_offset`` bars. Both run in one ``decide`` task, so tails never leave the process
+and a later close can never overwrite the values an earlier close is being decided on.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from strategies.position import make_config, risk_offsets
 from strategies.spec import AtrDistance, StrategySpec, validate_spec
 from workers.positions import has_risk_exits
 from tickflow.storage import keys
+from tickflow.storage.candle_rows import candles_from_joined
 from tickflow.storage.strategies import StrategyRepository
+from tickflow.storage.scripts import lua_script
 
 RULES = ("enter_long", "exit_long", "enter_short", "exit_short")
-Tails = dict[str, list[float | None]]
-"""Series name -> its last values, oldest first (None for NaN: JSON has no NaN); numpy arrays
-when they never leave the process (``indicator_tails(..., as_json=False)``)."""
+Tails = dict[str, np.ndarray]
+"""Series name -> its last values, oldest first."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +101,7 @@ def working_set(client: redis.Redis, symbol: str, timeframe: str, through: int) 
     return working_sets_at(client, [symbol], timeframe, through)[0]
 
 
-# KEYS: closed-candle lists. Returns per list its rows joined by ",": one string per symbol parses
-# far faster in the client than hundreds of short ones.
-JOINED_LISTS = """
-local joined = {}
-for i, key in ipairs(KEYS) do joined[i] = table.concat(redis.call('LRANGE', key, 0, -1), ',') end
-return joined
-"""
+JOINED_LISTS = lua_script("workers", "joined_lists")
 
 
 def working_sets_at(client: redis.Redis, symbols: Sequence[str], timeframe: str, through: int) -> list[Candles]:
@@ -114,25 +109,14 @@ def working_sets_at(client: redis.Redis, symbols: Sequence[str], timeframe: str,
     if not symbols:
         return []
     joined = client.eval(JOINED_LISTS, len(symbols), *(keys.closed_candles(symbol, timeframe) for symbol in symbols))
-    return [_parse_rows(rows).between(None, through + 1) for rows in joined]
-
-
-def _parse_rows(joined: str) -> Candles:
-    """Rows ``ts,open,high,low,close,volume`` joined by commas, as candles; one C-level parse."""
-    flat = np.array(joined.split(","), dtype=np.float64) if joined else np.empty(0)
-    columns = flat.reshape(-1, 6)
-    return Candles.from_columns({name: columns[:, i] for i, name in enumerate(("ts", "open", "high", "low",
-                                                                              "close", "volume"))})
+    return [candles_from_joined(rows).between(None, through + 1) for rows in joined]
 
 
 def indicator_tails(
-    strategies: Sequence[LiveStrategy], candles: Candles, as_json: bool = True
+    strategies: Sequence[LiveStrategy], candles: Candles
 ) -> tuple[dict[str, Tails], dict[str, dict[str, float | None]]]:
     """Each strategy's tails on ``candles`` (see the module docstring), and every one of its
-    indicator values at the last candle (for the dashboard). Indicator calls are shared.
-
-    ``as_json=False`` keeps the tails as numpy arrays, for a caller that decides in the same
-    process (the fused ``decide`` task): no round trip through lists.
+    indicator values at the last candle (for the dashboard; None for NaN). Indicator calls are shared.
     """
     ohlcv = candles.ohlcv()
     memo: dict[IndicatorCall, list[np.ndarray]] = {}
@@ -141,7 +125,7 @@ def indicator_tails(
         series, _ = keyed_indicators(strategy.spec, ohlcv, memo)
         n = strategy.tail_length
         last = {name: (series[name] if name in series else ohlcv[name])[-n:] for name in strategy.tail_series}
-        tails[strategy.id] = {name: _json_floats(values) for name, values in last.items()} if as_json else last
+        tails[strategy.id] = last
         latest[strategy.id] = {name: _json_float(values[-1]) for name, values in series.items()}
     return tails, latest
 
@@ -171,7 +155,7 @@ def decide_many(strategy: LiveStrategy, tails: Mapping[str, Tails]) -> dict[str,
         by_length.setdefault(len(series["close"]), []).append(symbol)
     decisions = {}
     for symbols in by_length.values():
-        stacked = {name: np.array([_as_array(tails[symbol][name]) for symbol in symbols])
+        stacked = {name: np.array([tails[symbol][name] for symbol in symbols])
                    for name in tails[symbols[0]]}
         fired = {name: rule.evaluate(stacked, strategy.params)[:, -1] for name, rule in strategy.spec.rules.items()}
         offsets = risk_offsets(strategy.spec, {name: rows[:, -1] for name, rows in stacked.items()}, strategy.params)
@@ -179,12 +163,6 @@ def decide_many(strategy: LiveStrategy, tails: Mapping[str, Tails]) -> dict[str,
             decisions[symbol] = Decision(*(bool(fired[rule][row]) if rule in fired else False for rule in RULES),
                                          offsets=tuple(float(x) for x in offsets[row if len(offsets) > 1 else 0]))
     return decisions
-
-
-def _as_array(values: np.ndarray | list[float | None]) -> np.ndarray:
-    if isinstance(values, np.ndarray):
-        return values
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _json_floats(values) -> list[float | None]:
