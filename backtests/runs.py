@@ -33,10 +33,9 @@ from strategies.spec import SpecError, StrategySpec, validate_spec
 from tickflow.logs import log_context
 from tickflow.settings import get_settings
 from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
-from tickflow.storage.strategies import NotFound, StrategyRepository
+from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
 
-STAGE_DELAY_ENV = "TICKFLOW_TEST_STAGE_DELAY_S"
 DEFAULT_HEARTBEAT_S = 5.0
 """How often a running execution stamps its document's ``heartbeat_at`` (and renews its message's lease)."""
 
@@ -74,7 +73,7 @@ def resolve_target(
     """
     try:
         strategy = strategies.get(strategy_id)
-    except NotFound:
+    except StrategyNotFound:
         raise InvalidRequest({"strategy_id": ["no strategy has this id"]}) from None
     errors: dict[str, list[str]] = {}
     spec = validate_spec(strategy.spec)
@@ -181,10 +180,9 @@ def guarded(what: str, execute: Callable[[], str], fail: Callable[[str], object]
 
 
 def announce(report: Report | None, stage: str) -> None:
-    """Tell ``report`` (the task's ``PROGRESS`` state) that ``stage`` begins, then pause there in tests."""
+    """Tell ``report`` (the task's ``PROGRESS`` state) that ``stage`` begins."""
     if report is not None:
         report(stage)
-    pause_for_tests()
 
 
 def warm_up() -> None:
@@ -194,18 +192,6 @@ def warm_up() -> None:
     forks, so no job pays for it.
     """
     run_backtest(validate_spec(load_example("sma_cross")), generate_candles(300, "1h"))
-
-
-def pause_for_tests() -> None:
-    """Sleep ``TICKFLOW_TEST_STAGE_DELAY_S`` seconds at a stage change, in the test environment only.
-
-    Crash and cancellation tests need a real worker to be caught in the middle
-    of a run; elsewhere this does nothing, whatever the variable says.
-    """
-    if get_settings().environment == "test":
-        delay = float(os.environ.get(STAGE_DELAY_ENV) or 0)
-        if delay > 0:
-            time.sleep(delay)
 
 
 class Heartbeat:

@@ -48,7 +48,7 @@ from backtests.jobs import run_backtest_job
 from backtests.runs import SKIPPED, STOPPED, Beat, Report, resolve_target, warm_up
 from backtests.sweeps import plan_sweep, run_sweep_chunk
 from tasks.celery_app import app
-from tickflow.storage.backtest_results import BacktestRepository, NotFound, State, SweepRepository
+from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, SweepRepository
 from tickflow.storage.connections import mongo_db
 from tickflow.storage.strategies import StrategyRepository
 
@@ -58,8 +58,6 @@ QUEUE = "backtests"  # named at every send: Celery 5.7 deprecates a task's own `
 # under the visibility timeout, or the waiting retry would be restored and run twice.
 _RETRY: dict[str, Any] = {"autoretry_for": (pymongo.errors.ConnectionFailure,), "retry_backoff": True,
                           "retry_backoff_max": 20, "max_retries": 10}
-KEEPALIVE_SETTING = "tickflow_backtest_keepalive"
-"""``app.conf`` key: ``False`` turns lease renewal off (tests of tasks delivered twice while they run)."""
 
 
 class EnqueueFailed(RuntimeError):
@@ -84,7 +82,7 @@ def _decided_by_another_delivery(db: Database, run_id: str, task_id: str) -> boo
     """
     try:
         doc = BacktestRepository(db).get(run_id)
-    except NotFound:
+    except JobNotFound:
         return False
     return doc.get("task_id") == task_id and doc["state"] in (State.DONE, State.FAILED)
 
@@ -134,14 +132,12 @@ def _keepalive(task: Task) -> Beat | None:
 
     Only on the Redis transport over TCP (``redis://``, ``rediss://``; not
     sentinel or a unix socket, where jobs simply rely on first finisher wins),
-    for a message that has a delivery tag, and unless :data:`KEEPALIVE_SETTING`
-    is off. ``ZADD XX`` only moves an
+    for a message that has a delivery tag. ``ZADD XX`` only moves an
     existing entry: a message acknowledged or already restored meanwhile is
     not brought back.
     """
     tag = (task.request.properties or {}).get("delivery_tag")
-    if (not tag or not app.conf.get(KEEPALIVE_SETTING, True) or task.request.is_eager
-            or not str(app.conf.broker_url).startswith(("redis://", "rediss://"))):
+    if not tag or task.request.is_eager or not str(app.conf.broker_url).startswith(("redis://", "rediss://")):
         return None
     options = app.conf.broker_transport_options or {}
     index = options.get("global_keyprefix", "") + options.get("unacked_index_key", Channel.unacked_index_key)

@@ -10,11 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tickflow.settings import env_number, get_settings
-
-EXECUTE_DELAY_ENV = "TICKFLOW_TEST_EXECUTE_DELAY_S"
-"""Test hook: ``execute`` sleeps this long before placing orders, so a test can kill the
-worker in the middle of a chain. Honoured only when ``TICKFLOW_ENV=test``."""
+from tickflow.settings import env_number
 
 
 @dataclass(frozen=True)
@@ -28,25 +24,22 @@ class LiveSettings:
     stale_candles: float = 1.0
     """Work on a close that arrives more than this many candle periods late is dropped, not traded."""
     chain_batch: int = 500
-    """Most strategies one indicators -> evaluate -> execute chain carries."""
+    """Most strategies one decide -> execute chain carries."""
     path_length: int = 10_000
     """Entries kept in each symbol's price-path stream (what stops are checked against)."""
     events_length: int = 10_000
     """Entries kept in the events stream the SSE endpoint reads."""
     order_claim_days: int = 30
     """How long an order claim (and so the protection against a second send) is kept."""
-    execute_delay_s: float = 0.0
 
     @classmethod
     def from_env(cls) -> LiveSettings:
         env = os.environ
-        testing = get_settings().environment == "test"
         return cls(
             min_bars=env_number(env, "TICKFLOW_LIVE_MIN_BARS", cls.min_bars, int),
             warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
             stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
             chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
-            execute_delay_s=env_number(env, EXECUTE_DELAY_ENV, 0.0, float) if testing else 0.0,
         )
 
 

@@ -1,6 +1,6 @@
 """Real Celery workers (subprocesses) on the test Redis and MongoDB, and the data backtests need.
 
-A worker here is ``python -m celery -A tasks worker -Q backtests -c 2``
+A worker here is ``python -m celery -A tests.jobs.stage_delay worker -Q backtests -c 2``
 started with the test environment, exactly as production runs it, so tests
 can SIGKILL its pool processes or the whole worker. Modules that need one
 share a module-scoped worker; only one worker consumes the queue at a time,
@@ -12,9 +12,9 @@ not declare it again, and its messages would go nowhere. Messages left over
 from earlier tests or sessions name runs that no longer exist, and workers
 skip them.
 
-Stage delays (``TICKFLOW_TEST_STAGE_DELAY_S``, honoured only when
-``TICKFLOW_ENV=test``) slow a worker's runs down enough to cancel or kill
-them in the middle; nothing is mocked.
+Workers run the test apps (``tests.jobs.stage_delay`` and its variants): the
+production app, whose stages can be slowed down (``stage_delay``) enough to
+cancel or kill a run in the middle; nothing is mocked.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from backtests.runs import STAGE_DELAY_ENV
 from strategies.examples import load_example
+from tests.jobs.stage_delay import STAGE_DELAY_ENV
 from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository
@@ -36,8 +36,8 @@ TIMEFRAME = "1h"
 BARS = 2_000
 
 
-def new_backtest_worker(log_dir: Path, app_module: str = "tasks", stage_delay: float = 0.0) -> CeleryWorker:
-    """A backtest worker (queue ``backtests``); ``stage_delay`` slows each job stage (test hook)."""
+def new_backtest_worker(log_dir: Path, app_module: str = "tests.jobs.stage_delay", stage_delay: float = 0.0) -> CeleryWorker:
+    """A backtest worker (queue ``backtests``); ``stage_delay`` seconds of pause after each job stage."""
     return CeleryWorker(log_dir, "jobs", "backtests", app_module, env={STAGE_DELAY_ENV: str(stage_delay)})
 
 

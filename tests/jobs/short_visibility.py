@@ -5,10 +5,11 @@ messages wait in Redis until another worker's restore sweep finds them older
 than the visibility timeout. Production's timeout is 30 s with a sweep every
 second (``tasks.celery_app``); this app is identical but for a 3-second
 timeout, so that tests of jobs longer than the timeout take seconds. Backtest
-tasks renew their lease every timeout / 6 seconds, here 0.5 s.
+tasks renew their lease every timeout / 6 seconds, here 0.5 s. Stages pause as in
+``tests.jobs.stage_delay``.
 """
 
-from tasks import app
+from tests.jobs.stage_delay import app
 
 app.conf.broker_transport_options = {
     **app.conf.broker_transport_options,

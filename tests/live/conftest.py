@@ -3,8 +3,8 @@
 Workers run ``python -m celery -A tests.live.live_app worker -Q ingest,strategy,orders
 -c 2 -P prefork`` with the test environment, as the Procfile runs them, so tests can
 SIGKILL them. A module shares one worker; tests that kill workers or need their own
-MongoDB start theirs with ``start_worker``. Test-only behaviour (``execute`` sleeping)
-is switched on by environment variables, honoured only when ``TICKFLOW_ENV=test``.
+MongoDB start theirs with ``start_worker``, possibly on another test app
+(``tests.live.slow_execute_app``: ``execute`` sleeps before it starts).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ LIVE_QUEUES = "ingest,strategy,orders"
 _beat_schedules = count(1)
 
 
-def new_live_worker(log_dir: Path, env: dict[str, str] | None = None, beat: bool = False) -> CeleryWorker:
-    """A live worker on the live queues, running the test app; with ``beat``, beat runs in it too."""
+def new_live_worker(log_dir: Path, env: dict[str, str] | None = None, beat: bool = False,
+                    app_module: str = "tests.live.live_app") -> CeleryWorker:
+    """A live worker on the live queues, running a test app; with ``beat``, beat runs in it too."""
     extra = ["--beat", "--schedule", str(log_dir / f"beat-{next(_beat_schedules)}")] if beat else []
-    return CeleryWorker(log_dir, "live", LIVE_QUEUES, "tests.live.live_app", env=env, extra_args=extra)
+    return CeleryWorker(log_dir, "live", LIVE_QUEUES, app_module, env=env, extra_args=extra)
 
 
 @pytest.fixture(scope="session")
