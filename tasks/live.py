@@ -117,29 +117,10 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-# ``indicators`` and ``evaluate`` as tasks of their own: the original chain, kept so that messages already
-# queued by an older worker still run (and for the bench's naive design).
-@app.task(ignore_result=True)
-def indicators(job: dict[str, Any]) -> dict[str, Any]:
-    return {"job": job, "tails": engine().indicators(CloseJob.from_dict(job))}
-
-
-@app.task(bind=True, ignore_result=True, max_retries=NOT_READY_RETRIES)
-def evaluate(self, handed: dict[str, Any]) -> dict[str, Any]:
-    try:
-        engine().evaluate(CloseJob.from_dict(handed["job"]), handed["tails"])
-    except NotReady:
-        raise self.retry(countdown=NOT_READY_RETRY_S) from None
-    return handed["job"]
-
-
 @app.task(ignore_result=True)
 def execute(job: dict[str, Any]) -> None:
-    live = engine()
-    if live.settings.execute_delay_s:
-        time.sleep(live.settings.execute_delay_s)
     started = time.perf_counter()
-    live.execute(CloseJob.from_dict(job))
+    engine().execute(CloseJob.from_dict(job))
     log.info("execute: close %s %d, %d symbols in %.1f ms", job["timeframe"], job["close"], len(job["legs"]),
              1000 * (time.perf_counter() - started), extra=_job_fields(job))
 

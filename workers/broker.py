@@ -19,6 +19,7 @@ import redis
 from strategies.domain import Fill, OrderSide
 from workers.orders import OrderRequest, fill_from_json, fill_to_json
 from tickflow.storage import keys
+from tickflow.storage.scripts import lua_script
 
 
 class Broker(Protocol):
@@ -32,19 +33,7 @@ class Broker(Protocol):
         """The net size the broker holds for each (strategy id, symbol): > 0 long, < 0 short, 0 flat."""
 
 
-# KEYS: fills hash, positions hash. ARGV: per order, client order id, JSON fill, account, signed size.
-# A fill is stored once per client order id and only a new one moves its account's net position, so
-# submitting again changes nothing. Returns the stored fills (the first one of a repeated id).
-FILL_MANY = """
-local fills = {}
-for i = 1, #ARGV, 4 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
-    redis.call('HINCRBYFLOAT', KEYS[2], ARGV[i + 2], ARGV[i + 3])
-  end
-  fills[#fills + 1] = redis.call('HGET', KEYS[1], ARGV[i])
-end
-return fills
-"""
+FILL_MANY = lua_script("workers", "fill_many")
 
 
 def account(strategy_id: str, symbol: str) -> str:

@@ -4,12 +4,12 @@
 ``CloseJob``s -- one per timeframe and candle time, carrying every active strategy on
 every symbol that closed, so that a minute's closes over many symbols make one chain --
 and checks stops of the positions on the symbols that moved. Each job then runs as
-``indicators`` -> ``evaluate`` -> ``execute``:
+``decide`` -> ``execute``:
 
-* ``indicators`` runs the strategies' indicators over the Redis working set and hands
-  the last values the rules need to the next step (never through a shared key: chains
-  of consecutive closes can interleave);
-* ``evaluate`` steps each position through the close's remaining ticks, runs the rules
+* ``decide`` runs two steps in one task: ``indicators`` computes the strategies'
+  indicators over the Redis working set and keeps the last values the rules need (in
+  the process, never in a shared key: chains of consecutive closes can interleave);
+  ``evaluate`` steps each position through the close's remaining ticks, runs the rules
   and ``on_signals``, and writes the signal key of that strategy, symbol and candle;
 * ``execute`` fills the orders the signals left at the next candle's open, through the
   broker, and marks the close processed (the lockstep feed waits on that).
@@ -66,8 +66,10 @@ from workers.runner import (
 )
 from workers.ticks import decode_batch
 from tickflow.storage import keys
-from tickflow.storage.strategies import NotFound, StrategyRepository
+from tickflow.storage.candle_rows import row_open
+from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
+from tickflow.storage.scripts import lua_script
 
 log = logging.getLogger(__name__)
 
@@ -80,22 +82,7 @@ expires alone: at 1,000 pairs on 1m they are ~1.4 million a day, ~0.7 GB of Redi
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
 
 
-# KEYS: signal keys. Returns the (1-based) positions of those whose signal leaves an order pending, and the
-# negated positions of those missing: most closes leave no order, and filtering here spares the client parsing
-# every signal. Signals are written by ``json.dumps`` (``_evaluate_move``), so a substring finds the flag
-# without decoding each one.
-PENDING_SIGNALS = """
-local found = {}
-for i, key in ipairs(KEYS) do
-  local raw = redis.call('GET', key)
-  if not raw then
-    found[#found + 1] = -i
-  elseif string.find(raw, '"pending": true', 1, true) then
-    found[#found + 1] = i
-  end
-end
-return found
-"""
+PENDING_SIGNALS = lua_script("workers", "pending_signals")
 
 
 class NotReady(Exception):
@@ -217,11 +204,8 @@ class LiveEngine:
     # read or write, whatever the number of symbols and strategies, because a round trip
     # costs far more than the work on one position.
 
-    def indicators(self, job: CloseJob, as_json: bool = True) -> dict[str, dict[str, Tails]]:
-        """Symbol -> strategy id -> tails, for the next step; indicator values stored for the dashboard.
-
-        ``as_json=False``: the tails stay numpy arrays (for ``decide``, which evaluates in this process).
-        """
+    def indicators(self, job: CloseJob) -> dict[str, dict[str, Tails]]:
+        """Symbol -> strategy id -> tails, for ``evaluate``; indicator values stored for the dashboard."""
         result = {}
         sets = working_sets_at(self.redis, [leg.symbol for leg in job.legs], job.timeframe, job.close)
         pipe = self.redis.pipeline(transaction=False)
@@ -231,7 +215,7 @@ class LiveEngine:
                 log.warning("indicators: candle %s %s %d is not in the working set; skipped",
                             leg.symbol, job.timeframe, job.close, extra=_fields(job, leg))
                 continue
-            tails, latest = indicator_tails(list(strategies.values()), candles, as_json)
+            tails, latest = indicator_tails(list(strategies.values()), candles)
             result[leg.symbol] = tails
             if latest:
                 pipe.hset(keys.indicator_values(leg.symbol, job.timeframe),
@@ -241,8 +225,8 @@ class LiveEngine:
         return result
 
     def decide(self, job: CloseJob) -> None:
-        """``indicators`` then ``evaluate`` in one go: what the fused ``decide`` task runs (see tasks/live.py)."""
-        self.evaluate(job, self.indicators(job, as_json=False))
+        """``indicators`` then ``evaluate``: what the ``decide`` task runs (see tasks/live.py)."""
+        self.evaluate(job, self.indicators(job))
 
     def evaluate(self, job: CloseJob, tails: Mapping[str, Mapping[str, Tails]]) -> None:
         """Rules and ``on_signals`` for every strategy of the job; raises NotReady if a previous close is pending.
@@ -409,9 +393,9 @@ class LiveEngine:
                 price = float(forming[1])
             else:
                 for row in reversed(closed):
-                    t, o = row.split(",")[:2]
-                    if int(t) == candle_open_ms:
-                        price = float(o)
+                    t, o = row_open(row)
+                    if t == candle_open_ms:
+                        price = o
                         break
             if price is None:
                 log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms,
@@ -477,7 +461,7 @@ class LiveEngine:
         for sid in ids:
             try:
                 found[sid] = self.catalog.get(sid)
-            except NotFound:
+            except StrategyNotFound:
                 log.warning("strategy %s is active but no longer exists; skipped", sid, extra={"strategy_id": sid})
         return found
 

@@ -44,6 +44,7 @@ from tickflow.settings import env_number
 from tickflow.storage import keys
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import Strategy, StrategyRepository
+from tickflow.storage.scripts import lua_script
 
 log = logging.getLogger(__name__)
 
@@ -182,61 +183,11 @@ def refresh_strategy_cache(db: Database, client: redis.Redis) -> CacheRefresh:
 IDLE_DAYS = 7.0
 IDLE_ENV = "TICKFLOW_LIVE_PRUNE_IDLE_DAYS"
 
-# The first lines of the time-based prune scripts: ARGV[1] is the idle age in ms, measured on the Redis
-# server's clock (the clock that stamps stream entry ids), whatever the worker's clock says.
-_CUTOFF = """
-local clock = redis.call('TIME')
-local cutoff = clock[1] * 1000 + math.floor(clock[2] / 1000) - tonumber(ARGV[1])
-"""
-
-# KEYS: timeframes hash, late hash, then every key of the symbol, its price path first. ARGV: idle ms, symbol.
-# Deletes them unless an active strategy trades the symbol or something was ingested for it since the cutoff:
-# the price path's newest entry id is the server time of the last ingest that moved the symbol.
-PRUNE_SYMBOL = _CUTOFF + """
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 0 end
-local newest = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
-if newest and tonumber(string.match(newest[1], '^%d+')) >= cutoff then return 0 end
-redis.call('DEL', unpack(KEYS, 3))
-redis.call('HDEL', KEYS[2], ARGV[2])
-return 1
-"""
-
-# KEYS: timeframes hash, then the keys of one symbol and timeframe, its forming candle first. ARGV: idle ms,
-# symbol, timeframe. Deletes them unless ingest keeps the timeframe for the symbol, or the forming candle's
-# last tick is newer than the cutoff.
-PRUNE_TIMEFRAME = _CUTOFF + """
-local kept = redis.call('HGET', KEYS[1], ARGV[2])
-if kept and cjson.decode(kept)[ARGV[3]] then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[2], 'ct'))
-if last and last >= cutoff then return 0 end
-redis.call('DEL', unpack(KEYS, 2))
-return 1
-"""
-
-# KEYS: active hash, a dashboard hash whose fields start with a strategy id (``id`` or ``id:symbol``) and
-# hold JSON with ``t``, a candle time. ARGV: idle ms. Drops the fields of strategies not active whose
-# value is older than the cutoff; returns how many.
-PRUNE_FIELDS = _CUTOFF + """
-local dropped = 0
-local entries = redis.call('HGETALL', KEYS[2])
-for i = 1, #entries, 2 do
-  local sid = string.match(entries[i], '^[^:]+')
-  if redis.call('HEXISTS', KEYS[1], sid) == 0 and cjson.decode(entries[i + 1]).t < cutoff then
-    redis.call('HDEL', KEYS[2], entries[i])
-    dropped = dropped + 1
-  end
-end
-return dropped
-"""
-
-# KEYS: active hash, a position. ARGV: strategy id, the version at which it was found flat. Deletes it
-# unless the strategy is active or the position moved since.
-PRUNE_ACCOUNT = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-if redis.call('HGET', KEYS[2], 'version') ~= ARGV[2] then return 0 end
-redis.call('DEL', KEYS[2])
-return 1
-"""
+# Each script checks again, inside Redis, the rule that picked its keys (workers/lua/prune_*.lua).
+PRUNE_SYMBOL = lua_script("workers", "prune_symbol")
+PRUNE_TIMEFRAME = lua_script("workers", "prune_timeframe")
+PRUNE_FIELDS = lua_script("workers", "prune_fields")
+PRUNE_ACCOUNT = lua_script("workers", "prune_account")
 
 
 @dataclass(frozen=True)

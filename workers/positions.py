@@ -36,65 +36,17 @@ from strategies import position as machine
 from strategies.domain import EXIT_REASON_CODES, ExitReason
 from tickflow.storage import keys
 from tickflow.storage.positions import ADOPT, Position, load_position, position_from_fields
+from tickflow.storage.scripts import lua_script
 
 _REASONS = {code: reason for reason, code in EXIT_REASON_CODES.items()}
 
-# A compare-and-set commit of many positions in one call. KEYS: stop holders set, outbox hash, events stream, then one
-# position key per commit. ARGV[1]: events stream length; ARGV[2]: JSON [[expected version, {field: string},
-# 0/1 holds stops, stop-holder member, [[outbox field, record]], [[type, data]], [[key, value, ttl s]]], ...].
-# Each position is compared-and-set on its own; returns 1/0 per commit.
-COMMIT_MANY = """
-local results = {}
-for i, c in ipairs(cjson.decode(ARGV[2])) do
-  local key = KEYS[3 + i]
-  local version = tonumber(redis.call('HGET', key, 'version') or '0')
-  if version ~= c[1] then
-    results[i] = 0
-  else
-    local args = {}
-    for name, value in pairs(c[2]) do args[#args + 1] = name; args[#args + 1] = value end
-    args[#args + 1] = 'version'; args[#args + 1] = version + 1
-    redis.call('HSET', key, unpack(args))
-    if c[3] == 1 then redis.call('SADD', KEYS[1], c[4]) else redis.call('SREM', KEYS[1], c[4]) end
-    for _, entry in ipairs(c[5]) do redis.call('HSET', KEYS[2], entry[1], entry[2]) end
-    for _, event in ipairs(c[6]) do
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'type', event[1], 'data', event[2])
-    end
-    for _, extra in ipairs(c[7]) do redis.call('SET', extra[1], extra[2], 'EX', extra[3]) end
-    results[i] = 1
-  end
-end
-return results
-"""
+COMMIT_MANY = lua_script("workers", "commit_many")
 
 
-# KEYS: position hashes. Returns one JSON string: per key, [state, cursor, bar, evaluated, executed, version]
-# (false where missing). One string parses far faster in the client than hundreds of hashes.
-LOAD_MANY = """
-local rows = {}
-for i, key in ipairs(KEYS) do
-  rows[i] = redis.call('HMGET', key, 'state', 'cursor', 'bar', 'evaluated', 'executed', 'version')
-end
-return cjson.encode(rows)
-"""
+LOAD_MANY = lua_script("workers", "load_many")
 _LOADED = ("state", "cursor", "bar", "evaluated", "executed", "version")
 
-# KEYS: price-path streams; ARGV: per stream, the XRANGE start (``(id`` or ``-``). Returns per stream its entries
-# as "id,minute,first,high,low" joined by commas: a reply of one string per symbol parses far faster in the client
-# than nested entries (a close reads several entries of every symbol).
-JOINED_PATHS = """
-local joined = {}
-for i, key in ipairs(KEYS) do
-  local parts = {}
-  for _, entry in ipairs(redis.call('XRANGE', key, ARGV[i], '+')) do
-    local f = {}
-    for k = 1, #entry[2], 2 do f[entry[2][k]] = entry[2][k + 1] end
-    parts[#parts + 1] = entry[1] .. ',' .. f.m .. ',' .. f.o .. ',' .. f.h .. ',' .. f.l
-  end
-  joined[i] = table.concat(parts, ',')
-end
-return joined
-"""
+JOINED_PATHS = lua_script("workers", "joined_paths")
 
 
 def stop_holder(symbol: str, strategy_id: str) -> str:

@@ -14,14 +14,9 @@ from collections.abc import Callable, Sequence
 import redis
 
 from tickflow.storage import keys
+from tickflow.storage.scripts import lua_script
 
-# KEYS: progress keys. ARGV: a candle open time per key. Progress only moves forward, so a
-# redelivered old close cannot make a waiting feed think a later candle is unhandled.
-MARK_IF_LATER = """
-for i, key in ipairs(KEYS) do
-  if tonumber(ARGV[i]) > tonumber(redis.call('GET', key) or '-1') then redis.call('SET', key, ARGV[i]) end
-end
-"""
+MARK_IF_LATER = lua_script("workers", "mark_if_later")
 
 
 def mark_candle_processed(client: redis.Redis, symbol: str, timeframe: str, candle_open_ms: int) -> None:

@@ -35,7 +35,7 @@ from workers.engine import LiveEngine
 from tickflow.storage.positions import Position
 from workers.positions import Commit
 from tickflow.storage import keys
-from tickflow.storage.strategies import NotFound
+from tickflow.storage.strategies import StrategyNotFound
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def rebuild(engine: LiveEngine) -> bool:
         strategy_id, live = str(doc["_id"]), doc["live"]
         try:
             strategy = engine.catalog.get(strategy_id)
-        except NotFound:
+        except StrategyNotFound:
             continue
         cash = float(live.get("cash", 0)) or 10_000.0
         entry = active.entry_for(strategy, live.get("mode", "paper"), cash)

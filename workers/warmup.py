@@ -39,7 +39,9 @@ from pymongo.errors import PyMongoError
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from tickflow.storage import keys
+from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
+from tickflow.storage.scripts import lua_script
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +52,9 @@ WAIT_S = 600
 WAITING = "waiting-for-ticks"
 """Prefix of the epoch's value while some working set waits: ``waiting-for-ticks <deadline ms> <nonce>``."""
 
-# KEYS: closed-candle list, forming candle. ARGV: the head the rows were chosen against ('' for an empty
-# list), the cap, the newest row's open time, then the rows oldest first. Returns the list's length,
-# or -1 (nothing written) if the list or forming candle moved since the snapshot.
-PREPEND = """
-local head = redis.call('LINDEX', KEYS[1], 0) or ''
-if head ~= ARGV[1] then return -1 end
-local forming = tonumber(redis.call('HGET', KEYS[2], 't') or '')
-if forming and forming <= tonumber(ARGV[3]) then return -1 end
-for i = #ARGV, 4, -1 do redis.call('LPUSH', KEYS[1], ARGV[i]) end
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-return redis.call('LLEN', KEYS[1])
-"""
+PREPEND = lua_script("workers", "prepend")
 
-# KEYS: epoch. ARGV: the waiting mark read, the value once built. Compare-and-set, so that a mark a
-# strategy start put there meanwhile is not lost.
-END_WAITING = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0
-"""
+END_WAITING = lua_script("workers", "end_waiting")
 
 
 @dataclass(frozen=True)
@@ -109,17 +95,6 @@ class Warmed:
     waiting: list[str] = field(default_factory=list)
 
 
-def candle_rows(candles: Candles) -> list[str]:
-    """Candles as the INGEST script writes them: ``t,o,h,l,c,v``.
-
-    The time as an integer, prices as Python's shortest ``repr`` (what ingest receives them as) and
-    volume as ``%.17g`` (Lua's format there), so ``runner._parse_rows`` gives back the same floats.
-    """
-    return [f"{t},{o!r},{h!r},{l!r},{c!r},{v:.17g}"
-            for t, o, h, l, c, v in zip(candles.ts.tolist(), candles.open.tolist(), candles.high.tolist(),
-                                        candles.low.tolist(), candles.close.tolist(), candles.volume.tolist())]
-
-
 def snapshot(client: redis.Redis, symbol: str, timeframe: str, bars: int) -> Snapshot:
     """``symbol``'s ``timeframe`` working set and what the feed did on it; its cap is at least ``bars``."""
     list_key = keys.closed_candles(symbol, timeframe)
@@ -141,7 +116,7 @@ def plan(store: CandleStore, seen: Snapshot) -> Plan | None:
     Raises PyMongoError if MongoDB cannot be read.
     """
     history = _latest(store, seen.symbol, seen.timeframe, seen.before, seen.cap - seen.length)
-    return Plan(seen, candle_rows(history), int(history.ts[-1])) if len(history) else None
+    return Plan(seen, format_rows(history), int(history.ts[-1])) if len(history) else None
 
 
 def prepend(client: redis.Redis, chosen: Plan) -> bool:

@@ -24,9 +24,10 @@ from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
 from tickflow.storage.active import active_entries
+from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.events import TYPES, latest_id, read_events
-from tickflow.storage.strategies import NotFound
+from tickflow.storage.strategies import StrategyNotFound
 from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
 
 blp = Blueprint("live", __name__, url_prefix="/api/v1", description="Live trading")
@@ -70,7 +71,7 @@ class Start(MethodView):
         """Start trading a strategy live (``paper`` only so far)."""
         try:
             entry = start_strategy(strategy_id, body["mode"], body["cash"])
-        except NotFound:
+        except StrategyNotFound:
             abort(404, message="No strategy has this id.")
         return {"strategy_id": strategy_id, "active": True, **entry}
 
@@ -83,7 +84,7 @@ class Stop(MethodView):
         """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first."""
         try:
             entry = stop_strategy(strategy_id, body["close_positions"])
-        except NotFound:
+        except StrategyNotFound:
             abort(404, message="No strategy has this id.")
         return {"strategy_id": strategy_id, "active": False, "was_active": entry is not None}
 
@@ -107,13 +108,12 @@ class SymbolState(MethodView):
         result: dict[str, Any] = {"symbol": symbol, "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))),
                                   "late_ticks": int(client.hget(keys.late_ticks(), symbol) or 0), "timeframes": {}}
         for timeframe in frames:
-            closed = [dict(zip(("t", "o", "h", "l", "c", "v"), map(float, row.split(","))))
-                      for row in client.lrange(keys.closed_candles(symbol, timeframe), -CANDLES_SHOWN, -1)]
+            closed = parse_rows(client.lrange(keys.closed_candles(symbol, timeframe), -CANDLES_SHOWN, -1))
             indicators = {sid: json.loads(raw)
                           for sid, raw in client.hgetall(keys.indicator_values(symbol, timeframe)).items()}
             result["timeframes"][timeframe] = {
                 "forming": _numbers(client.hgetall(keys.current_candle(symbol, timeframe))),
-                "closed": [{**c, "t": int(c["t"])} for c in closed],
+                "closed": closed,
                 "indicators": indicators,
             }
         return result

@@ -43,6 +43,7 @@ from workers.recovery import ensure_live_state
 from workers.runner import working_set
 from workers.ticks import encode_batch
 from tickflow.storage import keys
+from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
 from workers.feeds import SimulatedFeed
@@ -137,7 +138,7 @@ def test_rows_are_written_exactly_as_ingest_writes_them(engine, redis):
     feed_tick(engine, MINUTE)  # closes the first candle
     one = Candles.from_columns({"ts": [0], "open": [price], "high": [price], "low": [price], "close": [price],
                                 "volume": [qty]})
-    assert rows(redis) == warmup.candle_rows(one) == [f"0,{price!r},{price!r},{price!r},{price!r},0.10000000000000001"]
+    assert rows(redis) == format_rows(one) == [f"0,{price!r},{price!r},{price!r},{price!r},0.10000000000000001"]
 
 
 def test_a_strategy_without_stored_history_changes_nothing(engine, db, redis):
@@ -255,7 +256,7 @@ def test_concurrent_ingest_and_warm_ups_never_duplicate_or_reorder_candles(db, r
     candles = generate_candles(1_100, TIMEFRAME, seed=8)
     history = first(candles, 1_000)
     store = stored(db, history)
-    stored_rows = dict(zip(history.ts.tolist(), warmup.candle_rows(history)))
+    stored_rows = dict(zip(history.ts.tolist(), format_rows(history)))
 
     def warm() -> None:
         warmup.warm_up(redis, store, [SYMBOL], TIMEFRAME, 30)
