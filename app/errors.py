@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from strategies.spec import SpecError
-from tickflow.storage.strategies import Conflict, NotFound, VersionMismatch
+from tickflow.storage.strategies import Conflict, StrategyNotFound, VersionMismatch
 
 
 def error_response(code: int, message: str, errors: dict[str, Any] | None = None,
@@ -52,7 +52,7 @@ def handle_spec_error(error: SpecError) -> tuple[Response, int, dict[str, str]]:
     return error_response(422, "The strategy spec is invalid.", {"json": by_path})
 
 
-def handle_not_found(error: NotFound) -> tuple[Response, int, dict[str, str]]:
+def handle_not_found(error: StrategyNotFound) -> tuple[Response, int, dict[str, str]]:
     return error_response(404, "No strategy has this id.")
 
 
@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers; call after ``Api(app)`` so that ours replaces flask-smorest's."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(SpecError, handle_spec_error)
-    app.register_error_handler(NotFound, handle_not_found)
+    app.register_error_handler(StrategyNotFound, handle_not_found)
     app.register_error_handler(Conflict, handle_conflict)
     app.register_error_handler(VersionMismatch, handle_version_mismatch)
     for exc in (redis.ConnectionError, redis.TimeoutError, pymongo.errors.ConnectionFailure):

@@ -16,7 +16,7 @@ import click
 from strategies.spec import SpecError, SpecIssue, validate_spec
 from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
-from tickflow.storage.strategies import Conflict, NotFound, Strategy, StrategyRepository
+from tickflow.storage.strategies import Conflict, StrategyNotFound, Strategy, StrategyRepository
 
 LIST_PAGE_SIZE = 100
 
@@ -72,7 +72,7 @@ def show(strategy_id: str) -> None:
     """Print one strategy as JSON."""
     try:
         strategy = _repository().get(strategy_id)
-    except NotFound:
+    except StrategyNotFound:
         raise click.ClickException(f"no strategy with id {strategy_id!r}") from None
     click.echo(json.dumps({"id": strategy.id, "name": strategy.name, "version": strategy.version,
                            "created_at": strategy.created_at.isoformat(), "updated_at": strategy.updated_at.isoformat(),

@@ -27,7 +27,7 @@ from app.schemas import PageArgsSchema, TimeField, page_of, page_schema
 from backtests.defaults import DEFAULT_CASH
 from backtests.errors import InvalidRequest
 from tasks.backtests import EnqueueFailed, submit_backtest
-from tickflow.storage.backtest_results import BacktestRepository, NotFound, State, WrongState
+from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, WrongState
 from tickflow.storage.connections import mongo_db
 
 blp = Blueprint("backtests", __name__, url_prefix="/api/v1/backtests", description="Backtest runs")
@@ -39,7 +39,7 @@ INVALID_REQUEST = "Invalid request: `errors.json` maps each field to its message
 def install_error_handlers(blueprint: Blueprint, what: str) -> None:
     """Answer the job layer's exceptions in the API's error shape (``what``: "backtest", "sweep")."""
     handlers: dict[type[Exception], Callable[[Any], Any]] = {
-        NotFound: lambda error: error_response(404, f"No {what} has this id."),
+        JobNotFound: lambda error: error_response(404, f"No {what} has this id."),
         WrongState: lambda error: error_response(409, f"{_sentence(error)}."),
         InvalidRequest: lambda error: error_response(422, f"The {what} request is invalid.", {"json": error.errors}),
         EnqueueFailed: lambda error: error_response(503, f"{_sentence(error)}; the {what} was marked failed."),

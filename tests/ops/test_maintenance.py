@@ -36,7 +36,7 @@ from tickflow.storage.positions import Position
 from workers.positions import Commit
 from workers.ticks import encode_batch
 from tickflow.storage import keys
-from tickflow.storage.strategies import CACHE_TTL_MS, NotFound, StrategyRepository
+from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,7 +210,7 @@ def test_refresh_rewrites_every_strategy_from_mongodb_and_retires_entries_of_gon
     assert redis.pttl(keys.strategy_key(missing)) > CACHE_TTL_MS - 5_000
     assert redis.hgetall(keys.strategy_key(orphan))["version"] == "4"  # a tombstone over what was cached
     for gone in (orphan, deleted):
-        with pytest.raises(NotFound):
+        with pytest.raises(StrategyNotFound):
             repository.get(gone)
     assert refresh_strategy_cache(db, redis) == type(result)(2, 0, 0)  # twice is the same as once
 
@@ -231,7 +231,7 @@ def test_refresh_never_replaces_a_write_that_landed_after_its_read(repository, r
 
     repository.delete(strategy_id)
     assert repository.recache(newer) is False  # nor can it bring back a strategy deleted meanwhile
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repository.get(strategy_id)
 
 

@@ -14,7 +14,7 @@ from tickflow.storage.keys import strategy_key
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import (
     Conflict,
-    NotFound,
+    StrategyNotFound,
     Strategy,
     StrategyRepository,
     VersionMismatch,
@@ -183,7 +183,7 @@ def test_racing_writers_leave_the_cache_at_the_version_mongodb_holds(repo, db, r
 
 @pytest.mark.parametrize("strategy_id", ["nope", "0" * 24, "", "x" * 24, "$gt"])
 def test_an_unknown_or_malformed_id_is_not_found(repo, strategy_id):
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repo.get(strategy_id)
 
 
@@ -244,7 +244,7 @@ def test_replace_with_a_stale_expected_version_is_refused(repo):
 
 
 def test_replacing_an_unknown_strategy_is_not_found(repo):
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repo.replace(str(ObjectId()), spec())
 
 
@@ -292,7 +292,7 @@ def test_delete_removes_the_strategy_from_mongodb_and_the_cache(repo, db):
     created = repo.create(spec())
     repo.delete(created.id)
     assert db[STRATEGIES].count_documents({}) == 0
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repo.get(created.id)
 
 
@@ -300,14 +300,14 @@ def test_the_cache_never_serves_a_deleted_strategy_even_if_a_slow_reader_refills
     created = repo.create(spec())
     repo.delete(created.id)
     repo._cache(created)  # a read that fetched from MongoDB before the delete, caching after it
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repo.get(created.id)
 
 
 def test_deleting_twice_is_not_found_the_second_time(repo):
     created = repo.create(spec())
     repo.delete(created.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(StrategyNotFound):
         repo.delete(created.id)
 
 

@@ -72,7 +72,7 @@ class State(StrEnum):
 ACTIVE = (State.QUEUED, State.RUNNING)
 
 
-class NotFound(LookupError):
+class JobNotFound(LookupError):
     """No document has this id (including ids that are not ObjectIds at all)."""
 
 
@@ -94,7 +94,7 @@ def object_id(value: str | ObjectId) -> ObjectId:
     if isinstance(value, ObjectId):
         return value
     if not isinstance(value, str) or not ObjectId.is_valid(value):
-        raise NotFound(value)
+        raise JobNotFound(value)
     return ObjectId(value)
 
 
@@ -210,7 +210,7 @@ class BacktestRepository:
     def get(self, run_id: str | ObjectId) -> dict:
         doc = self._runs.find_one({"_id": object_id(run_id)})
         if doc is None:
-            raise NotFound(str(run_id))
+            raise JobNotFound(str(run_id))
         return doc
 
     def list(self, page: int = 1, per_page: int = 20, **filters: str | None) -> tuple[list[dict], int]:
@@ -356,7 +356,7 @@ class SweepRepository:
     def get(self, sweep_id: str | ObjectId) -> dict:
         doc = self._sweeps.find_one({"_id": object_id(sweep_id)})
         if doc is None:
-            raise NotFound(str(sweep_id))
+            raise JobNotFound(str(sweep_id))
         return doc
 
     def list(self, page: int = 1, per_page: int = 20, **filters: str | None) -> tuple[list[dict], int]:

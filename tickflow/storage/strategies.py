@@ -37,6 +37,7 @@ from pymongo.errors import DuplicateKeyError
 from strategies.spec import SpecError, SpecIssue, validate_spec
 from tickflow.storage.keys import strategy_key
 from tickflow.storage.schema import STRATEGIES, mongo_now
+from tickflow.storage.scripts import lua_script
 
 CACHE_TTL_MS = 10 * 60 * 1000
 # Longer than any read that could still be refilling the cache from MongoDB.
@@ -48,21 +49,10 @@ _INT64 = range(-(2**63), 2**63)
 
 log = logging.getLogger(__name__)
 
-# KEYS[1]: cache key. ARGV: version, JSON document ("" for a tombstone), TTL in ms, 1 to also replace an
-# entry of the same version (a refresh from MongoDB) or 0.
-_SET_IF_NEWER = """
-local cached = tonumber(redis.call('HGET', KEYS[1], 'version'))
-local version = tonumber(ARGV[1])
-if cached and (cached > version or (cached == version and ARGV[4] ~= '1')) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
+_SET_IF_NEWER = lua_script("tickflow.storage", "set_if_newer")
 
 
-class NotFound(LookupError):
+class StrategyNotFound(LookupError):
     """No strategy has this id (including ids that are not ObjectIds at all)."""
 
 
@@ -155,7 +145,7 @@ def _validated(spec_doc: Any) -> dict[str, Any]:
 
 def _object_id(strategy_id: str) -> ObjectId:
     if not isinstance(strategy_id, str) or not ObjectId.is_valid(strategy_id):
-        raise NotFound(strategy_id)
+        raise StrategyNotFound(strategy_id)
     return ObjectId(strategy_id)
 
 
@@ -194,12 +184,12 @@ class StrategyRepository:
             log.warning("strategy cache unreachable, reading %s from MongoDB: %s", strategy_id, exc)
             return self._find(_object_id(strategy_id))
         if cached == "":
-            raise NotFound(strategy_id)  # tombstone: deleted a moment ago
+            raise StrategyNotFound(strategy_id)  # tombstone: deleted a moment ago
         if cached is not None:
             return Strategy.from_json(cached)
         doc = self._collection.find_one({"_id": _object_id(strategy_id)})
         if doc is None:
-            raise NotFound(strategy_id)
+            raise StrategyNotFound(strategy_id)
         return self._cache(Strategy.from_document(doc))
 
     def list(self, page: int = 1, per_page: int = 20, name_prefix: str | None = None) -> tuple[list[Strategy], int]:
@@ -244,7 +234,7 @@ class StrategyRepository:
         """Remove the strategy from MongoDB, then from the cache."""
         doc = self._collection.find_one_and_delete({"_id": _object_id(strategy_id)}, projection={"version": 1})
         if doc is None:
-            raise NotFound(strategy_id)
+            raise StrategyNotFound(strategy_id)
         # Deleting is a write too: it outranks every cached version up to the deleted one.
         self._write_cache(strategy_id, doc["version"] + 1, "", TOMBSTONE_TTL_MS)
 
@@ -272,7 +262,7 @@ class StrategyRepository:
     def _find(self, oid: ObjectId) -> Strategy:
         doc = self._collection.find_one({"_id": oid})
         if doc is None:
-            raise NotFound(str(oid))
+            raise StrategyNotFound(str(oid))
         return Strategy.from_document(doc)
 
     def _write(self, oid: ObjectId, spec: dict[str, Any], expected_version: int | None) -> Strategy:
@@ -288,7 +278,7 @@ class StrategyRepository:
         except DuplicateKeyError:
             raise Conflict(f"a strategy named {spec['name']!r} already exists") from None
         if doc is None:
-            current = self._find(oid)  # raises NotFound when it is gone altogether
+            current = self._find(oid)  # raises StrategyNotFound when it is gone altogether
             raise VersionMismatch(expected_version, current.version)
         return self._cache(Strategy.from_document(doc))
 
