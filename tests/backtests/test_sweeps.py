@@ -1,104 +1,84 @@
-"""Parameter sweeps: ``run_many`` shares indicators and rules between parameter sets, and changes no result."""
+"""Sweeps end to end on a real worker: ranking, constraint, sampling, failure."""
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
+
 import pytest
-import talib
 
-from strategies import spec as spec_module
-from strategies.backtest import SeriesCache, run_backtest, run_many
-from strategies.examples import EXAMPLES, load_example
-from strategies.indicators import compute_indicators
-from strategies.signals import compute_signals
-from strategies.spec import SpecError, validate_spec
-from tickflow.synthetic import generate_candles
+from strategies.backtest import run_many
+from strategies.spec import validate_spec
+from tests.backtests.conftest import TIMEFRAME, every_item, wait_for
 
-SMA_GRID = [{"fast": fast, "slow": slow} for fast in range(5, 55, 5) for slow in range(20, 220, 20) if fast < slow]
+URL = "/api/v1/sweeps"
 
 
-def test_run_many_gives_each_parameter_set_what_run_backtest_gives():
-    spec = validate_spec(load_example("sma_cross"))
-    candles = generate_candles(2000, "1d", seed=2)
-    sets = [{"fast": 5, "slow": 20}, {"fast": 10, "slow": 40}, {"fast": 20, "slow": 40}]
-    for params, result in zip(sets, run_many(spec, candles, sets), strict=True):
-        single = run_backtest(spec, candles, params=params)
-        assert result.params == single.params == {**spec.params, **params}
-        assert list(result.trades) == list(single.trades)
-        np.testing.assert_array_equal(result.equity, single.equity)
-        np.testing.assert_equal(result.stats, single.stats)
+@pytest.fixture
+def finished(client, auth_headers, worker):
+    def wait(sweep: dict) -> dict:
+        def final() -> dict | None:
+            doc = client.get(f"{URL}/{sweep['id']}", headers=auth_headers).json
+            return doc if doc["state"] not in ("queued", "running") else None
+
+        return wait_for(final, 60, f"sweep {sweep['id']} to finish\n{worker.tail()}")
+
+    return wait
 
 
-def test_a_sweep_computes_each_distinct_indicator_once(monkeypatch):
-    periods = []
-    sma = talib.SMA
-    monkeypatch.setattr(talib, "SMA", lambda real, timeperiod: periods.append(timeperiod) or sma(real, timeperiod))
-    spec = validate_spec(load_example("sma_cross"))
-    results = run_many(spec, generate_candles(500, "1d", seed=2), SMA_GRID)
-    assert len(results) == 90
-    assert sorted(periods) == sorted({*range(5, 55, 5), *range(20, 220, 20)})  # SMA(20) and SMA(40) serve both sides
+def ranking(client, auth_headers, sweep_id: str, per_page: int = 50) -> list[dict]:
+    return every_item(client, auth_headers, f"{URL}/{sweep_id}/results", per_page)
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_the_cache_computes_what_compute_indicators_and_compute_signals_compute(name):
-    spec = validate_spec(load_example(name))
-    candles = generate_candles(1500, spec.timeframe, seed=6)
-    cache = SeriesCache(candles)
-    indicators, keys = cache.indicators(spec)
-    expected = compute_indicators(spec, candles.ohlcv())
-    np.testing.assert_equal(indicators, expected)
-    series = {**candles.ohlcv(), **expected}
-    np.testing.assert_equal(cache.signals(spec, series, keys), compute_signals(spec, series))
+def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_like_run_many(
+        submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": {"start": 5, "stop": 25, "step": 5}, "slow": [10, 20, 40]},
+                   constraint="$fast < $slow", objective="sharpe", chunk_size=3)
+    pairs = [(f, s) for f, s in itertools.product([5, 10, 15, 20, 25], [10, 20, 40]) if f < s]
+    assert sweep["combos"] == len(pairs) == 9 and sweep["chunks_total"] == 3 and sweep["state"] == "queued"
+    assert sweep["space"] == {"fast": [5, 10, 15, 20, 25], "slow": [10, 20, 40]}
+
+    done = finished(sweep)
+    assert done["state"] == "done" and done["finished_at"]
+    assert done["progress"] == {"chunks_total": 3, "chunks_queued": 0, "chunks_running": 0, "chunks_done": 3,
+                                "chunks_failed": 0, "combos_done": 9}
+
+    expected = run_many(validate_spec(strategy.spec), candles, [{"fast": f, "slow": s} for f, s in pairs])
+    by_params = {(r.params["fast"], r.params["slow"]): r.stats["sharpe"] for r in expected}
+    ranked = ranking(client, auth_headers, sweep["id"], per_page=4)
+    assert sorted((r["params"]["fast"], r["params"]["slow"]) for r in ranked) == sorted(pairs)
+    assert [r["rank"] for r in ranked] == list(range(1, 10))
+    assert [r["score"] for r in ranked] == pytest.approx(sorted(by_params.values(), reverse=True))
+    for result in ranked:
+        assert result["stats"]["sharpe"] == pytest.approx(by_params[result["params"]["fast"], result["params"]["slow"]])
+    assert done["best"] == ranked[0]
 
 
-SWEPT_DOC = {
-    **load_example("sma_cross"),
-    "params": {"fast": 10, "slow": 20, "width": 2.0, "stop": 0.02, "units": 1, "floor": 0},
-    "indicators": {
-        "fast": {"function": "SMA", "params": {"timeperiod": "$fast"}},
-        "slow": {"function": "SMA", "params": {"timeperiod": "$slow"}},
-        "bands": {"function": "BBANDS", "params": {"timeperiod": "$fast", "nbdevup": "$width"}},
-    },
-    "rules": {"enter_long": "crosses_above(fast, slow) and close > $floor", "exit_long": "crosses_below(fast, slow)"},
-    "risk": {"stop_loss": {"fraction": "$stop"}},
-    "sizing": {"mode": "fixed_units", "value": "$units"},
-}
+def test_minimising_ranks_the_lowest_value_first(submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10], "slow": [30, 60]},
+                            objective="max_drawdown_pct", maximize=False))
+    values = [r["stats"]["max_drawdown_pct"] for r in ranking(client, auth_headers, sweep["id"])]
+    assert values == sorted(values) and sweep["best"]["score"] == -values[0]
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"fast": 5, "slow": 40},
-        {"fast": 10.0},  # the same value, written as a float
-        {"fast": 1},  # TA-Lib's SMA needs 2 bars at least
-        {"fast": 2.5},  # TA-Lib wants a whole number
-        {"slow": 100_001},  # beyond TA-Lib's limit
-        {"fast": 2**63},  # beyond a C int
-        {"width": 0.5},
-        {"width": -1e40},
-        {"floor": -7.5},  # rules take any number
-        {"stop": 0.05},
-        {"stop": 1.5},  # a stop fraction must be below 1
-        {"units": 0.5},
-        {"units": 0},
-        {"fast": 5, "stop": 2},
-        {"fast": "5"},
-    ],
-)
-def test_with_params_accepts_and_refuses_exactly_what_validation_does(overrides):
-    spec = validate_spec(SWEPT_DOC)
-    try:
-        expected = validate_spec({**spec.to_dict(), "params": {**spec.params, **overrides}})
-    except SpecError as exc:
-        with pytest.raises(SpecError) as caught:
-            spec.with_params(overrides)
-        assert caught.value.errors == exc.errors
-    else:
-        assert spec.with_params(overrides) == expected
+def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(submit_sweep, finished, client, auth_headers, strategy, candles):
+    grid = {"fast": {"start": 2, "stop": 30}, "slow": {"start": 31, "stop": 60}}
+    first = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
+    second = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
+    unseeded = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12})
+    assert first["combos"] == 12 and first["random"] == {"n": 12, "seed": 42}
+    assert isinstance(unseeded["random"]["seed"], int)
+    drawn = [sorted((r["params"]["fast"], r["params"]["slow"]) for r in ranking(client, auth_headers, s["id"]))
+             for s in (finished(first), finished(second))]
+    assert drawn[0] == drawn[1] and len(set(drawn[0])) == 12
 
 
-def test_changing_params_only_indicators_read_skips_full_validation(monkeypatch):
-    """What a sweep over indicator periods does for every set: it must stay cheaper than the backtest."""
-    spec = validate_spec(SWEPT_DOC)
-    monkeypatch.setattr(spec_module, "read_spec", lambda doc: pytest.fail("validated the whole spec again"))
-    assert spec.with_params({"fast": 7, "slow": 50, "width": 1.5, "floor": 3}).resolved_params()["slow"] == 50
+def test_a_sweep_without_candles_fails_with_the_reason(submit_sweep, finished, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10]}, symbol="ETHUSDT"))
+    assert sweep["state"] == "failed"
+    assert sweep["error"].startswith(f"chunk 0: no ETHUSDT {TIMEFRAME} candles")
+
+
+def test_resuming_a_done_sweep_is_a_409(submit_sweep, finished, client, auth_headers, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5]}))
+    response = client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers)
+    assert response.status_code == 409 and "done" in response.json["message"]

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from strategies.examples import load_example
 from tasks.backtests import submit_backtest
 from tests.conftest import ROOT
-from tests.jobs.conftest import new_backtest_worker
-from tests.workers import CeleryWorker
+from tests.backtests.conftest import new_backtest_worker
+from tests.celery_workers import CeleryWorker
 from cli import cli
 from workers.config import live_settings
 from workers.engine import LiveEngine

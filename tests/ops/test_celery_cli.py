@@ -15,7 +15,7 @@ import pytest
 
 from tasks.celery_app import app
 from tests.conftest import ROOT
-from tests.workers import CeleryWorker, wait_for
+from tests.celery_workers import CeleryWorker, wait_for
 
 QUEUE = "cli-test"
 """A queue of this test's own, so purging it touches nobody else's messages."""

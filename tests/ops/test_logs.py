@@ -24,8 +24,8 @@ from bson import ObjectId
 from backtests.runs import Heartbeat
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
-from tests.jobs.conftest import SYMBOL, TIMEFRAME, candles, new_backtest_worker, strategy  # noqa: F401 (fixtures)
-from tests.workers import CeleryWorker, wait_for
+from tests.backtests.conftest import SYMBOL, TIMEFRAME, candles, new_backtest_worker, strategy  # noqa: F401 (fixtures)
+from tests.celery_workers import CeleryWorker, wait_for
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings
 from tickflow.storage.schema import BACKTEST_RESULTS

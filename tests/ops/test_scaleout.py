@@ -31,9 +31,9 @@ from tasks.routing import (
     shard_queue,
     split_batch,
 )
-from tests.live.conftest import create_strategy, spec_doc
-from tests.live.replay import archived_trades, backtest_trades, candle_ticks
-from tests.workers import CeleryWorker, started_workers, wait_for
+from tests.workers.conftest import create_strategy, spec_doc
+from tests.workers.replay import archived_trades, backtest_trades, candle_ticks
+from tests.celery_workers import CeleryWorker, started_workers, wait_for
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_open, wait_candle_processed

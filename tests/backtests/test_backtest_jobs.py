@@ -14,7 +14,7 @@ from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
 from tasks.backtests import run as run_task
 from tests.conftest import ROOT
-from tests.jobs.conftest import SYMBOL, TIMEFRAME, every_item, wait_for
+from tests.backtests.conftest import SYMBOL, TIMEFRAME, every_item, wait_for
 from tickflow.storage.backtest_results import TRADE_COLUMNS
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository

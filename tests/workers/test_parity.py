@@ -17,14 +17,14 @@ import pytest
 
 from strategies.spec import validate_spec
 from tasks.celery_app import app as celery_app
-from tests.live.conftest import (
+from tests.workers.conftest import (
     SYMBOL,
     TIMEFRAME,
     create_strategy,
     spec_doc,
     wait_for,
 )
-from tests.live.replay import archived_trades, backtest_trades
+from tests.workers.replay import archived_trades, backtest_trades
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles

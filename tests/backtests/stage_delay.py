@@ -1,4 +1,4 @@
-"""The production Celery app, pausing at every stage of a run or sweep chunk: ``celery -A tests.jobs.stage_delay``.
+"""The production Celery app, pausing at every stage of a run or sweep chunk: ``celery -A tests.backtests.stage_delay``.
 
 Crash and cancellation tests need a real worker caught in the middle of a run. Every
 stage change of a job is a ``PROGRESS`` state update (``tasks.backtests._progress``);

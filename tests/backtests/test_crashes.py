@@ -15,7 +15,7 @@ from celery.result import AsyncResult
 from backtests.jobs import STAGES
 from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
-from tests.jobs.conftest import wait_for
+from tests.backtests.conftest import wait_for
 
 BACKTESTS = "/api/v1/backtests"
 SWEEPS = "/api/v1/sweeps"
@@ -74,7 +74,7 @@ def test_a_backtest_whose_whole_worker_is_killed_is_finished_by_a_new_worker(sta
     first.kill()
 
     # Its message is unacknowledged in Redis: a worker brings it back once it is older than the visibility timeout.
-    second = start_worker(app_module="tests.jobs.short_visibility")
+    second = start_worker(app_module="tests.backtests.short_visibility")
     done = poll(api, path, lambda doc: doc["state"] not in ("queued", "running"), 60, "the run on the new worker")
     assert done["state"] == "done" and done["attempts"] == 2 and done["worker"]["hostname"] == second.hostname
     expected = run_backtest(validate_spec(strategy.spec).with_params({"fast": 7}), candles)

@@ -1,4 +1,4 @@
-"""The production Celery app with a 3-second Redis visibility timeout: ``celery -A tests.jobs.short_visibility``.
+"""The production Celery app with a 3-second Redis visibility timeout: ``celery -A tests.backtests.short_visibility``.
 
 When a whole worker dies (main process included), its unacknowledged
 messages wait in Redis until another worker's restore sweep finds them older
@@ -6,10 +6,10 @@ than the visibility timeout. Production's timeout is 30 s with a sweep every
 second (``tasks.celery_app``); this app is identical but for a 3-second
 timeout, so that tests of jobs longer than the timeout take seconds. Backtest
 tasks renew their lease every timeout / 6 seconds, here 0.5 s. Stages pause as in
-``tests.jobs.stage_delay``.
+``tests.backtests.stage_delay``.
 """
 
-from tests.jobs.stage_delay import app
+from tests.backtests.stage_delay import app
 
 app.conf.broker_transport_options = {
     **app.conf.broker_transport_options,

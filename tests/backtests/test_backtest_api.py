@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 from bson import ObjectId
 
-from tests.jobs.conftest import SYMBOL
+from tests.backtests.conftest import SYMBOL
 from tickflow.settings import get_settings
 from tickflow.storage.strategies import StrategyRepository
 

@@ -23,9 +23,9 @@ from strategies.domain import OrderSide, Tick
 from strategies.examples import load_example
 from tasks import app as celery_app
 from tasks.beat import BEAT_SCHEDULE, PRUNE_EVERY_S, RECONCILE_EVERY_S, REFRESH_CACHE_EVERY_S
-from tests.live.replay import run_candles
+from tests.workers.replay import run_candles
 from tests.ops.test_deployment_files import PROCESSES
-from tests.workers import CeleryWorker, wait_for
+from tests.celery_workers import CeleryWorker, wait_for
 from workers.broker import PaperBroker, account
 from workers.config import LiveSettings
 from workers.engine import LiveEngine

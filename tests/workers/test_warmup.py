@@ -31,9 +31,9 @@ from strategies.domain import Tick
 from strategies.indicators import compute_indicators
 from strategies.signals import compute_signals
 from strategies.spec import validate_spec
-from tests.feeds.conftest import take
-from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
-from tests.live.replay import run_candles
+from tests.workers.feeds.conftest import take
+from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.replay import run_candles
 from cli.feed import _last_closes
 from cli.demo import SYMBOLS, seed_demo
 from workers import warmup

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from strategies.candles import Candles
-from tests.feeds.conftest import MINUTE, T0, candles, drain
+from tests.workers.feeds.conftest import MINUTE, T0, candles, drain
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
 from workers.feeds import ReplayFeed, candle_path

@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 
 from tasks.celery_app import app as celery_app
-from tests.feeds.test_publisher import ticks
+from tests.workers.feeds.test_publisher import ticks
 from workers.ticks import decode_batch
 from cli.localservices import LocalRedis, free_port
 from tasks.feed import INGEST_TASK, celery_sink

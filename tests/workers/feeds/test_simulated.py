@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import pytest
 
-from tests.feeds.conftest import take
+from tests.workers.feeds.conftest import take
 from workers.feeds import SimulatedFeed
 from workers.feeds.simulated import start_price
 

@@ -19,7 +19,7 @@ import redis as redis_lib
 from tasks import live as live_tasks
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
-from tests.live.conftest import SYMBOL, TIMEFRAME
+from tests.workers.conftest import SYMBOL, TIMEFRAME
 from workers.config import LiveSettings
 from workers.engine import CloseJob, Leg, LiveEngine
 from tickflow.settings import get_settings
@@ -113,8 +113,8 @@ def test_a_pool_process_that_cannot_connect_ahead_still_starts(live_broker, db, 
 WARM_THEN_TRADE = """
 import json
 from strategies import position as machine
-from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
-from tests.live.replay import candle_ticks
+from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.replay import candle_ticks
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.positions import warm_kernels

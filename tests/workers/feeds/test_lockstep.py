@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.feeds.conftest import MINUTE, T0, candles
+from tests.workers.feeds.conftest import MINUTE, T0, candles
 from workers.progress import mark_candle_processed
 from tickflow.storage import keys
 from workers.feeds import (

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from strategies.domain import Tick
-from tests.feeds.conftest import FakeExchange, take, trade
+from tests.workers.feeds.conftest import FakeExchange, take, trade
 from cli.localservices import free_port
 from workers.feeds import Backoff, BinanceFeed
 from workers.feeds.binance import BadMessage, parse_trade, stream_url

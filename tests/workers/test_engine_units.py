@@ -10,8 +10,8 @@ import pytest
 
 from strategies import position as machine
 from strategies.domain import OrderSide, Tick
-from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
-from tests.live.replay import candle_ticks, run_candles
+from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.replay import candle_ticks, run_candles
 from workers.broker import PaperBroker
 from workers.engine import CloseJob, Leg
 from workers.maintenance import reconcile_positions

@@ -1,4 +1,4 @@
-"""``tests.live.live_app`` whose ``execute`` sleeps 30 s before it starts: ``celery -A tests.live.slow_execute_app``.
+"""``tests.workers.live_app`` whose ``execute`` sleeps 30 s before it starts: ``celery -A tests.workers.slow_execute_app``.
 
 A test kills such a worker while ``execute`` sleeps, its message unacknowledged, to
 show that a chain cut between ``decide`` and ``execute`` places its order once.
@@ -8,7 +8,7 @@ import time
 
 from celery.signals import task_prerun
 
-from tests.live.live_app import app
+from tests.workers.live_app import app
 
 EXECUTE_DELAY_S = 30
 

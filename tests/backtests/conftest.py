@@ -1,6 +1,6 @@
 """Real Celery workers (subprocesses) on the test Redis and MongoDB, and the data backtests need.
 
-A worker here is ``python -m celery -A tests.jobs.stage_delay worker -Q backtests -c 2``
+A worker here is ``python -m celery -A tests.backtests.stage_delay worker -Q backtests -c 2``
 started with the test environment, exactly as production runs it, so tests
 can SIGKILL its pool processes or the whole worker. Modules that need one
 share a module-scoped worker; only one worker consumes the queue at a time,
@@ -12,7 +12,7 @@ not declare it again, and its messages would go nowhere. Messages left over
 from earlier tests or sessions name runs that no longer exist, and workers
 skip them.
 
-Workers run the test apps (``tests.jobs.stage_delay`` and its variants): the
+Workers run the test apps (``tests.backtests.stage_delay`` and its variants): the
 production app, whose stages can be slowed down (``stage_delay``) enough to
 cancel or kill a run in the middle; nothing is mocked.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from strategies.examples import load_example
-from tests.jobs.stage_delay import STAGE_DELAY_ENV
-from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.backtests.stage_delay import STAGE_DELAY_ENV
+from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -36,7 +36,7 @@ TIMEFRAME = "1h"
 BARS = 2_000
 
 
-def new_backtest_worker(log_dir: Path, app_module: str = "tests.jobs.stage_delay", stage_delay: float = 0.0) -> CeleryWorker:
+def new_backtest_worker(log_dir: Path, app_module: str = "tests.backtests.stage_delay", stage_delay: float = 0.0) -> CeleryWorker:
     """A backtest worker (queue ``backtests``); ``stage_delay`` seconds of pause after each job stage."""
     return CeleryWorker(log_dir, "jobs", "backtests", app_module, env={STAGE_DELAY_ENV: str(stage_delay)})
 

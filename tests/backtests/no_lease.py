@@ -1,4 +1,4 @@
-"""``tests.jobs.short_visibility`` without lease renewal: ``celery -A tests.jobs.no_lease``.
+"""``tests.backtests.short_visibility`` without lease renewal: ``celery -A tests.backtests.no_lease``.
 
 A backtest task renews its message's lease while it runs, so it is not
 delivered again however long it takes. This app turns renewal off, so that a
@@ -8,7 +8,7 @@ first-finisher-wins rule must make harmless.
 """
 
 import tasks.backtests
-from tests.jobs.short_visibility import app
+from tests.backtests.short_visibility import app
 
 tasks.backtests._keepalive = lambda task: None
 

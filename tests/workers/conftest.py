@@ -1,10 +1,10 @@
 """Live-engine fixtures: Celery worker subprocesses on the live queues, a strategy factory, replays.
 
-Workers run ``python -m celery -A tests.live.live_app worker -Q ingest,strategy,orders
+Workers run ``python -m celery -A tests.workers.live_app worker -Q ingest,strategy,orders
 -c 2 -P prefork`` with the test environment, as the Procfile runs them, so tests can
 SIGKILL them. A module shares one worker; tests that kill workers or need their own
 MongoDB start theirs with ``start_worker``, possibly on another test app
-(``tests.live.slow_execute_app``: ``execute`` sleeps before it starts).
+(``tests.workers.slow_execute_app``: ``execute`` sleeps before it starts).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import redis as redis_lib
 
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
-from tests.workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from tickflow.settings import get_settings
@@ -32,7 +32,7 @@ _beat_schedules = count(1)
 
 
 def new_live_worker(log_dir: Path, env: dict[str, str] | None = None, beat: bool = False,
-                    app_module: str = "tests.live.live_app") -> CeleryWorker:
+                    app_module: str = "tests.workers.live_app") -> CeleryWorker:
     """A live worker on the live queues, running a test app; with ``beat``, beat runs in it too."""
     extra = ["--beat", "--schedule", str(log_dir / f"beat-{next(_beat_schedules)}")] if beat else []
     return CeleryWorker(log_dir, "live", LIVE_QUEUES, app_module, env=env, extra_args=extra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from strategies.examples import load_example
-from tests.jobs.conftest import SYMBOL
+from tests.backtests.conftest import SYMBOL
 from tickflow.storage.strategies import StrategyRepository
 
 URL = "/api/v1/sweeps"

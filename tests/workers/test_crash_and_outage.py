@@ -1,6 +1,6 @@
 """The pipeline survives a worker SIGKILLed mid-chain and a MongoDB outage without losing or doubling anything.
 
-Crash: a worker whose ``execute`` sleeps (``tests.live.slow_execute_app``) is killed,
+Crash: a worker whose ``execute`` sleeps (``tests.workers.slow_execute_app``) is killed,
 main process and pool, while the close that opens a trade is between ``evaluate`` and
 ``execute``; a fresh worker picks the redelivered message up. The order is placed once,
 the trade archived once, and the whole replay still equals the backtest.
@@ -21,7 +21,7 @@ from pymongo import MongoClient
 
 from strategies.spec import validate_spec
 from tests.conftest import ROOT
-from tests.live.conftest import (
+from tests.workers.conftest import (
     SYMBOL,
     TIMEFRAME,
     create_strategy,
@@ -29,7 +29,7 @@ from tests.live.conftest import (
     spec_doc,
     wait_for,
 )
-from tests.live.replay import archived_trades, backtest_trades, candle_ticks, replay
+from tests.workers.replay import archived_trades, backtest_trades, candle_ticks, replay
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_processed
@@ -59,7 +59,7 @@ def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, 
     replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, stop=entry)
     worker.kill()
 
-    slow = start_worker(app_module="tests.live.slow_execute_app")
+    slow = start_worker(app_module="tests.workers.slow_execute_app")
     signal = keys.signal(strategy_id, SYMBOL, int(candles.ts[entry - 1]))
     send_ingest(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, entry)))
     wait_for(lambda: redis.exists(signal), 20, "the entry signal")

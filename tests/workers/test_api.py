@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from app.api import live
-from tests.live.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
-from tests.live.replay import run_candles
+from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.replay import run_candles
 from tickflow.storage import keys
 from tickflow.synthetic import generate_candles
 

@@ -1,9 +1,9 @@
 """Jobs delivered again while they run: longer than the visibility timeout, or their whole worker killed.
 
 Every queue shares one short Redis visibility timeout (30 s in production,
-3 s in ``tests.jobs.short_visibility``). A backtest task renews its message's
+3 s in ``tests.backtests.short_visibility``). A backtest task renews its message's
 lease while it runs, so a job longer than the timeout is delivered once;
-with renewal off (``tests.jobs.no_lease``) it is delivered again while it
+with renewal off (``tests.backtests.no_lease``) it is delivered again while it
 runs, and the first execution to finish must win, every other one stopping
 without writing. Real workers, Redis and MongoDB; stage delays
 (``TICKFLOW_TEST_STAGE_DELAY_S``) make the jobs long. The storage rules are
@@ -23,12 +23,12 @@ from celery.result import AsyncResult
 from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
 from tasks.celery_app import RESTORE_INTERVAL_S, RESTORE_MUTEX_EXPIRE_S, VISIBILITY_TIMEOUT_S
-from tests.jobs.conftest import wait_for
+from tests.backtests.conftest import wait_for
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 
 BACKTESTS = "/api/v1/backtests"
 SWEEPS = "/api/v1/sweeps"
-SHORT_TIMEOUT_S = 3  # tests.jobs.short_visibility
+SHORT_TIMEOUT_S = 3  # tests.backtests.short_visibility
 LONG_DELAY_S = 1.5  # per stage: a run takes three of them, longer than SHORT_TIMEOUT_S
 
 
@@ -61,7 +61,7 @@ def test_the_production_timeout_is_short_and_swept_every_second():
 
 def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs_once(start_worker, api, strategy,
                                                                                      candles, db):
-    worker = start_worker(app_module="tests.jobs.short_visibility", stage_delay=LONG_DELAY_S)
+    worker = start_worker(app_module="tests.backtests.short_visibility", stage_delay=LONG_DELAY_S)
     started = time.monotonic()
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
     done = finished(api, f"{BACKTESTS}/{run['id']}", 60)
@@ -75,7 +75,7 @@ def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs
 
 def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(start_worker, api, client, auth_headers,
                                                                         strategy, candles, db):
-    worker = start_worker(app_module="tests.jobs.no_lease", stage_delay=LONG_DELAY_S)
+    worker = start_worker(app_module="tests.backtests.no_lease", stage_delay=LONG_DELAY_S)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id, "params": {"fast": 6}})
     path = f"{BACKTESTS}/{run['id']}"
     done = finished(api, path, 60)
@@ -112,7 +112,7 @@ def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_bri
         assert channel.client.lock(channel.unacked_mutex_key, timeout=channel.unacked_mutex_expire).acquire(
             blocking=False)
     held = time.monotonic()
-    worker = start_worker(app_module="tests.jobs.no_lease", stage_delay=2 * RESTORE_MUTEX_EXPIRE_S / 3)
+    worker = start_worker(app_module="tests.backtests.no_lease", stage_delay=2 * RESTORE_MUTEX_EXPIRE_S / 3)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
     done = finished(api, f"{BACKTESTS}/{run['id']}", 60)
     # A run takes three stages (2 x the lock's life); its message is delivered again once the dead lock expires.
@@ -123,7 +123,7 @@ def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_bri
 def test_a_sweep_whose_chunks_are_delivered_again_while_they_run_is_complete_once(start_worker, api, strategy,
                                                                                    candles, db):
     # Two workers, two chunks: while one worker runs both, the other has free slots for their redeliveries.
-    workers = [start_worker(app_module="tests.jobs.no_lease", stage_delay=LONG_DELAY_S) for _ in range(2)]
+    workers = [start_worker(app_module="tests.backtests.no_lease", stage_delay=LONG_DELAY_S) for _ in range(2)]
     sweep = api("post", SWEEPS, 202, json={"strategy_id": strategy.id, "chunk_size": 4,
                                            "grid": {"fast": [4, 6, 8, 10], "slow": [20, 40]}})
     done = finished(api, f"{SWEEPS}/{sweep['id']}", 120)
