@@ -35,8 +35,11 @@ def require_token() -> None:
     token = bearer_token(request.headers.get("Authorization"))
     record = token_repository().verify(token) if token else None
     if record is None:
-        abort(401, message="A valid API token is required: send 'Authorization: Bearer <token>'.",
-              headers={"WWW-Authenticate": 'Bearer realm="tickflow"'})
+        abort(
+            401,
+            message="A valid API token is required: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="tickflow"'},
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -21,8 +21,9 @@ from strategies.spec import SpecError
 from tickflow.storage.strategies import Conflict, StrategyNotFound, VersionMismatch
 
 
-def error_response(code: int, message: str, errors: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> tuple[Response, int, dict[str, str]]:
+def error_response(
+    code: int, message: str, errors: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> tuple[Response, int, dict[str, str]]:
     """A JSON error response; the status name follows from ``code``."""
     payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Unknown Error"), "message": message}
     if errors:
@@ -40,8 +41,9 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int, dict[str
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     code = error.code or 500
-    return error_response(code, data.get("message") or error.description or "", data.get("errors") or data.get("messages"),
-                          headers)
+    return error_response(
+        code, data.get("message") or error.description or "", data.get("errors") or data.get("messages"), headers
+    )
 
 
 def handle_spec_error(error: SpecError) -> tuple[Response, int, dict[str, str]]:
@@ -61,7 +63,9 @@ def handle_conflict(error: Conflict) -> tuple[Response, int, dict[str, str]]:
 
 
 def handle_version_mismatch(error: VersionMismatch) -> tuple[Response, int, dict[str, str]]:
-    return error_response(412, f"{error}; fetch it again and retry with its ETag.", headers={"ETag": f'"{error.actual}"'})
+    return error_response(
+        412, f"{error}; fetch it again and retry with its ETag.", headers={"ETag": f'"{error.actual}"'}
+    )
 
 
 def handle_storage_down(error: Exception) -> tuple[Response, int, dict[str, str]]:

@@ -32,8 +32,9 @@ def _elapsed_ms(started: float) -> float:
 def probe_redis(url: str) -> dict[str, Any]:
     """PING Redis."""
     started = time.perf_counter()
-    client = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S,
-                                  retry=Retry(NoBackoff(), 0))
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0)
+    )
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -49,8 +50,9 @@ def probe_mongodb(uri: str) -> dict[str, Any]:
     started = time.perf_counter()
     timeout_ms = int(TIMEOUT_S * 1000)
     try:
-        with MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
-                         socketTimeoutMS=timeout_ms) as client:
+        with MongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms
+        ) as client:
             client.admin.command("ping")
     except PyMongoError as exc:
         log.warning("health: MongoDB is down: %s", exc)

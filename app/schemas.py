@@ -29,20 +29,29 @@ class StrategySchema(Schema):
 
 def page_of(items: list, page: int, per_page: int, total: int, **extra: Any) -> dict[str, Any]:
     """One page of a listing, in the envelope every listing answers with."""
-    return {**extra, "items": items, "page": page, "per_page": per_page, "total": total,
-            "pages": math.ceil(total / per_page)}
+    return {
+        **extra,
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page),
+    }
 
 
 def page_schema(item: type[Schema], name: str, **extra: fields.Field) -> type[Schema]:
     """The schema of :func:`page_of`'s envelope around ``item``s (plus ``extra`` fields)."""
-    return Schema.from_dict({
-        **extra,
-        "items": fields.List(fields.Nested(item)),
-        "page": fields.Integer(),
-        "per_page": fields.Integer(),
-        "total": fields.Integer(metadata={"description": "Matching items on all pages"}),
-        "pages": fields.Integer(),
-    }, name=name)
+    return Schema.from_dict(
+        {
+            **extra,
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+            "total": fields.Integer(metadata={"description": "Matching items on all pages"}),
+            "pages": fields.Integer(),
+        },
+        name=name,
+    )
 
 
 class TimeField(fields.String):

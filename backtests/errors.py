@@ -14,8 +14,13 @@ class InvalidRequest(ValueError):
 
     def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
         self.errors = {field: list(messages) for field, messages in errors.items()}
-        super().__init__("; ".join(f"{field}: {message}" if field else message
-                                   for field, messages in self.errors.items() for message in messages))
+        super().__init__(
+            "; ".join(
+                f"{field}: {message}" if field else message
+                for field, messages in self.errors.items()
+                for message in messages
+            )
+        )
 
 
 class RunFailed(Exception):

@@ -43,8 +43,14 @@ from tickflow.storage.backtest_results import BacktestRepository, json_number, t
 log = logging.getLogger(__name__)
 
 
-def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], report: Report | None = None,
-                     keepalive: Beat | None = None, heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> str:
+def run_backtest_job(
+    db: Database,
+    run_id: str,
+    worker: Mapping[str, Any],
+    report: Report | None = None,
+    keepalive: Beat | None = None,
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+) -> str:
     """Execute run ``run_id``; returns ``done``, ``failed``, ``stopped`` or ``skipped``.
 
     ``worker`` (host name, process id) is recorded with the attempt.
@@ -66,8 +72,7 @@ def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], repor
     def enter(stage: str) -> bool:
         """Announce ``stage``; ``False`` if the run was cancelled or finished by another execution meanwhile."""
         announce(report, stage)
-        return repository.advance(oid, attempt, {"stage": stage, "step": STAGES.index(stage) + 1,
-                                                 "steps": len(STAGES)})
+        return repository.advance(oid, attempt, {"stage": stage, "step": STAGES.index(stage) + 1, "steps": len(STAGES)})
 
     def execute() -> str:
         clock = Stopwatch()
@@ -82,8 +87,9 @@ def run_backtest_job(db: Database, run_id: str, worker: Mapping[str, Any], repor
             result = run_backtest(spec, candles, cash=doc["cash"])
         if not enter("storing"):
             return STOPPED
-        stored = repository.complete(oid, attempt, {**summary(result), "timings": clock.seconds,
-                                                    "worker": dict(worker)}, arrays(result))
+        stored = repository.complete(
+            oid, attempt, {**summary(result), "timings": clock.seconds, "worker": dict(worker)}, arrays(result)
+        )
         return DONE if stored else STOPPED
 
     with target_log_context(doc, run_id=run_id), Heartbeat(heartbeat_s, lambda: repository.heartbeat(oid), keepalive):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +30,6 @@ from strategies.domain import iso_time
 from strategies.examples import load_example
 from strategies.spec import SpecError, StrategySpec, validate_spec
 from tickflow.logs import log_context
-from tickflow.settings import get_settings
 from tickflow.storage.candles import CandleDataError, CandleStore, normalize_symbol
 from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -126,8 +124,10 @@ def load_candles(db: Database, target: Mapping[str, Any]) -> Candles:
             within += f" from {iso_time(start)}"
         if end is not None:
             within += f" before {iso_time(end)}"
-        raise RunFailed(f"no {symbol} {timeframe} candles{within}: import some with `tickflow import-candles` "
-                        f"or POST /api/v1/candles/{symbol}/{timeframe}")
+        raise RunFailed(
+            f"no {symbol} {timeframe} candles{within}: import some with `tickflow import-candles` "
+            f"or POST /api/v1/candles/{symbol}/{timeframe}"
+        )
     return candles
 
 
@@ -148,8 +148,7 @@ class Stopwatch:
 
 def target_log_context(target: Mapping[str, Any], **ids: str) -> log_context:
     """``ids`` and the strategy, symbol and timeframe a run or sweep works on, for every line logged while it runs."""
-    return log_context(**ids, strategy_id=target["strategy_id"], symbol=target["symbol"],
-                       timeframe=target["timeframe"])
+    return log_context(**ids, strategy_id=target["strategy_id"], symbol=target["symbol"], timeframe=target["timeframe"])
 
 
 def guarded(what: str, execute: Callable[[], str], fail: Callable[[str], object]) -> str:
@@ -207,8 +206,9 @@ class Heartbeat:
         self.interval_s = interval_s
         self.beats = [beat for beat in beats if beat is not None]
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._loop,),
-                                        name="tickflow-heartbeat", daemon=True)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._loop,), name="tickflow-heartbeat", daemon=True
+        )
 
     def __enter__(self) -> Heartbeat:
         if self.beats and self.interval_s > 0:

@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pymongo.database import Database
@@ -91,8 +91,10 @@ class ParamSpace:
         return np.column_stack(columns[::-1]) if columns else np.empty((len(rest), 0), np.int64)
 
     def param_sets(self, points: np.ndarray) -> list[dict[str, Number]]:
-        return [{name: self.values[k][digit] for k, (name, digit) in enumerate(zip(self.names, row))}
-                for row in self.digits(points).tolist()]
+        return [
+            {name: self.values[k][digit] for k, (name, digit) in enumerate(zip(self.names, row))}
+            for row in self.digits(points).tolist()
+        ]
 
     def to_dict(self) -> dict[str, list[Number]]:
         return {name: list(values) for name, values in zip(self.names, self.values)}
@@ -107,7 +109,7 @@ class Constraint:
     """Values of the parameters it reads that the sweep does not vary: the strategy's."""
 
     # CompiledRule.evaluate answers one value per bar; a constraint reads no series, so one bar will do.
-    _ONE_BAR = {"bar": np.zeros(1)}
+    _ONE_BAR: ClassVar[dict[str, np.ndarray]] = {"bar": np.zeros(1)}
 
     def holds(self, params: Mapping[str, float]) -> bool:
         return bool(self.rule.evaluate(self._ONE_BAR, {**self.fixed, **params})[0])
@@ -122,10 +124,13 @@ class Constraint:
         read = [k for k, name in enumerate(space.names) if name in self.rule.params]
         digits = space.digits(points)[:, read]
         distinct, inverse = np.unique(digits, axis=0, return_inverse=True)
-        verdicts = np.array([
-            self.holds({space.names[k]: space.values[k][digit] for k, digit in zip(read, row)})
-            for row in distinct.tolist()
-        ], dtype=bool)
+        verdicts = np.array(
+            [
+                self.holds({space.names[k]: space.values[k][digit] for k, digit in zip(read, row)})
+                for row in distinct.tolist()
+            ],
+            dtype=bool,
+        )
         return verdicts[inverse.ravel()]
 
 
@@ -192,13 +197,26 @@ def plan_sweep(
     points = _select(space, rule, sample)
     size = chunk_size or min(max(math.ceil(len(points) / TARGET_CHUNKS), MIN_CHUNK_SIZE), DEFAULT_MAX_CHUNK_SIZE)
     param_sets = space.param_sets(points)
-    fields = {**target, "space": space.to_dict(), "random": sample, "constraint": constraint,
-              "objective": objective, "maximize": maximize, "chunk_size": size}
-    return fields, [param_sets[first:first + size] for first in range(0, len(param_sets), size)]
+    fields = {
+        **target,
+        "space": space.to_dict(),
+        "random": sample,
+        "constraint": constraint,
+        "objective": objective,
+        "maximize": maximize,
+        "chunk_size": size,
+    }
+    return fields, [param_sets[first : first + size] for first in range(0, len(param_sets), size)]
 
 
-def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], report: Report | None = None,
-                    keepalive: Beat | None = None, heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> str:
+def run_sweep_chunk(
+    db: Database,
+    chunk_id: str,
+    worker: Mapping[str, Any],
+    report: Report | None = None,
+    keepalive: Beat | None = None,
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+) -> str:
     """Execute one chunk; returns ``done``, ``failed``, ``stopped`` or ``skipped``.
 
     As for a run, any number of executions of a chunk may run at once (the
@@ -216,8 +234,10 @@ def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], repo
         sweep_id = repository.sweep_of(chunk_id)
         if sweep_id is not None:
             repository.finish_if_complete(sweep_id)
-        log.info("sweep chunk skipped: finished, or its sweep stopped, before this delivery",
-                 extra={"chunk_id": chunk_id, "sweep_id": sweep_id})
+        log.info(
+            "sweep chunk skipped: finished, or its sweep stopped, before this delivery",
+            extra={"chunk_id": chunk_id, "sweep_id": sweep_id},
+        )
         return SKIPPED
     chunk, sweep = claimed
 
@@ -244,8 +264,10 @@ def run_sweep_chunk(db: Database, chunk_id: str, worker: Mapping[str, Any], repo
         repository.finish_if_complete(sweep["_id"])
         return DONE
 
-    with (target_log_context(sweep, sweep_id=str(sweep["_id"]), chunk_id=chunk_id),
-          Heartbeat(heartbeat_s, lambda: repository.heartbeat_chunk(chunk), keepalive)):
+    with (
+        target_log_context(sweep, sweep_id=str(sweep["_id"]), chunk_id=chunk_id),
+        Heartbeat(heartbeat_s, lambda: repository.heartbeat_chunk(chunk), keepalive),
+    ):
         log.info("sweep chunk started: attempt %d, %d parameter sets", chunk["attempts"], len(chunk["params"]))
         return guarded("sweep chunk", execute, lambda reason: repository.fail_chunk(chunk, reason))
 
@@ -258,36 +280,53 @@ def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: 
         try:
             spec.with_params(params)
         except SpecError as exc:
-            results.append({"combo": combo, "params": params, "stats": None, "score": None,
-                            "error": "; ".join(map(str, exc.errors))})
+            results.append(
+                {
+                    "combo": combo,
+                    "params": params,
+                    "stats": None,
+                    "score": None,
+                    "error": "; ".join(map(str, exc.errors)),
+                }
+            )
         else:
             runnable.append((combo, params))
     outcomes = run_many(spec, candles, [params for _, params in runnable], cash=sweep["cash"])
     for (combo, params), outcome in zip(runnable, outcomes):
         stats = {name: json_number(value) for name, value in outcome.stats.items()}
-        results.append({"combo": combo, "params": params, "stats": stats,
-                        "score": score(stats, sweep["objective"], sweep["maximize"])})
+        results.append(
+            {
+                "combo": combo,
+                "params": params,
+                "stats": stats,
+                "score": score(stats, sweep["objective"], sweep["maximize"]),
+            }
+        )
     return results
 
 
 def _space(grid: Any, spec: StrategySpec, errors: dict[str, list[str]]) -> ParamSpace:
     """The grid's parameters and values, checked against the strategy; problems go to ``errors``."""
     if not isinstance(grid, Mapping) or not grid:
-        errors["grid"] = ["give at least one parameter, e.g. {\"fast\": [5, 10, 20]}"]
+        errors["grid"] = ['give at least one parameter, e.g. {"fast": [5, 10, 20]}']
         return ParamSpace((), ())
     names, values = [], []
     for name, raw in grid.items():
         path = f"grid.{name}"
         if name not in spec.params:
             known = ", ".join(spec.params) or "none"
-            errors[path] = [joined("unknown parameter", did_you_mean(str(name), spec.params),
-                                   f"the strategy's parameters: {known}")]
+            errors[path] = [
+                joined("unknown parameter", did_you_mean(str(name), spec.params), f"the strategy's parameters: {known}")
+            ]
             continue
         found = _values(raw, path, errors)
         if found is None:
             continue
-        refused = [f"{value}: {issue.message}" if issue.path == path.replace("grid.", "params.", 1) else str(issue)
-                   for value in found for issue in _refusals(spec, name, value)]
+        refused = [
+            f"{value}: {issue.message}" if issue.path == path.replace("grid.", "params.", 1) else str(issue)
+            for value in found
+            for issue in _refusals(spec, name, value)
+        ]
         if refused:
             errors[path] = refused[:3] + ([f"... and {len(refused) - 3} more"] if len(refused) > 3 else [])
             continue
@@ -332,7 +371,7 @@ def _range(raw: Mapping[str, Any], path: str, errors: dict[str, list[str]]) -> t
     unknown = sorted(set(raw) - {"start", "stop", "step"})
     start, stop, step = raw.get("start"), raw.get("stop"), raw.get("step", 1)
     if unknown or not all(_is_number(value) for value in (start, stop, step)):
-        errors[path] = ["a range is {\"start\": number, \"stop\": number, \"step\": number > 0} (step 1 by default)"]
+        errors[path] = ['a range is {"start": number, "stop": number, "step": number > 0} (step 1 by default)']
         return None
     if step <= 0 or stop < start:
         errors[path] = ["a range needs step > 0 and stop >= start"]
@@ -353,7 +392,7 @@ def _is_number(value: Any) -> bool:
 def _constraint(text: Any, spec: StrategySpec, space: ParamSpace, errors: dict[str, list[str]]) -> Constraint | None:
     """The constraint compiled, if it only reads known parameters and stays cheap to apply."""
     if not isinstance(text, str):
-        errors["constraint"] = ["expected a rule over parameters, e.g. \"$fast < $slow\""]
+        errors["constraint"] = ['expected a rule over parameters, e.g. "$fast < $slow"']
         return None
     try:
         rule = compile_rule(text, "constraint")
@@ -394,8 +433,14 @@ def _sample(random: Any, errors: dict[str, list[str]]) -> dict[str, int] | None:
 def _select(space: ParamSpace, constraint: Constraint | None, sample: Mapping[str, int] | None) -> np.ndarray:
     """The grid points to run, in grid order: those satisfying the constraint, sampled if asked."""
     if space.size > MAX_GRID_POINTS:
-        raise InvalidRequest({"grid": [f"{space.size:,} grid points, at most {MAX_GRID_POINTS:,}: "
-                                       "use fewer values (random sampling draws from the grid too)"]})
+        raise InvalidRequest(
+            {
+                "grid": [
+                    f"{space.size:,} grid points, at most {MAX_GRID_POINTS:,}: "
+                    "use fewer values (random sampling draws from the grid too)"
+                ]
+            }
+        )
     points = np.arange(space.size, dtype=np.int64)
     if constraint is not None:
         points = points[constraint.mask(space, points)]
@@ -405,6 +450,12 @@ def _select(space: ParamSpace, constraint: Constraint | None, sample: Mapping[st
         rng = np.random.default_rng(sample["seed"])
         points = np.sort(rng.choice(points, sample["n"], replace=False))
     if len(points) > MAX_COMBOS:
-        raise InvalidRequest({"grid": [f"{len(points):,} parameter sets, at most {MAX_COMBOS:,}: narrow the grid, "
-                                       "add a constraint, or sample with random"]})
+        raise InvalidRequest(
+            {
+                "grid": [
+                    f"{len(points):,} parameter sets, at most {MAX_COMBOS:,}: narrow the grid, "
+                    "add a constraint, or sample with random"
+                ]
+            }
+        )
     return points

@@ -34,8 +34,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
@@ -43,15 +44,15 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bars, in
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from backtest_job import BUDGET_S as JOB_BUDGET_S  # noqa: E402  (bench/ is this script's sys.path[0])
 from backtesting import Backtest  # noqa: E402
 
 from strategies.backtest import BacktestResult, SeriesCache, run_backtest, run_many  # noqa: E402
 from strategies.candles import Candles  # noqa: E402
 from strategies.examples import load_example  # noqa: E402
 from strategies.spec import StrategySpec, validate_spec  # noqa: E402
-from tests.backtests.backtesting_py import SmaCross, assert_same_trades, frame, run_reference  # noqa: E402
+from tests.strategies.backtest.backtesting_py import SmaCross, assert_same_trades, frame, run_reference  # noqa: E402
 from tickflow.synthetic import generate_candles  # noqa: E402
-from backtest_job import BUDGET_S as JOB_BUDGET_S  # noqa: E402  (bench/ is this script's sys.path[0])
 
 CASH = 10_000
 SWEEP = {"fast": range(5, 55, 5), "slow": range(20, 220, 20)}
@@ -160,7 +161,7 @@ def sweep(bars: int) -> dict[str, float | bool]:
     report("tickflow run_many", f"{ours_s:.3f} s (best of 5), {len(grid) / ours_s:,.0f} combinations/s")
 
     backtest = Backtest(frame(candles), SmaCross, cash=CASH, commission=0.0)
-    theirs_s, (best, heatmap) = timed(lambda: backtest.optimize(
+    theirs_s, (_, heatmap) = timed(lambda: backtest.optimize(
         **SWEEP, constraint=lambda p: p.fast < p.slow, maximize="Equity Final [$]", max_tries=None,
         return_heatmap=True,
     ))  # fmt: skip
@@ -183,8 +184,11 @@ def celery_job(bars: int) -> dict[str, float | bool]:
     bench/backtest_job.py measures it in its own process, with its own Redis, MongoDB and
     worker; its last line is its JSON figures.
     """
-    job = subprocess.run([sys.executable, str(Path(__file__).with_name("backtest_job.py")), "--bars", str(bars)],
-                         capture_output=True, text=True)
+    job = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("backtest_job.py")), "--bars", str(bars)],
+        capture_output=True,
+        text=True,
+    )
     lines = job.stdout.strip().splitlines()
     if not lines:
         sys.exit(f"bench/backtest_job.py printed nothing: {job.stderr.strip()[-500:]}")

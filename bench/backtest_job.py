@@ -87,16 +87,39 @@ def start_worker() -> subprocess.Popen:
     from tasks.celery_app import app
 
     hostname = f"bench-{os.getpid()}@bench"
-    log = open(ROOT / "var/bench/worker.log", "wb")
+    log_path = ROOT / "var/bench/worker.log"
     env = worker_env()
     started = time.perf_counter()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests", "-c", "2", "--hostname",
-         hostname, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks",
+                "worker",
+                "-Q",
+                "backtests",
+                "-c",
+                "2",
+                "--hostname",
+                hostname,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     while not app.control.ping(destination=[hostname], timeout=0.5):
         if worker.poll() is not None or time.perf_counter() - started > 60:
-            raise SystemExit(f"the worker did not start; see {log.name}")
+            raise SystemExit(f"the worker did not start; see {log_path}")
     report("worker", f"ready in {time.perf_counter() - started:.1f} s (2 pool processes)")
     return worker
 
@@ -120,19 +143,34 @@ def time_jobs(strategy_id: str, runs: int) -> dict[str, float | int]:
         if run["state"] != "done":
             raise SystemExit(f"the job ended {run['state']}: {run.get('error')}")
         worker_s = (run["finished_at"] - run["started_at"]).total_seconds()
-        jobs.append({"job_s": elapsed, "worker_s": worker_s, **run["timings"],
-                     "store_s": worker_s - run["timings"]["load_s"] - run["timings"]["run_s"]})
+        jobs.append(
+            {
+                "job_s": elapsed,
+                "worker_s": worker_s,
+                **run["timings"],
+                "store_s": worker_s - run["timings"]["load_s"] - run["timings"]["run_s"],
+            }
+        )
     first, timed = jobs[0], jobs[1:]
     median = {key: statistics.median(job[key] for job in timed) for key in timed[0]}
     report("first job", f"{first['job_s']:.3f} s")
     each = ", ".join(f"{job['job_s']:.3f}" for job in timed)
     report("job_seconds_1m", f"{median['job_s']:.3f} s (median of {runs}: {each})")
-    report("  in worker", f"{median['worker_s']:.3f} s: load {median['load_s']:.3f} s, run {median['run_s']:.3f} s, "
-                          f"store and bookkeeping {median['store_s']:.3f} s")
+    report(
+        "  in worker",
+        f"{median['worker_s']:.3f} s: load {median['load_s']:.3f} s, run {median['run_s']:.3f} s, "
+        f"store and bookkeeping {median['store_s']:.3f} s",
+    )
     report("  trades", f"{run['n_trades']:,} closed, curve of {run['bars']:,} points stored in parts")
-    return {"job_seconds_1m": round(median["job_s"], 3), "first_job_s": round(first["job_s"], 3),
-            "worker_s": round(median["worker_s"], 3), "load_s": round(median["load_s"], 3),
-            "run_s": round(median["run_s"], 3), "store_s": round(median["store_s"], 3), "trades": run["n_trades"]}
+    return {
+        "job_seconds_1m": round(median["job_s"], 3),
+        "first_job_s": round(first["job_s"], 3),
+        "worker_s": round(median["worker_s"], 3),
+        "load_s": round(median["load_s"], 3),
+        "run_s": round(median["run_s"], 3),
+        "store_s": round(median["store_s"], 3),
+        "trades": run["n_trades"],
+    }
 
 
 if __name__ == "__main__":

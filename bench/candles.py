@@ -22,9 +22,9 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 from pymongo import ASCENDING, MongoClient  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
-from strategies.candles import COLUMNS, Candles  # noqa: E402
 from cli.localservices import LocalMongo, free_port  # noqa: E402
+from strategies.candles import COLUMNS, Candles  # noqa: E402
 from tickflow.settings import get_settings  # noqa: E402
 from tickflow.storage.candles import CandleStore, bucket_count  # noqa: E402
 from tickflow.storage.schema import ensure_schema  # noqa: E402
@@ -86,11 +86,16 @@ def naive(db, candles: Candles) -> dict[str, float]:
     report("naive insert", f"{insert_s:.3f} s")
 
     def load() -> Candles:
-        cursor = collection.find({"symbol": SYMBOL, "timeframe": TIMEFRAME}, {"_id": 0, **{n: 1 for n in COLUMNS}},
-                                 sort=[("ts", ASCENDING)], batch_size=10_000)
+        cursor = collection.find(
+            {"symbol": SYMBOL, "timeframe": TIMEFRAME},
+            {"_id": 0, **dict.fromkeys(COLUMNS, 1)},
+            sort=[("ts", ASCENDING)],
+            batch_size=10_000,
+        )
         rows = list(cursor)
-        return Candles.from_columns({name: np.fromiter((row[name] for row in rows), float, len(rows))
-                                     for name in COLUMNS})
+        return Candles.from_columns(
+            {name: np.fromiter((row[name] for row in rows), float, len(rows)) for name in COLUMNS}
+        )
 
     load_s, loaded = median_of(3, load)
     assert_same(loaded, candles)
@@ -134,8 +139,6 @@ def answers(uri: str) -> bool:
         return False
     finally:
         client.close()
-
-
 
 
 def timed(action: Callable[[], object]) -> tuple[float, object]:

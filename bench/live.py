@@ -45,8 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.candles import bench_services, report, worker_env
-from tickflow.runtime import freeze_startup_objects
+from bench.candles import bench_services, report, worker_env  # noqa: E402  (after the path insert)
+from tickflow.runtime import freeze_startup_objects  # noqa: E402
 
 SYMBOLS = [f"S{i:03d}USDT" for i in range(100)]
 PROBE = "PROBEUSDT"
@@ -56,24 +56,49 @@ T0 = 1_704_067_200_000
 POLL_S = 0.005
 """How often the close->all poller reads the 100 progress keys: it shares the 2 cores with the worker, so it
 may add up to this much to a latency rather than steal CPU from what it measures."""
-WORKER_COMMAND = ["-m", "celery", "-A", "tasks", "worker", "--include", "tasks.live,bench.naive_chain", "-Q", "ingest,strategy,orders",
-                  "-c", "2", "-P", "prefork", "-O", "fair", "--without-gossip", "--without-mingle",
-                  "--without-heartbeat", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")]
+WORKER_COMMAND = [
+    "-m",
+    "celery",
+    "-A",
+    "tasks",
+    "worker",
+    "--include",
+    "tasks.live,bench.naive_chain",
+    "-Q",
+    "ingest,strategy,orders",
+    "-c",
+    "2",
+    "-P",
+    "prefork",
+    "-O",
+    "fair",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "--loglevel",
+    os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="length of the throughput run (default 8)")
-    parser.add_argument("--only", choices=("close_to_order", "close_to_all"),
-                        help="measure only this figure (for profiling); the JSON line then holds only it")
+    parser.add_argument(
+        "--only",
+        choices=("close_to_order", "close_to_all"),
+        help="measure only this figure (for profiling); the JSON line then holds only it",
+    )
     args = parser.parse_args(argv)
     with bench_services(cache_gb=0.25):
         worker = start_worker()
         try:
             bench = Bench()
             if args.only:
-                figures = {f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms":
-                           getattr(bench, args.only)()}
+                figures = {
+                    f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms": getattr(
+                        bench, args.only
+                    )()
+                }
                 print(json.dumps(figures))
                 return 0
             figures = {
@@ -94,14 +119,21 @@ def start_worker() -> subprocess.Popen:
     from tasks.celery_app import app
 
     hostname = f"bench-live-{os.getpid()}@bench"
-    log = open(ROOT / "var/bench/live-worker.log", "wb")
+    log_path = ROOT / "var/bench/live-worker.log"
     env = worker_env()
-    worker = subprocess.Popen([sys.executable, *WORKER_COMMAND, "--hostname", hostname], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, *WORKER_COMMAND, "--hostname", hostname],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started = time.perf_counter()
     while not app.control.ping(destination=[hostname], timeout=0.5):
         if worker.poll() is not None or time.perf_counter() - started > 60:
-            raise SystemExit(f"the worker did not start; see {log.name}")
+            raise SystemExit(f"the worker did not start; see {log_path}")
     report("worker", f"live worker ready in {time.perf_counter() - started:.1f} s (2 prefork processes)")
     return worker
 
@@ -109,8 +141,8 @@ def start_worker() -> subprocess.Popen:
 class Bench:
     def __init__(self) -> None:
         from tasks.celery_app import app
-        from tickflow.storage.connections import mongo_db, redis_client
         from tasks.feed import celery_sink
+        from tickflow.storage.connections import mongo_db, redis_client
         from tickflow.storage.schema import ensure_schema
 
         self.app = app
@@ -128,8 +160,7 @@ class Bench:
         self.clock += step_ms
         names = [symbols[i % len(symbols)] for i in range(n)]
         prices = (100 + self.rng.normal(0, 0.5, n)).round(4).tolist()
-        return {"s": names + [PROBE], "t": [self.clock] * n + [self.clock], "p": prices + [100.0],
-                "q": [1.0] * (n + 1)}
+        return {"s": [*names, PROBE], "t": [self.clock] * n + [self.clock], "p": [*prices, 100.0], "q": [1.0] * (n + 1)}
 
     def probe_ts(self) -> int:
         from tickflow.storage import keys
@@ -160,8 +191,11 @@ class Bench:
         self.wait_probe(self.clock)
         elapsed = time.perf_counter() - started
         rate = sent / elapsed
-        report("ingest", f"{sent:,} ticks in batches of {BATCH:,} over 100 symbols: sent at {send_rate:,.0f}/s, "
-                         f"all applied after {elapsed:.2f} s -> {rate:,.0f} ticks/s")
+        report(
+            "ingest",
+            f"{sent:,} ticks in batches of {BATCH:,} over 100 symbols: sent at {send_rate:,.0f}/s, "
+            f"all applied after {elapsed:.2f} s -> {rate:,.0f} ticks/s",
+        )
         return round(rate)
 
     def naive_rate(self, ticks: int = 600) -> float:
@@ -173,10 +207,12 @@ class Bench:
         empty = CloseJob("1m", 0, 0, []).to_dict()
         started = time.perf_counter()
         for _ in range(ticks):
-            chain(self.app.signature("tasks.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
-                  self.app.signature("bench.naive_chain.indicators", args=[empty], queue="strategy", immutable=True),
-                  self.app.signature("bench.naive_chain.evaluate", queue="strategy"),
-                  self.app.signature("tasks.live.execute", queue="orders")).apply_async()
+            chain(
+                self.app.signature("tasks.live.ingest", args=[self.batch(0)], queue="ingest", immutable=True),
+                self.app.signature("bench.naive_chain.indicators", args=[empty], queue="strategy", immutable=True),
+                self.app.signature("bench.naive_chain.evaluate", queue="strategy"),
+                self.app.signature("tasks.live.execute", queue="orders"),
+            ).apply_async()
         self._wait_queues_empty()
         rate = ticks / (time.perf_counter() - started)
         report("naive", f"{ticks} ticks, one 4-task chain each: {rate:,.0f} ticks/s")
@@ -229,20 +265,24 @@ class Bench:
         poller.join()
         latencies = [1000 * (seen[ts] - sent[ts]) for ts in sent if ts in seen]
         p50, p99 = np.percentile(latencies, [50, 99])
-        report("tick->candle", f"at {rate:,.0f} ticks/s ({len(latencies)} batches of {batch}): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        report(
+            "tick->candle",
+            f"at {rate:,.0f} ticks/s ({len(latencies)} batches of {batch}): p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+        )
         return round(float(p99), 1)
 
     def _start(self, doc: dict) -> str:
+        from tickflow.storage.strategies import StrategyRepository
         from workers.config import live_settings
         from workers.engine import LiveEngine
-        from tickflow.storage.strategies import StrategyRepository
 
         strategy_id = StrategyRepository(self.db, self.redis).create(doc).id
         LiveEngine(self.redis, self.db, live_settings()).start(strategy_id, "paper", 10_000)
         return strategy_id
 
-    def _candle_batches(self, symbols: list[str], minutes: int, pause_s: float, record: dict[int, float],
-                        gap_s: float = 0.020) -> None:
+    def _candle_batches(
+        self, symbols: list[str], minutes: int, pause_s: float, record: dict[int, float], gap_s: float = 0.020
+    ) -> None:
         """Send ``minutes`` one-minute candles of ``symbols`` (4 ticks each), as a batching feed would.
 
         A real feed's publisher seals a batch every 20 ms (``BatchPublisher.batch_interval_s``),
@@ -259,12 +299,24 @@ class Bench:
             opens = 100 + self.rng.normal(0, 1, len(symbols))
             closes = opens + self.rng.normal(0, 1, len(symbols))
             record[self.clock] = time.perf_counter()  # the opening batch closes the previous minute
-            self.send({"s": list(symbols), "t": [self.clock] * len(symbols), "p": opens.round(4).tolist(),
-                       "q": [1.0] * len(symbols)})
+            self.send(
+                {
+                    "s": list(symbols),
+                    "t": [self.clock] * len(symbols),
+                    "p": opens.round(4).tolist(),
+                    "q": [1.0] * len(symbols),
+                }
+            )
             time.sleep(gap_s)
             rest = (np.maximum(opens, closes) + 0.5, np.minimum(opens, closes) - 0.5, closes)
-            self.send({"s": list(symbols) * 3, "t": [self.clock + k * 15_000 for k in (1, 2, 3) for _ in symbols],
-                       "p": np.concatenate(rest).round(4).tolist(), "q": [1.0] * (3 * len(symbols))})
+            self.send(
+                {
+                    "s": list(symbols) * 3,
+                    "t": [self.clock + k * 15_000 for k in (1, 2, 3) for _ in symbols],
+                    "p": np.concatenate(rest).round(4).tolist(),
+                    "q": [1.0] * (3 * len(symbols)),
+                }
+            )
             self.clock += MINUTE
             if minute:  # every symbol's close, as a real minute's closes are long done when the next one comes
                 for symbol in symbols:
@@ -276,9 +328,17 @@ class Bench:
         from tickflow.storage import keys
 
         symbol = ["ORDERUSDT"]
-        self._start({"name": "flip on colour", "symbols": symbol, "timeframe": "1m", "params": {},
-                     "indicators": {}, "allow_reversal": True,
-                     "rules": {"enter_long": "close > open", "enter_short": "close < open"}})
+        self._start(
+            {
+                "name": "flip on colour",
+                "symbols": symbol,
+                "timeframe": "1m",
+                "params": {},
+                "indicators": {},
+                "allow_reversal": True,
+                "rules": {"enter_long": "close > open", "enter_short": "close < open"},
+            }
+        )
         sent: dict[int, float] = {}
         offset = time.time() - time.perf_counter()
         first_event = self.redis.xrevrange(keys.live_events(), count=1)
@@ -291,19 +351,30 @@ class Bench:
                 if order["ts"] in sent:  # an order filled at this candle's open was decided at the close before
                     latencies.append(int(id_.split("-")[0]) - 1000 * (sent[order["ts"]] + offset))
         p50, p99 = np.percentile(latencies, [50, 99])
-        report("close->order", f"one strategy, {len(latencies)} orders: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-                               "(event ids have 1 ms resolution)")
+        report(
+            "close->order",
+            f"one strategy, {len(latencies)} orders: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            "(event ids have 1 ms resolution)",
+        )
         return round(float(p99), 1)
 
     def close_to_all(self, minutes: int = 40) -> float:
         from tickflow.storage import keys
 
         for n in range(10):
-            self._start({"name": f"sma {n}", "symbols": SYMBOLS, "timeframe": "1m",
-                         "params": {"fast": 5 + n, "slow": 30 + 2 * n},
-                         "indicators": {"fast": {"function": "SMA", "params": {"timeperiod": "$fast"}},
-                                        "slow": {"function": "SMA", "params": {"timeperiod": "$slow"}}},
-                         "rules": {"enter_long": "crosses_above(fast, slow)", "exit_long": "crosses_below(fast, slow)"}})
+            self._start(
+                {
+                    "name": f"sma {n}",
+                    "symbols": SYMBOLS,
+                    "timeframe": "1m",
+                    "params": {"fast": 5 + n, "slow": 30 + 2 * n},
+                    "indicators": {
+                        "fast": {"function": "SMA", "params": {"timeperiod": "$fast"}},
+                        "slow": {"function": "SMA", "params": {"timeperiod": "$slow"}},
+                    },
+                    "rules": {"enter_long": "crosses_above(fast, slow)", "exit_long": "crosses_below(fast, slow)"},
+                }
+            )
         sent: dict[int, float] = {}
         done: dict[int, float] = {}
         stop = threading.Event()
@@ -332,8 +403,11 @@ class Bench:
         warm = sorted(sent)[5:]  # the first closes include numba compiling in the workers
         latencies = [1000 * (done[t] - sent[t]) for t in warm if t in done]
         p50, p99 = np.percentile(latencies, [50, 99])
-        report("close->all", f"10 strategies x 100 symbols, {len(latencies)} closes: p50 {p50:.1f} ms, "
-                             f"p99 {p99:.1f} ms (evaluated and executed)")
+        report(
+            "close->all",
+            f"10 strategies x 100 symbols, {len(latencies)} closes: p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms (evaluated and executed)",
+        )
         return round(float(p99), 1)
 
 

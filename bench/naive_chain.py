@@ -20,14 +20,23 @@ from workers.engine import CloseJob
 @app.task(ignore_result=True)
 def indicators(job: dict[str, Any]) -> dict[str, Any]:
     tails = engine().indicators(CloseJob.from_dict(job))
-    as_lists = {symbol: {sid: {name: values.tolist() for name, values in series.items()}
-                         for sid, series in per_strategy.items()} for symbol, per_strategy in tails.items()}
+    as_lists = {
+        symbol: {
+            sid: {name: values.tolist() for name, values in series.items()} for sid, series in per_strategy.items()
+        }
+        for symbol, per_strategy in tails.items()
+    }
     return {"job": job, "tails": as_lists}
 
 
 @app.task(ignore_result=True)
 def evaluate(handed: dict[str, Any]) -> dict[str, Any]:
-    tails = {symbol: {sid: {name: np.asarray(values, dtype=np.float64) for name, values in series.items()}
-                      for sid, series in per_strategy.items()} for symbol, per_strategy in handed["tails"].items()}
+    tails = {
+        symbol: {
+            sid: {name: np.asarray(values, dtype=np.float64) for name, values in series.items()}
+            for sid, series in per_strategy.items()
+        }
+        for symbol, per_strategy in handed["tails"].items()
+    }
     engine().evaluate(CloseJob.from_dict(handed["job"]), tails)
     return handed["job"]

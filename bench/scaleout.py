@@ -68,9 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     one, many = phases[1], phases[args.nodes]
     speedup = one["seconds"] / many["seconds"]
     report("speed-up", f"{speedup:.2f}x with {args.nodes} nodes ({speedup / args.nodes:.0%} of linear)")
-    print(json.dumps({"bars": args.bars, "combos": one["combos"], "chunks": one["chunks"],
-                      "one_node_s": one["seconds"], f"nodes_{args.nodes}_s": many["seconds"],
-                      "speedup": round(speedup, 2), "chunks_by_node": many["chunks_by_node"]}))
+    print(
+        json.dumps(
+            {
+                "bars": args.bars,
+                "combos": one["combos"],
+                "chunks": one["chunks"],
+                "one_node_s": one["seconds"],
+                f"nodes_{args.nodes}_s": many["seconds"],
+                "speedup": round(speedup, 2),
+                "chunks_by_node": many["chunks_by_node"],
+            }
+        )
+    )
     return 0
 
 
@@ -83,17 +93,45 @@ def start_node(name: str) -> subprocess.Popen:
     from tasks.celery_app import app
 
     hostname = f"{name}@bench"
-    log = open(ROOT / f"var/bench/scaleout-{name}.log", "wb")
+    log_path = ROOT / f"var/bench/scaleout-{name}.log"
     env = worker_env()
     started = time.perf_counter()
-    node = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests", "-c", "1", "-P", "prefork",
-         "-O", "fair", "--prefetch-multiplier", "1", "--hostname", hostname, "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "wb") as log:
+        node = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks",
+                "worker",
+                "-Q",
+                "backtests",
+                "-c",
+                "1",
+                "-P",
+                "prefork",
+                "-O",
+                "fair",
+                "--prefetch-multiplier",
+                "1",
+                "--hostname",
+                hostname,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     while not app.control.ping(destination=[hostname], timeout=0.5):
         if node.poll() is not None or time.perf_counter() - started > 60:
-            raise SystemExit(f"node {hostname} did not start; see {log.name}")
+            raise SystemExit(f"node {hostname} did not start; see {log_path}")
     report("node", f"{hostname} ready in {time.perf_counter() - started:.1f} s")
     return node
 
@@ -107,7 +145,10 @@ def sweep(strategy_id: str, grid: dict, **request: object) -> tuple[dict, float]
     db = mongo_db()
     started = time.perf_counter()
     doc = submit_sweep(db, StrategyRepository(db, redis_client()), strategy_id, grid=grid, **request)
-    while (state := db.sweeps.find_one({"_id": doc["_id"]}, {"state": 1, "error": 1}))["state"] in ("queued", "running"):
+    while (state := db.sweeps.find_one({"_id": doc["_id"]}, {"state": 1, "error": 1}))["state"] in (
+        "queued",
+        "running",
+    ):
         time.sleep(POLL_S)
     if state["state"] != "done":
         raise SystemExit(f"the sweep ended {state['state']}: {state.get('error')}")
@@ -120,11 +161,18 @@ def timed_sweep(strategy_id: str, nodes: int) -> dict:
     doc, seconds = sweep(strategy_id, GRID, constraint=CONSTRAINT)
     chunks = list(mongo_db().sweep_chunks.find({"sweep_id": doc["_id"]}, {"worker.hostname": 1}))
     by_node = Counter(chunk["worker"]["hostname"] for chunk in chunks)
-    report(f"{nodes} node{'s' * (nodes > 1)}", f"{seconds:.2f} s for {doc['combos']} sets in {len(chunks)} chunks "
-                                            f"({doc['combos'] / seconds:.1f} sets/s); chunks per node: "
-                                            + ", ".join(f"{host} {n}" for host, n in sorted(by_node.items())))
-    return {"seconds": round(seconds, 2), "combos": doc["combos"], "chunks": len(chunks),
-            "chunks_by_node": dict(sorted(by_node.items()))}
+    report(
+        f"{nodes} node{'s' * (nodes > 1)}",
+        f"{seconds:.2f} s for {doc['combos']} sets in {len(chunks)} chunks "
+        f"({doc['combos'] / seconds:.1f} sets/s); chunks per node: "
+        + ", ".join(f"{host} {n}" for host, n in sorted(by_node.items())),
+    )
+    return {
+        "seconds": round(seconds, 2),
+        "combos": doc["combos"],
+        "chunks": len(chunks),
+        "chunks_by_node": dict(sorted(by_node.items())),
+    }
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ from pymongo.database import Database
 
 from backtests.defaults import DEFAULT_CASH, DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE, STAGES
 from backtests.errors import InvalidRequest
+from cli.strategies import read_spec
 from strategies.domain import iso_time
 from strategies.spec import SpecError, validate_spec
 from tickflow.candle_files import CandleFormatError, read_candles_csv
-from cli.strategies import read_spec
 from tickflow.storage.backtest_results import (
     ACTIVE,
     BacktestRepository,
@@ -80,8 +80,9 @@ def _grid(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
             else:
                 grid[name.strip()] = _number(spec)
         except ValueError:
-            raise click.BadParameter(f"{item!r} is not NAME=START:STOP[:STEP], NAME=V1,V2,... or NAME=V",
-                                     ctx, param) from None
+            raise click.BadParameter(
+                f"{item!r} is not NAME=START:STOP[:STEP], NAME=V1,V2,... or NAME=V", ctx, param
+            ) from None
     return grid
 
 
@@ -111,8 +112,9 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _echo_result(stats: Mapping[str, Any], trades: list[dict], open_trades: list[dict], as_json: bool,
-                 **extra: Any) -> None:
+def _echo_result(
+    stats: Mapping[str, Any], trades: list[dict], open_trades: list[dict], as_json: bool, **extra: Any
+) -> None:
     if as_json:
         click.echo(json.dumps({**extra, "stats": stats, "trades": trades, "open_trades": open_trades}))
         return
@@ -120,8 +122,10 @@ def _echo_result(stats: Mapping[str, Any], trades: list[dict], open_trades: list
         click.echo(line)
     if open_trades:
         trade = open_trades[0]
-        click.echo(f"open at the end: {trade['side']} {trade['size']:g} from {iso_time(trade['entry_time'])} "
-                   f"at {trade['entry_price']:g}")
+        click.echo(
+            f"open at the end: {trade['side']} {trade['size']:g} from {iso_time(trade['entry_time'])} "
+            f"at {trade['entry_price']:g}"
+        )
 
 
 def _repositories() -> tuple[Database, StrategyRepository]:
@@ -162,20 +166,42 @@ def _submit(submit: Callable[..., dict], *args: Any, **request: Any) -> dict:
 
 
 @click.command("backtest")
-@click.option("--strategy", "spec_file", type=click.File("rb"), metavar="SPEC.json",
-              help="Backtest this spec here, on --candles, with no service.")
-@click.option("--candles", "candles_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="FILE.csv", help="Candles for --strategy (timestamp, open, high, low, close, volume).")
+@click.option(
+    "--strategy",
+    "spec_file",
+    type=click.File("rb"),
+    metavar="SPEC.json",
+    help="Backtest this spec here, on --candles, with no service.",
+)
+@click.option(
+    "--candles",
+    "candles_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE.csv",
+    help="Candles for --strategy (timestamp, open, high, low, close, volume).",
+)
 @click.option("--strategy-id", metavar="ID", help="Backtest this stored strategy on the cluster.")
 @click.option("--symbol", help="With --strategy-id: the symbol (default: the strategy's first).")
 @click.option("--params", callback=_params, metavar="NAME=V,...", help="Param overrides, e.g. fast=10,slow=30.")
 @click.option("--cash", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_CASH, show_default=True)
-@click.option("--commission", type=click.FloatRange(0, 0.1, max_open=True),
-              help="With --strategy: fraction of the traded value per fill, instead of the spec's.")
+@click.option(
+    "--commission",
+    type=click.FloatRange(0, 0.1, max_open=True),
+    help="With --strategy: fraction of the traded value per fill, instead of the spec's.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: stats, trades, open_trades.")
 @click.option("--no-wait", is_flag=True, help="With --strategy-id: print the run's id and return.")
-def backtest(spec_file: IO[bytes] | None, candles_file: Path | None, strategy_id: str | None, symbol: str | None,
-             params: dict[str, float], cash: float, commission: float | None, as_json: bool, no_wait: bool) -> None:
+def backtest(
+    spec_file: IO[bytes] | None,
+    candles_file: Path | None,
+    strategy_id: str | None,
+    symbol: str | None,
+    params: dict[str, float],
+    cash: float,
+    commission: float | None,
+    as_json: bool,
+    no_wait: bool,
+) -> None:
     """Backtest a strategy: a spec file on a candle file here, or a stored strategy on the cluster."""
     if (spec_file is None) == (strategy_id is None):
         raise click.UsageError("give --strategy SPEC.json with --candles FILE.csv, or --strategy-id ID")
@@ -191,8 +217,14 @@ def backtest(spec_file: IO[bytes] | None, candles_file: Path | None, strategy_id
         _backtest_on_cluster(strategy_id, symbol, params, cash, as_json, no_wait)
 
 
-def _backtest_here(spec_file: IO[bytes], candles_file: Path, params: dict[str, float], cash: float,
-                   commission: float | None, as_json: bool) -> None:
+def _backtest_here(
+    spec_file: IO[bytes],
+    candles_file: Path,
+    params: dict[str, float],
+    cash: float,
+    commission: float | None,
+    as_json: bool,
+) -> None:
     doc = read_spec(spec_file)
     if commission is not None:
         doc = {**doc, "costs": {**(doc.get("costs") or {}), "commission": commission}}
@@ -201,8 +233,9 @@ def _backtest_here(spec_file: IO[bytes], candles_file: Path, params: dict[str, f
         if params:
             spec = spec.with_params(params)
     except SpecError as exc:
-        raise click.ClickException(f"{spec_file.name}: invalid spec: "
-                                   f"{'; '.join(str(issue).splitlines()[0] for issue in exc.errors)}") from None
+        raise click.ClickException(
+            f"{spec_file.name}: invalid spec: {'; '.join(str(issue).splitlines()[0] for issue in exc.errors)}"
+        ) from None
     from strategies.backtest import check_candles, run_backtest  # numba: loaded only when a backtest runs here
 
     try:
@@ -214,8 +247,9 @@ def _backtest_here(spec_file: IO[bytes], candles_file: Path, params: dict[str, f
     _echo_result(result["stats"], result["trades"], result["open_trades"], as_json)
 
 
-def _backtest_on_cluster(strategy_id: str, symbol: str | None, params: dict[str, float], cash: float,
-                         as_json: bool, no_wait: bool) -> None:
+def _backtest_on_cluster(
+    strategy_id: str, symbol: str | None, params: dict[str, float], cash: float, as_json: bool, no_wait: bool
+) -> None:
     from tasks.backtests import submit_backtest
 
     db, strategies = _repositories()
@@ -234,8 +268,15 @@ def _backtest_on_cluster(strategy_id: str, symbol: str | None, params: dict[str,
 
 @click.command("sweep")
 @click.option("--strategy-id", required=True, metavar="ID", help="The stored strategy to sweep.")
-@click.option("--grid", "grid", multiple=True, required=True, callback=_grid, metavar="NAME=SPEC",
-              help="A swept param: NAME=START:STOP[:STEP] (stop included), NAME=V1,V2,... or NAME=V. Repeat per param.")
+@click.option(
+    "--grid",
+    "grid",
+    multiple=True,
+    required=True,
+    callback=_grid,
+    metavar="NAME=SPEC",
+    help="A swept param: NAME=START:STOP[:STEP] (stop included), NAME=V1,V2,... or NAME=V. Repeat per param.",
+)
 @click.option("--random", "sample", type=click.IntRange(min=1), metavar="N", help="Run N sets drawn from the grid.")
 @click.option("--seed", type=click.IntRange(min=0), help="With --random: the draw's seed (recorded either way).")
 @click.option("--constraint", metavar="RULE", help="Keep only sets satisfying RULE, e.g. '$fast < $slow'.")
@@ -246,9 +287,20 @@ def _backtest_on_cluster(strategy_id: str, symbol: str | None, params: dict[str,
 @click.option("--chunk-size", type=click.IntRange(1, MAX_CHUNK_SIZE), help="Param sets per task (chosen if absent).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Results to show.")
 @click.option("--no-wait", is_flag=True, help="Print the sweep's id and return.")
-def sweep(strategy_id: str, grid: dict[str, Any], sample: int | None, seed: int | None, constraint: str | None,
-          objective: str, minimize: bool, symbol: str | None, cash: float, chunk_size: int | None, top: int,
-          no_wait: bool) -> None:
+def sweep(
+    strategy_id: str,
+    grid: dict[str, Any],
+    sample: int | None,
+    seed: int | None,
+    constraint: str | None,
+    objective: str,
+    minimize: bool,
+    symbol: str | None,
+    cash: float,
+    chunk_size: int | None,
+    top: int,
+    no_wait: bool,
+) -> None:
     """Backtest a stored strategy over a grid of params on the cluster, and rank the results."""
     from tasks.backtests import submit_sweep
 
@@ -256,8 +308,20 @@ def sweep(strategy_id: str, grid: dict[str, Any], sample: int | None, seed: int 
         raise click.UsageError("--seed goes with --random")
     db, strategies = _repositories()
     random = {"n": sample, **({"seed": seed} if seed is not None else {})} if sample is not None else None
-    doc = _submit(submit_sweep, db, strategies, strategy_id, grid=grid, random=random, constraint=constraint,
-                  objective=objective, maximize=not minimize, symbol=symbol, cash=cash, chunk_size=chunk_size)
+    doc = _submit(
+        submit_sweep,
+        db,
+        strategies,
+        strategy_id,
+        grid=grid,
+        random=random,
+        constraint=constraint,
+        objective=objective,
+        maximize=not minimize,
+        symbol=symbol,
+        cash=cash,
+        chunk_size=chunk_size,
+    )
     sweep_oid = doc["_id"]
     sweep_id = str(sweep_oid)
     if no_wait:
@@ -266,19 +330,34 @@ def sweep(strategy_id: str, grid: dict[str, Any], sample: int | None, seed: int 
     click.echo(f"sweep {sweep_id} queued: {doc['combos']:,} param sets in {doc['chunks_total']:,} chunks", err=True)
     repository = SweepRepository(db)
     started = time.monotonic()
-    doc = _follow(lambda: repository.get(sweep_id), doc["chunks_total"],
-                  lambda _: repository.progress(sweep_oid)["chunks_done"], "chunks")
+    doc = _follow(
+        lambda: repository.get(sweep_id),
+        doc["chunks_total"],
+        lambda _: repository.progress(sweep_oid)["chunks_done"],
+        "chunks",
+    )
     _finished(doc, "sweep")
-    click.echo(f"sweep {sweep_id} done: {doc['combos']:,} param sets in {time.monotonic() - started:.1f} s, "
-               f"best {objective} first")
+    click.echo(
+        f"sweep {sweep_id} done: {doc['combos']:,} param sets in {time.monotonic() - started:.1f} s, "
+        f"best {objective} first"
+    )
     ranked, _ = repository.ranking(sweep_oid, 0, top)
     names = list(doc["space"])
     click.echo("  ".join(["rank", *(f"{name:>10}" for name in names), f"{objective:>14}", "   return_pct", "n_trades"]))
     for rank, result in enumerate(ranked, 1):
         stats = result["stats"] or {}
         value, total = stats.get(objective), stats.get("return_pct")
-        click.echo("  ".join([f"{rank:>4}", *(f"{result['params'][name]:>10g}" for name in names),
-                              f"{_cell(value):>14}", f"{_cell(total):>13}", f"{stats.get('n_trades', '-'):>8}"]))
+        click.echo(
+            "  ".join(
+                [
+                    f"{rank:>4}",
+                    *(f"{result['params'][name]:>10g}" for name in names),
+                    f"{_cell(value):>14}",
+                    f"{_cell(total):>13}",
+                    f"{stats.get('n_trades', '-'):>8}",
+                ]
+            )
+        )
 
 
 def _cell(value: Any) -> str:

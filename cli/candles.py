@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -25,8 +25,9 @@ from tickflow.storage.candles import (
 )
 from tickflow.storage.schema import ready_db
 
-timeframe_option = click.option("--timeframe", "-t", required=True, type=click.Choice(list(TIMEFRAME_MS)),
-                                help="Bar length of the candles.")
+timeframe_option = click.option(
+    "--timeframe", "-t", required=True, type=click.Choice(list(TIMEFRAME_MS)), help="Bar length of the candles."
+)
 
 
 def _symbol(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -41,14 +42,16 @@ def _store() -> CandleStore:
 
 
 def _minute(ts_ms: int) -> str:
-    return f"{datetime.fromtimestamp(ts_ms / 1000, timezone.utc):%Y-%m-%d %H:%M}"
+    return f"{datetime.fromtimestamp(ts_ms / 1000, UTC):%Y-%m-%d %H:%M}"
 
 
 def _summary_line(symbol: str, timeframe: str, summary: ImportSummary, seconds: float) -> str:
     """``imported 1,000 candles of BTCUSDT 1m (2024-01-01 00:00 → 2024-01-01 16:39 UTC): 1,000 new, ...``"""
-    return (f"imported {summary.received:,} candles of {symbol} {timeframe} "
-            f"({_minute(summary.first_ts)} → {_minute(summary.last_ts)} UTC): {summary.inserted:,} new, "
-            f"{summary.updated:,} updated, {summary.unchanged:,} unchanged in {seconds:.1f} s")
+    return (
+        f"imported {summary.received:,} candles of {symbol} {timeframe} "
+        f"({_minute(summary.first_ts)} → {_minute(summary.last_ts)} UTC): {summary.inserted:,} new, "
+        f"{summary.updated:,} updated, {summary.unchanged:,} unchanged in {seconds:.1f} s"
+    )
 
 
 @click.command("import-candles")

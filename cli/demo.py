@@ -86,8 +86,9 @@ def aggregate(candles: Candles, factor: int) -> Candles:
     )
 
 
-def seed_demo(db: Database, client: redis.Redis, say: Callable[[str], None] = lambda _: None,
-              now_ms: int | None = None) -> SeedReport:
+def seed_demo(
+    db: Database, client: redis.Redis, say: Callable[[str], None] = lambda _: None, now_ms: int | None = None
+) -> SeedReport:
     """Seed what is not seeded yet (see the module docstring); ``say`` gets one line per step done."""
     markers = db[MARKER]
     done: dict[str, Any] = markers.find_one({"_id": "demo"}) or {}
@@ -143,8 +144,9 @@ def seed_demo(db: Database, client: redis.Redis, say: Callable[[str], None] = la
             say(f"backtest   {run['_id']} queued (Demo: SMA cross 1m on a year of BTCUSDT)")
             record(backtest=str(run["_id"]))
         if "sweep" not in done:
-            sweep = submit_sweep(db, strategies, strategy_id, symbol="BTCUSDT", grid=SWEEP_GRID,
-                                 constraint="$fast < $slow", cash=CASH)
+            sweep = submit_sweep(
+                db, strategies, strategy_id, symbol="BTCUSDT", grid=SWEEP_GRID, constraint="$fast < $slow", cash=CASH
+            )
             say(f"sweep      {sweep['_id']} queued (fast 5..20 x slow 30..60)")
             record(sweep=str(sweep["_id"]))
 

@@ -20,6 +20,7 @@ from pymongo.errors import PyMongoError
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from tasks.celery_app import app as celery_app
+from tasks.feed import celery_sink
 from tickflow.logs import configure
 from tickflow.runtime import freeze_startup_objects
 from tickflow.storage.candles import (
@@ -29,7 +30,6 @@ from tickflow.storage.candles import (
     normalize_symbol,
 )
 from tickflow.storage.connections import mongo_db, redis_client
-from tasks.feed import celery_sink
 from workers.feeds import (
     BatchPublisher,
     BinanceFeed,
@@ -85,38 +85,92 @@ def _epoch_ms(moment: datetime | None) -> int | None:
 
 @click.command("feed")
 @click.option("--source", required=True, type=click.Choice(SOURCES), help="Where the ticks come from.")
-@click.option("--symbols", required=True, callback=_symbols, metavar="SYM,SYM",
-              help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")
-@click.option("--rate", type=float, callback=_non_negative,
-              help="simulated: ticks/s over all symbols; 0 = as fast as possible. [default: 10 per symbol]")
+@click.option(
+    "--symbols",
+    required=True,
+    callback=_symbols,
+    metavar="SYM,SYM",
+    help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.",
+)
+@click.option(
+    "--rate",
+    type=float,
+    callback=_non_negative,
+    help="simulated: ticks/s over all symbols; 0 = as fast as possible. [default: 10 per symbol]",
+)
 @click.option("--rate-per-symbol", type=float, callback=_non_negative, help="simulated: ticks/s per symbol.")
 @click.option("--seed", type=int, default=0, show_default=True, help="simulated: random seed.")
 @click.option("--timeframe", type=click.Choice(list(TIMEFRAME_MS)), help="replay: timeframe of the stored candles.")
 @click.option("--start", type=click.DateTime(DATE_FORMATS), help="replay: first candle open time (UTC).")
 @click.option("--end", type=click.DateTime(DATE_FORMATS), help="replay: replay candles opening before this (UTC).")
-@click.option("--speed", type=float, default=1.0, show_default=True, callback=_non_negative,
-              help="replay: 1 = real time, 60 = a minute per second, 0 = as fast as possible.")
-@click.option("--lockstep", is_flag=True,
-              help="replay: after each candle close, wait until the live pipeline has processed it.")
-@click.option("--lockstep-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="replay: seconds to wait for the pipeline before giving up.")
-@click.option("--url", default=DEFAULT_URL, show_default=True, callback=_ws_url, help="binance: WebSocket endpoint (ws:// or wss://).")
-@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True,
-              help="Ticks per message at most.")
-@click.option("--batch-ms", type=click.FloatRange(min=1), default=20.0, show_default=True,
-              help="Longest a tick waits for its batch to fill.")
-@click.option("--max-buffered", type=click.IntRange(min=1), default=200_000, show_default=True,
-              help="Ticks kept while the broker is down; the oldest beyond are dropped.")
-@click.option("--report-every", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds between rate lines.")
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    callback=_non_negative,
+    help="replay: 1 = real time, 60 = a minute per second, 0 = as fast as possible.",
+)
+@click.option(
+    "--lockstep", is_flag=True, help="replay: after each candle close, wait until the live pipeline has processed it."
+)
+@click.option(
+    "--lockstep-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="replay: seconds to wait for the pipeline before giving up.",
+)
+@click.option(
+    "--url",
+    default=DEFAULT_URL,
+    show_default=True,
+    callback=_ws_url,
+    help="binance: WebSocket endpoint (ws:// or wss://).",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True, help="Ticks per message at most."
+)
+@click.option(
+    "--batch-ms",
+    type=click.FloatRange(min=1),
+    default=20.0,
+    show_default=True,
+    help="Longest a tick waits for its batch to fill.",
+)
+@click.option(
+    "--max-buffered",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Ticks kept while the broker is down; the oldest beyond are dropped.",
+)
+@click.option(
+    "--report-every",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between rate lines.",
+)
 @click.pass_context
-def feed(ctx: click.Context, source: str, symbols: list[str], batch_size: int, batch_ms: float, max_buffered: int,
-         report_every: float, **options: Any) -> int:
+def feed(
+    ctx: click.Context,
+    source: str,
+    symbols: list[str],
+    batch_size: int,
+    batch_ms: float,
+    max_buffered: int,
+    report_every: float,
+    **options: Any,
+) -> int:
     """Publish ticks from SOURCE to the live pipeline (Celery queue "ingest") until stopped."""
     _check_options(ctx, source)
     if max_buffered < batch_size * MAX_QUEUED_BATCHES:
-        raise click.BadParameter(f"must hold at least {MAX_QUEUED_BATCHES} batches "
-                                 f"({batch_size * MAX_QUEUED_BATCHES} ticks)", ctx, param_hint="'--max-buffered'")
+        raise click.BadParameter(
+            f"must hold at least {MAX_QUEUED_BATCHES} batches ({batch_size * MAX_QUEUED_BATCHES} ticks)",
+            ctx,
+            param_hint="'--max-buffered'",
+        )
     if source == "replay" and not options["timeframe"]:
         raise click.UsageError("--source replay needs --timeframe")
     candles = _load_candles(symbols, options) if source == "replay" else None
@@ -124,8 +178,12 @@ def feed(ctx: click.Context, source: str, symbols: list[str], batch_size: int, b
     freeze_startup_objects()  # a full collection would hold up the batches in flight
 
     async def main() -> None:
-        async with BatchPublisher(celery_sink(celery_app), batch_size=batch_size, batch_interval_s=batch_ms / 1000,
-                                  max_buffered_ticks=max_buffered) as publisher:
+        async with BatchPublisher(
+            celery_sink(celery_app),
+            batch_size=batch_size,
+            batch_interval_s=batch_ms / 1000,
+            max_buffered_ticks=max_buffered,
+        ) as publisher:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -156,21 +214,26 @@ def _load_candles(symbols: list[str], options: dict) -> dict[str, Candles]:
     empty = [symbol for symbol, series in candles.items() if not len(series)]
     if empty:
         within = "" if start is None and end is None else " in that time range"
-        raise click.ClickException(f"no stored {timeframe} candles of {', '.join(empty)}{within} "
-                                   "(import some with `tickflow import-candles`)")
+        raise click.ClickException(
+            f"no stored {timeframe} candles of {', '.join(empty)}{within} (import some with `tickflow import-candles`)"
+        )
     return candles
 
 
-def _make_feed(source: str, symbols: list[str], candles: dict[str, Candles] | None, options: dict,
-               publisher: BatchPublisher) -> Feed:
+def _make_feed(
+    source: str, symbols: list[str], candles: dict[str, Candles] | None, options: dict, publisher: BatchPublisher
+) -> Feed:
     if source == "simulated":
         rate = options["rate"]
         if rate is None:
             rate = len(symbols) * (10.0 if options["rate_per_symbol"] is None else options["rate_per_symbol"])
         return SimulatedFeed(symbols, rate=rate or None, seed=options["seed"], start_prices=_last_closes(symbols))
     if source == "replay":
-        lockstep = Lockstep(publisher, redis_client(), options["timeframe"], options["lockstep_timeout"]) \
-            if options["lockstep"] else None
+        lockstep = (
+            Lockstep(publisher, redis_client(), options["timeframe"], options["lockstep_timeout"])
+            if options["lockstep"]
+            else None
+        )
         return ReplayFeed(candles, options["timeframe"], speed=options["speed"], checkpoint=lockstep)
     return BinanceFeed(symbols, url=options["url"])
 
@@ -190,8 +253,10 @@ def _last_closes(symbols: list[str]) -> dict[str, float]:
             return series.last_ts + period, -period
 
         latest = {series.symbol: series for series in sorted(stored, key=closed_at)}  # the last one wins
-        return {symbol: float(store.load(symbol, series.timeframe, series.last_ts).close[-1])
-                for symbol, series in latest.items()}
+        return {
+            symbol: float(store.load(symbol, series.timeframe, series.last_ts).close[-1])
+            for symbol, series in latest.items()
+        }
     except PyMongoError as error:
         log.warning("stored candles unreadable (%s): simulated prices start at their default levels", error)
         return {}

@@ -111,7 +111,7 @@ class LocalService:
     def logfile(self) -> Path:
         return self.data_dir / f"{self.name}.log"
 
-    def ensure_running(self) -> "LocalService":
+    def ensure_running(self) -> LocalService:
         """Reuse a server already on the port, else start one and wait until it serves."""
         if port_open(self.port):
             self._wait_ready()
@@ -172,12 +172,26 @@ class LocalRedis(LocalService):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def _command(self) -> list[str]:
-        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persistent else ["--appendonly", "no"]
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persistent else ["--appendonly", "no"]
+        )
         return [
-            find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir.resolve()), "--daemonize", "yes",
-            "--pidfile", str(self.pidfile.resolve()), "--logfile", str(self.logfile.resolve()),
-            "--save", "", *persistence,
+            find_redis_server(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(self.pidfile.resolve()),
+            "--logfile",
+            str(self.logfile.resolve()),
+            "--save",
+            "",
+            *persistence,
         ]
 
     def _wait_ready(self) -> None:
@@ -209,10 +223,22 @@ class LocalMongo(LocalService):
         db_path = self.data_dir / "db"
         db_path.mkdir(parents=True, exist_ok=True)
         return [
-            find_mongod(), "--port", str(self.port), "--bind_ip", "127.0.0.1",
-            "--dbpath", str(db_path.resolve()), "--replSet", "rs0",
-            "--wiredTigerCacheSizeGB", str(self.cache_gb), "--fork",
-            "--pidfilepath", str(self.pidfile.resolve()), "--logpath", str(self.logfile.resolve()),
+            find_mongod(),
+            "--port",
+            str(self.port),
+            "--bind_ip",
+            "127.0.0.1",
+            "--dbpath",
+            str(db_path.resolve()),
+            "--replSet",
+            "rs0",
+            "--wiredTigerCacheSizeGB",
+            str(self.cache_gb),
+            "--fork",
+            "--pidfilepath",
+            str(self.pidfile.resolve()),
+            "--logpath",
+            str(self.logfile.resolve()),
             "--logappend",
         ]
 

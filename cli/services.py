@@ -49,14 +49,18 @@ def _start(services: list[LocalService]) -> None:
         try:
             service.ensure_running()
         except (ServiceError, subprocess.CalledProcessError) as exc:
-            raise click.ClickException(f"{service.name} on port {service.port}: {exc} (log: {service.logfile})")
+            where = f"{service.name} on port {service.port}"
+            raise click.ClickException(f"{where}: {exc} (log: {service.logfile})") from None
         how = "started" if service.started_here else "reused"
         click.echo(f"  {service.name:<8} 127.0.0.1:{service.port}  ({how}, data in {service.data_dir})")
 
 
 var_option = click.option(
-    "--var-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/dev"),
-    show_default=True, help="Where the local services keep their data.",
+    "--var-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/dev"),
+    show_default=True,
+    help="Where the local services keep their data.",
 )
 
 
@@ -130,14 +134,17 @@ def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | No
     if token:
         lines += [f"API token 'demo' (shown this once; only its hash is stored):  {token}", ""]
     else:
-        lines += ["API token: the demo's was shown on the first run; make another with",
-                  "  TOKEN=$(.venv/bin/tickflow token create --name me)", ""]
+        lines += [
+            "API token: the demo's was shown on the first run; make another with",
+            "  TOKEN=$(.venv/bin/tickflow token create --name me)",
+            "",
+        ]
     shown = token or "$TOKEN"
     backtest = f"--strategy-id {demo['paper'][0]} --symbol ETHUSDT" if demo.get("paper") else "--strategy-id <ID>"
     lines += [
         "Three commands to try:",
         "  .venv/bin/tickflow status",
-        f"  curl -H \"Authorization: Bearer {shown}\" {base}/api/v1/live/positions",
+        f'  curl -H "Authorization: Bearer {shown}" {base}/api/v1/live/positions',
         f"  .venv/bin/tickflow backtest {backtest}",
         "",
         "Press Ctrl-C to stop.",
@@ -148,10 +155,17 @@ def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | No
 
 @click.command()
 @var_option
-@click.option("--procfile", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=Path("Procfile"),
-              show_default=True)
-@click.option("--no-seed", is_flag=True,
-              help="Do not seed the demo (candles, strategies, paper trading...); production never seeds.")
+@click.option(
+    "--procfile",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path("Procfile"),
+    show_default=True,
+)
+@click.option(
+    "--no-seed",
+    is_flag=True,
+    help="Do not seed the demo (candles, strategies, paper trading...); production never seeds.",
+)
 def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
     """Run the whole platform in the foreground; Ctrl-C stops everything."""
     settings = get_settings()
@@ -170,9 +184,16 @@ def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
         click.echo(_banner(settings, flower, token, demo))
         # Procfile commands (gunicorn, celery, ...) come from the interpreter's own bin directory.
         path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-        env = {**os.environ, "PATH": path, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port),
-               "FLOWER_HOST": settings.flower_host, "FLOWER_PORT": str(settings.flower_port),
-               "FLOWER_USER": settings.flower_user, "FLOWER_PASSWORD": flower[0]}
+        env = {
+            **os.environ,
+            "PATH": path,
+            "API_HOST": settings.api_host,
+            "API_PORT": str(settings.api_port),
+            "FLOWER_HOST": settings.flower_host,
+            "FLOWER_PORT": str(settings.flower_port),
+            "FLOWER_USER": settings.flower_user,
+            "FLOWER_PASSWORD": flower[0],
+        }
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "start"], env=env)
         try:
             honcho.wait()

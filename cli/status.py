@@ -154,13 +154,18 @@ def _live(report: _Report, with_mongo: bool) -> None:
         if sid != shown:
             report.line(f"{sid}  {names.get(sid, '')}")
             shown = sid
-        position = "flat" if account["side"] == "flat" else \
-            f"{account['side']} {account['size']:g} @ {account['entry_price']:g}"
+        position = (
+            "flat"
+            if account["side"] == "flat"
+            else f"{account['side']} {account['size']:g} @ {account['entry_price']:g}"
+        )
         price = "no tick yet" if account["price"] is None else f"last {account['price']:g}"
         pnl = account["equity"] - account["cash"]
-        report.line(f"  {account['symbol']:<10} {position:<28} {price:<18} "
-                    f"unrealised {account['unrealised_pnl']:+,.2f}  equity {account['equity']:,.2f} "
-                    f"(PnL {pnl:+,.2f})")
+        report.line(
+            f"  {account['symbol']:<10} {position:<28} {price:<18} "
+            f"unrealised {account['unrealised_pnl']:+,.2f}  equity {account['equity']:,.2f} "
+            f"(PnL {pnl:+,.2f})"
+        )
 
 
 def _jobs(report: _Report) -> None:
@@ -169,8 +174,11 @@ def _jobs(report: _Report) -> None:
     db = mongo_db()
     report.section("Backtests and sweeps (queued or running)")
     state = {"$in": [str(s) for s in ACTIVE]}
-    runs = list(db.backtest_results.find({"state": state}, {"state": 1, "symbol": 1, "progress": 1, "strategy_id": 1})
-                .sort("created_at", 1).limit(20))
+    runs = list(
+        db.backtest_results.find({"state": state}, {"state": 1, "symbol": 1, "progress": 1, "strategy_id": 1})
+        .sort("created_at", 1)
+        .limit(20)
+    )
     sweeps_repo = SweepRepository(db)
     sweeps = list(db.sweeps.find({"state": state}, {"state": 1, "symbol": 1}).sort("created_at", 1).limit(20))
     for run in runs:
@@ -179,15 +187,22 @@ def _jobs(report: _Report) -> None:
     for sweep in sweeps:
         progress = sweeps_repo.progress(sweep["_id"])
         chunks = sum(v for k, v in progress.items() if k.startswith("chunks_"))
-        report.line(f"sweep    {sweep['_id']}  {sweep['state']:<8} {sweep.get('symbol', '')}  "
-                    f"{progress['chunks_done']}/{chunks} chunks, {progress['combos_done']} parameter sets done")
+        report.line(
+            f"sweep    {sweep['_id']}  {sweep['state']:<8} {sweep.get('symbol', '')}  "
+            f"{progress['chunks_done']}/{chunks} chunks, {progress['combos_done']} parameter sets done"
+        )
     if not runs and not sweeps:
         report.line("none")
 
 
 @click.command("status")
-@click.option("--timeout", type=click.FloatRange(0.1, 30), default=1.0, show_default=True,
-              help="Seconds to wait for workers to answer.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 30),
+    default=1.0,
+    show_default=True,
+    help="Seconds to wait for workers to answer.",
+)
 @click.pass_context
 def status(ctx: click.Context, timeout: float) -> None:
     """Redis, MongoDB, workers, queues, live strategies and running backtests; exit 1 if something is down."""

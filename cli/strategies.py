@@ -16,11 +16,9 @@ import click
 from strategies.spec import SpecError, SpecIssue, validate_spec
 from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
-from tickflow.storage.strategies import Conflict, StrategyNotFound, Strategy, StrategyRepository
+from tickflow.storage.strategies import Conflict, Strategy, StrategyNotFound, StrategyRepository
 
 LIST_PAGE_SIZE = 100
-
-
 
 
 def read_spec(file: IO[bytes]) -> dict[str, Any]:
@@ -63,7 +61,9 @@ def strategies_group() -> None:
 def list_strategies(name_prefix: str | None) -> None:
     """List strategies: id, name, version and last change."""
     for strategy in _all_strategies(_repository(), name_prefix):
-        click.echo(f"{strategy.id}  {strategy.name:<32}  v{strategy.version:<4}  {strategy.updated_at:%Y-%m-%d %H:%M:%S}")
+        click.echo(
+            f"{strategy.id}  {strategy.name:<32}  v{strategy.version:<4}  {strategy.updated_at:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 @strategies_group.command("show")
@@ -74,9 +74,19 @@ def show(strategy_id: str) -> None:
         strategy = _repository().get(strategy_id)
     except StrategyNotFound:
         raise click.ClickException(f"no strategy with id {strategy_id!r}") from None
-    click.echo(json.dumps({"id": strategy.id, "name": strategy.name, "version": strategy.version,
-                           "created_at": strategy.created_at.isoformat(), "updated_at": strategy.updated_at.isoformat(),
-                           "spec": strategy.spec}, indent=2))
+    click.echo(
+        json.dumps(
+            {
+                "id": strategy.id,
+                "name": strategy.name,
+                "version": strategy.version,
+                "created_at": strategy.created_at.isoformat(),
+                "updated_at": strategy.updated_at.isoformat(),
+                "spec": strategy.spec,
+            },
+            indent=2,
+        )
+    )
 
 
 @strategies_group.command("create")

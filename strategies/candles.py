@@ -47,11 +47,11 @@ class Candles:
         return len(self.ts)
 
     @classmethod
-    def empty(cls) -> "Candles":
+    def empty(cls) -> Candles:
         return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in PRICE_COLUMNS))
 
     @classmethod
-    def from_columns(cls, columns: dict[str, np.ndarray]) -> "Candles":
+    def from_columns(cls, columns: dict[str, np.ndarray]) -> Candles:
         """Build from any array-likes, converting to int64 / float64."""
         return cls(
             np.ascontiguousarray(columns["ts"], dtype=np.int64),
@@ -62,7 +62,7 @@ class Candles:
         """The price series by name, as indicators and rules address them."""
         return {name: getattr(self, name) for name in PRICE_COLUMNS}
 
-    def between(self, start_ms: int | None = None, end_ms: int | None = None) -> "Candles":
+    def between(self, start_ms: int | None = None, end_ms: int | None = None) -> Candles:
         """Candles with ``start_ms <= ts < end_ms`` (either bound optional)."""
         lo = 0 if start_ms is None else int(np.searchsorted(self.ts, start_ms, "left"))
         hi = len(self.ts) if end_ms is None else int(np.searchsorted(self.ts, end_ms, "left"))

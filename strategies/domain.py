@@ -44,11 +44,11 @@ class OrderSide(StrEnum):
     SELL = "sell"
 
     @classmethod
-    def opening(cls, side: Side) -> "OrderSide":
+    def opening(cls, side: Side) -> OrderSide:
         return cls.BUY if side is Side.LONG else cls.SELL
 
     @classmethod
-    def closing(cls, side: Side) -> "OrderSide":
+    def closing(cls, side: Side) -> OrderSide:
         return cls.SELL if side is Side.LONG else cls.BUY
 
 

@@ -42,7 +42,11 @@ def keyed_indicators(
     prices = _Prices(ohlcv)
     leading = spec.lookbacks()
     for indicator, params, run in spec.indicator_calls():
-        call = (indicator.function, params, tuple((argument, keys[source]) for argument, source in indicator.inputs.items()))
+        call = (
+            indicator.function,
+            params,
+            tuple((argument, keys[source]) for argument, source in indicator.inputs.items()),
+        )
         if call not in memo:
             inputs = [series[source] if source in series else prices[source] for source in indicator.inputs.values()]
             outputs = run(inputs)

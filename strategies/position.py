@@ -323,7 +323,7 @@ def fill_order(state, bar, open_price, config, trades, n):
     order = state[ORDER]
     state[ORDER] = NO_ORDER
     side = state[SIDE]
-    if order == NO_ORDER or order == side:
+    if order == NO_ORDER or order == side:  # noqa: SIM109  (numba compiles this form)
         return n
     if side != 0.0:
         reason = _SIGNAL if order == GO_FLAT else _REVERSAL

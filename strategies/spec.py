@@ -161,8 +161,11 @@ class StrategySpec:
         calls = []
         for indicator in self.indicators.values():
             params = {name: resolve_value(value, values) for name, value in indicator.params.items()}
-            calls.append(IndicatorRun(indicator, tuple(sorted(params.items())),
-                                      TALIB_FUNCTIONS[indicator.function].bound(params)))
+            calls.append(
+                IndicatorRun(
+                    indicator, tuple(sorted(params.items())), TALIB_FUNCTIONS[indicator.function].bound(params)
+                )
+            )
         return calls
 
     @property

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-
 from .document import Interval
 from .talib_catalog import TALIB_FUNCTIONS
-
 
 RULE_NAMES = ("enter_long", "exit_long", "enter_short", "exit_short")
 ENTRY_RULES = ("enter_long", "enter_short")

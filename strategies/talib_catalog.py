@@ -60,7 +60,9 @@ class TalibFunction:
 
         def run(inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
             result = function(*inputs, **typed)
-            return [np.asarray(output, dtype=np.float64) for output in (result if isinstance(result, tuple) else (result,))]
+            return [
+                np.asarray(output, dtype=np.float64) for output in (result if isinstance(result, tuple) else (result,))
+            ]
 
         return run
 

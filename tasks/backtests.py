@@ -56,8 +56,12 @@ QUEUE = "backtests"  # named at every send: Celery 5.7 deprecates a task's own `
 # MongoDB unreachable for a moment (a failover, a restart): try again rather than fail the run.
 # A retry waits in its worker as an unacknowledged message with an ETA: the backoff stays
 # under the visibility timeout, or the waiting retry would be restored and run twice.
-_RETRY: dict[str, Any] = {"autoretry_for": (pymongo.errors.ConnectionFailure,), "retry_backoff": True,
-                          "retry_backoff_max": 20, "max_retries": 10}
+_RETRY: dict[str, Any] = {
+    "autoretry_for": (pymongo.errors.ConnectionFailure,),
+    "retry_backoff": True,
+    "retry_backoff_max": 20,
+    "max_retries": 10,
+}
 
 
 class EnqueueFailed(RuntimeError):
@@ -90,8 +94,9 @@ def _decided_by_another_delivery(db: Database, run_id: str, task_id: str) -> boo
 @app.task(bind=True, **_RETRY)
 def sweep_chunk(self: Task, chunk_id: str) -> dict[str, str]:
     """Execute sweep chunk ``chunk_id``; returns its outcome."""
-    outcome = run_sweep_chunk(mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id), _keepalive(self),
-                              _heartbeat_s())
+    outcome = run_sweep_chunk(
+        mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id), _keepalive(self), _heartbeat_s()
+    )
     return {"id": chunk_id, "outcome": outcome}
 
 
@@ -150,8 +155,10 @@ def _keepalive(task: Task) -> Beat | None:
 
 def _progress(task: Task, job_id: str) -> Report:
     """Each stage as the task's ``PROGRESS`` state, for Flower and ``AsyncResult`` readers."""
+
     def report(stage: str) -> None:
         task.update_state(state="PROGRESS", meta={"id": job_id, "stage": stage})
+
     return report
 
 
@@ -207,5 +214,3 @@ def _send_chunks(repository: SweepRepository, sweep_id: ObjectId, chunk_ids: Ite
     except OperationalError as exc:
         repository.fail(sweep_id, f"the chunks could not be queued: {exc}")
         raise EnqueueFailed(f"the task queue is unreachable: {exc}") from exc
-
-

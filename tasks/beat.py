@@ -32,7 +32,8 @@ def _every(task: str, seconds: float) -> dict:
 BEAT_SCHEDULE = {
     "tickflow-live-drain-outbox": _every("tasks.live.drain_outbox", DRAIN_EVERY_S),
     "tickflow-maintenance-reconcile-positions": _every("tasks.maintenance.reconcile_positions", RECONCILE_EVERY_S),
-    "tickflow-maintenance-refresh-strategy-cache": _every("tasks.maintenance.refresh_strategy_cache",
-                                                          REFRESH_CACHE_EVERY_S),
+    "tickflow-maintenance-refresh-strategy-cache": _every(
+        "tasks.maintenance.refresh_strategy_cache", REFRESH_CACHE_EVERY_S
+    ),
     "tickflow-maintenance-prune-live-keys": _every("tasks.maintenance.prune_live_keys", PRUNE_EVERY_S),
 }

@@ -35,8 +35,16 @@ def celery_sink(app: Celery, task: str = INGEST_TASK, queue: str = INGEST_QUEUE,
     producer = app.amqp.Producer(connection, auto_declare=False)
 
     def send_to(name: str, payload: dict[str, list]) -> None:
-        app.send_task(task, args=[payload], queue=name, producer=producer, retry=False,
-                      ignore_result=True, argsrepr=f"[<{len(payload['t'])} ticks>]", kwargsrepr="{}")
+        app.send_task(
+            task,
+            args=[payload],
+            queue=name,
+            producer=producer,
+            retry=False,
+            ignore_result=True,
+            argsrepr=f"[<{len(payload['t'])} ticks>]",
+            kwargsrepr="{}",
+        )
 
     return sharded(send_to, queue, shards)
 

@@ -29,13 +29,13 @@ from kombu.exceptions import OperationalError
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
+from tickflow.runtime import freeze_startup_objects
+from tickflow.storage.connections import mongo_db, redis_client
 from workers.config import live_settings
 from workers.engine import CloseJob, LiveEngine, NotReady
 from workers.positions import warm_kernels
 from workers.recovery import ensure_live_state
 from workers.ticks import BadBatch
-from tickflow.runtime import freeze_startup_objects
-from tickflow.storage.connections import mongo_db, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,23 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     try:
         engine().decide(CloseJob.from_dict(job))
     except NotReady:
-        log.info("decide: close %s %d not ready after %.1f ms; retrying", job["timeframe"], job["close"],
-                 1000 * (time.perf_counter() - started), extra=_job_fields(job))
+        log.info(
+            "decide: close %s %d not ready after %.1f ms; retrying",
+            job["timeframe"],
+            job["close"],
+            1000 * (time.perf_counter() - started),
+            extra=_job_fields(job),
+        )
         raise self.retry(countdown=NOT_READY_RETRY_S) from None
-    log.info("decide: close %s %d, %d symbols, %d strategies in %.1f ms", job["timeframe"], job["close"],
-             len(job["legs"]), sum(len(leg["ids"]) for leg in job["legs"]), 1000 * (time.perf_counter() - started),
-             extra=_job_fields(job))
+    log.info(
+        "decide: close %s %d, %d symbols, %d strategies in %.1f ms",
+        job["timeframe"],
+        job["close"],
+        len(job["legs"]),
+        sum(len(leg["ids"]) for leg in job["legs"]),
+        1000 * (time.perf_counter() - started),
+        extra=_job_fields(job),
+    )
     return job
 
 
@@ -121,8 +132,14 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
 def execute(job: dict[str, Any]) -> None:
     started = time.perf_counter()
     engine().execute(CloseJob.from_dict(job))
-    log.info("execute: close %s %d, %d symbols in %.1f ms", job["timeframe"], job["close"], len(job["legs"]),
-             1000 * (time.perf_counter() - started), extra=_job_fields(job))
+    log.info(
+        "execute: close %s %d, %d symbols in %.1f ms",
+        job["timeframe"],
+        job["close"],
+        len(job["legs"]),
+        1000 * (time.perf_counter() - started),
+        extra=_job_fields(job),
+    )
 
 
 def _job_fields(job: dict[str, Any]) -> dict[str, Any]:

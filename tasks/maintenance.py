@@ -12,8 +12,8 @@ from dataclasses import asdict
 
 from tasks.celery_app import app
 from tasks.live import engine
-from workers import maintenance
 from tickflow.storage.connections import mongo_db, redis_client
+from workers import maintenance
 
 
 @app.task(ignore_result=True)

@@ -83,5 +83,7 @@ def split_batch(payload: Mapping[str, list], shards: int) -> dict[int, dict[str,
     rows: dict[int, list[int]] = {}
     for i, symbol in enumerate(names):
         rows.setdefault(shard_by_symbol[symbol], []).append(i)
-    return {shard: {field: [column[i] for i in picked] for field, column in payload.items()}
-            for shard, picked in rows.items()}
+    return {
+        shard: {field: [column[i] for i in picked] for field, column in payload.items()}
+        for shard, picked in rows.items()
+    }

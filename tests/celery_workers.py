@@ -6,6 +6,7 @@ failing test can show the worker's last lines.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,22 +37,52 @@ def wait_for(check: Callable[[], T], timeout: float = 30, what: str = "condition
 
 
 class CeleryWorker:
-    """``celery -A app_module worker -Q queues -c 2 -P prefork``, as the Procfile runs workers; ``concurrency`` sets ``-c``."""
+    """``celery -A app_module worker -Q queues -c 2 -P prefork``, as the Procfile runs workers (``-c concurrency``)."""
 
-    def __init__(self, log_dir: Path, name: str, queues: str, app_module: str = "tasks",
-                 env: dict[str, str] | None = None, extra_args: Sequence[str] = (), concurrency: int = 2,
-                 heartbeat: bool = False) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        name: str,
+        queues: str,
+        app_module: str = "tasks",
+        env: dict[str, str] | None = None,
+        extra_args: Sequence[str] = (),
+        concurrency: int = 2,
+        heartbeat: bool = False,
+    ) -> None:
         self.hostname = f"{name}{next(_numbers)}-{os.getpid()}@tests"
         self.log_path = log_dir / f"{self.hostname.split('@')[0]}.log"
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                                                 os.environ.get("PYTHONPATH")]))}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         environment.update(env or {})
-        command = [sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", queues, "-c", str(concurrency),
-                   "-P", "prefork", "--hostname", self.hostname, "--without-gossip", "--without-mingle",
-                   *([] if heartbeat else ["--without-heartbeat"]), "--loglevel", "INFO", *extra_args]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app_module,
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-P",
+            "prefork",
+            "--hostname",
+            self.hostname,
+            "--without-gossip",
+            "--without-mingle",
+            *([] if heartbeat else ["--without-heartbeat"]),
+            "--loglevel",
+            "INFO",
+            *extra_args,
+        ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             wait_for(self._answers_ping, 60, f"worker {self.hostname} to start", every=0.2)
         except AssertionError:
@@ -68,10 +99,8 @@ class CeleryWorker:
 
     def kill(self) -> None:
         """SIGKILL the whole worker: the main process and every pool process, with no chance to clean up."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
 

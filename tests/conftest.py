@@ -94,7 +94,7 @@ def auth_headers(db):
 @pytest.fixture
 def cli_with_env(monkeypatch, capsys):
     """``run(name, value)``: ``tickflow services status`` in this process with one variable set; (exit code, stderr)."""
-    from cli import main
+    from cli.main import main
 
     def run(name: str, value: str) -> tuple[int, str]:
         monkeypatch.setenv(name, value)

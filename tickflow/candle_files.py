@@ -33,7 +33,8 @@ import io
 import os
 import re
 import warnings
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -112,8 +113,9 @@ def _to_candles(frame: pd.DataFrame, locate: Locate) -> Candles:
         later = order[repeats + 1]
         pick = int(np.argmin(later))
         first, second = labels[order[repeats[pick]]], labels[later[pick]]
-        raise CandleFormatError(f"timestamp {iso_time(int(ts[repeats[pick]]))} repeats {locate(first, None)}",
-                                locate(second, None))
+        raise CandleFormatError(
+            f"timestamp {iso_time(int(ts[repeats[pick]]))} repeats {locate(first, None)}", locate(second, None)
+        )
     return Candles(ts, *(prices[field][order] for field in PRICE_COLUMNS))
 
 
@@ -124,8 +126,9 @@ def _epoch_ms(column: pd.Series, labels: np.ndarray, locate: Locate) -> np.ndarr
         ms = _epoch_numbers_ms(_floats(column), labels, locate)
     elif kind in ("string", "empty"):
         parsed = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
-        _fail_at_first(parsed.isna().to_numpy(), column, "timestamp", labels, locate,
-                       "is not an ISO-8601 time or an epoch number")
+        _fail_at_first(
+            parsed.isna().to_numpy(), column, "timestamp", labels, locate, "is not an ISO-8601 time or an epoch number"
+        )
         ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
         _fail_at_first(ns % 1_000_000 != 0, column, "timestamp", labels, locate, "has a fraction of a millisecond")
         ms = ns // 1_000_000
@@ -133,8 +136,11 @@ def _epoch_ms(column: pd.Series, labels: np.ndarray, locate: Locate) -> np.ndarr
         row = next(i for i, value in enumerate(column) if not isinstance(value, str) and not _is_missing(value))
         value = column.iloc[row]
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        reason = ("is a number but other timestamps are ISO-8601 strings: use one form" if number
-                  else "is not an ISO-8601 time or an epoch number")
+        reason = (
+            "is a number but other timestamps are ISO-8601 strings: use one form"
+            if number
+            else "is not an ISO-8601 time or an epoch number"
+        )
         raise CandleFormatError(f"{_show(value)} {reason}", locate(labels[row], "timestamp"))
     before_1970 = np.flatnonzero(ms < 0)
     if len(before_1970):
@@ -160,7 +166,9 @@ def _epoch_numbers_ms(values: np.ndarray, labels: np.ndarray, locate: Locate) ->
         )
     scaled = values * (1000.0 if units[0] == 0 else 1.0)
     whole = np.rint(scaled)
-    _fail_at_first(np.abs(scaled - whole) > 1e-3, values, "timestamp", labels, locate, "has a fraction of a millisecond")
+    _fail_at_first(
+        np.abs(scaled - whole) > 1e-3, values, "timestamp", labels, locate, "has a fraction of a millisecond"
+    )
     return whole.astype(np.int64)
 
 
@@ -192,8 +200,9 @@ def _float(value: Any) -> float:
         return np.nan
 
 
-def _fail_at_first(bad: np.ndarray, original: pd.Series | np.ndarray, field: str, labels: np.ndarray,
-                   locate: Locate, reason: str) -> None:
+def _fail_at_first(
+    bad: np.ndarray, original: pd.Series | np.ndarray, field: str, labels: np.ndarray, locate: Locate, reason: str
+) -> None:
     """Raise for the first ``bad`` row: missing, not finite (a number), or ``reason`` (anything else)."""
     rows = np.flatnonzero(bad)
     if not len(rows):
@@ -233,8 +242,10 @@ def _header_names(header: pd.Index) -> dict[str, str]:
             found[field] = actual
     missing = [field for field in FIELDS if field not in found]
     if missing:
-        raise CandleFormatError(f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)} "
-                                f"(the header must name {', '.join(FIELDS)})", "line 1")
+        raise CandleFormatError(
+            f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)} (the header must name {', '.join(FIELDS)})",
+            "line 1",
+        )
     return found
 
 

@@ -5,7 +5,10 @@ Every process calls :func:`configure` once (the API's app factory, the
 :func:`connect_celery`). Each event is one line, a traceback included, so
 ``grep``, ``tail -f`` and log shippers never see half an event:
 
-    ts=2026-11-26T14:31:12.611Z level=info logger=backtests.runs proc=backtest@host task=tasks.backtests.run task_id=5f0c... run_id=6565... strategy_id=6564... symbol=BTCUSDT timeframe=1h msg="backtest done in 0.42 s"
+    ts=2026-11-26T14:31:12.611Z level=info logger=backtests.runs proc=backtest@host task=tasks.backtests.run \
+        task_id=5f0c... run_id=6565... strategy_id=6564... symbol=BTCUSDT timeframe=1h msg="backtest done in 0.42 s"
+
+(one line; broken here only to fit).
 
 ``LOG_FORMAT=json`` writes the same fields as one JSON object per line.
 docs/logging.md describes every field.
@@ -127,7 +130,7 @@ _needs_quotes = re.compile(r"[^\w\-.:/@+,\[\]()]", re.ASCII).search
 """Anything but letters, digits and ``-_.:/@+,[]()``."""
 _needs_escapes = re.compile(r'[\x00-\x1f\x7f"\\]').search
 # Backslash, quote and control characters are escaped, so that a value never ends the line.
-_ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7f]}
+_ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
 _ESCAPES.update({ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 
@@ -146,8 +149,9 @@ def render_logfmt(fields: Fields) -> str:
 
 def render_json(fields: Fields) -> str:
     """One JSON object; ``json`` escapes newlines in strings, so it stays one line."""
-    return json.dumps({key: value for key, value in fields.items() if value is not None},
-                      ensure_ascii=False, default=str)
+    return json.dumps(
+        {key: value for key, value in fields.items() if value is not None}, ensure_ascii=False, default=str
+    )
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -161,8 +165,9 @@ class _StderrHandler(logging.StreamHandler):
         return sys.stderr
 
 
-def configure(role: str, *, logfile: str | None = None, min_level: int = logging.NOTSET,
-              settings: Settings | None = None) -> None:
+def configure(
+    role: str, *, logfile: str | None = None, min_level: int = logging.NOTSET, settings: Settings | None = None
+) -> None:
     """Log every line of this process at ``LOG_LEVEL`` in ``LOG_FORMAT``, to stderr or ``logfile``.
 
     ``role`` becomes the ``proc`` field. ``min_level`` quietens the process

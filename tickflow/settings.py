@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pymongo.errors import ConfigurationError
@@ -66,7 +67,7 @@ class Settings:
         return self.max_upload_mb * 1024 * 1024
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         redis_url = _url(env, "REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix"))
         environment = _choice(env, "TICKFLOW_ENV", "development", ("development", "test", "production"))
@@ -118,7 +119,9 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     value = env.get(name, "") or default
     scheme = urlsplit(value).scheme
     if scheme not in schemes:
-        raise SettingsError(f"{name}: {_redacted(value)!r} is not a URL with scheme {' or '.join(s + '://' for s in schemes)}")
+        raise SettingsError(
+            f"{name}: {_redacted(value)!r} is not a URL with scheme {' or '.join(s + '://' for s in schemes)}"
+        )
     try:
         _parse_url(scheme, value)
     except (ValueError, ConfigurationError) as exc:
@@ -152,8 +155,7 @@ def server_location(url: str) -> str:
     return parts.netloc.rpartition("@")[2] + parts.path
 
 
-def env_number(env: Mapping[str, str], name: str, default: N, kind: type[N],
-               low: N = 0, high: N | None = None) -> N:
+def env_number(env: Mapping[str, str], name: str, default: N, kind: type[N], low: N = 0, high: N | None = None) -> N:
     """``name``'s value in ``env`` as a ``kind`` from ``low`` to ``high``; unset or empty is ``default``.
 
     Every numeric setting, here and in the live engine's, is read through this one parser so
@@ -187,8 +189,9 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
         parts = urlsplit(origin)
-        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname or parts.path
-                              or parts.query or parts.fragment):
+        if origin != "*" and (
+            parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment
+        ):
             raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an http(s) origin (scheme://host[:port], no path)")
     return origins
 
@@ -200,7 +203,8 @@ def load_env_file(path: str | os.PathLike = ".env") -> None:
     sees the settings that ``make run`` gives the platform.
     """
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
     except FileNotFoundError:
         return
     for number, line in enumerate(lines, 1):

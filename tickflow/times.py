@@ -10,12 +10,12 @@ error rather than something silently truncated onto another candle.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 EPOCH_SECONDS_BELOW = 10**11
 EPOCH_MILLISECONDS_BELOW = 10**14
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def epoch_number_ms(value: float) -> int:
@@ -39,7 +39,7 @@ def parse_time_ms(text: str) -> int:
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO-8601 time or an epoch number") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     if moment.microsecond % 1000:
         raise ValueError(f"{text!r} has a fraction of a millisecond")
     delta = moment - _EPOCH

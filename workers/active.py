@@ -17,14 +17,14 @@ import redis
 from bson import ObjectId
 from pymongo.database import Database
 
-from workers.ingest import DASHBOARD_TIMEFRAME
-from workers.runner import LiveStrategy
-from workers.warmup import Warmed, waiting_mark, warm_up
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, active_entries, active_entry
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.scripts import lua_script
+from workers.ingest import DASHBOARD_TIMEFRAME
+from workers.runner import LiveStrategy
+from workers.warmup import Warmed, waiting_mark, warm_up
 
 REBUILD_TIMEFRAMES = lua_script("workers", "rebuild_timeframes")
 
@@ -40,15 +40,18 @@ class ActiveSet:
 
     def entry_for(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
         spec = strategy.spec
-        return LiveEntry(mode, cash, list(spec.symbols), spec.timeframe,
-                         strategy.bars_needed(self.min_bars, self.warmup_multiple))
+        return LiveEntry(
+            mode, cash, list(spec.symbols), spec.timeframe, strategy.bars_needed(self.min_bars, self.warmup_multiple)
+        )
 
     def start(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
         """Record the strategy as live in MongoDB (the truth), then in Redis, and warm its working sets."""
         entry = self.entry_for(strategy, mode, cash)
         now = datetime.now(UTC)
-        self.strategies.update_one({"_id": ObjectId(strategy.id)}, {"$set": {
-            "live": {"active": True, "mode": mode, "cash": cash, "started_at": now}}})
+        self.strategies.update_one(
+            {"_id": ObjectId(strategy.id)},
+            {"$set": {"live": {"active": True, "mode": mode, "cash": cash, "started_at": now}}},
+        )
         self.register(strategy.id, entry)
         if self.warm_up(strategy.id, entry).waiting:
             # Built live state (an epoch) is marked waiting, so ingest warms these sets after their first
@@ -60,14 +63,21 @@ class ActiveSet:
         """Fill the strategy's working sets (of ``symbols``, default all of its own) from ``historical_candles``
         (after ``register``, which sets their caps), so it can decide at the next close. Best effort; see
         ``warmup``."""
-        return warm_up(self.redis, self.history, entry.symbols if symbols is None else symbols, entry.timeframe,
-                       entry.bars, strategy_id)
+        return warm_up(
+            self.redis,
+            self.history,
+            entry.symbols if symbols is None else symbols,
+            entry.timeframe,
+            entry.bars,
+            strategy_id,
+        )
 
     def stop(self, strategy_id: str) -> LiveEntry | None:
         """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live."""
         entry = self.get(strategy_id)
-        self.strategies.update_one({"_id": ObjectId(strategy_id)},
-                                   {"$set": {"live.active": False, "live.stopped_at": datetime.now(UTC)}})
+        self.strategies.update_one(
+            {"_id": ObjectId(strategy_id)}, {"$set": {"live.active": False, "live.stopped_at": datetime.now(UTC)}}
+        )
         if entry is None:
             return None
         pipe = self.redis.pipeline()
@@ -75,7 +85,9 @@ class ActiveSet:
         for symbol in entry.symbols:
             pipe.srem(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
         pipe.execute()
-        self._rebuild_timeframes(keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME])
+        self._rebuild_timeframes(
+            keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME]
+        )
         return entry
 
     def register(self, strategy_id: str, entry: LiveEntry) -> None:
@@ -85,7 +97,9 @@ class ActiveSet:
         for symbol in entry.symbols:
             pipe.sadd(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
         pipe.execute()
-        self._rebuild_timeframes(keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME])
+        self._rebuild_timeframes(
+            keys=[keys.live_active(), keys.live_timeframes()], args=[self.min_bars, DASHBOARD_TIMEFRAME]
+        )
 
     def get(self, strategy_id: str) -> LiveEntry | None:
         return active_entry(self.redis, strategy_id)
@@ -99,4 +113,3 @@ class ActiveSet:
     def stored_live(self) -> list[dict]:
         """Strategies MongoDB marks active: ``{"_id", "live"}`` documents."""
         return list(self.strategies.find({"live.active": True}, {"live": 1}))
-

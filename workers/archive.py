@@ -22,11 +22,11 @@ from pymongo.errors import PyMongoError
 
 from strategies import position as machine
 from strategies.domain import Side, return_fraction
-from workers.orders import client_order_id
-from tickflow.storage.positions import Position, trade_id
-from workers.positions import exit_reason
 from tickflow.storage import keys
+from tickflow.storage.positions import Position, trade_id
 from tickflow.storage.trade_logs import TradeLogRepository
+from workers.orders import client_order_id
+from workers.positions import exit_reason
 
 log = logging.getLogger(__name__)
 

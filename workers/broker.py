@@ -17,9 +17,9 @@ from typing import Protocol
 import redis
 
 from strategies.domain import Fill, OrderSide
-from workers.orders import OrderRequest, fill_from_json, fill_to_json
 from tickflow.storage import keys
 from tickflow.storage.scripts import lua_script
+from workers.orders import OrderRequest, fill_from_json, fill_to_json
 
 
 class Broker(Protocol):
@@ -73,8 +73,9 @@ class PaperBroker:
             fill = Fill(order.ts, order.side, order.size, order.price, order.commission)
             signed = order.size if order.side == OrderSide.BUY else -order.size
             args += [order.client_order_id, fill_to_json(fill), account(order.strategy_id, order.symbol), repr(signed)]
-        return [fill_from_json(raw) for raw in self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()],
-                                                                args=args)]
+        return [
+            fill_from_json(raw) for raw in self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()], args=args)
+        ]
 
     def adopt(self, held: Mapping[tuple[str, str], float]) -> None:
         """Take net positions (strategy id, symbol) -> signed size into a book that has none for them.

@@ -35,15 +35,20 @@ from pymongo.database import Database
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side
+from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry
+from tickflow.storage.candle_rows import row_open
+from tickflow.storage.events import event
+from tickflow.storage.positions import ADOPT
+from tickflow.storage.scripts import lua_script
+from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
+from tickflow.storage.trade_logs import TradeLogRepository
 from workers.active import ActiveSet
 from workers.archive import Archive, closed_record, opened_record, outbox_entry
 from workers.broker import broker_for, submit_all
 from workers.config import LiveSettings
-from tickflow.storage.events import event
 from workers.ingest import Close, Ingestor, working_sets
 from workers.orders import OrderClaims, OrderRequest, client_order_id
-from tickflow.storage.positions import ADOPT
 from workers.positions import (
     Commit,
     PathEntry,
@@ -56,20 +61,15 @@ from workers.positions import (
 )
 from workers.progress import mark_candles_processed
 from workers.runner import (
+    Decision,
     LiveStrategy,
     StrategyCatalog,
-    Decision,
     Tails,
     decide_many,
     indicator_tails,
     working_sets_at,
 )
 from workers.ticks import decode_batch
-from tickflow.storage import keys
-from tickflow.storage.candle_rows import row_open
-from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
-from tickflow.storage.trade_logs import TradeLogRepository
-from tickflow.storage.scripts import lua_script
 
 log = logging.getLogger(__name__)
 
@@ -212,15 +212,21 @@ class LiveEngine:
         for leg, candles in zip(job.legs, sets):
             strategies = self._strategies(leg.ids)
             if not len(candles) or candles.ts[-1] != job.close:
-                log.warning("indicators: candle %s %s %d is not in the working set; skipped",
-                            leg.symbol, job.timeframe, job.close, extra=_fields(job, leg))
+                log.warning(
+                    "indicators: candle %s %s %d is not in the working set; skipped",
+                    leg.symbol,
+                    job.timeframe,
+                    job.close,
+                    extra=_fields(job, leg),
+                )
                 continue
             tails, latest = indicator_tails(list(strategies.values()), candles)
             result[leg.symbol] = tails
             if latest:
-                pipe.hset(keys.indicator_values(leg.symbol, job.timeframe),
-                          mapping={sid: json.dumps({"t": job.close, "values": values})
-                                   for sid, values in latest.items()})
+                pipe.hset(
+                    keys.indicator_values(leg.symbol, job.timeframe),
+                    mapping={sid: json.dumps({"t": job.close, "values": values}) for sid, values in latest.items()},
+                )
         pipe.execute()
         return result
 
@@ -240,10 +246,21 @@ class LiveEngine:
         groups = []
         for leg in job.legs:
             if stale[leg.symbol]:
-                log.warning("evaluate: dropped stale close %s %s %d (%d strategies)",
-                            leg.symbol, job.timeframe, job.close, len(leg.ids), extra=_fields(job, leg))
-            groups.append((leg.symbol, leg.ids, self._evaluate_move(job, leg, decisions.get(leg.symbol, {}),
-                                                                     stale[leg.symbol], signals)))
+                log.warning(
+                    "evaluate: dropped stale close %s %s %d (%d strategies)",
+                    leg.symbol,
+                    job.timeframe,
+                    job.close,
+                    len(leg.ids),
+                    extra=_fields(job, leg),
+                )
+            groups.append(
+                (
+                    leg.symbol,
+                    leg.ids,
+                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals),
+                )
+            )
         self._move_many(groups)
         if signals:
             self.redis.hset(keys.last_signals(), mapping=signals)
@@ -261,8 +278,9 @@ class LiveEngine:
                 decisions.setdefault(symbol, {})[sid] = decision
         return decisions
 
-    def _evaluate_move(self, job: CloseJob, leg: Leg, decisions: Mapping[str, Decision], stale: bool,
-                       signals: dict[str, str]) -> Move:
+    def _evaluate_move(
+        self, job: CloseJob, leg: Leg, decisions: Mapping[str, Decision], stale: bool, signals: dict[str, str]
+    ) -> Move:
         """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
@@ -279,12 +297,27 @@ class LiveEngine:
             if stale or decision is None:
                 self._skip_fill(change, job, leg, path)
                 return True
-            machine.on_signals(position.state, decision.enter_long, decision.exit_long, decision.enter_short,
-                               decision.exit_short, *decision.offsets, strategy.config)
+            machine.on_signals(
+                position.state,
+                decision.enter_long,
+                decision.exit_long,
+                decision.enter_short,
+                decision.exit_short,
+                *decision.offsets,
+                strategy.config,
+            )
             order = ORDER_NAMES[float(position.state[machine.ORDER])]
-            signal = json.dumps({"strategy_id": strategy.id, "symbol": leg.symbol, "timeframe": job.timeframe,
-                                 "t": job.close, "order": order, "pending": order_pending(position),
-                                 **decision.to_dict()})
+            signal = json.dumps(
+                {
+                    "strategy_id": strategy.id,
+                    "symbol": leg.symbol,
+                    "timeframe": job.timeframe,
+                    "t": job.close,
+                    "order": order,
+                    "pending": order_pending(position),
+                    **decision.to_dict(),
+                }
+            )
             change.commit.extras.append((keys.signal(strategy.id, leg.symbol, job.close), signal, SIGNAL_TTL_S))
             signals[f"{strategy.id}:{leg.symbol}"] = signal
             if order_pending(position):
@@ -319,8 +352,14 @@ class LiveEngine:
             groups = []
             for leg, open_price in zip(legs, opens):
                 if stale[leg.symbol]:
-                    log.warning("execute: dropped stale orders of close %s %s %d (%d strategies)",
-                                leg.symbol, job.timeframe, job.close, len(pending[leg.symbol]), extra=_fields(job, leg))
+                    log.warning(
+                        "execute: dropped stale orders of close %s %s %d (%d strategies)",
+                        leg.symbol,
+                        job.timeframe,
+                        job.close,
+                        len(pending[leg.symbol]),
+                        extra=_fields(job, leg),
+                    )
                 move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()))
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
@@ -341,9 +380,14 @@ class LiveEngine:
                 return False
             gone = strategy.id in lost
             if gone:
-                log.warning("execute: the signal of close %s %s %d of %s is gone; its order is cancelled",
-                            leg.symbol, job.timeframe, job.close, strategy.id,
-                            extra={**_fields(job, leg), "strategy_id": strategy.id})
+                log.warning(
+                    "execute: the signal of close %s %s %d of %s is gone; its order is cancelled",
+                    leg.symbol,
+                    job.timeframe,
+                    job.close,
+                    strategy.id,
+                    extra={**_fields(job, leg), "strategy_id": strategy.id},
+                )
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
@@ -398,8 +442,13 @@ class LiveEngine:
                         price = o
                         break
             if price is None:
-                log.warning("no candle %s %s opened at %d to fill at", symbol, timeframe, candle_open_ms,
-                            extra={"symbol": symbol, "timeframe": timeframe})
+                log.warning(
+                    "no candle %s %s opened at %d to fill at",
+                    symbol,
+                    timeframe,
+                    candle_open_ms,
+                    extra={"symbol": symbol, "timeframe": timeframe},
+                )
             prices.append(price)
         return prices
 
@@ -421,8 +470,13 @@ class LiveEngine:
 
         for symbol in entry.symbols:
             self._move(symbol, [strategy_id], rejoin)
-        log.info("started %s trading %s on %s", mode, ",".join(entry.symbols), strategy.spec.timeframe,
-                 extra={"strategy_id": strategy_id})
+        log.info(
+            "started %s trading %s on %s",
+            mode,
+            ",".join(entry.symbols),
+            strategy.spec.timeframe,
+            extra={"strategy_id": strategy_id},
+        )
         return entry
 
     def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
@@ -434,8 +488,11 @@ class LiveEngine:
         if entry is not None and close_positions:
             for symbol in entry.symbols:
                 self._close_at_last_price(strategy_id, symbol)
-        log.info("stopped%s", ", positions closed at the last price" if close_positions else "",
-                 extra={"strategy_id": strategy_id})
+        log.info(
+            "stopped%s",
+            ", positions closed at the last price" if close_positions else "",
+            extra={"strategy_id": strategy_id},
+        )
         return self.active.stop(strategy_id)
 
     def _close_at_last_price(self, strategy_id: str, symbol: str) -> None:
@@ -506,8 +563,11 @@ class LiveEngine:
                 self.archive.flush(names)
             else:
                 unflushed += names
-            pending = [(change.commit.position.symbol, change.commit.position.strategy_id)
-                       for change, ok in zip(changes, stored) if not ok]
+            pending = [
+                (change.commit.position.symbol, change.commit.position.strategy_id)
+                for change, ok in zip(changes, stored)
+                if not ok
+            ]
         raise RuntimeError(f"positions {pending} kept changing under {COMMIT_ATTEMPTS} attempts")
 
     def _place(self, changes: Sequence[_Change]) -> None:
@@ -533,34 +593,64 @@ class LiveEngine:
         for (change, order), fill_ in zip(placed, fills):
             order_data = json.loads(order.to_json())
             change.commit.events.append(event("order", order_data))
-            change.commit.events.append(event("fill", {**fill_.to_dict(), "client_order_id": order.client_order_id,
-                                                       "strategy_id": order.strategy_id, "symbol": order.symbol}))
+            change.commit.events.append(
+                event(
+                    "fill",
+                    {
+                        **fill_.to_dict(),
+                        "client_order_id": order.client_order_id,
+                        "strategy_id": order.strategy_id,
+                        "symbol": order.symbol,
+                    },
+                )
+            )
 
     def _closed(self, change: _Change, rows: Sequence[np.ndarray]) -> None:
         """Orders and trade records for trades the machine closed."""
         position, strategy, entry = change.commit.position, change.strategy, change.entry
         for row in rows:
-            side, size, price = Side(int(row[machine.T_SIDE])), float(row[machine.T_SIZE]), float(row[machine.T_EXIT_PRICE])
+            side, size, price = (
+                Side(int(row[machine.T_SIDE])),
+                float(row[machine.T_SIZE]),
+                float(row[machine.T_EXIT_PRICE]),
+            )
             bar, reason = int(row[machine.T_EXIT_BAR]), exit_reason(row).value
-            order = OrderRequest(client_order_id(position.strategy_id, position.symbol, bar, reason),
-                                 position.strategy_id, position.symbol, OrderSide.closing(side), size, price,
-                                 size * price * float(strategy.config[machine.COMMISSION]), bar, reason)
+            order = OrderRequest(
+                client_order_id(position.strategy_id, position.symbol, bar, reason),
+                position.strategy_id,
+                position.symbol,
+                OrderSide.closing(side),
+                size,
+                price,
+                size * price * float(strategy.config[machine.COMMISSION]),
+                bar,
+                reason,
+            )
             change.orders.append(order)
-            record = closed_record(position.strategy_id, position.symbol, strategy.spec.timeframe, entry.mode, row,
-                                   order.client_order_id)
+            record = closed_record(
+                position.strategy_id, position.symbol, strategy.spec.timeframe, entry.mode, row, order.client_order_id
+            )
             change.commit.outbox.append(outbox_entry(record))
 
     def _opened(self, change: _Change) -> None:
         """The order and trade record of the position just opened."""
         position, strategy, entry = change.commit.position, change.strategy, change.entry
         state, bar = position.state, int(position.state[machine.ENTRY_BAR])
-        order = OrderRequest(client_order_id(position.strategy_id, position.symbol, bar, "open"),
-                             position.strategy_id, position.symbol, OrderSide.opening(Side(position.side)),
-                             float(state[machine.SIZE]), float(state[machine.ENTRY_PRICE]),
-                             float(state[machine.ENTRY_COMMISSION]), bar, "entry")
+        order = OrderRequest(
+            client_order_id(position.strategy_id, position.symbol, bar, "open"),
+            position.strategy_id,
+            position.symbol,
+            OrderSide.opening(Side(position.side)),
+            float(state[machine.SIZE]),
+            float(state[machine.ENTRY_PRICE]),
+            float(state[machine.ENTRY_COMMISSION]),
+            bar,
+            "entry",
+        )
         change.orders.append(order)
-        change.commit.outbox.append(outbox_entry(opened_record(position, strategy.spec.timeframe, entry.mode,
-                                                               order.client_order_id)))
+        change.commit.outbox.append(
+            outbox_entry(opened_record(position, strategy.spec.timeframe, entry.mode, order.client_order_id))
+        )
 
 
 def _fields(job: CloseJob, leg: Leg) -> dict[str, object]:

@@ -37,9 +37,9 @@ import numpy as np
 import redis
 
 from strategies.candles import TIMEFRAME_MS
-from workers.ticks import TickBatch
 from tickflow.storage import keys
 from tickflow.storage.scripts import lua_script
+from workers.ticks import TickBatch
 
 DASHBOARD_TIMEFRAME = "1m"
 """Always kept for every symbol: the dashboard's candles and the price path's granularity."""
@@ -100,8 +100,14 @@ class Ingestor:
             entry = {"name": name, "tick": [int(ts[end]), repr(float(price[end])), repr(float(qty[end]))], "tfs": []}
             key_list += [keys.last_tick(name), keys.price_path(name)]
             for tf, cap in frames.items():
-                entry["tfs"].append({"tf": tf, "cap": max(int(cap), 1), "path": tf == DASHBOARD_TIMEFRAME,
-                                     "segs": segments[tf].get(int(sym[end]), [])})
+                entry["tfs"].append(
+                    {
+                        "tf": tf,
+                        "cap": max(int(cap), 1),
+                        "path": tf == DASHBOARD_TIMEFRAME,
+                        "segs": segments[tf].get(int(sym[end]), []),
+                    }
+                )
                 key_list += [keys.current_candle(name, tf), keys.closed_candles(name, tf)]
             symbols.append(entry)
         argument = json.dumps({"symbols": symbols, "path_len": self.path_length, "events_len": self.events_length})

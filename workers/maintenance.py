@@ -35,16 +35,16 @@ from pymongo.database import Database
 
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
-from workers.broker import broker_for
-from workers.engine import LiveEngine
-from tickflow.storage.events import event
-from workers.ingest import DASHBOARD_TIMEFRAME, working_sets
-from tickflow.storage.positions import Position
 from tickflow.settings import env_number
 from tickflow.storage import keys
+from tickflow.storage.events import event
+from tickflow.storage.positions import Position
 from tickflow.storage.schema import STRATEGIES
-from tickflow.storage.strategies import Strategy, StrategyRepository
 from tickflow.storage.scripts import lua_script
+from tickflow.storage.strategies import Strategy, StrategyRepository
+from workers.broker import broker_for
+from workers.engine import LiveEngine
+from workers.ingest import DASHBOARD_TIMEFRAME, working_sets
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,11 @@ class Reconciliation:
         return [m for m in self.differences if m.confirmed]
 
     def summary(self) -> dict[str, int]:
-        return {"accounts": self.accounts, "mismatches": len(self.mismatches),
-                "pending": len(self.differences) - len(self.mismatches)}
+        return {
+            "accounts": self.accounts,
+            "mismatches": len(self.mismatches),
+            "pending": len(self.differences) - len(self.mismatches),
+        }
 
 
 def reconcile_positions(engine: LiveEngine, confirm_s: float = CONFIRM_S) -> Reconciliation:
@@ -112,15 +115,18 @@ def reconcile_positions(engine: LiveEngine, confirm_s: float = CONFIRM_S) -> Rec
     for mode, indexes in by_mode.items():
         for i, size in zip(indexes, broker_for(mode, client).positions([wanted[i][:2] for i in indexes])):
             held[i] = size
-    first_seen = {(m["strategy_id"], m["symbol"]): m["since"]
-                  for m in json.loads(client.hget(keys.reconcile_status(), "details") or "[]")}
+    first_seen = {
+        (m["strategy_id"], m["symbol"]): m["since"]
+        for m in json.loads(client.hget(keys.reconcile_status(), "details") or "[]")
+    }
     differences = []
     for (sid, symbol, entry), position, broker_size in zip(wanted, positions, held):
         engine_size = position.side * float(position.state[machine.SIZE])
         if not math.isclose(engine_size, broker_size, rel_tol=SIZE_TOLERANCE, abs_tol=SIZE_TOLERANCE):
             since = first_seen.get((sid, symbol), now)
-            differences.append(Mismatch(sid, symbol, entry.mode, engine_size, broker_size, since,
-                                        now - since >= confirm_s * 1000))
+            differences.append(
+                Mismatch(sid, symbol, entry.mode, engine_size, broker_size, since, now - since >= confirm_s * 1000)
+            )
     result = Reconciliation(now, len(wanted), differences)
     _record(engine, result)
     return result
@@ -129,17 +135,22 @@ def reconcile_positions(engine: LiveEngine, confirm_s: float = CONFIRM_S) -> Rec
 def _record(engine: LiveEngine, result: Reconciliation) -> None:
     """The status hash and the events of confirmed mismatches, in one transaction; then the log lines."""
     pipe = engine.redis.pipeline()
-    pipe.hset(keys.reconcile_status(), mapping={
-        "at": result.at, **result.summary(), "details": json.dumps([asdict(m) for m in result.differences])})
+    pipe.hset(
+        keys.reconcile_status(),
+        mapping={"at": result.at, **result.summary(), "details": json.dumps([asdict(m) for m in result.differences])},
+    )
     pipe.hincrby(keys.reconcile_status(), "runs", 1)
     for mismatch in result.mismatches:
         kind, data = event("mismatch", asdict(mismatch))
-        pipe.xadd(keys.live_events(), {"type": kind, "data": data}, maxlen=engine.settings.events_length,
-                  approximate=True)
+        pipe.xadd(
+            keys.live_events(), {"type": kind, "data": data}, maxlen=engine.settings.events_length, approximate=True
+        )
     pipe.execute()
     for m in result.differences:
-        fields = (f"strategy_id={m.strategy_id} symbol={m.symbol} mode={m.mode} engine_size={m.engine_size!r} "
-                  f"broker_size={m.broker_size!r} since={m.since}")
+        fields = (
+            f"strategy_id={m.strategy_id} symbol={m.symbol} mode={m.mode} engine_size={m.engine_size!r} "
+            f"broker_size={m.broker_size!r} since={m.since}"
+        )
         if m.confirmed:
             log.warning("reconcile: position mismatch %s", fields)
         else:
@@ -202,8 +213,12 @@ class Pruned:
     """``"strategy_id symbol"`` flat accounts of deleted strategies deleted."""
 
     def summary(self) -> dict[str, int]:
-        return {"symbols": len(self.symbols), "timeframes": len(self.timeframes), "fields": self.fields,
-                "accounts": len(self.accounts)}
+        return {
+            "symbols": len(self.symbols),
+            "timeframes": len(self.timeframes),
+            "fields": self.fields,
+            "accounts": len(self.accounts),
+        }
 
 
 def prune_idle_s() -> float:
@@ -230,32 +245,52 @@ def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
     idle_ms = int(idle_s * 1000)
     kept = working_sets(client)
     symbols = sorted(key.rsplit(":", 1)[1] for key in client.scan_iter(match=keys.last_tick("*"), count=SCAN_COUNT))
-    accounts = sorted(tuple(key.rsplit(":", 2)[1:])
-                      for key in client.scan_iter(match=keys.position("*", "*"), count=SCAN_COUNT))
+    accounts = sorted(
+        tuple(key.rsplit(":", 2)[1:]) for key in client.scan_iter(match=keys.position("*", "*"), count=SCAN_COUNT)
+    )
     positions = engine.book.load_many([(sid, symbol, 0.0) for sid, symbol in accounts])
     holding = {position.symbol for position in positions if position.side}
 
     idle = _idle_symbols(client, [s for s in symbols if s not in kept and s not in holding], idle_ms)
     present = _timeframes(client, sorted(set(symbols) - set(idle)))
-    unused = _unused_timeframes(client, [(symbol, tf) for symbol, tf in present if tf != DASHBOARD_TIMEFRAME
-                                         and tf not in kept.get(symbol, {})], idle_ms)
-    dashboards = [keys.last_signals(), *(keys.indicator_values(symbol, tf) for symbol, tf in present
-                                         if (symbol, tf) not in unused)]
+    unused = _unused_timeframes(
+        client,
+        [(symbol, tf) for symbol, tf in present if tf != DASHBOARD_TIMEFRAME and tf not in kept.get(symbol, {})],
+        idle_ms,
+    )
+    dashboards = [
+        keys.last_signals(),
+        *(keys.indicator_values(symbol, tf) for symbol, tf in present if (symbol, tf) not in unused),
+    ]
     fields = sum(_run(client, PRUNE_FIELDS, [([keys.live_active(), key], [idle_ms]) for key in dashboards]))
     active = engine.active.all()
     orphans = _orphan_accounts(client, db, [p for p in positions if not p.side and p.strategy_id not in active])
-    result = Pruned(idle, [f"{symbol} {tf}" for symbol, tf in unused], fields,
-                    [f"{p.strategy_id} {p.symbol}" for p in orphans])
+    result = Pruned(
+        idle, [f"{symbol} {tf}" for symbol, tf in unused], fields, [f"{p.strategy_id} {p.symbol}" for p in orphans]
+    )
     log.info("prune_live_keys: %s", result.summary())
     return result
 
 
 def _idle_symbols(client: redis.Redis, candidates: list[str], idle_ms: int) -> list[str]:
     """Rule 1 over symbols nobody trades or holds: the ones ``PRUNE_SYMBOL`` found idle, and deleted."""
-    done = _run(client, PRUNE_SYMBOL, [
-        ([keys.live_timeframes(), keys.late_ticks(), keys.price_path(symbol), keys.last_tick(symbol),
-          *(key for tf in TIMEFRAME_MS for key in _timeframe_keys(symbol, tf))], [idle_ms, symbol])
-        for symbol in candidates])
+    done = _run(
+        client,
+        PRUNE_SYMBOL,
+        [
+            (
+                [
+                    keys.live_timeframes(),
+                    keys.late_ticks(),
+                    keys.price_path(symbol),
+                    keys.last_tick(symbol),
+                    *(key for tf in TIMEFRAME_MS for key in _timeframe_keys(symbol, tf)),
+                ],
+                [idle_ms, symbol],
+            )
+            for symbol in candidates
+        ],
+    )
     return [symbol for symbol, pruned in zip(candidates, done) if pruned]
 
 
@@ -270,8 +305,11 @@ def _timeframes(client: redis.Redis, symbols: list[str]) -> list[tuple[str, str]
 
 def _unused_timeframes(client: redis.Redis, candidates: list[tuple[str, str]], idle_ms: int) -> list[tuple[str, str]]:
     """Rule 2 over pairs ingest no longer keeps: the ones ``PRUNE_TIMEFRAME`` found idle, and deleted."""
-    done = _run(client, PRUNE_TIMEFRAME, [([keys.live_timeframes(), *_timeframe_keys(symbol, tf)],
-                                           [idle_ms, symbol, tf]) for symbol, tf in candidates])
+    done = _run(
+        client,
+        PRUNE_TIMEFRAME,
+        [([keys.live_timeframes(), *_timeframe_keys(symbol, tf)], [idle_ms, symbol, tf]) for symbol, tf in candidates],
+    )
     return [pair for pair, pruned in zip(candidates, done) if pruned]
 
 
@@ -279,8 +317,11 @@ def _orphan_accounts(client: redis.Redis, db: Database, flat: list[Position]) ->
     """Rule 4 over flat positions of strategies not active: those MongoDB has no strategy for, deleted."""
     stored = _existing(db, [p.strategy_id for p in flat])
     orphans = [p for p in flat if p.strategy_id not in stored]
-    done = _run(client, PRUNE_ACCOUNT, [([keys.live_active(), keys.position(p.strategy_id, p.symbol)],
-                                         [p.strategy_id, p.version]) for p in orphans])
+    done = _run(
+        client,
+        PRUNE_ACCOUNT,
+        [([keys.live_active(), keys.position(p.strategy_id, p.symbol)], [p.strategy_id, p.version]) for p in orphans],
+    )
     return [p for p, pruned in zip(orphans, done) if pruned]
 
 
@@ -294,8 +335,12 @@ def _existing(db: Database, strategy_ids: Iterable[str]) -> set[str]:
 
 def _timeframe_keys(symbol: str, timeframe: str) -> list[str]:
     """The keys of one symbol and timeframe, its forming candle first (``PRUNE_TIMEFRAME`` reads it)."""
-    return [keys.current_candle(symbol, timeframe), keys.closed_candles(symbol, timeframe),
-            keys.candle_processed(symbol, timeframe), keys.indicator_values(symbol, timeframe)]
+    return [
+        keys.current_candle(symbol, timeframe),
+        keys.closed_candles(symbol, timeframe),
+        keys.candle_processed(symbol, timeframe),
+        keys.indicator_values(symbol, timeframe),
+    ]
 
 
 def _run(client: redis.Redis, script: str, calls: list[tuple[list[str], list]]) -> list[int]:

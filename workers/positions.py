@@ -82,21 +82,29 @@ class PositionBook:
         if not wanted:
             return []
         rows = json.loads(self._load_many(keys=[keys.position(sid, symbol) for sid, symbol, _ in wanted]))
-        return [position_from_fields(sid, symbol, cash, {} if row[-1] is False else dict(zip(_LOADED, row)))
-                for (sid, symbol, cash), row in zip(wanted, rows)]
+        return [
+            position_from_fields(sid, symbol, cash, {} if row[-1] is False else dict(zip(_LOADED, row)))
+            for (sid, symbol, cash), row in zip(wanted, rows)
+        ]
 
     def paths(self, after: Mapping[str, str]) -> dict[str, list[PathEntry]]:
         """Price-path entries of each symbol after its entry id (``0-0``: all), in one round trip."""
         symbols = list(after)
         if not symbols:
             return {}
-        joined = self._joined_paths(keys=[keys.price_path(symbol) for symbol in symbols],
-                                    args=[f"({after[symbol]}" if after[symbol] != "0-0" else "-" for symbol in symbols])
+        joined = self._joined_paths(
+            keys=[keys.price_path(symbol) for symbol in symbols],
+            args=[f"({after[symbol]}" if after[symbol] != "0-0" else "-" for symbol in symbols],
+        )
         paths = {}
         for symbol, text in zip(symbols, joined):
             values = text.split(",") if text else []
-            paths[symbol] = [PathEntry(values[i], int(values[i + 1]), float(values[i + 2]), float(values[i + 3]),
-                                       float(values[i + 4])) for i in range(0, len(values), 5)]
+            paths[symbol] = [
+                PathEntry(
+                    values[i], int(values[i + 1]), float(values[i + 2]), float(values[i + 3]), float(values[i + 4])
+                )
+                for i in range(0, len(values), 5)
+            ]
         return paths
 
     def commit_many(self, commits: Sequence[Commit]) -> list[bool]:
@@ -112,11 +120,21 @@ class PositionBook:
             position = commit.position
             holds_stops = commit.has_stops and position.side != 0
             position_keys.append(keys.position(position.strategy_id, position.symbol))
-            payload.append([position.version, position.fields(), 1 if holds_stops else 0,
-                            stop_holder(position.symbol, position.strategy_id), commit.outbox, commit.events,
-                            commit.extras])
-        done = self._commit_many(keys=[keys.stop_holders(), keys.trade_outbox(), keys.live_events(), *position_keys],
-                                 args=[self.events_length, json.dumps(payload)])
+            payload.append(
+                [
+                    position.version,
+                    position.fields(),
+                    1 if holds_stops else 0,
+                    stop_holder(position.symbol, position.strategy_id),
+                    commit.outbox,
+                    commit.events,
+                    commit.extras,
+                ]
+            )
+        done = self._commit_many(
+            keys=[keys.stop_holders(), keys.trade_outbox(), keys.live_events(), *position_keys],
+            args=[self.events_length, json.dumps(payload)],
+        )
         return [bool(flag) for flag in done]
 
 
@@ -159,7 +177,9 @@ def advance(position: Position, entries: Sequence[PathEntry], period: int, confi
     return closed
 
 
-def fill(position: Position, candle_open_ms: int, open_price: float, config: np.ndarray) -> tuple[list[np.ndarray], bool]:
+def fill(
+    position: Position, candle_open_ms: int, open_price: float, config: np.ndarray
+) -> tuple[list[np.ndarray], bool]:
     """Carry out the order the last close left at the open of the candle opened at ``candle_open_ms``.
 
     Returns the rows of the trades it closed and whether it opened a position.

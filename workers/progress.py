@@ -44,8 +44,7 @@ def wait_candle_open(client: redis.Redis, symbol: str, timeframe: str, candle_op
     there is no close to wait on, and a second batch sent at once could be applied first
     by another worker process, making the first one late.
     """
-    return _poll(lambda: _at_least(client.hget(keys.current_candle(symbol, timeframe), "t"), candle_open_ms),
-                 timeout_s)
+    return _poll(lambda: _at_least(client.hget(keys.current_candle(symbol, timeframe), "t"), candle_open_ms), timeout_s)
 
 
 def wait_candle_processed(

@@ -28,14 +28,14 @@ import redis
 
 from strategies import position as machine
 from strategies.domain import Side
+from tickflow.storage import keys
+from tickflow.storage.positions import Position
+from tickflow.storage.strategies import StrategyNotFound
 from workers import warmup
 from workers.active import ActiveSet
 from workers.broker import PaperBroker, broker_for
 from workers.engine import LiveEngine
-from tickflow.storage.positions import Position
 from workers.positions import Commit
-from tickflow.storage import keys
-from tickflow.storage.strategies import StrategyNotFound
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,11 @@ def warm_waiting(engine: LiveEngine, epoch: str) -> None:
     if waiting and not warmup.wait_over(epoch):
         return
     if waiting:
-        log.warning("warm-up: no tick for %s in %d s; their working sets fill from the feed",
-                    ", ".join(sorted(set(waiting))), warmup.WAIT_S)
+        log.warning(
+            "warm-up: no tick for %s in %d s; their working sets fill from the feed",
+            ", ".join(sorted(set(waiting))),
+            warmup.WAIT_S,
+        )
     warmup.end_waiting(engine.redis, epoch, _built())
 
 
@@ -110,16 +113,25 @@ def rebuild(engine: LiveEngine) -> bool:
         registered.append((strategy_id, entry))
         realised = engine.trade_logs.realised(strategy_id)
         open_trades = {trade["symbol"]: trade for trade in engine.trade_logs.open_trades(strategy_id)}
-        commits = [Commit(_account(strategy_id, symbol, cash + realised.get(symbol, 0.0), open_trades.get(symbol)),
-                          strategy.has_stops)
-                   for symbol in entry.symbols]
+        commits = [
+            Commit(
+                _account(strategy_id, symbol, cash + realised.get(symbol, 0.0), open_trades.get(symbol)),
+                strategy.has_stops,
+            )
+            for symbol in entry.symbols
+        ]
         stored = engine.book.commit_many(commits)  # version 0: only where no position exists
         restored += sum(stored)
         broker = broker_for(entry.mode, engine.redis)
         if isinstance(broker, PaperBroker):
-            broker.adopt({(strategy_id, commit.position.symbol): commit.position.side
-                          * float(commit.position.state[machine.SIZE])
-                          for commit, done in zip(commits, stored) if done and commit.position.side})
+            broker.adopt(
+                {
+                    (strategy_id, commit.position.symbol): commit.position.side
+                    * float(commit.position.state[machine.SIZE])
+                    for commit, done in zip(commits, stored)
+                    if done and commit.position.side
+                }
+            )
     # After every registration, so a set shared by several strategies fills once, to the largest cap.
     waiting = [symbol for strategy_id, entry in registered for symbol in active.warm_up(strategy_id, entry).waiting]
     log.info("live state rebuilt from MongoDB: %d account(s) restored", restored)

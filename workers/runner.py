@@ -24,11 +24,11 @@ from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.indicators import IndicatorCall, keyed_indicators
 from strategies.position import make_config, risk_offsets
 from strategies.spec import AtrDistance, StrategySpec, validate_spec
-from workers.positions import has_risk_exits
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import candles_from_joined
-from tickflow.storage.strategies import StrategyRepository
 from tickflow.storage.scripts import lua_script
+from tickflow.storage.strategies import StrategyRepository
+from workers.positions import has_risk_exits
 
 RULES = ("enter_long", "exit_long", "enter_short", "exit_short")
 Tails = dict[str, np.ndarray]
@@ -57,8 +57,11 @@ class LiveStrategy:
     @cached_property
     def tail_series(self) -> frozenset[str]:
         """The series its rules and ATR distances read (worked out once: it is asked at every close)."""
-        atr = {d.atr for d in (self.spec.risk.stop_loss, self.spec.risk.take_profit, self.spec.risk.trailing_stop)
-               if isinstance(d, AtrDistance)}
+        atr = {
+            d.atr
+            for d in (self.spec.risk.stop_loss, self.spec.risk.take_profit, self.spec.risk.trailing_stop)
+            if isinstance(d, AtrDistance)
+        }
         # ``close`` too: a rule of constants still needs one series to know how many bars there are.
         return frozenset({name for rule in self.spec.rules.values() for name in rule.identifiers} | atr | {"close"})
 
@@ -155,13 +158,14 @@ def decide_many(strategy: LiveStrategy, tails: Mapping[str, Tails]) -> dict[str,
         by_length.setdefault(len(series["close"]), []).append(symbol)
     decisions = {}
     for symbols in by_length.values():
-        stacked = {name: np.array([tails[symbol][name] for symbol in symbols])
-                   for name in tails[symbols[0]]}
+        stacked = {name: np.array([tails[symbol][name] for symbol in symbols]) for name in tails[symbols[0]]}
         fired = {name: rule.evaluate(stacked, strategy.params)[:, -1] for name, rule in strategy.spec.rules.items()}
         offsets = risk_offsets(strategy.spec, {name: rows[:, -1] for name, rows in stacked.items()}, strategy.params)
         for row, symbol in enumerate(symbols):
-            decisions[symbol] = Decision(*(bool(fired[rule][row]) if rule in fired else False for rule in RULES),
-                                         offsets=tuple(float(x) for x in offsets[row if len(offsets) > 1 else 0]))
+            decisions[symbol] = Decision(
+                *(bool(fired[rule][row]) if rule in fired else False for rule in RULES),
+                offsets=tuple(float(x) for x in offsets[row if len(offsets) > 1 else 0]),
+            )
     return decisions
 
 

@@ -106,8 +106,9 @@ def snapshot(client: redis.Redis, symbol: str, timeframe: str, bars: int) -> Sna
     pipe.hget(keys.live_timeframes(), symbol)
     length, head, forming, last_tick, frames = pipe.execute()
     cap = max(bars, json.loads(frames).get(timeframe, 0) if frames else 0)
-    return Snapshot(symbol, timeframe, length, head or "", cap,
-                    _first_live(head, forming, last_tick, TIMEFRAME_MS[timeframe]))
+    return Snapshot(
+        symbol, timeframe, length, head or "", cap, _first_live(head, forming, last_tick, TIMEFRAME_MS[timeframe])
+    )
 
 
 def plan(store: CandleStore, seen: Snapshot) -> Plan | None:
@@ -123,14 +124,21 @@ def prepend(client: redis.Redis, chosen: Plan) -> bool:
     """Write ``chosen``'s rows in front of the list if it has not moved since the snapshot; True if written."""
     seen = chosen.seen
     script = client.register_script(PREPEND)
-    written = script(keys=[keys.closed_candles(seen.symbol, seen.timeframe),
-                           keys.current_candle(seen.symbol, seen.timeframe)],
-                     args=[seen.head, seen.cap, chosen.newest, *chosen.rows])
+    written = script(
+        keys=[keys.closed_candles(seen.symbol, seen.timeframe), keys.current_candle(seen.symbol, seen.timeframe)],
+        args=[seen.head, seen.cap, chosen.newest, *chosen.rows],
+    )
     return int(written) >= 0
 
 
-def warm_up(client: redis.Redis, store: CandleStore, symbols: Iterable[str], timeframe: str, bars: int,
-            strategy_id: str | None = None) -> Warmed:
+def warm_up(
+    client: redis.Redis,
+    store: CandleStore,
+    symbols: Iterable[str],
+    timeframe: str,
+    bars: int,
+    strategy_id: str | None = None,
+) -> Warmed:
     """Fill each symbol's working set that holds fewer than ``bars`` closed candles (see the module docstring).
 
     Never raises for MongoDB: warm-up is best effort, so a strategy still starts when history is unreadable.
@@ -141,8 +149,11 @@ def warm_up(client: redis.Redis, store: CandleStore, symbols: Iterable[str], tim
         try:
             added = _warm_one(client, store, symbol, timeframe, bars, fields)
         except PyMongoError as error:
-            log.warning("warm-up skipped: historical candles unreadable (%s); the working set fills from the feed",
-                        error, extra=fields)
+            log.warning(
+                "warm-up skipped: historical candles unreadable (%s); the working set fills from the feed",
+                error,
+                extra=fields,
+            )
             break  # the next symbol would wait for the same server just as long
         if added is None:
             warmed.waiting.append(symbol)
@@ -172,8 +183,9 @@ def end_waiting(client: redis.Redis, epoch: str, built: str) -> bool:
     return bool(client.register_script(END_WAITING)(keys=[keys.live_epoch()], args=[epoch, built]))
 
 
-def _warm_one(client: redis.Redis, store: CandleStore, symbol: str, timeframe: str, bars: int,
-              fields: dict) -> int | None:
+def _warm_one(
+    client: redis.Redis, store: CandleStore, symbol: str, timeframe: str, bars: int, fields: dict
+) -> int | None:
     """Candles prepended to one working set; None if it has to wait for its symbol's first tick."""
     for _ in range(ATTEMPTS):
         seen = snapshot(client, symbol, timeframe, bars)
@@ -186,8 +198,11 @@ def _warm_one(client: redis.Redis, store: CandleStore, symbol: str, timeframe: s
             return 0
         if prepend(client, chosen):
             if chosen.gap > 0:
-                log.warning("warm-up: stored history ends %d candle(s) before the live working set; "
-                            "indicators span the gap", chosen.gap, extra=fields)
+                log.warning(
+                    "warm-up: stored history ends %d candle(s) before the live working set; indicators span the gap",
+                    chosen.gap,
+                    extra=fields,
+                )
             return len(chosen.rows)
     log.warning("warm-up gave up: the working set kept changing (%d attempts)", ATTEMPTS, extra=fields)
     return 0

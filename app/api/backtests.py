@@ -67,8 +67,11 @@ class TargetSchema(Schema):
 
 
 class BacktestCreateSchema(TargetSchema):
-    params = fields.Dict(keys=fields.String(), values=fields.Raw(),
-                         metadata={"description": "Overrides of the strategy's params", "example": {"fast": 12}})
+    params = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "Overrides of the strategy's params", "example": {"fast": 12}},
+    )
 
 
 class JobListArgsSchema(PageArgsSchema):
@@ -221,5 +224,3 @@ class BacktestEquity(MethodView):
         # Written directly: a schema would spend seconds on a million points.
         body = json.dumps({"ts": ts.tolist(), "equity": equity.tolist()}, separators=(",", ":"))
         return Response(body, mimetype="application/json")
-
-

@@ -9,7 +9,8 @@ the place in it; nothing is written then.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from flask import request
@@ -44,20 +45,39 @@ CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv"})
 _IMPORT_BODY = {
     "required": True,
     "content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                           "properties": {"file": {"type": "string", "format": "binary"}}}},
-        "text/csv": {"schema": {"type": "string"},
-                     "example": "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,100,101,99.5,100.5,12.3\n"},
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}},
-                             "example": [{"timestamp": "2024-01-01T00:00:00Z", "open": 100, "high": 101,
-                                          "low": 99.5, "close": 100.5, "volume": 12.3}]},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,100,101,99.5,100.5,12.3\n",
+        },
+        "application/json": {
+            "schema": {"type": "array", "items": {"type": "object"}},
+            "example": [
+                {
+                    "timestamp": "2024-01-01T00:00:00Z",
+                    "open": 100,
+                    "high": 101,
+                    "low": 99.5,
+                    "close": 100.5,
+                    "volume": 12.3,
+                }
+            ],
+        },
     },
 }
 
 
 class CandleQuerySchema(Schema):
     start = TimeField(metadata={"description": "First open time included: ISO-8601 or epoch seconds or ms"})
-    end = TimeField(metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms"})
+    end = TimeField(
+        metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms"}
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
@@ -111,16 +131,21 @@ class CandleSeriesList(MethodView):
     @blp.response(200, SeriesListSchema)
     def get(self):
         """List every stored symbol and timeframe with its time range and candle count."""
-        return {"items": [{**vars(found), "first": iso_time(found.first_ts), "last": iso_time(found.last_ts)}
-                          for found in CandleStore(mongo_db()).ranges()]}
+        return {
+            "items": [
+                {**vars(found), "first": iso_time(found.first_ts), "last": iso_time(found.last_ts)}
+                for found in CandleStore(mongo_db()).ranges()
+            ]
+        }
 
 
 @blp.route("/<symbol>/<timeframe>")
 class CandleSeries(MethodView):
     @blp.arguments(CandleQuerySchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
     @blp.response(200, CandlePageSchema)
-    def get(self, symbol: str, timeframe: str, page: int, per_page: int, start: int | None = None,
-            end: int | None = None):
+    def get(
+        self, symbol: str, timeframe: str, page: int, per_page: int, start: int | None = None, end: int | None = None
+    ):
         """Read candles in a time range, oldest first, a page at a time."""
         symbol, timeframe = _series(symbol, timeframe)
         candles, total = CandleStore(mongo_db()).page(symbol, timeframe, start, end, (page - 1) * per_page, per_page)
@@ -161,8 +186,11 @@ def _body_candles() -> tuple[Candles, str, str]:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            abort(422, message="Upload the CSV file as the multipart field 'file'.",
-                  errors={"files": {"file": ["Missing data for required field."]}})
+            abort(
+                422,
+                message="Upload the CSV file as the multipart field 'file'.",
+                errors={"files": {"file": ["Missing data for required field."]}},
+            )
         return _parse(read_candles_csv, upload.stream, "files", "file")
     if request.mimetype in CSV_MEDIA_TYPES:
         return _parse(read_candles_csv, request.stream, "body", "csv")
@@ -186,8 +214,11 @@ def _parse(parse: Callable[[Any], Candles], source: Any, location: str, field: s
 
 def _rows(candles: Candles) -> list[dict[str, Any]]:
     """Candles as the API shows them, built column-wise: thousands per page."""
-    columns = {"timestamp": _iso(candles.ts), "ts": candles.ts.tolist(),
-               **{name: values.tolist() for name, values in candles.ohlcv().items()}}
+    columns = {
+        "timestamp": _iso(candles.ts),
+        "ts": candles.ts.tolist(),
+        **{name: values.tolist() for name, values in candles.ohlcv().items()},
+    }
     return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
 

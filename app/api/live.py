@@ -105,12 +105,17 @@ class SymbolState(MethodView):
         client = redis_client()
         symbol = symbol.upper()
         frames = json.loads(client.hget(keys.live_timeframes(), symbol) or '{"1m": 0}')
-        result: dict[str, Any] = {"symbol": symbol, "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))),
-                                  "late_ticks": int(client.hget(keys.late_ticks(), symbol) or 0), "timeframes": {}}
+        result: dict[str, Any] = {
+            "symbol": symbol,
+            "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))),
+            "late_ticks": int(client.hget(keys.late_ticks(), symbol) or 0),
+            "timeframes": {},
+        }
         for timeframe in frames:
             closed = parse_rows(client.lrange(keys.closed_candles(symbol, timeframe), -CANDLES_SHOWN, -1))
-            indicators = {sid: json.loads(raw)
-                          for sid, raw in client.hgetall(keys.indicator_values(symbol, timeframe)).items()}
+            indicators = {
+                sid: json.loads(raw) for sid, raw in client.hgetall(keys.indicator_values(symbol, timeframe)).items()
+            }
             result["timeframes"][timeframe] = {
                 "forming": _numbers(client.hgetall(keys.current_candle(symbol, timeframe))),
                 "closed": closed,
@@ -177,8 +182,11 @@ class Stream(MethodView):
         """
         client = redis_client()
         after = request.headers.get("Last-Event-ID") or args.get("last_id") or latest_id(client)
-        return Response(stream_with_context(_events(client, after, args["seconds"])), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return Response(
+            stream_with_context(_events(client, after, args["seconds"])),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
 
 def _events(client, after: str, seconds: float) -> Iterator[str]:
@@ -196,4 +204,3 @@ def _events(client, after: str, seconds: float) -> Iterator[str]:
 
 def _numbers(raw: dict[str, str]) -> dict[str, float | int]:
     return {name: (int(value) if name in ("t", "ts", "ot", "ct", "n") else float(value)) for name, value in raw.items()}
-

@@ -32,13 +32,23 @@ MAX_SPEC_BYTES = 64 * 1024
 MAX_SPEC_DEPTH = 32
 _VERSION_TAG = re.compile(r"[0-9]{1,18}")
 
-_SPEC_BODY = {"required": True, "description": "A strategy spec (docs/strategy-spec.md)",
-              "content": {"application/json": {"schema": {"type": "object"}, "example": load_example("sma_cross")}}}
-_PATCH_BODY = {"required": True, "description": "A JSON merge patch of the spec; null removes a field",
-               "content": {"application/merge-patch+json": {"schema": {"type": "object"},
-                                                            "example": {"params": {"fast": 5}}}}}
-_IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-             "description": "The ETag of the version this write is based on; 412 if the strategy has moved on"}
+_SPEC_BODY = {
+    "required": True,
+    "description": "A strategy spec (docs/strategy-spec.md)",
+    "content": {"application/json": {"schema": {"type": "object"}, "example": load_example("sma_cross")}},
+}
+_PATCH_BODY = {
+    "required": True,
+    "description": "A JSON merge patch of the spec; null removes a field",
+    "content": {"application/merge-patch+json": {"schema": {"type": "object"}, "example": {"params": {"fast": 5}}}},
+}
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of the version this write is based on; 412 if the strategy has moved on",
+}
 _ERRORS = {
     404: "No strategy has this id.",
     409: "Another strategy has this name.",

@@ -39,16 +39,28 @@ MAX_RESULTS_PER_PAGE = 500
 
 
 class SweepCreateSchema(TargetSchema):
-    grid = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True, metadata={
-        "description": "Parameter -> a value, a list of values, or {start, stop, step} (stop included)",
-        "example": {"fast": {"start": 5, "stop": 50, "step": 5}, "slow": [50, 100, 200]}})
-    random = fields.Dict(metadata={"description": "{n, seed}: run n parameter sets drawn from the grid",
-                                   "example": {"n": 200, "seed": 7}})
+    grid = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={
+            "description": "Parameter -> a value, a list of values, or {start, stop, step} (stop included)",
+            "example": {"fast": {"start": 5, "stop": 50, "step": 5}, "slow": [50, 100, 200]},
+        },
+    )
+    random = fields.Dict(
+        metadata={
+            "description": "{n, seed}: run n parameter sets drawn from the grid",
+            "example": {"n": 200, "seed": 7},
+        }
+    )
     constraint = fields.String(metadata={"description": "A rule over params only", "example": "$fast < $slow"})
     objective = fields.String(load_default=DEFAULT_OBJECTIVE, metadata={"description": "The stat to rank by"})
     maximize = fields.Boolean(load_default=True)
-    chunk_size = fields.Integer(validate=validate.Range(min=1, max=MAX_CHUNK_SIZE),
-                                metadata={"description": "Parameter sets per task (chosen when absent)"})
+    chunk_size = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_CHUNK_SIZE),
+        metadata={"description": "Parameter sets per task (chosen when absent)"},
+    )
 
 
 class ResultSchema(Schema):
@@ -92,8 +104,11 @@ class ResultPageArgsSchema(PageArgsSchema):
 def _with_progress(repository: SweepRepository, sweep: dict) -> dict:
     """The sweep with its progress and best result, counted from its chunks and results now."""
     best, _ = repository.ranking(sweep["_id"], 0, 1)
-    return {**sweep, "progress": {"chunks_total": sweep["chunks_total"], **repository.progress(sweep["_id"])},
-            "best": {"rank": 1, **best[0]} if best else None}
+    return {
+        **sweep,
+        "progress": {"chunks_total": sweep["chunks_total"], **repository.progress(sweep["_id"])},
+        "best": {"rank": 1, **best[0]} if best else None,
+    }
 
 
 def _location(sweep: dict) -> dict[str, str]:

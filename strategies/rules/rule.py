@@ -59,8 +59,10 @@ class CompiledRule:
         # A rule of constants reads no series; it still gives one value per bar of those given.
         shapes = {np.shape(values) for values in series.values()}
         if len(shapes) != 1:
-            raise ValueError(f"{self.name} needs series of one common length, got lengths "
-                             f"{sorted(shape[-1] if shape else 0 for shape in shapes)}")
+            raise ValueError(
+                f"{self.name} needs series of one common length, got lengths "
+                f"{sorted(shape[-1] if shape else 0 for shape in shapes)}"
+            )
         return shapes.pop()
 
     def _series(self, series: Mapping[str, np.ndarray], name: str) -> np.ndarray:

@@ -21,8 +21,19 @@ def test_a_valid_token_is_let_through(client, auth_headers):
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "", "Bearer", "Bearer ", "bearer", "Basic dXNlcjpwYXNz", "Token tf_abc", "Bearer tf_not-issued",
-     "Bearer not-even-our-format", 'Bearer {"$ne": ""}', "Bearer " + "x" * 10_000],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "bearer",
+        "Basic dXNlcjpwYXNz",
+        "Token tf_abc",
+        "Bearer tf_not-issued",
+        "Bearer not-even-our-format",
+        'Bearer {"$ne": ""}',
+        "Bearer " + "x" * 10_000,
+    ],
 )
 def test_a_missing_or_wrong_token_is_a_json_401(client, authorization):
     headers = {"Authorization": authorization} if authorization is not None else {}
@@ -43,15 +54,24 @@ def test_the_bearer_scheme_is_case_insensitive(client, auth_headers):
     assert client.get(URL, headers={"Authorization": f"bearer {token}"}).status_code == 200
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", URL), ("GET", f"{URL}/0123456789abcdef01234567"),
-                                              ("PUT", f"{URL}/x"), ("PATCH", f"{URL}/x"), ("DELETE", f"{URL}/x"),
-                                              ("GET", "/api/v1/candles")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", URL),
+        ("GET", f"{URL}/0123456789abcdef01234567"),
+        ("PUT", f"{URL}/x"),
+        ("PATCH", f"{URL}/x"),
+        ("DELETE", f"{URL}/x"),
+        ("GET", "/api/v1/candles"),
+    ],
+)
 def test_every_resource_endpoint_needs_a_token(client, method, path):
     assert_unauthorized(client.open(path, method=method, json={}))
 
 
-@pytest.mark.parametrize("path", ["/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs",
-                                  "/api/v1/docs/assets/swagger-ui-bundle.js"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets/swagger-ui-bundle.js"]
+)
 def test_health_and_the_docs_need_no_token(client, path):
     assert client.get(path).status_code == 200
 
@@ -68,11 +88,14 @@ def test_a_disallowed_origin_gets_no_cors_headers(client, auth_headers):
 
 
 def test_a_preflight_from_an_allowed_origin_is_answered_without_a_token(client):
-    response = client.options(f"{URL}/x", headers={
-        "Origin": "http://127.0.0.1:3000",
-        "Access-Control-Request-Method": "PUT",
-        "Access-Control-Request-Headers": "Authorization, Content-Type, If-Match",
-    })
+    response = client.options(
+        f"{URL}/x",
+        headers={
+            "Origin": "http://127.0.0.1:3000",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "Authorization, Content-Type, If-Match",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:3000"
     allowed = response.headers["Access-Control-Allow-Headers"].lower()

@@ -26,13 +26,22 @@ def multipart(data: bytes, name: str = "candles.csv") -> dict:
 def test_a_csv_upload_is_imported_and_answers_201_with_the_summary(client, auth_headers, db):
     candles = generate_candles(3000, start_ms=T0)
 
-    response = client.post(f"{URL}/btcusdt/1m", data=multipart(csv_of(candles)), headers=auth_headers,
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"{URL}/btcusdt/1m", data=multipart(csv_of(candles)), headers=auth_headers, content_type="multipart/form-data"
+    )
 
     assert response.status_code == 201
-    assert response.json == {"symbol": "BTCUSDT", "timeframe": "1m", "received": 3000, "inserted": 3000,
-                             "updated": 0, "unchanged": 0, "buckets_written": 3, "first_ts": T0,
-                             "last_ts": T0 + 2999 * 60_000}
+    assert response.json == {
+        "symbol": "BTCUSDT",
+        "timeframe": "1m",
+        "received": 3000,
+        "inserted": 3000,
+        "updated": 0,
+        "unchanged": 0,
+        "buckets_written": 3,
+        "first_ts": T0,
+        "last_ts": T0 + 2999 * 60_000,
+    }
     assert CandleStore(db).load("BTCUSDT", "1m").close.tobytes() == candles.close.tobytes()
 
 
@@ -47,8 +56,10 @@ def test_uploading_the_same_candles_again_answers_200_and_changes_nothing(client
 
 
 def test_a_json_batch_is_imported(client, auth_headers, db):
-    batch = [{"timestamp": "2024-01-01T00:01:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5, "volume": 3},
-             {"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.25, "volume": 3}]
+    batch = [
+        {"timestamp": "2024-01-01T00:01:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5, "volume": 3},
+        {"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.25, "volume": 3},
+    ]
 
     response = client.post(f"{URL}/ETHUSDT/1m", json=batch, headers=auth_headers)
 
@@ -57,8 +68,12 @@ def test_a_json_batch_is_imported(client, auth_headers, db):
 
 
 def test_candles_read_from_the_api_can_be_posted_back_unchanged(client, auth_headers):
-    client.post(f"{URL}/BTCUSDT/5m", data=csv_of(generate_candles(50, "5m", start_ms=T0)), headers=auth_headers,
-                content_type="text/csv")
+    client.post(
+        f"{URL}/BTCUSDT/5m",
+        data=csv_of(generate_candles(50, "5m", start_ms=T0)),
+        headers=auth_headers,
+        content_type="text/csv",
+    )
     page = client.get(f"{URL}/BTCUSDT/5m", headers=auth_headers).json
 
     response = client.post(f"{URL}/BTCUSDT/5m", json={"candles": page["items"]}, headers=auth_headers)
@@ -70,36 +85,60 @@ def test_reading_pages_through_a_range_oldest_first(client, auth_headers):
     candles = generate_candles(3000, start_ms=T0)
     client.post(f"{URL}/BTCUSDT/1m", data=csv_of(candles), headers=auth_headers, content_type="text/csv")
 
-    response = client.get(f"{URL}/btcusdt/1m?start=2024-01-01T00:10:00Z&end={T0 + 2010 * 60_000}&page=2&per_page=700",
-                          headers=auth_headers)
+    response = client.get(
+        f"{URL}/btcusdt/1m?start=2024-01-01T00:10:00Z&end={T0 + 2010 * 60_000}&page=2&per_page=700",
+        headers=auth_headers,
+    )
 
     assert response.status_code == 200
     body = response.json
     assert (body["symbol"], body["timeframe"], body["page"], body["per_page"], body["total"], body["pages"]) == (
-        "BTCUSDT", "1m", 2, 700, 2000, 3)
+        "BTCUSDT",
+        "1m",
+        2,
+        700,
+        2000,
+        3,
+    )
     first = body["items"][0]
-    assert first == {"timestamp": "2024-01-01T11:50:00Z", "ts": T0 + 710 * 60_000, "open": candles.open[710],
-                     "high": candles.high[710], "low": candles.low[710], "close": candles.close[710],
-                     "volume": candles.volume[710]}
+    assert first == {
+        "timestamp": "2024-01-01T11:50:00Z",
+        "ts": T0 + 710 * 60_000,
+        "open": candles.open[710],
+        "high": candles.high[710],
+        "low": candles.low[710],
+        "close": candles.close[710],
+        "volume": candles.volume[710],
+    }
     assert len(body["items"]) == 700
-    last_page = client.get(f"{URL}/BTCUSDT/1m?start=2024-01-01T00:10:00&end={T0 + 2010 * 60_000}&page=3&per_page=700",
-                           headers=auth_headers).json
+    last_page = client.get(
+        f"{URL}/BTCUSDT/1m?start=2024-01-01T00:10:00&end={T0 + 2010 * 60_000}&page=3&per_page=700", headers=auth_headers
+    ).json
     assert len(last_page["items"]) == 600 and last_page["items"][-1]["ts"] == T0 + 2009 * 60_000
 
 
 def test_epoch_bounds_follow_the_same_seconds_or_milliseconds_rule_as_imports(client, auth_headers):
-    client.post(f"{URL}/BTCUSDT/1h", data=csv_of(generate_candles(48, "1h", start_ms=T0)), headers=auth_headers,
-                content_type="text/csv")
+    client.post(
+        f"{URL}/BTCUSDT/1h",
+        data=csv_of(generate_candles(48, "1h", start_ms=T0)),
+        headers=auth_headers,
+        content_type="text/csv",
+    )
     for start in (T0 // 1000 + 3 * 3600, T0 + 3 * 3_600_000):
         response = client.get(f"{URL}/BTCUSDT/1h", query_string={"start": start, "per_page": 1}, headers=auth_headers)
         assert response.json["items"][0]["timestamp"] == "2024-01-01T03:00:00Z"
 
 
 def test_bounds_may_carry_an_offset(client, auth_headers):
-    client.post(f"{URL}/BTCUSDT/1h", data=csv_of(generate_candles(48, "1h", start_ms=T0)), headers=auth_headers,
-                content_type="text/csv")
-    response = client.get(f"{URL}/BTCUSDT/1h", query_string={"start": "2024-01-01T05:00:00+02:00", "per_page": 1},
-                          headers=auth_headers)
+    client.post(
+        f"{URL}/BTCUSDT/1h",
+        data=csv_of(generate_candles(48, "1h", start_ms=T0)),
+        headers=auth_headers,
+        content_type="text/csv",
+    )
+    response = client.get(
+        f"{URL}/BTCUSDT/1h", query_string={"start": "2024-01-01T05:00:00+02:00", "per_page": 1}, headers=auth_headers
+    )
     assert response.json["items"][0]["timestamp"] == "2024-01-01T03:00:00Z"
     assert response.json["total"] == 45
 
@@ -111,20 +150,44 @@ def test_a_series_that_was_never_imported_reads_as_empty(client, auth_headers):
 
 
 def test_listing_shows_every_series_with_its_range(client, auth_headers):
-    client.post(f"{URL}/BTCUSDT/1m", data=csv_of(generate_candles(10, start_ms=T0)), headers=auth_headers,
-                content_type="text/csv")
-    client.post(f"{URL}/ETHUSDT/1h", data=csv_of(generate_candles(5, "1h", start_ms=T0)), headers=auth_headers,
-                content_type="text/csv")
+    client.post(
+        f"{URL}/BTCUSDT/1m",
+        data=csv_of(generate_candles(10, start_ms=T0)),
+        headers=auth_headers,
+        content_type="text/csv",
+    )
+    client.post(
+        f"{URL}/ETHUSDT/1h",
+        data=csv_of(generate_candles(5, "1h", start_ms=T0)),
+        headers=auth_headers,
+        content_type="text/csv",
+    )
 
     response = client.get(URL, headers=auth_headers)
 
     assert response.status_code == 200
-    assert response.json == {"items": [
-        {"symbol": "BTCUSDT", "timeframe": "1m", "first_ts": T0, "last_ts": T0 + 9 * 60_000, "count": 10,
-         "first": "2024-01-01T00:00:00Z", "last": "2024-01-01T00:09:00Z"},
-        {"symbol": "ETHUSDT", "timeframe": "1h", "first_ts": T0, "last_ts": T0 + 4 * 3_600_000, "count": 5,
-         "first": "2024-01-01T00:00:00Z", "last": "2024-01-01T04:00:00Z"},
-    ]}
+    assert response.json == {
+        "items": [
+            {
+                "symbol": "BTCUSDT",
+                "timeframe": "1m",
+                "first_ts": T0,
+                "last_ts": T0 + 9 * 60_000,
+                "count": 10,
+                "first": "2024-01-01T00:00:00Z",
+                "last": "2024-01-01T00:09:00Z",
+            },
+            {
+                "symbol": "ETHUSDT",
+                "timeframe": "1h",
+                "first_ts": T0,
+                "last_ts": T0 + 4 * 3_600_000,
+                "count": 5,
+                "first": "2024-01-01T00:00:00Z",
+                "last": "2024-01-01T04:00:00Z",
+            },
+        ]
+    }
 
 
 @pytest.mark.parametrize("method, path", [("get", URL), ("get", f"{URL}/BTCUSDT/1m"), ("post", f"{URL}/BTCUSDT/1m")])
@@ -134,13 +197,15 @@ def test_every_candle_endpoint_requires_a_token(client, method, path):
 
 
 def post_csv(client, auth_headers, text: str, path: str = "BTCUSDT/1m"):
-    return client.post(f"{URL}/{path}", data=multipart(text.encode()), headers=auth_headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"{URL}/{path}", data=multipart(text.encode()), headers=auth_headers, content_type="multipart/form-data"
+    )
 
 
 def test_an_unreadable_upload_is_a_422_naming_the_line_and_column_and_writes_nothing(client, auth_headers, db):
-    response = post_csv(client, auth_headers, HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n"
-                                                       "2024-01-01T00:01:00Z,1,2,0.5,x,1\n")
+    response = post_csv(
+        client, auth_headers, HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:01:00Z,1,2,0.5,x,1\n"
+    )
 
     assert response.status_code == 422
     assert response.json["errors"] == {"files": {"file": ["line 3, column close: 'x' is not a number"]}}
@@ -149,8 +214,9 @@ def test_an_unreadable_upload_is_a_422_naming_the_line_and_column_and_writes_not
 
 
 def test_invalid_candles_are_a_422_naming_the_candle_and_write_nothing(client, auth_headers, db):
-    response = post_csv(client, auth_headers, HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n"
-                                                       "2024-01-01T00:00:30Z,1,2,0.5,1.5,10\n")
+    response = post_csv(
+        client, auth_headers, HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:00:30Z,1,2,0.5,1.5,10\n"
+    )
 
     assert response.status_code == 422
     assert response.json["errors"]["files"]["file"][0].startswith("candle 2024-01-01T00:00:30Z: is not aligned to 1m")
@@ -172,17 +238,24 @@ def test_a_high_below_the_low_in_json_is_a_422(client, auth_headers):
 
 
 def test_a_multipart_request_without_the_file_field_is_a_422(client, auth_headers):
-    response = client.post(f"{URL}/BTCUSDT/1m", data={"other": (io.BytesIO(b"x"), "x.csv")}, headers=auth_headers,
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"{URL}/BTCUSDT/1m",
+        data={"other": (io.BytesIO(b"x"), "x.csv")},
+        headers=auth_headers,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "file" in response.json["errors"]["files"]
 
 
-@pytest.mark.parametrize("body, content_type, status", [
-    (b"timestamp,open\n", "application/octet-stream", 415),
-    (b"[{", "application/json", 400),
-    (b"", "text/csv", 422),
-])
+@pytest.mark.parametrize(
+    "body, content_type, status",
+    [
+        (b"timestamp,open\n", "application/octet-stream", 415),
+        (b"[{", "application/json", 400),
+        (b"", "text/csv", 422),
+    ],
+)
 def test_other_media_types_and_broken_bodies_are_4xx_not_500(client, auth_headers, body, content_type, status):
     response = client.post(f"{URL}/BTCUSDT/1m", data=body, headers=auth_headers, content_type=content_type)
     assert response.status_code == status
@@ -191,20 +264,25 @@ def test_other_media_types_and_broken_bodies_are_4xx_not_500(client, auth_header
 
 @pytest.mark.parametrize("path, field", [("BTC USDT/1m", "symbol"), ("BTCUSDT/2m", "timeframe"), ("%24/1m", "symbol")])
 def test_a_bad_symbol_or_timeframe_in_the_path_is_a_422_naming_it(client, auth_headers, path, field):
-    for response in (client.get(f"{URL}/{path}", headers=auth_headers),
-                     client.post(f"{URL}/{path}", data=HEADER, headers=auth_headers, content_type="text/csv")):
+    for response in (
+        client.get(f"{URL}/{path}", headers=auth_headers),
+        client.post(f"{URL}/{path}", data=HEADER, headers=auth_headers, content_type="text/csv"),
+    ):
         assert response.status_code == 422
         assert list(response.json["errors"]["path"]) == [field]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("start=yesterday", "start"),
-    ("end=2024-13-01", "end"),
-    ("start=2024-01-02&end=2024-01-01", "end"),
-    ("per_page=5001", "per_page"),
-    ("per_page=0", "per_page"),
-    ("page=0", "page"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("start=yesterday", "start"),
+        ("end=2024-13-01", "end"),
+        ("start=2024-01-02&end=2024-01-01", "end"),
+        ("per_page=5001", "per_page"),
+        ("per_page=0", "per_page"),
+        ("page=0", "page"),
+    ],
+)
 def test_bad_query_arguments_are_a_422_naming_them(client, auth_headers, query, field):
     response = client.get(f"{URL}/BTCUSDT/1m?{query}", headers=auth_headers)
     assert response.status_code == 422
@@ -228,31 +306,58 @@ def assert_json_error(response, status):
 BASE = {"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5, "volume": 1}
 
 
-@pytest.mark.parametrize("kwargs, status", [
-    pytest.param({"data": "[" * 5000 + "]" * 5000, "content_type": "application/json"}, 400,
-                 id="nested-beyond-the-parser"),
-    pytest.param({"data": b'[{"timestamp": "\xff"}]', "content_type": "application/json"}, 400, id="invalid-utf8-json"),
-    pytest.param({"data": "", "content_type": "application/json"}, 400, id="empty-json-body"),
-    pytest.param({"data": "null", "content_type": "application/json"}, 422, id="null"),
-    pytest.param({"json": {"$gt": ""}}, 422, id="operator-object"),
-    pytest.param({"json": [{**BASE, "open": 10**400}]}, 422, id="integer-beyond-floats"),
-    pytest.param({"json": [{**BASE, "timestamp": 10**400}]}, 422, id="timestamp-beyond-floats"),
-    pytest.param({"json": [{**BASE, "timestamp": {"$gt": 1}}]}, 422, id="operator-as-timestamp"),
-    pytest.param({"json": [{**BASE, "timestamp": "9" * 5000}]}, 422, id="very-long-timestamp"),
-    pytest.param({"data": '[{"timestamp": "2024-01-01T00:00:00Z", "open": NaN, "high": 2, "low": 0.5, "close": 1.5, '
-                          '"volume": 1}]', "content_type": "application/json"}, 422, id="nan"),
-    pytest.param({"data": b"\x00\x01\x02binary", "content_type": "text/csv"}, 422, id="binary-csv"),
-    pytest.param({"data": "timestamp,open,high,low,close,volume\n" + "1," * 100_000 + "\n", "content_type": "text/csv"},
-                 422, id="endless-row"),
-    pytest.param({"data": "x" * 100, "content_type": "application/x-www-form-urlencoded"}, 415, id="form-encoded"),
-])
+@pytest.mark.parametrize(
+    "kwargs, status",
+    [
+        pytest.param(
+            {"data": "[" * 5000 + "]" * 5000, "content_type": "application/json"}, 400, id="nested-beyond-the-parser"
+        ),
+        pytest.param(
+            {"data": b'[{"timestamp": "\xff"}]', "content_type": "application/json"}, 400, id="invalid-utf8-json"
+        ),
+        pytest.param({"data": "", "content_type": "application/json"}, 400, id="empty-json-body"),
+        pytest.param({"data": "null", "content_type": "application/json"}, 422, id="null"),
+        pytest.param({"json": {"$gt": ""}}, 422, id="operator-object"),
+        pytest.param({"json": [{**BASE, "open": 10**400}]}, 422, id="integer-beyond-floats"),
+        pytest.param({"json": [{**BASE, "timestamp": 10**400}]}, 422, id="timestamp-beyond-floats"),
+        pytest.param({"json": [{**BASE, "timestamp": {"$gt": 1}}]}, 422, id="operator-as-timestamp"),
+        pytest.param({"json": [{**BASE, "timestamp": "9" * 5000}]}, 422, id="very-long-timestamp"),
+        pytest.param(
+            {
+                "data": '[{"timestamp": "2024-01-01T00:00:00Z", "open": NaN, "high": 2, "low": 0.5, "close": 1.5, '
+                '"volume": 1}]',
+                "content_type": "application/json",
+            },
+            422,
+            id="nan",
+        ),
+        pytest.param({"data": b"\x00\x01\x02binary", "content_type": "text/csv"}, 422, id="binary-csv"),
+        pytest.param(
+            {"data": "timestamp,open,high,low,close,volume\n" + "1," * 100_000 + "\n", "content_type": "text/csv"},
+            422,
+            id="endless-row",
+        ),
+        pytest.param({"data": "x" * 100, "content_type": "application/x-www-form-urlencoded"}, 415, id="form-encoded"),
+    ],
+)
 def test_a_hostile_upload_is_a_json_4xx_and_writes_nothing(client, auth_headers, db, kwargs, status):
     assert_json_error(client.post(f"{URL}/BTCUSDT/1m", headers=auth_headers, **kwargs), status)
     assert db[HISTORICAL_CANDLES].count_documents({}) == 0
 
 
-@pytest.mark.parametrize("query", ["page=" + "9" * 30, "page=abc", "per_page=1.5", "start=" + "9" * 30,
-                                   "start=2024-01-01T00:00:00%2B99:00", "start=%00", "sort=ts", "start[$gt]="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=" + "9" * 30,
+        "page=abc",
+        "per_page=1.5",
+        "start=" + "9" * 30,
+        "start=2024-01-01T00:00:00%2B99:00",
+        "start=%00",
+        "sort=ts",
+        "start[$gt]=",
+    ],
+)
 def test_a_hostile_query_string_is_a_422(client, auth_headers, query):
     response = client.get(f"{URL}/BTCUSDT/1m?{query}", headers=auth_headers)
     assert_json_error(response, 422)

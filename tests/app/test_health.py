@@ -52,6 +52,9 @@ def test_an_unreachable_mongodb_makes_health_503_without_naming_hosts(db, redis)
 
 @pytest.mark.timeout(10)
 def test_health_answers_within_seconds_even_with_everything_down(db, redis):
-    response = health_of(redis_url="redis://127.0.0.1:1/0", celery_broker_url="redis://127.0.0.1:1/1",
-                         mongo_uri="mongodb://127.0.0.1:1/tickflow?directConnection=true")
+    response = health_of(
+        redis_url="redis://127.0.0.1:1/0",
+        celery_broker_url="redis://127.0.0.1:1/1",
+        mongo_uri="mongodb://127.0.0.1:1/tickflow?directConnection=true",
+    )
     assert response.status_code == 503 and response.json["status"] == "degraded"

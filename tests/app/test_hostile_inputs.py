@@ -101,8 +101,9 @@ def assert_nothing_written(db, existing):
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
 @pytest.mark.parametrize(("kwargs", "status"), BODIES)
-def test_a_hostile_body_is_a_json_4xx_and_writes_nothing(client, auth_headers, db, existing, method, path, kwargs,
-                                                          status):
+def test_a_hostile_body_is_a_json_4xx_and_writes_nothing(
+    client, auth_headers, db, existing, method, path, kwargs, status
+):
     response = client.open(path.format(id=existing["id"]), method=method, headers=auth_headers, **kwargs)
     assert_json_error(response, status)
     assert_nothing_written(db, existing)
@@ -131,20 +132,27 @@ def test_an_unknown_or_malformed_id_is_a_json_404(client, auth_headers, db, exis
     assert_nothing_written(db, existing)
 
 
-@pytest.mark.parametrize("if_match", ['"abc"', "W/\"1\"", '"1", "2"', '"99999999999999999999999"', "garbage"])
+@pytest.mark.parametrize("if_match", ['"abc"', 'W/"1"', '"1", "2"', '"99999999999999999999999"', "garbage"])
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_an_if_match_naming_no_version_is_a_412(client, auth_headers, db, existing, method, if_match):
     body = valid(name=existing["name"]) if method == "PUT" else {"params": {"period": 10}}
-    response = client.open(ITEM.format(id=existing["id"]), method=method, json=body,
-                           headers={**auth_headers, "If-Match": if_match})
+    response = client.open(
+        ITEM.format(id=existing["id"]), method=method, json=body, headers={**auth_headers, "If-Match": if_match}
+    )
     assert_json_error(response, 412)
     assert_nothing_written(db, existing)
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("DELETE", URL), ("PUT", URL), ("PATCH", URL), ("POST", ITEM), ("POST", "/api/v1/health"),
-     ("DELETE", "/api/v1/openapi.json")],
+    [
+        ("DELETE", URL),
+        ("PUT", URL),
+        ("PATCH", URL),
+        ("POST", ITEM),
+        ("POST", "/api/v1/health"),
+        ("DELETE", "/api/v1/openapi.json"),
+    ],
 )
 def test_a_method_a_route_does_not_have_is_a_json_405_with_allow(client, auth_headers, existing, method, path):
     response = client.open(path.format(id=existing["id"]), method=method, headers=auth_headers, json={})

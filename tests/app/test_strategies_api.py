@@ -61,7 +61,12 @@ def test_listing_pages_through_strategies_in_an_envelope(client, auth_headers):
     assert response.status_code == 200
     body = response.json
     assert [s["name"] for s in body["items"]] == ["c", "d"]
-    assert {k: body[k] for k in ("page", "per_page", "total", "pages")} == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
+    assert {k: body[k] for k in ("page", "per_page", "total", "pages")} == {
+        "page": 2,
+        "per_page": 2,
+        "total": 5,
+        "pages": 3,
+    }
 
 
 def test_listing_defaults_to_the_first_page_of_20(client, auth_headers):
@@ -84,16 +89,21 @@ def test_put_replaces_the_spec_and_bumps_the_version(client, auth_headers, creat
 
 
 def test_patch_merges_a_partial_spec(client, auth_headers, created):
-    response = client.patch(f"{URL}/{created['id']}", json={"params": {"fast": 5}, "description": None},
-                            headers=auth_headers)
+    response = client.patch(
+        f"{URL}/{created['id']}", json={"params": {"fast": 5}, "description": None}, headers=auth_headers
+    )
     assert response.status_code == 200
     assert response.json["spec"]["params"] == {"fast": 5, "slow": 20}
     assert "description" not in response.json["spec"]
 
 
 def test_patch_accepts_the_merge_patch_media_type(client, auth_headers, created):
-    response = client.patch(f"{URL}/{created['id']}", data='{"params": {"fast": 7}}',
-                            content_type="application/merge-patch+json", headers=auth_headers)
+    response = client.patch(
+        f"{URL}/{created['id']}",
+        data='{"params": {"fast": 7}}',
+        content_type="application/merge-patch+json",
+        headers=auth_headers,
+    )
     assert response.status_code == 200 and response.json["spec"]["params"]["fast"] == 7
 
 

@@ -36,7 +36,9 @@ TIMEFRAME = "1h"
 BARS = 2_000
 
 
-def new_backtest_worker(log_dir: Path, app_module: str = "tests.backtests.stage_delay", stage_delay: float = 0.0) -> CeleryWorker:
+def new_backtest_worker(
+    log_dir: Path, app_module: str = "tests.backtests.stage_delay", stage_delay: float = 0.0
+) -> CeleryWorker:
     """A backtest worker (queue ``backtests``); ``stage_delay`` seconds of pause after each job stage."""
     return CeleryWorker(log_dir, "jobs", "backtests", app_module, env={STAGE_DELAY_ENV: str(stage_delay)})
 
@@ -71,7 +73,7 @@ def strategy(db, redis) -> Strategy:
 
 @pytest.fixture
 def submit_sweep(client, auth_headers):
-    """``submit_sweep(**body)``: POST a sweep request, check the status code (202 unless ``expect``), return the body."""
+    """``submit_sweep(**body)``: POST a sweep request, check the status (202 unless ``expect``), return the body."""
 
     def send(expect: int = 202, **body) -> dict:
         response = client.post("/api/v1/sweeps", json=body, headers=auth_headers)

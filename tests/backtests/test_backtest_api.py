@@ -38,8 +38,16 @@ def test_post_queues_a_run_with_a_snapshot_of_the_strategy_and_answers_202_with_
 
 
 def test_params_symbol_range_and_cash_are_applied_to_the_snapshot(post, strategy):
-    run = post({"strategy_id": strategy.id, "params": {"fast": 5}, "symbol": "ethusdt",
-                "start": "2024-01-02T00:00:00Z", "end": 1_704_326_400_000, "cash": 2_500})
+    run = post(
+        {
+            "strategy_id": strategy.id,
+            "params": {"fast": 5},
+            "symbol": "ethusdt",
+            "start": "2024-01-02T00:00:00Z",
+            "end": 1_704_326_400_000,
+            "cash": 2_500,
+        }
+    )
     assert run["params"] == {"fast": 5, "slow": 20}
     assert run["spec"]["params"] == {"fast": 5, "slow": 20}
     assert run["symbol"] == "ETHUSDT" and run["cash"] == 2_500.0
@@ -63,20 +71,23 @@ def test_the_task_message_carries_only_the_run_id(post, strategy):
     assert args == [run["id"]] and kwargs == {}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"strategy_id": None}, "strategy_id"),
-    ({"strategy_id": "0" * 24}, "strategy_id"),
-    ({"strategy_id": "not-an-id"}, "strategy_id"),
-    ({"params": {"fst": 5}}, "params.fst"),
-    ({"params": {"fast": "five"}}, "params.fast"),
-    ({"params": {"fast": 3.5}}, "params"),
-    ({"symbol": "btc/usdt"}, "symbol"),
-    ({"start": "2024-02-01", "end": "2024-01-01"}, "end"),
-    ({"start": "yesterday"}, "start"),
-    ({"cash": -1}, "cash"),
-    ({"cash": "lots"}, "cash"),
-    ({"bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"strategy_id": None}, "strategy_id"),
+        ({"strategy_id": "0" * 24}, "strategy_id"),
+        ({"strategy_id": "not-an-id"}, "strategy_id"),
+        ({"params": {"fst": 5}}, "params.fst"),
+        ({"params": {"fast": "five"}}, "params.fast"),
+        ({"params": {"fast": 3.5}}, "params"),
+        ({"symbol": "btc/usdt"}, "symbol"),
+        ({"start": "2024-02-01", "end": "2024-01-01"}, "end"),
+        ({"start": "yesterday"}, "start"),
+        ({"cash": -1}, "cash"),
+        ({"cash": "lots"}, "cash"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
 def test_an_invalid_request_is_a_422_naming_the_field(client, auth_headers, strategy, body, field):
     response = client.post(URL, json={"strategy_id": strategy.id, **body}, headers=auth_headers)
     assert response.status_code == 422, response.json
@@ -98,8 +109,9 @@ def test_backtests_need_a_token(client, strategy):
     assert client.get(URL).status_code == 401
 
 
-def test_the_list_pages_newest_first_and_filters_by_strategy_state_and_symbol(post, client, auth_headers, strategy,
-                                                                              db, redis):
+def test_the_list_pages_newest_first_and_filters_by_strategy_state_and_symbol(
+    post, client, auth_headers, strategy, db, redis
+):
     other = StrategyRepository(db, redis).create({**strategy.spec, "name": "other"})
     ids = [post({"strategy_id": strategy.id})["id"] for _ in range(3)]
     eth = post({"strategy_id": other.id, "symbol": "ETHUSDT"})["id"]

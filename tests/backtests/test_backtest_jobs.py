@@ -13,8 +13,8 @@ from celery.result import AsyncResult
 from strategies.backtest import run_backtest
 from strategies.spec import validate_spec
 from tasks.backtests import run as run_task
-from tests.conftest import ROOT
 from tests.backtests.conftest import SYMBOL, TIMEFRAME, every_item, wait_for
+from tests.conftest import ROOT
 from tickflow.storage.backtest_results import TRADE_COLUMNS
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
@@ -48,21 +48,23 @@ def all_trades(client, auth_headers, run_id: str, per_page: int) -> list[dict]:
 def test_the_celery_app_registers_the_backtest_tasks():
     # What ``celery -A tasks worker`` does before consuming, in a fresh interpreter.
     script = "from tasks import app; app.loader.import_default_modules(); print(sorted(app.tasks))"
-    listed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout
+    listed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "tasks.backtests.run" in listed and "tasks.backtests.sweep_chunk" in listed
 
 
-def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(finished, client, auth_headers, strategy,
-                                                                           candles):
+def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(
+    finished, client, auth_headers, strategy, candles
+):
     run = finished(strategy_id=strategy.id, params={"fast": 5})
     expected = run_backtest(validate_spec(strategy.spec).with_params({"fast": 5}), candles, cash=10_000)
     assert run["state"] == "done" and run["attempts"] == 1 and run["progress"] == {"stage": "done"}
     assert run["bars"] == len(candles) and run["n_trades"] == len(expected.trades) > 20
     assert run["stats"] == pytest.approx(expected.to_dict()["stats"], nan_ok=True)
     assert run["open_trades"] == [trade.to_dict() for trade in expected.open_trades]
-    assert run["equity_chart"] == {"ts": expected.ts[expected.chart].tolist(),
-                                   "equity": expected.equity[expected.chart].tolist()}
+    assert run["equity_chart"] == {
+        "ts": expected.ts[expected.chart].tolist(),
+        "equity": expected.equity[expected.chart].tolist(),
+    }
     assert set(run["timings"]) == {"load_s", "run_s"} and run["worker"]["pid"] > 0
 
     assert all_trades(client, auth_headers, run["id"], per_page=7) == expected.trades.to_dicts()
@@ -94,8 +96,10 @@ def test_a_finished_run_cannot_be_cancelled(finished, client, auth_headers, stra
 
 def test_running_a_done_run_again_changes_nothing(finished, client, auth_headers, strategy, candles, db):
     run = finished(strategy_id=strategy.id)
-    assert run_task.apply_async((run["id"],), queue="backtests").get(timeout=20) == {"id": run["id"],
-                                                                                     "outcome": "skipped"}
+    assert run_task.apply_async((run["id"],), queue="backtests").get(timeout=20) == {
+        "id": run["id"],
+        "outcome": "skipped",
+    }
     assert client.get(f"{URL}/{run['id']}", headers=auth_headers).json == run
     assert db.backtest_arrays.count_documents({"attempt": {"$ne": 1}}) == 0
 
@@ -105,8 +109,9 @@ def test_the_task_returns_the_runs_outcome(finished, strategy, candles):
     assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
 
 
-def test_a_million_bar_run_keeps_its_curve_and_trades_outside_its_document(finished, client, auth_headers, strategy,
-                                                                          db, redis):
+def test_a_million_bar_run_keeps_its_curve_and_trades_outside_its_document(
+    finished, client, auth_headers, strategy, db, redis
+):
     bars = generate_candles(1_000_000, "1m", seed=5)
     CandleStore(db).upsert("MILLION", "1m", bars)
     spec = {**strategy.spec, "timeframe": "1m", "name": "minutes"}
@@ -120,8 +125,10 @@ def test_a_million_bar_run_keeps_its_curve_and_trades_outside_its_document(finis
     expected = run_backtest(validate_spec(spec), bars)
     curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
     assert np.array_equal(curve["equity"], expected.equity)
-    last_page = client.get(f"{URL}/{run['id']}/trades?per_page=1000&page={run['n_trades'] // 1000 + 1}",
-                           headers=auth_headers).json
+    last_page = client.get(
+        f"{URL}/{run['id']}/trades?per_page=1000&page={run['n_trades'] // 1000 + 1}", headers=auth_headers
+    ).json
     assert last_page["items"][-1] == expected.trades[len(expected.trades) - 1].to_dict()
-    assert set(TRADE_COLUMNS) == {name.removeprefix("trades.") for name in
-                                  db.backtest_arrays.distinct("name") if name.startswith("trades.")}
+    assert set(TRADE_COLUMNS) == {
+        name.removeprefix("trades.") for name in db.backtest_arrays.distinct("name") if name.startswith("trades.")
+    }

@@ -47,8 +47,9 @@ def test_cancelling_a_running_backtest_stops_it_and_stores_nothing(start_worker,
     assert db.backtest_arrays.count_documents({}) == 0
 
 
-def test_a_backtest_whose_pool_process_is_killed_is_redelivered_and_done_exactly_once(start_worker, api, strategy,
-                                                                                      candles, db):
+def test_a_backtest_whose_pool_process_is_killed_is_redelivered_and_done_exactly_once(
+    start_worker, api, strategy, candles, db
+):
     start_worker(stage_delay=DELAY_S)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
     path = f"{BACKTESTS}/{run['id']}"
@@ -65,8 +66,7 @@ def test_a_backtest_whose_pool_process_is_killed_is_redelivered_and_done_exactly
     assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
 
 
-def test_a_backtest_whose_whole_worker_is_killed_is_finished_by_a_new_worker(start_worker, api, strategy, candles,
-                                                                            db):
+def test_a_backtest_whose_whole_worker_is_killed_is_finished_by_a_new_worker(start_worker, api, strategy, candles, db):
     first = start_worker(stage_delay=DELAY_S)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id, "params": {"fast": 7}})
     path = f"{BACKTESTS}/{run['id']}"
@@ -83,14 +83,24 @@ def test_a_backtest_whose_whole_worker_is_killed_is_finished_by_a_new_worker(sta
     assert set(db.backtest_arrays.distinct("attempt")) == {2}
 
 
-def test_a_resumed_sweep_runs_only_the_chunks_its_killed_worker_left_unfinished(start_worker, api, strategy,
-                                                                              candles, db):
+def test_a_resumed_sweep_runs_only_the_chunks_its_killed_worker_left_unfinished(
+    start_worker, api, strategy, candles, db
+):
     first = start_worker(stage_delay=0.4)
-    sweep = api("post", SWEEPS, 202, json={"strategy_id": strategy.id, "chunk_size": 2,
-                                           "grid": {"fast": [4, 6, 8, 10], "slow": [20, 30, 40, 50]}})
+    sweep = api(
+        "post",
+        SWEEPS,
+        202,
+        json={"strategy_id": strategy.id, "chunk_size": 2, "grid": {"fast": [4, 6, 8, 10], "slow": [20, 30, 40, 50]}},
+    )
     path = f"{SWEEPS}/{sweep['id']}"
-    poll(api, path, lambda doc: doc["progress"]["chunks_done"] >= 2 and doc["progress"]["chunks_running"] >= 1,
-         30, "some chunks to be done and some running")
+    poll(
+        api,
+        path,
+        lambda doc: doc["progress"]["chunks_done"] >= 2 and doc["progress"]["chunks_running"] >= 1,
+        30,
+        "some chunks to be done and some running",
+    )
     first.kill()
     before = {chunk["index"]: chunk for chunk in db.sweep_chunks.find({})}
     unfinished = [index for index, chunk in before.items() if chunk["state"] != "done"]
@@ -105,8 +115,11 @@ def test_a_resumed_sweep_runs_only_the_chunks_its_killed_worker_left_unfinished(
     for chunk in db.sweep_chunks.find({}):
         earlier = before[chunk["index"]]
         if earlier["state"] == "done":  # not run again
-            assert (chunk["attempts"], chunk["finished_at"], chunk["worker"]) == (1, earlier["finished_at"],
-                                                                                earlier["worker"])
+            assert (chunk["attempts"], chunk["finished_at"], chunk["worker"]) == (
+                1,
+                earlier["finished_at"],
+                earlier["worker"],
+            )
         else:  # run to the end once more, on the new worker
             assert chunk["state"] == "done" and chunk["worker"]["hostname"] == second.hostname
             assert chunk["attempts"] == earlier["attempts"] + 1

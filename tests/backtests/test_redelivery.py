@@ -54,13 +54,17 @@ def test_the_production_timeout_is_short_and_swept_every_second():
     from tasks.celery_app import app
 
     options = app.conf.broker_transport_options
-    assert (options["visibility_timeout"], options["unacked_restore_interval"],
-            options["unacked_restore_throttle"]) == (VISIBILITY_TIMEOUT_S, 1, 1) == (30, 1, 1)
+    assert (
+        (options["visibility_timeout"], options["unacked_restore_interval"], options["unacked_restore_throttle"])
+        == (VISIBILITY_TIMEOUT_S, 1, 1)
+        == (30, 1, 1)
+    )
     assert options["unacked_mutex_expire"] == RESTORE_MUTEX_EXPIRE_S <= VISIBILITY_TIMEOUT_S / 6
 
 
-def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs_once(start_worker, api, strategy,
-                                                                                     candles, db):
+def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs_once(
+    start_worker, api, strategy, candles, db
+):
     worker = start_worker(app_module="tests.backtests.short_visibility", stage_delay=LONG_DELAY_S)
     started = time.monotonic()
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
@@ -73,8 +77,9 @@ def test_a_backtest_longer_than_the_visibility_timeout_renews_its_lease_and_runs
     assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
 
 
-def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(start_worker, api, client, auth_headers,
-                                                                        strategy, candles, db):
+def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(
+    start_worker, api, client, auth_headers, strategy, candles, db
+):
     worker = start_worker(app_module="tests.backtests.no_lease", stage_delay=LONG_DELAY_S)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id, "params": {"fast": 6}})
     path = f"{BACKTESTS}/{run['id']}"
@@ -101,8 +106,9 @@ def test_a_backtest_delivered_again_while_it_runs_is_done_exactly_once(start_wor
     assert AsyncResult(run["task_id"]).get(timeout=10) == {"id": run["id"], "outcome": "done"}
 
 
-def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_briefly(start_worker, api, strategy,
-                                                                                    candles, db):
+def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_briefly(
+    start_worker, api, strategy, candles, db
+):
     # As a worker SIGKILLed in the middle of a restore sweep leaves it: kombu's lock, taken with the expiry the
     # app configures and never released.
     from tasks.celery_app import app
@@ -110,7 +116,8 @@ def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_bri
     with app.connection_for_write() as connection:
         channel = connection.default_channel
         assert channel.client.lock(channel.unacked_mutex_key, timeout=channel.unacked_mutex_expire).acquire(
-            blocking=False)
+            blocking=False
+        )
     held = time.monotonic()
     worker = start_worker(app_module="tests.backtests.no_lease", stage_delay=2 * RESTORE_MUTEX_EXPIRE_S / 3)
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
@@ -120,12 +127,17 @@ def test_a_worker_killed_while_holding_the_restore_lock_delays_restores_only_bri
     assert time.monotonic() - held < 6 * RESTORE_MUTEX_EXPIRE_S
 
 
-def test_a_sweep_whose_chunks_are_delivered_again_while_they_run_is_complete_once(start_worker, api, strategy,
-                                                                                   candles, db):
+def test_a_sweep_whose_chunks_are_delivered_again_while_they_run_is_complete_once(
+    start_worker, api, strategy, candles, db
+):
     # Two workers, two chunks: while one worker runs both, the other has free slots for their redeliveries.
     workers = [start_worker(app_module="tests.backtests.no_lease", stage_delay=LONG_DELAY_S) for _ in range(2)]
-    sweep = api("post", SWEEPS, 202, json={"strategy_id": strategy.id, "chunk_size": 4,
-                                           "grid": {"fast": [4, 6, 8, 10], "slow": [20, 40]}})
+    sweep = api(
+        "post",
+        SWEEPS,
+        202,
+        json={"strategy_id": strategy.id, "chunk_size": 4, "grid": {"fast": [4, 6, 8, 10], "slow": [20, 40]}},
+    )
     done = finished(api, f"{SWEEPS}/{sweep['id']}", 120)
     assert done["state"] == "done" and done["progress"]["combos_done"] == 8, workers[0].tail()
     chunks = list(db.sweep_chunks.find({}))
@@ -135,8 +147,9 @@ def test_a_sweep_whose_chunks_are_delivered_again_while_they_run_is_complete_onc
     assert sorted(result["combo"] for result in db.sweep_results.find({})) == list(range(8))
 
 
-def test_a_whole_worker_killed_mid_job_is_recovered_within_the_production_timeout_and_sweep(start_worker, api,
-                                                                                           strategy, candles, db):
+def test_a_whole_worker_killed_mid_job_is_recovered_within_the_production_timeout_and_sweep(
+    start_worker, api, strategy, candles, db
+):
     first = start_worker(stage_delay=2.0)  # the production app: 30 s timeout, swept every second
     run = api("post", BACKTESTS, 202, json={"strategy_id": strategy.id})
     path = f"{BACKTESTS}/{run['id']}"
@@ -157,6 +170,7 @@ def test_a_whole_worker_killed_mid_job_is_recovered_within_the_production_timeou
 # The storage rules alone, on MongoDB: what the executions above rely on.
 
 TARGET = {"strategy_id": "s", "spec": {}, "symbol": "BTCUSDT", "timeframe": "1h", "cash": 1.0}
+
 
 def test_a_second_claim_does_not_invalidate_the_first_and_the_first_to_finish_wins(db):
     runs = BacktestRepository(db)

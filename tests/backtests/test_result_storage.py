@@ -19,8 +19,12 @@ def arrays(db):
 @pytest.fixture
 def stored(arrays):
     owner = ObjectId()
-    columns = {"equity": np.linspace(1.0, 2.0, PART + 1000), "ts": np.arange(PART + 1000, dtype=np.int64),
-               "flags": np.array([True, False, True]), "none": np.empty(0)}
+    columns = {
+        "equity": np.linspace(1.0, 2.0, PART + 1000),
+        "ts": np.arange(PART + 1000, dtype=np.int64),
+        "flags": np.array([True, False, True]),
+        "none": np.empty(0),
+    }
     arrays.write(owner, 1, columns)
     return owner, columns
 
@@ -32,8 +36,10 @@ def test_a_column_is_cut_into_parts_of_at_most_part_bytes(db, stored):
     assert max(len(part["data"]) for part in parts) == PART_BYTES
 
 
-@pytest.mark.parametrize("lo, hi", [(0, None), (0, 10), (PART - 5, PART + 5), (PART, PART + 1), (PART + 990, None),
-                                    (PART + 2000, None), (10, 10)])
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(0, None), (0, 10), (PART - 5, PART + 5), (PART, PART + 1), (PART + 990, None), (PART + 2000, None), (10, 10)],
+)
 def test_any_slice_reads_back_exactly(arrays, stored, lo, hi):
     owner, columns = stored
     for name in ("equity", "ts"):
@@ -42,7 +48,7 @@ def test_any_slice_reads_back_exactly(arrays, stored, lo, hi):
 
 
 def test_dtypes_and_empty_columns_survive(arrays, stored):
-    owner, columns = stored
+    owner, _ = stored
     assert arrays.read(owner, 1, "flags").tolist() == [True, False, True]
     assert len(arrays.read(owner, 1, "none")) == 0
 

@@ -12,9 +12,15 @@ URL = "/api/v1/sweeps"
 
 
 def test_a_sweep_is_planned_into_chunks_and_answered_202_with_its_location(client, auth_headers, strategy, db):
-    response = client.post(URL, json={"strategy_id": strategy.id, "grid": {"fast": {"start": 5, "stop": 50, "step": 5},
-                                                                        "slow": {"start": 20, "stop": 200, "step": 20}},
-                                      "constraint": "$fast < $slow"}, headers=auth_headers)
+    response = client.post(
+        URL,
+        json={
+            "strategy_id": strategy.id,
+            "grid": {"fast": {"start": 5, "stop": 50, "step": 5}, "slow": {"start": 20, "stop": 200, "step": 20}},
+            "constraint": "$fast < $slow",
+        },
+        headers=auth_headers,
+    )
     assert response.status_code == 202, response.json
     sweep = response.json
     assert response.headers["Location"] == f"{URL}/{sweep['id']}"
@@ -49,28 +55,32 @@ def test_a_cancelled_sweep_stays_cancelled_and_cannot_be_resumed(client, auth_he
     assert client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers).status_code == 409
 
 
-@pytest.mark.parametrize("body, field, words", [
-    ({"grid": {}}, "grid", "at least one parameter"),
-    ({"grid": {"fst": [5]}}, "grid.fst", "did you mean 'fast'"),
-    ({"grid": {"fast": [5, "x"]}}, "grid.fast", "numbers"),
-    ({"grid": {"fast": [5, 3.5]}}, "grid.fast", "whole number"),
-    ({"grid": {"fast": {"start": 10, "stop": 5}}}, "grid.fast", "stop >= start"),
-    ({"grid": {"fast": {"start": 1, "stop": 5000}}}, "grid.fast", "at most 1,000"),
-    ({"grid": {"fast": {"start": 1, "stop": 500}, "slow": {"start": 1, "stop": 500}}}, "grid", "at most 100,000"),
-    ({"constraint": "$fast <"}, "constraint", "column"),
-    ({"constraint": "close > 3"}, "constraint", "parameters only"),
-    ({"constraint": "$fats < $slow"}, "constraint", "unknown parameter $fats"),
-    ({"constraint": "$fast > 100"}, "constraint", "no point of the grid"),
-    ({"objective": "sharp"}, "objective", "did you mean 'sharpe'"),
-    ({"random": {"n": 0}}, "random.n", "whole number"),
-    ({"random": {"count": 5}}, "random", "expected"),
-    ({"chunk_size": 0}, "chunk_size", ""),
-    ({"symbol": "no symbol"}, "symbol", ""),
-    ({"strategy_id": "0" * 24}, "strategy_id", "no strategy"),
-    ({"colour": "red"}, "colour", ""),
-])
-def test_an_invalid_sweep_is_a_422_naming_the_field_and_nothing_is_queued(client, auth_headers, strategy, db,
-                                                                          body, field, words):
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"grid": {}}, "grid", "at least one parameter"),
+        ({"grid": {"fst": [5]}}, "grid.fst", "did you mean 'fast'"),
+        ({"grid": {"fast": [5, "x"]}}, "grid.fast", "numbers"),
+        ({"grid": {"fast": [5, 3.5]}}, "grid.fast", "whole number"),
+        ({"grid": {"fast": {"start": 10, "stop": 5}}}, "grid.fast", "stop >= start"),
+        ({"grid": {"fast": {"start": 1, "stop": 5000}}}, "grid.fast", "at most 1,000"),
+        ({"grid": {"fast": {"start": 1, "stop": 500}, "slow": {"start": 1, "stop": 500}}}, "grid", "at most 100,000"),
+        ({"constraint": "$fast <"}, "constraint", "column"),
+        ({"constraint": "close > 3"}, "constraint", "parameters only"),
+        ({"constraint": "$fats < $slow"}, "constraint", "unknown parameter $fats"),
+        ({"constraint": "$fast > 100"}, "constraint", "no point of the grid"),
+        ({"objective": "sharp"}, "objective", "did you mean 'sharpe'"),
+        ({"random": {"n": 0}}, "random.n", "whole number"),
+        ({"random": {"count": 5}}, "random", "expected"),
+        ({"chunk_size": 0}, "chunk_size", ""),
+        ({"symbol": "no symbol"}, "symbol", ""),
+        ({"strategy_id": "0" * 24}, "strategy_id", "no strategy"),
+        ({"colour": "red"}, "colour", ""),
+    ],
+)
+def test_an_invalid_sweep_is_a_422_naming_the_field_and_nothing_is_queued(
+    client, auth_headers, strategy, db, body, field, words
+):
     request = {"strategy_id": strategy.id, "grid": {"fast": [5, 10], "slow": [20, 30]}, **body}
     response = client.post(URL, json=request, headers=auth_headers)
     assert response.status_code == 422, response.json
@@ -81,5 +91,9 @@ def test_an_invalid_sweep_is_a_422_naming_the_field_and_nothing_is_queued(client
 
 def test_the_symbol_defaults_to_the_strategys_first(submit_sweep, strategy):
     sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5]})
-    assert (sweep["symbol"], sweep["timeframe"], sweep["objective"], sweep["maximize"]) == (SYMBOL, "1h", "sharpe",
-                                                                                            True)
+    assert (sweep["symbol"], sweep["timeframe"], sweep["objective"], sweep["maximize"]) == (
+        SYMBOL,
+        "1h",
+        "sharpe",
+        True,
+    )

@@ -30,17 +30,29 @@ def ranking(client, auth_headers, sweep_id: str, per_page: int = 50) -> list[dic
 
 
 def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_like_run_many(
-        submit_sweep, finished, client, auth_headers, strategy, candles):
-    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": {"start": 5, "stop": 25, "step": 5}, "slow": [10, 20, 40]},
-                   constraint="$fast < $slow", objective="sharpe", chunk_size=3)
+    submit_sweep, finished, client, auth_headers, strategy, candles
+):
+    sweep = submit_sweep(
+        strategy_id=strategy.id,
+        grid={"fast": {"start": 5, "stop": 25, "step": 5}, "slow": [10, 20, 40]},
+        constraint="$fast < $slow",
+        objective="sharpe",
+        chunk_size=3,
+    )
     pairs = [(f, s) for f, s in itertools.product([5, 10, 15, 20, 25], [10, 20, 40]) if f < s]
     assert sweep["combos"] == len(pairs) == 9 and sweep["chunks_total"] == 3 and sweep["state"] == "queued"
     assert sweep["space"] == {"fast": [5, 10, 15, 20, 25], "slow": [10, 20, 40]}
 
     done = finished(sweep)
     assert done["state"] == "done" and done["finished_at"]
-    assert done["progress"] == {"chunks_total": 3, "chunks_queued": 0, "chunks_running": 0, "chunks_done": 3,
-                                "chunks_failed": 0, "combos_done": 9}
+    assert done["progress"] == {
+        "chunks_total": 3,
+        "chunks_queued": 0,
+        "chunks_running": 0,
+        "chunks_done": 3,
+        "chunks_failed": 0,
+        "combos_done": 9,
+    }
 
     expected = run_many(validate_spec(strategy.spec), candles, [{"fast": f, "slow": s} for f, s in pairs])
     by_params = {(r.params["fast"], r.params["slow"]): r.stats["sharpe"] for r in expected}
@@ -54,21 +66,31 @@ def test_a_grid_sweep_runs_every_set_the_constraint_allows_once_and_ranks_them_l
 
 
 def test_minimising_ranks_the_lowest_value_first(submit_sweep, finished, client, auth_headers, strategy, candles):
-    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10], "slow": [30, 60]},
-                            objective="max_drawdown_pct", maximize=False))
+    sweep = finished(
+        submit_sweep(
+            strategy_id=strategy.id,
+            grid={"fast": [5, 10], "slow": [30, 60]},
+            objective="max_drawdown_pct",
+            maximize=False,
+        )
+    )
     values = [r["stats"]["max_drawdown_pct"] for r in ranking(client, auth_headers, sweep["id"])]
     assert values == sorted(values) and sweep["best"]["score"] == -values[0]
 
 
-def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(submit_sweep, finished, client, auth_headers, strategy, candles):
+def test_a_random_sweep_runs_n_sets_drawn_with_its_seed(
+    submit_sweep, finished, client, auth_headers, strategy, candles
+):
     grid = {"fast": {"start": 2, "stop": 30}, "slow": {"start": 31, "stop": 60}}
     first = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
     second = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12, "seed": 42})
     unseeded = submit_sweep(strategy_id=strategy.id, grid=grid, random={"n": 12})
     assert first["combos"] == 12 and first["random"] == {"n": 12, "seed": 42}
     assert isinstance(unseeded["random"]["seed"], int)
-    drawn = [sorted((r["params"]["fast"], r["params"]["slow"]) for r in ranking(client, auth_headers, s["id"]))
-             for s in (finished(first), finished(second))]
+    drawn = [
+        sorted((r["params"]["fast"], r["params"]["slow"]) for r in ranking(client, auth_headers, s["id"]))
+        for s in (finished(first), finished(second))
+    ]
     assert drawn[0] == drawn[1] and len(set(drawn[0])) == 12
 
 

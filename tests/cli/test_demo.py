@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from strategies.examples import EXAMPLES
 from cli.demo import (
     DEMO_STRATEGIES,
     MARKER,
@@ -11,12 +10,13 @@ from cli.demo import (
     seed_demo,
     year_window,
 )
-from workers.config import live_settings
-from workers.engine import LiveEngine
+from strategies.examples import EXAMPLES
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.tokens import TokenRepository
 from tickflow.synthetic import generate_candles
+from workers.config import live_settings
+from workers.engine import LiveEngine
 
 NOW = 1_767_225_600_000 + 12 * 3_600_000  # 2026-01-01 12:00 UTC
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from cli.main import main
 from strategies.candles import COLUMNS
-from cli import main
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import HISTORICAL_CANDLES
 from tickflow.synthetic import generate_candles
@@ -36,8 +36,11 @@ def test_importing_a_file_stores_its_candles_and_prints_a_summary_line(db, candl
     assert main(["import-candles", str(path), "--symbol", "btcusdt", "--timeframe", "1m"]) == 0
 
     out = capsys.readouterr().out
-    assert re.fullmatch(r"imported 3,000 candles of BTCUSDT 1m \(2024-01-01 00:00 → 2024-01-03 01:59 UTC\): "
-                        r"3,000 new, 0 updated, 0 unchanged in \d+\.\d s\n", out), out
+    assert re.fullmatch(
+        r"imported 3,000 candles of BTCUSDT 1m \(2024-01-01 00:00 → 2024-01-03 01:59 UTC\): "
+        r"3,000 new, 0 updated, 0 unchanged in \d+\.\d s\n",
+        out,
+    ), out
     assert CandleStore(db).load("BTCUSDT", "1m").close.tobytes() == candles.close.tobytes()
 
 
@@ -50,16 +53,25 @@ def test_importing_the_same_file_again_reports_every_candle_unchanged(db, candle
     assert ": 0 new, 0 updated, 3,000 unchanged in " in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("text, reason", [
-    (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:01:00Z,1,2,0.5,oops,10\n",
-     "line 3, column close: 'oops' is not a number"),
-    ("time,open,high,low,close,volume\n", "line 1: missing column timestamp"),
-    ("", "the file is empty"),
-    (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:00:30Z,1,2,0.5,1.5,10\n",
-     "candle 2024-01-01T00:00:30Z: is not aligned to 1m"),
-    (HEADER + "2024-01-01T00:00:00Z,1,0.9,0.5,1.5,10\n",
-     "candle 2024-01-01T00:00:00Z: high 0.9 is below max(open, close)"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:01:00Z,1,2,0.5,oops,10\n",
+            "line 3, column close: 'oops' is not a number",
+        ),
+        ("time,open,high,low,close,volume\n", "line 1: missing column timestamp"),
+        ("", "the file is empty"),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n2024-01-01T00:00:30Z,1,2,0.5,1.5,10\n",
+            "candle 2024-01-01T00:00:30Z: is not aligned to 1m",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,0.9,0.5,1.5,10\n",
+            "candle 2024-01-01T00:00:00Z: high 0.9 is below max(open, close)",
+        ),
+    ],
+)
 def test_a_bad_file_fails_with_one_line_naming_the_problem_and_writes_nothing(db, tmp_path, capsys, text, reason):
     path = tmp_path / "bad.csv"
     path.write_text(text)
@@ -70,11 +82,14 @@ def test_a_bad_file_fails_with_one_line_naming_the_problem_and_writes_nothing(db
     assert db[HISTORICAL_CANDLES].count_documents({}) == 0
 
 
-@pytest.mark.parametrize("arguments, mentioned", [
-    (["--symbol", "BTC/USDT", "--timeframe", "1m"], "symbol"),
-    (["--symbol", "BTCUSDT", "--timeframe", "2m"], "timeframe"),
-    (["--symbol", "BTCUSDT"], "timeframe"),
-])
+@pytest.mark.parametrize(
+    "arguments, mentioned",
+    [
+        (["--symbol", "BTC/USDT", "--timeframe", "1m"], "symbol"),
+        (["--symbol", "BTCUSDT", "--timeframe", "2m"], "timeframe"),
+        (["--symbol", "BTCUSDT"], "timeframe"),
+    ],
+)
 def test_a_bad_symbol_or_timeframe_is_a_usage_error_in_one_line(db, candle_file, capsys, arguments, mentioned):
     path, _ = candle_file
     assert main(["import-candles", str(path), *arguments]) == 2

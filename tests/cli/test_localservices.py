@@ -1,6 +1,5 @@
 """The local services that `make run` and `make test` start, on throwaway ports."""
 
-
 import pytest
 import redis
 from pymongo import MongoClient

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from strategies.examples import EXAMPLES
 from cli.demo import DEMO_STRATEGIES, SYMBOLS
 from cli.localservices import free_port, port_open
+from strategies.examples import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"API token 'demo' .*:\s+(tf_\S+)")
-
-
 
 
 def wait_until(check, process: subprocess.Popen, what: str, timeout: float = 90):
@@ -49,8 +47,9 @@ def both_workers(report: dict) -> bool:
 
 
 def processes_in_session(session_id: int) -> list[str]:
-    found = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True,
-                           check=False)
+    found = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True, check=False
+    )
     return found.stdout.splitlines()
 
 
@@ -62,7 +61,11 @@ class Run:
         with open(log, "w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cli", "run", "--var-dir", str(var_dir)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def output(self) -> str:
@@ -98,8 +101,11 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
     # -- first run: seeds, prints the token, Flower behind basic auth -----------------------------
     first = Run(env, var_dir, tmp_path / "first.log")
     try:
-        health = wait_until(lambda: both_workers(r := requests.get(f"{api}/health", timeout=15).json()) and r,
-                            first.process, "the API and both workers")
+        health = wait_until(
+            lambda: both_workers(r := requests.get(f"{api}/health", timeout=15).json()) and r,
+            first.process,
+            "the API and both workers",
+        )
         assert health["status"] == "ok"
         output = first.output()
         token = TOKEN.search(output)[1]
@@ -113,7 +119,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         assert strategies["total"] == len(EXAMPLES) + len(DEMO_STRATEGIES)
         series = requests.get(f"{api}/candles", headers=auth, timeout=10).json()["items"]
         one_minute = {s["symbol"]: s["count"] for s in series if s["timeframe"] == "1m"}
-        assert one_minute == {symbol: 525_600 for symbol in SYMBOLS}
+        assert one_minute == dict.fromkeys(SYMBOLS, 525600)
         live = requests.get(f"{api}/live/strategies", headers=auth, timeout=10).json()
         assert len(live) == 2 and {s["timeframe"] for s in live} == {"1m"}
 
@@ -135,8 +141,15 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         assert requests.get(flower, auth=("admin", password), timeout=10).status_code == 200
         assert requests.get(f"{flower}/api/workers", auth=("admin", password), timeout=10).status_code == 200
 
-        status = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=60, check=False)
+        status = subprocess.run(
+            [sys.executable, "-m", "cli", "status"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert status.returncode == 0, status.stdout + status.stderr
         assert "Demo: SMA cross 1m" in status.stdout
 
@@ -172,10 +185,11 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
 
 # --- the parts of `tickflow run` that need no platform ------------------------------------------
 
+
 def test_no_seed_runs_the_procfile_without_seeding(db, tmp_path):
     from click.testing import CliRunner
 
-    from cli import cli
+    from cli.main import cli
     from cli.demo import MARKER
 
     procfile = tmp_path / "Procfile"

@@ -8,19 +8,19 @@ import pytest
 import redis as redis_lib
 from click.testing import CliRunner
 
+from cli.main import cli
 from strategies.examples import load_example
 from tasks.backtests import submit_backtest
-from tests.conftest import ROOT
 from tests.backtests.conftest import new_backtest_worker
 from tests.celery_workers import CeleryWorker
-from cli import cli
-from workers.config import live_settings
-from workers.engine import LiveEngine
+from tests.conftest import ROOT
 from tickflow.settings import get_settings
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
+from workers.config import live_settings
+from workers.engine import LiveEngine
 
 
 def status(*args: str):
@@ -31,7 +31,8 @@ def status(*args: str):
 def live_strategy(db, redis):
     """A strategy trading BTCUSDT and ETHUSDT on paper, with a last tick on BTCUSDT only."""
     strategy = StrategyRepository(db, redis).create(
-        {**load_example("sma_cross"), "name": "Status SMA", "symbols": ["BTCUSDT", "ETHUSDT"], "timeframe": "1m"})
+        {**load_example("sma_cross"), "name": "Status SMA", "symbols": ["BTCUSDT", "ETHUSDT"], "timeframe": "1m"}
+    )
     LiveEngine(redis, db, live_settings()).start(strategy.id, "paper", 5_000.0)
     redis.hset(keys.last_tick("BTCUSDT"), mapping={"ts": 1_700_000_000_000, "p": 101.5, "q": 1})
     return strategy
@@ -75,9 +76,15 @@ def test_sharded_it_lists_each_shards_queues_and_flags_the_shard_and_strays_no_w
     broker.rpush("ingest", "{}")  # as a feed started without LIVE_SHARDS would send
     worker = CeleryWorker(tmp_path, "shard0-", "ingest.0,strategy.0,orders.0", env={"LIVE_SHARDS": "2"})
     try:  # a subprocess: live_shards() is read once per process
-        done = subprocess.run([sys.executable, "-m", "cli", "status", "--timeout", "1"], cwd=ROOT,
-                              env={**os.environ, "LIVE_SHARDS": "2"}, capture_output=True, text=True, timeout=60,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "status", "--timeout", "1"],
+            cwd=ROOT,
+            env={**os.environ, "LIVE_SHARDS": "2"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         worker.kill()
         broker.delete("ingest")
@@ -86,8 +93,16 @@ def test_sharded_it_lists_each_shards_queues_and_flags_the_shard_and_strays_no_w
     node = next(line for line in out.splitlines() if worker.hostname in line)
     assert "queues ingest.0,orders.0,strategy.0" in node
     queues = out.split("Queues (messages waiting, LIVE_SHARDS=2)\n")[1].split("Live strategies")[0].splitlines()
-    assert [line.split()[0] for line in queues] == \
-        ["ingest.0", "strategy.0", "orders.0", "ingest.1", "strategy.1", "orders.1", "backtests", "ingest"]
+    assert [line.split()[0] for line in queues] == [
+        "ingest.0",
+        "strategy.0",
+        "orders.0",
+        "ingest.1",
+        "strategy.1",
+        "orders.1",
+        "backtests",
+        "ingest",
+    ]
     problems = {line.split()[0]: line for line in queues if "no worker consumes this queue" in line}
     assert sorted(problems) == ["backtests", "ingest", "ingest.1", "orders.1", "strategy.1"]
     assert problems["ingest"].split()[1] == "1" and "without LIVE_SHARDS=2?" in problems["ingest"]
@@ -96,10 +111,22 @@ def test_sharded_it_lists_each_shards_queues_and_flags_the_shard_and_strays_no_w
 
 def test_with_redis_and_mongodb_down_it_says_so_quickly_and_exits_1(services):
     closed = "127.0.0.1:9"  # discard: nothing listens there
-    env = {**os.environ, "REDIS_URL": f"redis://{closed}/0", "CELERY_BROKER_URL": f"redis://{closed}/1",
-           "CELERY_RESULT_BACKEND": f"redis://{closed}/2", "MONGO_URI": f"mongodb://{closed}/tickflow"}
-    done = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=30, check=False)
+    env = {
+        **os.environ,
+        "REDIS_URL": f"redis://{closed}/0",
+        "CELERY_BROKER_URL": f"redis://{closed}/1",
+        "CELERY_RESULT_BACKEND": f"redis://{closed}/2",
+        "MONGO_URI": f"mongodb://{closed}/tickflow",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "status"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     for name in ("Redis", "Broker", "MongoDB"):
         assert f"{name:<8} down" in done.stdout

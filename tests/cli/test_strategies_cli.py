@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from cli.main import main
 from strategies.examples import EXAMPLES, load_example
-from cli import main
 from tickflow.settings import get_settings
 from tickflow.storage import connections
 from tickflow.storage.strategies import StrategyRepository
@@ -31,8 +31,7 @@ def test_validate_accepts_every_example_without_any_service(spec_file, capsys, e
 
 
 def test_validate_prints_every_issue_one_per_line_and_exits_1(spec_file, capsys):
-    doc = {**load_example("sma_cross"), "timeframe": "7m", "bogus": 1,
-           "rules": {"enter_long": "close > sma(10))"}}
+    doc = {**load_example("sma_cross"), "timeframe": "7m", "bogus": 1, "rules": {"enter_long": "close > sma(10))"}}
     assert main(["strategies", "validate", spec_file(doc)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3

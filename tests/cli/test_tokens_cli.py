@@ -1,6 +1,6 @@
 import pytest
 
-from cli import main
+from cli.main import main
 from tickflow.storage.tokens import TokenRepository
 
 

@@ -14,16 +14,23 @@ import time
 import pytest
 
 from tasks.celery_app import app
-from tests.conftest import ROOT
 from tests.celery_workers import CeleryWorker, wait_for
+from tests.conftest import ROOT
 
 QUEUE = "cli-test"
 """A queue of this test's own, so purging it touches nobody else's messages."""
 
 
 def celery(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "tasks", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +46,8 @@ def test_a_bad_setting_stops_the_command_with_one_line_that_names_it():
 
     assert run.returncode != 0
     assert run.stderr.strip().splitlines() == [
-        "tickflow: CELERY_BROKER_URL: 'ftp://broker.example' is not a URL with scheme redis:// or rediss:// or unix://"]
+        "tickflow: CELERY_BROKER_URL: 'ftp://broker.example' is not a URL with scheme redis:// or rediss:// or unix://"
+    ]
 
 
 def test_inspect_ping_and_status_see_the_worker_by_its_node_name(worker):
@@ -77,9 +85,14 @@ def test_purge_empties_only_the_queues_named(worker):
 def test_events_dump_shows_task_events_once_they_are_enabled(worker):
     enabled = celery("control", "enable_events", "-d", worker.hostname, "--timeout", "5")
     assert enabled.returncode == 0, enabled.stderr
-    dump = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks", "events", "--dump"], cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    dump = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks", "events", "--dump"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(2)  # connected and listening before the event is sent
         wait_for(lambda: celery("inspect", "ping", "-d", worker.hostname, "--timeout", "5").returncode == 0, 20)

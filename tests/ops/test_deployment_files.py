@@ -62,8 +62,9 @@ def has_lone_dollar(text: str) -> bool:
 
 def shell_line(command) -> str:
     """The Procfile-comparable form of a compose ``command`` (see the module docstring)."""
-    assert isinstance(command, list) and len(command) == 3 and command[:2] == ["sh", "-c"], \
+    assert isinstance(command, list) and len(command) == 3 and command[:2] == ["sh", "-c"], (
         f"expected [sh, -c, 'exec ...'], got {command!r}"
+    )
     line = command[2]
     assert not has_lone_dollar(line), f"a lone $ in {line!r} would be substituted by compose on the host; write $$"
     line = line.replace("$$", "$")
@@ -84,6 +85,7 @@ def healthcheck_text(svc: dict) -> str:
 
 
 # --- Procfile <-> compose ---------------------------------------------------------------------
+
 
 def test_procfile_lists_the_platform_processes():
     assert {"api", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
@@ -122,6 +124,7 @@ def test_flower_needs_basic_auth_and_is_published_on_loopback_only():
 
 # --- health, restarts, dependencies ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(PROCESSES))
 def test_every_process_has_a_healthcheck_a_restart_policy_and_waits_for_healthy_stores(name):
     svc = service(name)
@@ -131,7 +134,9 @@ def test_every_process_has_a_healthcheck_a_restart_policy_and_waits_for_healthy_
     assert svc.get("restart") in ("unless-stopped", "always"), f"{name}: restart policy {svc.get('restart')!r}"
     depends = svc.get("depends_on", {})
     for store in STORES:
-        assert depends.get(store, {}).get("condition") == "service_healthy", f"{name}: not waiting for a healthy {store}"
+        assert depends.get(store, {}).get("condition") == "service_healthy", (
+            f"{name}: not waiting for a healthy {store}"
+        )
 
 
 def test_api_healthcheck_calls_the_health_endpoint_on_its_port():
@@ -191,6 +196,7 @@ def test_every_image_is_pinned():
 
 # --- Dockerfile ------------------------------------------------------------------------------
 
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
     lines, current = [], ""
@@ -244,13 +250,15 @@ def test_dockerfile_installs_the_package_without_dev_deps_or_editable_mode():
 
 def test_dockerfile_default_command_is_the_procfile_api_line():
     cmd = [a for k, a in dockerfile_instructions() if k == "CMD"][-1]
-    assert not [a for k, a in dockerfile_instructions() if k == "ENTRYPOINT"], \
+    assert not [a for k, a in dockerfile_instructions() if k == "ENTRYPOINT"], (
         "an ENTRYPOINT would be prepended to every compose command"
+    )
     exec_form = yaml.safe_load(cmd)  # a JSON array is valid YAML
     assert exec_form[:2] == ["sh", "-c"] and exec_form[2] == "exec " + PROCESSES["api"]
 
 
 # --- .dockerignore ---------------------------------------------------------------------------
+
 
 def ignored(path: str, rules: list[str]) -> bool:
     """Docker's rule: the last pattern matching the path or one of its parents decides."""
@@ -281,6 +289,14 @@ def test_dockerignore_sends_what_pip_install_needs_and_nothing_private():
     for path in needed:
         assert (ROOT / path).exists(), path
         assert not ignored(path, rules), f"{path} is needed by `pip install .` but .dockerignore drops it"
-    for path in (".git/HEAD", ".venv/bin/python", "var/dev/x", ".env", "docker/.env", "tests/conftest.py",
-                 "tickflow/__pycache__/settings.cpython-311.pyc", "frontend/node_modules/x"):
+    for path in (
+        ".git/HEAD",
+        ".venv/bin/python",
+        "var/dev/x",
+        ".env",
+        "docker/.env",
+        "tests/conftest.py",
+        "tickflow/__pycache__/settings.cpython-311.pyc",
+        "frontend/node_modules/x",
+    ):
         assert ignored(path, rules), f"{path} would be sent to the Docker daemon"

@@ -2,8 +2,8 @@
 
 The lines are written by the real setup (:func:`tickflow.logs.configure`, as
 each process calls it) to a file, then parsed back: logfmt by the small
-parser below, JSON by ``json``. The last test runs a backtest through a real
-worker subprocess and reads the worker's own log.
+parser below, JSON by ``json``. ``tests/backtests/test_worker_logs.py`` reads a real
+worker's own log.
 """
 
 from __future__ import annotations
@@ -19,16 +19,12 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from bson import ObjectId
 
 from backtests.runs import Heartbeat
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
-from tests.backtests.conftest import SYMBOL, TIMEFRAME, candles, new_backtest_worker, strategy  # noqa: F401 (fixtures)
-from tests.celery_workers import CeleryWorker, wait_for
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings
-from tickflow.storage.schema import BACKTEST_RESULTS
 
 log = logging.getLogger("tests.logs")
 LOGFMT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
@@ -76,8 +72,13 @@ def test_a_line_has_the_time_level_logger_process_and_message(written):
     assert ISO_MS.fullmatch(fields["ts"])
     logged_at = dt.datetime.strptime(fields["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     assert abs((dt.datetime.now(dt.UTC) - logged_at).total_seconds()) < 5
-    assert fields | {"ts": ""} == {"ts": "", "level": "info", "logger": "tests.logs", "proc": "tests",
-                                   "msg": "backtest done in 0.42 s"}
+    assert fields | {"ts": ""} == {
+        "ts": "",
+        "level": "info",
+        "logger": "tests.logs",
+        "proc": "tests",
+        "msg": "backtest done in 0.42 s",
+    }
     assert line.endswith(' msg="backtest done in 0.42 s"')
 
 
@@ -93,9 +94,18 @@ def test_log_context_binds_fields_for_a_block_and_extra_for_one_line(written):
     assert {k: outer[k] for k in ("strategy_id", "symbol")} == {"strategy_id": "s1", "symbol": "BTCUSDT"}
     # Inner values replace outer ones, extra= replaces both; None leaves a field out; values keep their order.
     assert list(inner)[4:] == ["strategy_id", "symbol", "timeframe", "trades", "paper", "msg"]
-    assert inner | {"ts": ""} == {"ts": "", "level": "info", "logger": "tests.logs", "proc": "tests",
-                                  "strategy_id": "s1", "symbol": "ETHUSDT", "timeframe": "5m", "trades": "3",
-                                  "paper": "true", "msg": "inner"}
+    assert inner | {"ts": ""} == {
+        "ts": "",
+        "level": "info",
+        "logger": "tests.logs",
+        "proc": "tests",
+        "strategy_id": "s1",
+        "symbol": "ETHUSDT",
+        "timeframe": "5m",
+        "trades": "3",
+        "paper": "true",
+        "msg": "inner",
+    }
     # The module's own fields (level, msg...) cannot be given.
     assert again["level"] == "info" and again["msg_id"] == "7" and again["symbol"] == "BTCUSDT"
     assert "strategy_id" not in after and "symbol" not in after
@@ -154,8 +164,9 @@ def test_a_line_logged_in_a_celery_task_carries_the_task_name_and_id(written):
     result = log_something.apply(("BTCUSDT",), task_id="task-0001")
     assert result.successful()
     ours = [parse_logfmt(line) for line in lines() if "inside the task" in line]
-    assert [(f["task"], f["task_id"], f["symbol"]) for f in ours] == [("tests.logs.log_something", "task-0001",
-                                                                      "BTCUSDT")]
+    assert [(f["task"], f["task_id"], f["symbol"]) for f in ours] == [
+        ("tests.logs.log_something", "task-0001", "BTCUSDT")
+    ]
     log.info("after the task")
     assert "task_id" not in parse_logfmt(lines()[-1])
 
@@ -196,40 +207,12 @@ def test_an_api_request_logs_with_the_ids_in_its_url(db, redis, auth_headers, wr
 def test_a_bad_log_format_stops_the_cli_and_a_worker_with_one_clear_line(cli_with_env):
     assert cli_with_env("LOG_FORMAT", "xml") == (1, "tickflow: LOG_FORMAT: 'xml' is not one of logfmt, json\n")
 
-    worker = subprocess.run([sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests"], cwd=ROOT,
-                            env={**os.environ, "LOG_FORMAT": "xml"}, capture_output=True, text=True, timeout=60)
+    worker = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "backtests"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_FORMAT": "xml"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (worker.returncode, worker.stderr) == (1, "tickflow: LOG_FORMAT: 'xml' is not one of logfmt, json\n")
-
-
-@pytest.fixture
-def worker(services, tmp_path) -> Iterator[CeleryWorker]:
-    started = new_backtest_worker(tmp_path)
-    yield started
-    started.kill()
-
-
-def test_a_workers_log_has_one_line_per_event_with_the_task_and_strategy_of_a_backtest(
-        client, auth_headers, db, worker, strategy, candles):  # noqa: F811 (fixtures)
-    created = client.post("/api/v1/backtests", json={"strategy_id": strategy.id}, headers=auth_headers)
-    assert created.status_code == 202, created.json
-    run_id = created.json["id"]
-    task_id = db[BACKTEST_RESULTS].find_one({"_id": ObjectId(run_id)})["task_id"]
-
-    def task_lines() -> list[dict[str, str]] | None:
-        # The worker's stdout (Celery's start-up banner) goes to the same file: log lines start with ts=,
-        # and each one parses whole.
-        events = [parse_logfmt(line) for line in worker.log_path.read_text().splitlines() if line.startswith("ts=")]
-        lines = [fields for fields in events if fields.get("task_id") == task_id]
-        return lines if any("succeeded in" in fields["msg"] for fields in lines) else None
-
-    lines = wait_for(task_lines, 60, f"backtest {run_id} to succeed\n{worker.tail()}")
-    assert {(fields["proc"], fields["task"]) for fields in lines} == {(worker.hostname, "tasks.backtests.run")}
-    expected = [rf"Task tickflow\.backtests\.run\[{task_id}\] received", "backtest started: attempt 1",
-                r"backtest done in [\d.]+ s", rf"Task tickflow\.backtests\.run\[{task_id}\] succeeded in .*"]
-    assert len(lines) == len(expected), lines
-    for fields, pattern in zip(lines, expected):
-        assert re.fullmatch(pattern, fields["msg"]), fields
-    for fields in lines[1:3]:  # the job's own lines
-        assert fields["logger"].startswith("backtests.")
-        assert (fields["run_id"], fields["strategy_id"], fields["symbol"], fields["timeframe"]) == (
-            run_id, strategy.id, SYMBOL, TIMEFRAME)

@@ -153,7 +153,13 @@ def test_every_listed_timeframe_is_accepted(doc):
     for timeframe in TIMEFRAME_MS:
         assert validate_spec({**doc, "timeframe": timeframe}).timeframe == timeframe
     assert {tf: ms // 1000 for tf, ms in TIMEFRAME_MS.items()} == {
-        "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400
+        "1m": 60,
+        "5m": 300,
+        "15m": 900,
+        "30m": 1800,
+        "1h": 3600,
+        "4h": 14400,
+        "1d": 86400,
     }
 
 
@@ -534,5 +540,7 @@ def test_a_name_with_control_characters_is_refused_so_it_cannot_rewrite_a_termin
 
 
 def test_descriptions_and_rules_may_span_lines(doc):
-    spec = validate_spec({**doc, "description": "Line one.\nLine two.", "rules": {**doc["rules"], "enter_long": "close >\n  open"}})
+    spec = validate_spec(
+        {**doc, "description": "Line one.\nLine two.", "rules": {**doc["rules"], "enter_long": "close >\n  open"}}
+    )
     assert spec.description == "Line one.\nLine two."

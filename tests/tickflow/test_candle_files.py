@@ -42,22 +42,35 @@ def test_a_written_file_reads_back_bit_for_bit(tmp_path):
 
 
 def test_columns_may_come_in_any_case_and_order_with_extra_columns_ignored():
-    loaded = read_candles_csv(csv(" Close ,VOLUME,trades,Timestamp,High,low,Open\n"
-                                  "1.5,10,7,2024-01-01T00:00:00Z,2,0.5,1\n"))
+    loaded = read_candles_csv(
+        csv(" Close ,VOLUME,trades,Timestamp,High,low,Open\n1.5,10,7,2024-01-01T00:00:00Z,2,0.5,1\n")
+    )
     assert rows(loaded) == [(T0, 1.0, 2.0, 0.5, 1.5, 10.0)]
 
 
 def test_a_byte_order_mark_blank_lines_and_a_missing_final_newline_are_fine():
-    loaded = read_candles_csv(io.BytesIO(b"\xef\xbb\xbf" + (HEADER + "\n1704067200,1,2,0.5,1.5,10\n\n"
-                                                            "1704067260,1,2,0.5,1.5,11").encode()))
+    loaded = read_candles_csv(
+        io.BytesIO(b"\xef\xbb\xbf" + (HEADER + "\n1704067200,1,2,0.5,1.5,10\n\n1704067260,1,2,0.5,1.5,11").encode())
+    )
     assert loaded.ts.tolist() == [T0, T0 + 60_000]
 
 
-@pytest.mark.parametrize("stamp", [
-    "2024-01-01T00:00:00Z", "2024-01-01T00:00:00", "2024-01-01 00:00:00", "2024-01-01T00:00",
-    "2024-01-01T02:00:00+02:00", "2023-12-31T19:00:00-05:00", "2024-01-01T00:00:00.000Z", "2024-01-01",
-    "1704067200", "1704067200000", "1704067200.0",
-])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T00:00:00",
+        "2024-01-01 00:00:00",
+        "2024-01-01T00:00",
+        "2024-01-01T02:00:00+02:00",
+        "2023-12-31T19:00:00-05:00",
+        "2024-01-01T00:00:00.000Z",
+        "2024-01-01",
+        "1704067200",
+        "1704067200000",
+        "1704067200.0",
+    ],
+)
 def test_timestamps_are_iso_8601_with_or_without_offset_or_epoch_seconds_or_milliseconds(stamp):
     assert read_candles_csv(csv(HEADER + f"{stamp},1,2,0.5,1.5,10\n")).ts.tolist() == [T0]
 
@@ -67,8 +80,9 @@ def test_epoch_units_are_told_apart_by_magnitude_at_ten_to_the_eleven():
     assert read_candles_csv(csv(HEADER + "100000020000,1,2,0.5,1.5,10\n")).ts.tolist() == [100_000_020_000]
 
 
-@pytest.mark.parametrize("stamp", ["2024-01-01T00:00:00.0000001Z", "2024-01-01T00:00:00.0005Z", "1704067200.0004",
-                                   "1704067200000.5"])
+@pytest.mark.parametrize(
+    "stamp", ["2024-01-01T00:00:00.0000001Z", "2024-01-01T00:00:00.0005Z", "1704067200.0004", "1704067200000.5"]
+)
 def test_a_time_finer_than_a_millisecond_is_an_error_not_truncated_onto_another_candle(stamp):
     message = format_error(read_candles_csv, csv(HEADER + f"{stamp},1,2,0.5,1.5,10\n"))
     assert message.endswith("has a fraction of a millisecond")
@@ -91,40 +105,62 @@ def test_a_file_object_that_cannot_seek_is_read_too():
 
         def readinto(self, buffer):
             chunk = self._data.read(len(buffer))
-            buffer[:len(chunk)] = chunk
+            buffer[: len(chunk)] = chunk
             return len(chunk)
 
     assert len(read_candles_csv(io.BufferedReader(Pipe((HEADER + "1704067200,1,2,0.5,1.5,10\n").encode())))) == 1
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "the file is empty: expected a header row naming timestamp, open, high, low, close, volume"),
-    (HEADER, "no candles: the input has no rows"),
-    ("timestamp,open,high,low,close\n1,2,3,4,5\n",
-     "line 1: missing column volume (the header must name timestamp, open, high, low, close, volume)"),
-    ("Time,open,high,low,close,vol\n", "line 1: missing columns timestamp, volume"),
-    ("timestamp,open,high,low,Close,close,volume\n", "line 1: columns 'Close' and 'close' both name close"),
-    (HEADER + "1704067200,1,2,0.5,1.5,10\n1704067260,1,2,0.5,abc,10\n", "line 3, column close: 'abc' is not a number"),
-    ("Timestamp,Open,High,Low,Close,Volume\n1704067200,1,2,0.5,1.5,10\n\n1704067320,1,2,,1.5,10\n",
-     "line 4, column Low: missing value"),
-    (HEADER + "1704067200,1,2,0.5,1.5,inf\n", "line 2, column volume: inf is not a finite number"),
-    (HEADER + "1704067200,1,2,0.5\n", "line 2, column close: missing value"),
-    (HEADER + "1704067200,1,2,0.5,1.5,10,extra\n1704067260,1,2,0.5,1.5,10\n1704067320,1,2,0.5,1.5,10,x,y\n",
-     "line 4: 8 fields where 7 were expected"),
-    (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\nyesterday,1,2,0.5,1.5,10\n",
-     "line 3, column timestamp: 'yesterday' is not an ISO-8601 time or an epoch number"),
-    (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n,1,2,0.5,1.5,10\n", "line 3, column timestamp: missing value"),
-    (HEADER + "1704067200,1,2,0.5,1.5,10\n1704067260000,1,2,0.5,1.5,10\n",
-     "line 3, column timestamp: 1704067260000 is epoch milliseconds but line 2 is epoch seconds"),
-    (HEADER + "1704067200000000,1,2,0.5,1.5,10\n",
-     "line 2, column timestamp: 1704067200000000 is too large for epoch milliseconds"),
-    (HEADER + "-60,1,2,0.5,1.5,10\n", "line 2, column timestamp: -60 is negative"),
-    (HEADER + "1969-12-31T23:59:00Z,1,2,0.5,1.5,10\n",
-     "line 2, column timestamp: '1969-12-31T23:59:00Z' is before 1970"),
-    (HEADER + "2024-01-01T00:01:00Z,1,2,0.5,1.5,10\n2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n"
-              "2024-01-01T01:00:00+01:00,1,2,0.5,1.5,10\n",
-     "line 4: timestamp 2024-01-01T00:00:00Z repeats line 3"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the file is empty: expected a header row naming timestamp, open, high, low, close, volume"),
+        (HEADER, "no candles: the input has no rows"),
+        (
+            "timestamp,open,high,low,close\n1,2,3,4,5\n",
+            "line 1: missing column volume (the header must name timestamp, open, high, low, close, volume)",
+        ),
+        ("Time,open,high,low,close,vol\n", "line 1: missing columns timestamp, volume"),
+        ("timestamp,open,high,low,Close,close,volume\n", "line 1: columns 'Close' and 'close' both name close"),
+        (
+            HEADER + "1704067200,1,2,0.5,1.5,10\n1704067260,1,2,0.5,abc,10\n",
+            "line 3, column close: 'abc' is not a number",
+        ),
+        (
+            "Timestamp,Open,High,Low,Close,Volume\n1704067200,1,2,0.5,1.5,10\n\n1704067320,1,2,,1.5,10\n",
+            "line 4, column Low: missing value",
+        ),
+        (HEADER + "1704067200,1,2,0.5,1.5,inf\n", "line 2, column volume: inf is not a finite number"),
+        (HEADER + "1704067200,1,2,0.5\n", "line 2, column close: missing value"),
+        (
+            HEADER + "1704067200,1,2,0.5,1.5,10,extra\n1704067260,1,2,0.5,1.5,10\n1704067320,1,2,0.5,1.5,10,x,y\n",
+            "line 4: 8 fields where 7 were expected",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\nyesterday,1,2,0.5,1.5,10\n",
+            "line 3, column timestamp: 'yesterday' is not an ISO-8601 time or an epoch number",
+        ),
+        (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n,1,2,0.5,1.5,10\n", "line 3, column timestamp: missing value"),
+        (
+            HEADER + "1704067200,1,2,0.5,1.5,10\n1704067260000,1,2,0.5,1.5,10\n",
+            "line 3, column timestamp: 1704067260000 is epoch milliseconds but line 2 is epoch seconds",
+        ),
+        (
+            HEADER + "1704067200000000,1,2,0.5,1.5,10\n",
+            "line 2, column timestamp: 1704067200000000 is too large for epoch milliseconds",
+        ),
+        (HEADER + "-60,1,2,0.5,1.5,10\n", "line 2, column timestamp: -60 is negative"),
+        (
+            HEADER + "1969-12-31T23:59:00Z,1,2,0.5,1.5,10\n",
+            "line 2, column timestamp: '1969-12-31T23:59:00Z' is before 1970",
+        ),
+        (
+            HEADER + "2024-01-01T00:01:00Z,1,2,0.5,1.5,10\n2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n"
+            "2024-01-01T01:00:00+01:00,1,2,0.5,1.5,10\n",
+            "line 4: timestamp 2024-01-01T00:00:00Z repeats line 3",
+        ),
+    ],
+)
 def test_bad_input_is_one_error_naming_the_line_and_column(text, message):
     assert format_error(read_candles_csv, csv(text)).startswith(message)
 
@@ -160,23 +196,32 @@ def candle(**changes):
     return {"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5, "volume": 1, **changes}
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({"rows": []}, 'expected a list of candle objects, or an object {"candles": [...]}'),
-    ("candles", "expected a list of candle objects"),
-    ([], "no candles: the input has no rows"),
-    ([candle(), 5], "candles[1]: expected an object with keys timestamp, open, high, low, close, volume"),
-    ([{"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "volume": 1}],
-     "candles[0].close: missing value"),
-    ([candle(), candle(timestamp="2024-01-01T00:01:00Z", high="two")], "candles[1].high: 'two' is not a number"),
-    ([candle(open=None)], "candles[0].open: missing value"),
-    ([candle(volume=[1])], "candles[0].volume: [1] is not a number"),
-    ([candle(close=True)], "candles[0].close: True is not a number"),
-    ([candle(), candle(timestamp="2024-01-01T00:01:00Z", open=False)], "candles[1].open: False is not a number"),
-    ([candle(timestamp=1704067260), candle()],
-     "candles[0].timestamp: 1704067260 is a number but other timestamps are ISO-8601 strings"),
-    ([candle(), candle(timestamp="2024-01-01T01:00:00+01:00")],
-     "candles[1]: timestamp 2024-01-01T00:00:00Z repeats candles[0]"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"rows": []}, 'expected a list of candle objects, or an object {"candles": [...]}'),
+        ("candles", "expected a list of candle objects"),
+        ([], "no candles: the input has no rows"),
+        ([candle(), 5], "candles[1]: expected an object with keys timestamp, open, high, low, close, volume"),
+        (
+            [{"timestamp": "2024-01-01T00:00:00Z", "open": 1, "high": 2, "low": 0.5, "volume": 1}],
+            "candles[0].close: missing value",
+        ),
+        ([candle(), candle(timestamp="2024-01-01T00:01:00Z", high="two")], "candles[1].high: 'two' is not a number"),
+        ([candle(open=None)], "candles[0].open: missing value"),
+        ([candle(volume=[1])], "candles[0].volume: [1] is not a number"),
+        ([candle(close=True)], "candles[0].close: True is not a number"),
+        ([candle(), candle(timestamp="2024-01-01T00:01:00Z", open=False)], "candles[1].open: False is not a number"),
+        (
+            [candle(timestamp=1704067260), candle()],
+            "candles[0].timestamp: 1704067260 is a number but other timestamps are ISO-8601 strings",
+        ),
+        (
+            [candle(), candle(timestamp="2024-01-01T01:00:00+01:00")],
+            "candles[1]: timestamp 2024-01-01T00:00:00Z repeats candles[0]",
+        ),
+    ],
+)
 def test_bad_json_batches_are_one_error_naming_the_candle_and_field(payload, message):
     assert format_error(candles_from_json, payload).startswith(message)
 

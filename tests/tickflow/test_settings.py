@@ -3,8 +3,7 @@ import re
 
 import pytest
 
-from tickflow.settings import (DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError, env_number,
-                               server_location)
+from tickflow.settings import DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError, env_number, server_location
 
 
 def test_with_no_environment_the_defaults_point_at_the_local_services():
@@ -24,7 +23,10 @@ def test_the_celery_broker_and_backend_follow_redis_url_unless_set():
 
 
 def test_the_database_name_comes_from_the_mongo_uri_path():
-    assert Settings.from_env({"MONGO_URI": "mongodb+srv://u:p@cluster.example/prod_db?retryWrites=true"}).mongo_db_name == "prod_db"
+    assert (
+        Settings.from_env({"MONGO_URI": "mongodb+srv://u:p@cluster.example/prod_db?retryWrites=true"}).mongo_db_name
+        == "prod_db"
+    )
 
 
 def test_logs_are_logfmt_unless_json_is_asked_for():
@@ -42,8 +44,14 @@ def test_cors_origins_are_a_comma_separated_list():
     [
         ({"MONGO_URI": "postgres://db"}, "MONGO_URI: 'postgres://db' is not a URL with scheme mongodb://"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL:"),
-        ({"REDIS_URL": "redis://localhost:99999/0"}, "REDIS_URL: 'redis://localhost:99999/0' is malformed: Port out of range"),
-        ({"REDIS_URL": "redis://:hunter2@localhost:99999/0"}, "REDIS_URL: 'redis://:***@localhost:99999/0' is malformed"),
+        (
+            {"REDIS_URL": "redis://localhost:99999/0"},
+            "REDIS_URL: 'redis://localhost:99999/0' is malformed: Port out of range",
+        ),
+        (
+            {"REDIS_URL": "redis://:hunter2@localhost:99999/0"},
+            "REDIS_URL: 'redis://:***@localhost:99999/0' is malformed",
+        ),
         ({"MONGO_URI": "mongodb://a:b:c/x"}, "MONGO_URI: 'mongodb://a:b:c/x' is malformed: Reserved characters"),
         ({"MONGO_URI": "mongodb://u:secret@host:port/db"}, "MONGO_URI: 'mongodb://u:***@host:port/db' is malformed"),
         ({"API_PORT": "eighty"}, "API_PORT: 'eighty' is not a whole number"),
@@ -53,7 +61,10 @@ def test_cors_origins_are_a_comma_separated_list():
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: 'LOUD' is not one of"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: 'xml' is not one of logfmt, json"),
         ({"CORS_ORIGINS": "ftp://x"}, "CORS_ORIGINS: 'ftp://x' is not an http(s) origin"),
-        ({"CORS_ORIGINS": "https://ui.example.com/app"}, "CORS_ORIGINS: 'https://ui.example.com/app' is not an http(s) origin"),
+        (
+            {"CORS_ORIGINS": "https://ui.example.com/app"},
+            "CORS_ORIGINS: 'https://ui.example.com/app' is not an http(s) origin",
+        ),
     ],
 )
 def test_a_malformed_setting_fails_with_one_line_naming_it(env, message):
@@ -74,13 +85,16 @@ def test_a_number_setting_is_its_default_when_unset_and_parsed_as_its_kind_other
     assert env_number({"N": "0"}, "N", 7, int) == 0  # non-negative unless told otherwise
 
 
-@pytest.mark.parametrize(("raw", "kind", "bounds", "message"), [
-    ("1.5", int, (), "N: '1.5' is not a whole number"),
-    ("soon", float, (), "N: 'soon' is not a number"),
-    ("nan", float, (), "N: 'nan' is not a number"),
-    ("-1", float, (), "N: -1.0 is below 0"),
-    ("0", int, (1, 10), "N: 0 is outside 1..10"),
-])
+@pytest.mark.parametrize(
+    ("raw", "kind", "bounds", "message"),
+    [
+        ("1.5", int, (), "N: '1.5' is not a whole number"),
+        ("soon", float, (), "N: 'soon' is not a number"),
+        ("nan", float, (), "N: 'nan' is not a number"),
+        ("-1", float, (), "N: -1.0 is below 0"),
+        ("0", int, (1, 10), "N: 0 is outside 1..10"),
+    ],
+)
 def test_a_malformed_number_setting_is_one_line_naming_it(raw, kind, bounds, message):
     with pytest.raises(SettingsError) as excinfo:
         env_number({"N": raw}, "N", kind(1), kind, *bounds)
@@ -110,8 +124,10 @@ def test_an_env_file_fills_in_what_the_environment_does_not_set(tmp_path, monkey
     from tickflow.settings import load_env_file
 
     env_file = tmp_path / ".env"
-    env_file.write_text("# comment\nAPI_PORT=9001\nexport LOG_LEVEL='debug'\nREDIS_URL=redis://ignored:1/0\n"
-                        "SECRET_KEY=\"ends-with-a-quote'\"\n")
+    env_file.write_text(
+        "# comment\nAPI_PORT=9001\nexport LOG_LEVEL='debug'\nREDIS_URL=redis://ignored:1/0\n"
+        'SECRET_KEY="ends-with-a-quote\'"\n'
+    )
     monkeypatch.setattr(os, "environ", {"REDIS_URL": "redis://kept:6379/0"})
     load_env_file(env_file)
     settings = Settings.from_env()
@@ -128,11 +144,14 @@ def test_a_malformed_env_file_line_is_reported_with_its_line_number(tmp_path):
         load_env_file(env_file)
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"FLOWER_PASSWORD": "short"}, "FLOWER_PASSWORD: must be at least 12 characters"),
-    ({"FLOWER_USER": "ad:min"}, "FLOWER_USER: 'ad:min' may contain neither ':' nor spaces"),
-    ({"FLOWER_PORT": "0"}, "FLOWER_PORT: 0 is outside 1..65535"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FLOWER_PASSWORD": "short"}, "FLOWER_PASSWORD: must be at least 12 characters"),
+        ({"FLOWER_USER": "ad:min"}, "FLOWER_USER: 'ad:min' may contain neither ':' nor spaces"),
+        ({"FLOWER_PORT": "0"}, "FLOWER_PORT: 0 is outside 1..65535"),
+    ],
+)
 def test_flower_settings_are_checked(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env(env)
@@ -140,8 +159,13 @@ def test_flower_settings_are_checked(env, message):
 
 def test_flower_settings_defaults():
     settings = Settings.from_env({})
-    assert (settings.flower_host, settings.flower_port, settings.flower_user, settings.flower_password) == \
-        ("127.0.0.1", 5555, "admin", "")
-    production = Settings.from_env({"TICKFLOW_ENV": "production", "SECRET_KEY": "x" * 32,
-                                    "FLOWER_PASSWORD": "p" * 16, "FLOWER_USER": "ops"})
+    assert (settings.flower_host, settings.flower_port, settings.flower_user, settings.flower_password) == (
+        "127.0.0.1",
+        5555,
+        "admin",
+        "",
+    )
+    production = Settings.from_env(
+        {"TICKFLOW_ENV": "production", "SECRET_KEY": "x" * 32, "FLOWER_PASSWORD": "p" * 16, "FLOWER_USER": "ops"}
+    )
     assert (production.flower_user, production.flower_password) == ("ops", "p" * 16)

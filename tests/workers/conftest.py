@@ -20,10 +20,10 @@ import redis as redis_lib
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
 from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
-from workers.config import LiveSettings
-from workers.engine import LiveEngine
 from tickflow.settings import get_settings
 from tickflow.storage.strategies import StrategyRepository
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
 
 SYMBOL = "BTCUSDT"
 TIMEFRAME = "1m"
@@ -31,8 +31,9 @@ LIVE_QUEUES = "ingest,strategy,orders"
 _beat_schedules = count(1)
 
 
-def new_live_worker(log_dir: Path, env: dict[str, str] | None = None, beat: bool = False,
-                    app_module: str = "tests.workers.live_app") -> CeleryWorker:
+def new_live_worker(
+    log_dir: Path, env: dict[str, str] | None = None, beat: bool = False, app_module: str = "tests.workers.live_app"
+) -> CeleryWorker:
     """A live worker on the live queues, running a test app; with ``beat``, beat runs in it too."""
     extra = ["--beat", "--schedule", str(log_dir / f"beat-{next(_beat_schedules)}")] if beat else []
     return CeleryWorker(log_dir, "live", LIVE_QUEUES, app_module, env=env, extra_args=extra)

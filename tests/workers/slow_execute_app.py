@@ -1,4 +1,4 @@
-"""``tests.workers.live_app`` whose ``execute`` sleeps 30 s before it starts: ``celery -A tests.workers.slow_execute_app``.
+"""``tests.workers.live_app`` with ``execute`` sleeping 30 s first: ``celery -A tests.workers.slow_execute_app``.
 
 A test kills such a worker while ``execute`` sleeps, its message unacknowledged, to
 show that a chain cut between ``decide`` and ``execute`` places its order once.

@@ -25,8 +25,7 @@ def live_client(app):
 
 def test_start_trade_read_and_stop(live_client, auth_headers, db, redis, engine):
     strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
-    started = live_client.post(f"/api/v1/strategies/{strategy_id}/start", json={"mode": "paper"},
-                               headers=auth_headers)
+    started = live_client.post(f"/api/v1/strategies/{strategy_id}/start", json={"mode": "paper"}, headers=auth_headers)
     assert started.status_code == 200, started.json
     assert db.strategies.find_one()["live"]["active"] is True
     assert live_client.get("/api/v1/live/strategies", headers=auth_headers).json[0]["strategy_id"] == strategy_id
@@ -41,8 +40,9 @@ def test_start_trade_read_and_stop(live_client, auth_headers, db, redis, engine)
     assert set(frame["indicators"][strategy_id]["values"]) == {"fast", "slow"}
     assert live_client.get("/api/v1/live/signals", headers=auth_headers).json[0]["strategy_id"] == strategy_id
 
-    trades = live_client.get(f"/api/v1/trades?strategy_id={strategy_id}&status=closed&per_page=3",
-                             headers=auth_headers).json
+    trades = live_client.get(
+        f"/api/v1/trades?strategy_id={strategy_id}&status=closed&per_page=3", headers=auth_headers
+    ).json
     assert trades["total"] > 3 and len(trades["items"]) == 3
     assert live_client.get("/api/v1/trades?status=bogus", headers=auth_headers).status_code == 422
 
@@ -50,16 +50,21 @@ def test_start_trade_read_and_stop(live_client, auth_headers, db, redis, engine)
     equity = live_client.get("/api/v1/live/equity", headers=auth_headers).json[0]
     assert equity["equity"] == pytest.approx(account["equity"])
     if account["side"] != "flat":
-        assert account["unrealised_pnl"] == pytest.approx(account["size"] * (candles.close[-1] - account["entry_price"]))
+        assert account["unrealised_pnl"] == pytest.approx(
+            account["size"] * (candles.close[-1] - account["entry_price"])
+        )
 
-    stopped = live_client.post(f"/api/v1/strategies/{strategy_id}/stop", json={"close_positions": True},
-                               headers=auth_headers)
+    stopped = live_client.post(
+        f"/api/v1/strategies/{strategy_id}/stop", json={"close_positions": True}, headers=auth_headers
+    )
     assert stopped.json == {"strategy_id": strategy_id, "active": False, "was_active": True}
     assert db.strategies.find_one()["live"]["active"] is False
     assert not redis.hexists(keys.live_active(), strategy_id)
     assert db.trade_logs.count_documents({"strategy_id": strategy_id, "status": "open"}) == 0
-    assert live_client.post("/api/v1/strategies/0123456789abcdef01234567/start", json={},
-                            headers=auth_headers).status_code == 404
+    assert (
+        live_client.post("/api/v1/strategies/0123456789abcdef01234567/start", json={}, headers=auth_headers).status_code
+        == 404
+    )
 
 
 def test_sse_stream_pushes_candles_signals_orders_and_fills(live_client, auth_headers, db, redis, engine):
@@ -69,8 +74,7 @@ def test_sse_stream_pushes_candles_signals_orders_and_fills(live_client, auth_he
     run_candles(engine, candles, 0, 60)
     first = redis.xrange(keys.live_events(), count=1)[0][0]
 
-    response = live_client.get(f"/api/v1/live/stream?seconds=2&last_id={first}", headers=auth_headers,
-                               buffered=False)
+    response = live_client.get(f"/api/v1/live/stream?seconds=2&last_id={first}", headers=auth_headers, buffered=False)
     assert response.mimetype == "text/event-stream"
     text = b"".join(response.response).decode()
     kinds = {line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event: ")}

@@ -20,9 +20,9 @@ from tasks import live as live_tasks
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
 from tests.workers.conftest import SYMBOL, TIMEFRAME
+from tickflow.settings import get_settings
 from workers.config import LiveSettings
 from workers.engine import CloseJob, Leg, LiveEngine
-from tickflow.settings import get_settings
 
 
 def broker() -> redis_lib.Redis:
@@ -97,7 +97,7 @@ def test_a_pool_process_connects_and_declares_the_live_queues_before_its_first_c
     """Otherwise its first close's send connects, pings and declares the queue first: 18 commands, 10-12 ms."""
     commands = in_fresh_process(FIRST_CLOSE)["commands"]
 
-    assert commands[:commands.index("LPUSH") + 1] == ["LPUSH"]  # (then the watcher's own connection)
+    assert commands[: commands.index("LPUSH") + 1] == ["LPUSH"]  # (then the watcher's own connection)
 
 
 def test_a_pool_process_that_cannot_connect_ahead_still_starts(live_broker, db, caplog, monkeypatch):
@@ -140,7 +140,8 @@ for i in range(len(candles)):  # as the workers do: ingest, decide, execute, sto
         engine.execute(job)
     engine.check_stops(holders)
 reasons = sorted(mongo_db().trade_logs.distinct("exit_reason"))
-print(json.dumps({"warmed": warmed, "after": loaded(), "exit_reasons": reasons, "trades": mongo_db().trade_logs.count_documents({})}))
+trades = mongo_db().trade_logs.count_documents({})
+print(json.dumps({"warmed": warmed, "after": loaded(), "exit_reasons": reasons, "trades": trades}))
 """
 
 

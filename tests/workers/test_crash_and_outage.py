@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
+from cli.localservices import LocalMongo
 from strategies.spec import validate_spec
 from tests.conftest import ROOT
 from tests.workers.conftest import (
@@ -30,21 +31,23 @@ from tests.workers.conftest import (
     wait_for,
 )
 from tests.workers.replay import archived_trades, backtest_trades, candle_ticks, replay
+from tickflow.storage import keys
+from tickflow.storage.schema import ensure_schema
+from tickflow.synthetic import generate_candles
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
-from cli.localservices import LocalMongo
-from tickflow.storage import keys
-from tickflow.storage.schema import ensure_schema
-from tickflow.synthetic import generate_candles
 
 BARS = 400
 
 
 def _order_events(redis, client_order_id: str) -> int:
-    return sum(1 for _, fields in redis.xrange(keys.live_events())
-               if fields["type"] == "order" and json.loads(fields["data"])["client_order_id"] == client_order_id)
+    return sum(
+        1
+        for _, fields in redis.xrange(keys.live_events())
+        if fields["type"] == "order" and json.loads(fields["data"])["client_order_id"] == client_order_id
+    )
 
 
 def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, engine):

@@ -12,14 +12,14 @@ from strategies import position as machine
 from strategies.domain import OrderSide, Tick
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.replay import candle_ticks, run_candles
+from tickflow.storage import keys
+from tickflow.synthetic import generate_candles
 from workers.broker import PaperBroker
 from workers.engine import CloseJob, Leg
 from workers.maintenance import reconcile_positions
 from workers.orders import OrderClaims, OrderRequest, client_order_id
 from workers.recovery import ensure_live_state
 from workers.ticks import BadBatch, decode_batch, encode_batch
-from tickflow.storage import keys
-from tickflow.synthetic import generate_candles
 
 T0 = 1_704_067_200_000
 MINUTE = 60_000
@@ -36,8 +36,12 @@ def candle(redis) -> dict[str, str]:
 def test_batches_round_trip_and_bad_ones_are_refused():
     batch = decode_batch(ticks((T0, 1.5), (T0 + 1, 2.5)))
     assert batch.ticks() == [Tick(SYMBOL, T0, 1.5, 1.0), Tick(SYMBOL, T0 + 1, 2.5, 1.0)]
-    for bad in ({"s": ["btc"], "t": [1], "p": [1.0], "q": [1.0]}, {"s": ["A"], "t": [1, 2], "p": [1.0], "q": [1.0]},
-                {"s": ["A"], "t": [1], "p": [-1.0], "q": [1.0]}, {"s": ["A"], "t": ["x"], "p": [1.0], "q": [1.0]}):
+    for bad in (
+        {"s": ["btc"], "t": [1], "p": [1.0], "q": [1.0]},
+        {"s": ["A"], "t": [1, 2], "p": [1.0], "q": [1.0]},
+        {"s": ["A"], "t": [1], "p": [-1.0], "q": [1.0]},
+        {"s": ["A"], "t": ["x"], "p": [1.0], "q": [1.0]},
+    ):
         with pytest.raises(BadBatch):
             decode_batch(bad)
 
@@ -71,16 +75,19 @@ def test_a_lost_forming_candle_never_reopens_one_already_closed(engine, redis):
 def test_concurrent_batches_close_each_candle_exactly_once(engine, redis):
     rng = np.random.default_rng(1)
     minutes = 40
-    all_ticks = [(T0 + int(m * MINUTE + s), float(100 + rng.normal())) for m in range(minutes)
-                 for s in rng.integers(0, MINUTE, 50)]
-    batches = [all_ticks[i:i + 25] for i in range(0, len(all_ticks), 25)]
+    all_ticks = [
+        (T0 + int(m * MINUTE + s), float(100 + rng.normal()))
+        for m in range(minutes)
+        for s in rng.integers(0, MINUTE, 50)
+    ]
+    batches = [all_ticks[i : i + 25] for i in range(0, len(all_ticks), 25)]
     errors = []
 
     def send(part):
         try:
             for rows in part:
                 engine.ingest(ticks(*rows))
-        except Exception as error:  # noqa: BLE001  (any failure in a thread is reported below)
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=send, args=(batches[i::4],)) for i in range(4)]
@@ -97,8 +104,9 @@ def test_concurrent_batches_close_each_candle_exactly_once(engine, redis):
 
 
 def test_an_order_is_claimed_once_and_the_paper_broker_dedupes(redis):
-    order = OrderRequest(client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02,
-                         T0, "entry")
+    order = OrderRequest(
+        client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02, T0, "entry"
+    )
     claims = OrderClaims(redis, 1)
     assert claims.claim(order) is True
     assert claims.claim(order) is False
@@ -129,8 +137,15 @@ def test_stale_closes_are_dropped_not_traded(engine, db, redis, caplog):
 
 
 def test_an_order_whose_signal_is_gone_is_cancelled_rather_than_blocking_later_closes(engine, db, redis, caplog):
-    doc = {"name": "flip on colour", "symbols": [SYMBOL], "timeframe": TIMEFRAME, "params": {}, "indicators": {},
-           "allow_reversal": True, "rules": {"enter_long": "close > open", "enter_short": "close < open"}}
+    doc = {
+        "name": "flip on colour",
+        "symbols": [SYMBOL],
+        "timeframe": TIMEFRAME,
+        "params": {},
+        "indicators": {},
+        "allow_reversal": True,
+        "rules": {"enter_long": "close > open", "enter_short": "close < open"},
+    }
     strategy_id = create_strategy(db, redis, doc)
     engine.start(strategy_id, "paper", 10_000)
     candles = generate_candles(30, TIMEFRAME, seed=5)
@@ -167,8 +182,16 @@ def test_live_state_is_rebuilt_after_flushall(engine, db, redis):
     assert json.loads(redis.hget(keys.live_active(), strategy_id))["symbols"] == [SYMBOL]
     assert redis.sismember(keys.live_subscribers(SYMBOL, TIMEFRAME), strategy_id)
     after = engine.book.load(strategy_id, SYMBOL, 10_000).state
-    kept = [machine.SIDE, machine.SIZE, machine.ENTRY_PRICE, machine.ENTRY_BAR, machine.ENTRY_COMMISSION,
-            machine.STOP, machine.TARGET, machine.BALANCE]  # a trailing anchor restarts from the entry
+    kept = [
+        machine.SIDE,
+        machine.SIZE,
+        machine.ENTRY_PRICE,
+        machine.ENTRY_BAR,
+        machine.ENTRY_COMMISSION,
+        machine.STOP,
+        machine.TARGET,
+        machine.BALANCE,
+    ]  # a trailing anchor restarts from the entry
     np.testing.assert_allclose(after[kept], before[kept], rtol=1e-9)
     assert redis.sismember(keys.stop_holders(), f"{SYMBOL} {strategy_id}")
     # The paper exchange's book went with Redis; it takes back the reopened position, so nothing differs.

@@ -23,29 +23,31 @@ from strategies.domain import OrderSide, Tick
 from strategies.examples import load_example
 from tasks import app as celery_app
 from tasks.beat import BEAT_SCHEDULE, PRUNE_EVERY_S, RECONCILE_EVERY_S, REFRESH_CACHE_EVERY_S
-from tests.workers.replay import run_candles
-from tests.ops.test_deployment_files import PROCESSES
 from tests.celery_workers import CeleryWorker, wait_for
+from tests.ops.test_deployment_files import PROCESSES
+from tests.workers.replay import run_candles
+from tickflow.storage import keys
+from tickflow.storage.events import read_events
+from tickflow.storage.positions import Position
+from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, StrategyRepository
+from tickflow.synthetic import generate_candles
 from workers.broker import PaperBroker, account
 from workers.config import LiveSettings
 from workers.engine import LiveEngine
-from tickflow.storage.events import read_events
 from workers.maintenance import IDLE_ENV, prune_live_keys, reconcile_positions, refresh_strategy_cache
 from workers.orders import OrderClaims, OrderRequest, client_order_id
-from tickflow.storage.positions import Position
 from workers.positions import Commit
 from workers.ticks import encode_batch
-from tickflow.storage import keys
-from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, StrategyRepository
-from tickflow.synthetic import generate_candles
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "BTCUSDT"
 T0 = 1_704_067_200_000  # 2024-01-01: market times this old are past any idle age below
 MINUTE = 60_000
-MAINTENANCE = {"tasks.maintenance.reconcile_positions": RECONCILE_EVERY_S,
-               "tasks.maintenance.refresh_strategy_cache": REFRESH_CACHE_EVERY_S,
-               "tasks.maintenance.prune_live_keys": PRUNE_EVERY_S}
+MAINTENANCE = {
+    "tasks.maintenance.reconcile_positions": RECONCILE_EVERY_S,
+    "tasks.maintenance.refresh_strategy_cache": REFRESH_CACHE_EVERY_S,
+    "tasks.maintenance.prune_live_keys": PRUNE_EVERY_S,
+}
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ def test_beat_schedules_each_maintenance_task_on_a_live_workers_queue_expiring_a
 
 def test_every_scheduled_task_is_in_the_runbooks_table():
     runbook = (ROOT / "docs/operations.md").read_text()
-    table = runbook[runbook.index("## Periodic work (beat)"):]
+    table = runbook[runbook.index("## Periodic work (beat)") :]
     for entry in BEAT_SCHEDULE.values():
         assert f"`{entry['task']}`" in table
 
@@ -128,8 +130,13 @@ def test_an_engine_that_traded_agrees_with_its_paper_broker(engine, repository, 
     result = reconcile_positions(engine)
     assert (result.accounts, result.differences) == (1, [])
     status = redis.hgetall(keys.reconcile_status())
-    assert {name: status[name] for name in ("accounts", "mismatches", "pending", "runs", "details")} == \
-        {"accounts": "1", "mismatches": "0", "pending": "0", "runs": "1", "details": "[]"}
+    assert {name: status[name] for name in ("accounts", "mismatches", "pending", "runs", "details")} == {
+        "accounts": "1",
+        "mismatches": "0",
+        "pending": "0",
+        "runs": "1",
+        "details": "[]",
+    }
     assert redis.hlen(keys.paper_fills()) > 2 and redis.hget(keys.paper_positions(), account(strategy_id, SYMBOL))
 
 
@@ -149,11 +156,17 @@ def test_a_difference_is_reported_once_it_lasts_and_nothing_is_fixed(engine, rep
     time.sleep(0.35)
     lasting = reconcile_positions(engine, confirm_s=0.3)
     [mismatch] = lasting.mismatches
-    assert (mismatch.strategy_id, mismatch.symbol, mismatch.engine_size, mismatch.broker_size) == \
-        (strategy_id, SYMBOL, held, held + 1)
+    assert (mismatch.strategy_id, mismatch.symbol, mismatch.engine_size, mismatch.broker_size) == (
+        strategy_id,
+        SYMBOL,
+        held,
+        held + 1,
+    )
     [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
-    assert f"strategy_id={strategy_id} symbol={SYMBOL} mode=paper engine_size={held!r} " \
-           f"broker_size={held + 1!r}" in warning.getMessage()
+    assert (
+        f"strategy_id={strategy_id} symbol={SYMBOL} mode=paper engine_size={held!r} "
+        f"broker_size={held + 1!r}" in warning.getMessage()
+    )
     [reported] = mismatch_events(redis)
     assert (reported["strategy_id"], reported["broker_size"], reported["confirmed"]) == (strategy_id, held + 1, True)
     assert redis.hget(keys.reconcile_status(), "mismatches") == "1"
@@ -244,7 +257,7 @@ def test_refreshing_while_a_writer_edits_leaves_the_cache_equal_to_mongodb(repos
         try:
             while not stop.is_set():
                 refresh_strategy_cache(db, redis)
-        except Exception as error:  # noqa: BLE001  (reported below)
+        except Exception as error:
             errors.append(error)
 
     refresher = threading.Thread(target=refresh_until_stopped)
@@ -320,8 +333,12 @@ def test_timeframes_no_strategy_uses_any_more_lose_their_keys(engine, repository
     for strategy_id in (hourly, minute):
         engine.start(strategy_id, "paper", 10_000)
     run_candles(engine, generate_candles(3, "1h", seed=1), 0, 3, timeframe="1h")
-    hourly_keys = [keys.current_candle(SYMBOL, "1h"), keys.closed_candles(SYMBOL, "1h"),
-                   keys.candle_processed(SYMBOL, "1h"), keys.indicator_values(SYMBOL, "1h")]
+    hourly_keys = [
+        keys.current_candle(SYMBOL, "1h"),
+        keys.closed_candles(SYMBOL, "1h"),
+        keys.candle_processed(SYMBOL, "1h"),
+        keys.indicator_values(SYMBOL, "1h"),
+    ]
     assert redis.exists(*hourly_keys) == 4
     assert prune_live_keys(engine, db, idle_s=60).timeframes == []  # still used
     engine.stop(hourly, close_positions=False)
@@ -357,23 +374,34 @@ def test_only_flat_accounts_of_deleted_strategies_are_deleted(engine, repository
     for strategy_id in (deleted_flat, deleted_open, deleted_active):
         repository.delete(strategy_id)
     assert prune_live_keys(engine, db, idle_s=60).accounts == [f"{deleted_flat} {SYMBOL}"]
-    assert [bool(redis.exists(keys.position(sid, SYMBOL))) for sid in (deleted_flat, deleted_open, stopped_flat,
-                                                                        deleted_active)] == [False, True, True, True]
+    assert [
+        bool(redis.exists(keys.position(sid, SYMBOL)))
+        for sid in (deleted_flat, deleted_open, stopped_flat, deleted_active)
+    ] == [False, True, True, True]
 
 
 def test_prune_leaves_what_the_engine_needs_and_runs_twice_harmlessly(engine, repository, db, redis):
     strategy_id = traded(engine, repository)
     engine.stop(strategy_id, close_positions=True)  # stopped and flat: nothing left that it needs
     redis.hset(keys.trade_outbox(), "t:0", "{}")  # a record MongoDB has not taken yet
-    needed = [keys.live_epoch(), keys.trade_outbox(), keys.paper_fills(), keys.paper_positions(),
-              keys.position(strategy_id, SYMBOL)]
+    needed = [
+        keys.live_epoch(),
+        keys.trade_outbox(),
+        keys.paper_fills(),
+        keys.paper_positions(),
+        keys.position(strategy_id, SYMBOL),
+    ]
     redis.set(keys.live_epoch(), "built")
     time.sleep(0.3)
     first = prune_live_keys(engine, db, idle_s=0.25)
     assert first.symbols == [SYMBOL]  # nothing trades it or feeds it any more
     assert redis.exists(*needed) == len(needed)
-    assert prune_live_keys(engine, db, idle_s=0.25).summary() == {"symbols": 0, "timeframes": 0, "fields": 0,
-                                                                   "accounts": 0}
+    assert prune_live_keys(engine, db, idle_s=0.25).summary() == {
+        "symbols": 0,
+        "timeframes": 0,
+        "fields": 0,
+        "accounts": 0,
+    }
 
 
 def test_signal_keys_and_order_claims_expire_by_themselves(engine, redis):
@@ -381,8 +409,9 @@ def test_signal_keys_and_order_claims_expire_by_themselves(engine, redis):
     position = Position("s1", SYMBOL, machine.new_state(10_000.0))
     signal = keys.signal("s1", SYMBOL, T0)
     engine.book.commit_many([Commit(position, False, extras=[(signal, "{}", 7 * 86_400)])])
-    order = OrderRequest(client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 1.0, 1.0, 0.0, T0,
-                         "entry")
+    order = OrderRequest(
+        client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 1.0, 1.0, 0.0, T0, "entry"
+    )
     OrderClaims(redis, engine.settings.order_claim_days).claim(order)
     assert 0 < redis.ttl(signal) <= 7 * 86_400
     assert 0 < redis.ttl(keys.order_claim(order.client_order_id)) <= 30 * 86_400
@@ -397,8 +426,9 @@ def test_the_scheduled_tasks_run_on_a_live_worker(engine, repository, db, redis,
         strategy_id = new_strategy(repository, "worker")
         engine.start(strategy_id, "paper", 10_000)  # flat ...
         redis.hset(keys.paper_positions(), account(strategy_id, SYMBOL), 5.0)  # ... but the broker is long 5
-        redis.hset(keys.reconcile_status(), "details", json.dumps(
-            [{"strategy_id": strategy_id, "symbol": SYMBOL, "since": 0}]))  # and has been, since an earlier run
+        redis.hset(
+            keys.reconcile_status(), "details", json.dumps([{"strategy_id": strategy_id, "symbol": SYMBOL, "since": 0}])
+        )  # and has been, since an earlier run
         orphan = str(ObjectId())
         redis.hset(keys.strategy_key(orphan), mapping={"version": 1, "doc": repository.get(strategy_id).to_json()})
         ingest(engine, "OLDUSDT", T0)

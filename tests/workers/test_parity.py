@@ -17,6 +17,7 @@ import pytest
 
 from strategies.spec import validate_spec
 from tasks.celery_app import app as celery_app
+from tasks.feed import celery_sink
 from tests.workers.conftest import (
     SYMBOL,
     TIMEFRAME,
@@ -28,7 +29,6 @@ from tests.workers.replay import archived_trades, backtest_trades
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
-from tasks.feed import celery_sink
 from workers.feeds import (
     BatchPublisher,
     Lockstep,

@@ -26,27 +26,27 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
+from cli.demo import SYMBOLS, seed_demo
+from cli.feed import _last_closes
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.domain import Tick
 from strategies.indicators import compute_indicators
 from strategies.signals import compute_signals
 from strategies.spec import validate_spec
-from tests.workers.feeds.conftest import take
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.feeds.conftest import take
 from tests.workers.replay import run_candles
-from cli.feed import _last_closes
-from cli.demo import SYMBOLS, seed_demo
-from workers import warmup
-from workers.config import LiveSettings
-from workers.engine import LiveEngine
-from workers.recovery import ensure_live_state
-from workers.runner import working_set
-from workers.ticks import encode_batch
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
+from workers import warmup
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
 from workers.feeds import SimulatedFeed
+from workers.recovery import ensure_live_state
+from workers.runner import working_set
+from workers.ticks import encode_batch
 
 LIST = keys.closed_candles(SYMBOL, TIMEFRAME)
 MINUTE = TIMEFRAME_MS[TIMEFRAME]
@@ -106,7 +106,7 @@ def in_threads(*work: Callable[[], object]) -> None:
     def run(one: Callable[[], object]) -> None:
         try:
             one()
-        except BaseException as error:  # noqa: BLE001  (re-raised below)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(one,)) for one in work]
@@ -121,23 +121,24 @@ def in_threads(*work: Callable[[], object]) -> None:
 # -- filling ---------------------------------------------------------------------------------------
 
 
-def test_a_strategy_started_with_stored_history_holds_the_bars_it_needs_equal_to_the_stored_candles(
-        engine, db, redis):
+def test_a_strategy_started_with_stored_history_holds_the_bars_it_needs_equal_to_the_stored_candles(engine, db, redis):
     candles = generate_candles(2_501, TIMEFRAME, seed=1)
     stored(db, first(candles, 2_500))
     run_candles(engine, candles, 2_500, 2_501)  # the feed is running: candle 2500 is forming
     strategy_id = start(engine, db, redis, "macd_trend_atr_stop")  # EMA(200): 2,000 bars wanted
     assert engine.active.get(strategy_id).bars == 2_000
-    assert_same_candles(working_set(redis, SYMBOL, TIMEFRAME, LATEST), candles.between(int(candles.ts[500]),
-                                                                                        int(candles.ts[2_500])))
+    assert_same_candles(
+        working_set(redis, SYMBOL, TIMEFRAME, LATEST), candles.between(int(candles.ts[500]), int(candles.ts[2_500]))
+    )
 
 
 def test_rows_are_written_exactly_as_ingest_writes_them(engine, redis):
     price, qty = 61_234.57, 0.1  # 0.1 has no short %.17g form: the volume's format shows
     feed_tick(engine, 0, price, qty)
     feed_tick(engine, MINUTE)  # closes the first candle
-    one = Candles.from_columns({"ts": [0], "open": [price], "high": [price], "low": [price], "close": [price],
-                                "volume": [qty]})
+    one = Candles.from_columns(
+        {"ts": [0], "open": [price], "high": [price], "low": [price], "close": [price], "volume": [qty]}
+    )
     assert rows(redis) == format_rows(one) == [f"0,{price!r},{price!r},{price!r},{price!r},0.10000000000000001"]
 
 
@@ -161,8 +162,9 @@ def test_a_full_working_set_is_left_as_it_is(engine, db, redis):
 def test_history_goes_before_the_candles_the_feed_already_closed_and_never_overlaps_them(engine, db, redis):
     candles = generate_candles(800, TIMEFRAME, seed=4)
     # Stored history that also covers what the feed closed, with other prices: the feed's candles win.
-    moved = Candles(candles.ts, candles.open * 1.01, candles.high * 1.01, candles.low * 1.01, candles.close * 1.01,
-                    candles.volume)
+    moved = Candles(
+        candles.ts, candles.open * 1.01, candles.high * 1.01, candles.low * 1.01, candles.close * 1.01, candles.volume
+    )
     store = stored(db, moved)
     run_candles(engine, candles, 700, 761)  # the feed closed 700..759, 760 is forming
     live = rows(redis)
@@ -170,12 +172,15 @@ def test_history_goes_before_the_candles_the_feed_already_closed_and_never_overl
     after = rows(redis)
     assert len(after) == 500 and after[-60:] == live
     assert list_times(redis) == list(range(int(candles.ts[260]), int(candles.ts[760]), MINUTE))
-    assert_same_candles(working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[699])),
-                        store.load(SYMBOL, TIMEFRAME, int(candles.ts[260]), int(candles.ts[700])))
+    assert_same_candles(
+        working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[699])),
+        store.load(SYMBOL, TIMEFRAME, int(candles.ts[260]), int(candles.ts[700])),
+    )
 
 
 def test_a_symbol_the_feed_has_not_ticked_on_waits_for_its_first_tick_then_gets_the_history_before_it(
-        engine, db, redis):
+    engine, db, redis
+):
     """As when the demo starts its strategies before the feed, or a replay of stored candles follows a start."""
     candles = generate_candles(700, TIMEFRAME, seed=5)
     store = stored(db, candles)  # stored history reaches past where the feed will start
@@ -184,8 +189,10 @@ def test_a_symbol_the_feed_has_not_ticked_on_waits_for_its_first_tick_then_gets_
 
     run_as_the_ingest_task(engine, candles, 600, 602)  # the second batch closes candle 600
     assert list_times(redis) == list(range(int(candles.ts[101]), int(candles.ts[601]), MINUTE))
-    assert_same_candles(working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[599])),
-                        store.load(SYMBOL, TIMEFRAME, int(candles.ts[101]), int(candles.ts[600])))
+    assert_same_candles(
+        working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[599])),
+        store.load(SYMBOL, TIMEFRAME, int(candles.ts[101]), int(candles.ts[600])),
+    )
     assert not epoch_waits(redis)
 
 
@@ -275,8 +282,9 @@ def test_concurrent_ingest_and_warm_ups_never_duplicate_or_reorder_candles(db, r
 
 
 @pytest.mark.parametrize("example, history, seed", [("sma_cross", 600, 4), ("macd_trend_atr_stop", 2_400, 2)])
-def test_the_closes_right_after_start_decide_as_a_backtest_on_the_same_history(engine, db, redis, example,
-                                                                                 history, seed):
+def test_the_closes_right_after_start_decide_as_a_backtest_on_the_same_history(
+    engine, db, redis, example, history, seed
+):
     candles = generate_candles(history + 80, TIMEFRAME, seed=seed)
     stored(db, first(candles, history))
     run_candles(engine, candles, history, history + 1)  # the feed is running: candle `history` is forming
@@ -306,8 +314,9 @@ def test_recovery_after_flushall_warms_the_sets_again_at_the_feeds_next_tick(eng
     run_as_the_ingest_task(engine, candles, 811, 813)  # rebuilt before 811, warmed before 812 closes it
     times = list_times(redis)
     assert len(times) == 500 and times[-2:] == [int(candles.ts[799]), int(candles.ts[811])]
-    assert_same_candles(working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[799])),
-                        store.load(SYMBOL, TIMEFRAME, int(candles.ts[301])))
+    assert_same_candles(
+        working_set(redis, SYMBOL, TIMEFRAME, int(candles.ts[799])), store.load(SYMBOL, TIMEFRAME, int(candles.ts[301]))
+    )
     assert not epoch_waits(redis)
 
 
@@ -343,8 +352,7 @@ def test_with_history_unreadable_a_strategy_still_starts_cold_with_a_warning(eng
 # -- the demo --------------------------------------------------------------------------------------
 
 
-def test_the_demo_strategies_warm_at_the_simulated_feeds_first_ticks_which_continue_the_stored_prices(
-        db, redis):
+def test_the_demo_strategies_warm_at_the_simulated_feeds_first_ticks_which_continue_the_stored_prices(db, redis):
     report = seed_demo(db, redis)  # strategies start before the feed runs, as under `make run`
     closes = _last_closes(list(SYMBOLS))
     store = CandleStore(db)

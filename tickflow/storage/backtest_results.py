@@ -41,9 +41,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from bson import ObjectId
@@ -86,7 +86,7 @@ class WrongState(ValueError):
 
 def now() -> datetime:
     """UTC, truncated to the millisecond MongoDB keeps, so a write returns what a read will."""
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -105,8 +105,13 @@ def json_number(value: Any) -> Any:
     return value
 
 
-def _page(collection: Collection, query: Mapping[str, Any], page: int, per_page: int,
-          projection: Mapping[str, Any] | None = None) -> tuple[list[dict], int]:
+def _page(
+    collection: Collection,
+    query: Mapping[str, Any],
+    page: int,
+    per_page: int,
+    projection: Mapping[str, Any] | None = None,
+) -> tuple[list[dict], int]:
     """Newest first, one page; and how many match in all."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
@@ -115,8 +120,9 @@ def _page(collection: Collection, query: Mapping[str, Any], page: int, per_page:
     return list(cursor.skip((page - 1) * per_page).limit(per_page)), total
 
 
-def _claim(collection: Collection, query: Mapping[str, Any], worker: Mapping[str, Any],
-           fields: Mapping[str, Any]) -> dict | None:
+def _claim(
+    collection: Collection, query: Mapping[str, Any], worker: Mapping[str, Any], fields: Mapping[str, Any]
+) -> dict | None:
     """Move a claimable document to ``running`` under a new attempt number, or ``None`` if it is not claimable.
 
     Claimable: queued, or running (another execution may still be at it, or
@@ -126,9 +132,17 @@ def _claim(collection: Collection, query: Mapping[str, Any], worker: Mapping[str
     stamp = now()
     return collection.find_one_and_update(
         {**query, "state": {"$in": list(ACTIVE)}},
-        {"$set": {"state": State.RUNNING, "worker": dict(worker), "updated_at": stamp, "heartbeat_at": stamp,
-                  **fields},
-         "$min": {"started_at": stamp}, "$inc": {"attempts": 1}},
+        {
+            "$set": {
+                "state": State.RUNNING,
+                "worker": dict(worker),
+                "updated_at": stamp,
+                "heartbeat_at": stamp,
+                **fields,
+            },
+            "$min": {"started_at": stamp},
+            "$inc": {"attempts": 1},
+        },
         return_document=ReturnDocument.AFTER,
     )
 
@@ -160,9 +174,18 @@ class PackedArrays:
             dtype = values.dtype.newbyteorder("<")
             step = max(1, PART_BYTES // dtype.itemsize)
             for first in range(0, max(len(values), 1), step):
-                part = values[first:first + step].astype(dtype, copy=False)
-                docs.append({"owner": owner, "attempt": attempt, "name": name, "first": first,
-                             "end": first + len(part), "dtype": dtype.str, "data": part.tobytes()})
+                part = values[first : first + step].astype(dtype, copy=False)
+                docs.append(
+                    {
+                        "owner": owner,
+                        "attempt": attempt,
+                        "name": name,
+                        "first": first,
+                        "end": first + len(part),
+                        "dtype": dtype.str,
+                        "data": part.tobytes(),
+                    }
+                )
         if docs:
             self._parts.insert_many(docs, ordered=False)
 
@@ -177,7 +200,7 @@ class PackedArrays:
             return np.empty(0, np.dtype(any_part["dtype"]) if any_part else np.float64)
         base = parts[0]["first"]
         joined = np.frombuffer(b"".join(part["data"] for part in parts), dtype=np.dtype(parts[0]["dtype"]))
-        return joined[lo - base:None if hi is None else hi - base]
+        return joined[lo - base : None if hi is None else hi - base]
 
     def delete(self, owner: ObjectId, *, attempt: int | None = None, except_attempt: int | None = None) -> None:
         """Drop one attempt's columns, every attempt's but one, or (neither given) all of the owner's."""
@@ -193,7 +216,7 @@ class BacktestRepository:
     """Backtest runs: created ``queued`` by the API or CLI, claimed and completed by a worker."""
 
     # The list leaves out what only a single run's page needs.
-    LIST_PROJECTION = {"spec": 0, "equity_chart": 0, "open_trades": 0}
+    LIST_PROJECTION: ClassVar[dict[str, int]] = {"spec": 0, "equity_chart": 0, "open_trades": 0}
 
     def __init__(self, db: Database) -> None:
         self._runs = db[BACKTEST_RESULTS]
@@ -202,8 +225,14 @@ class BacktestRepository:
     def create(self, fields: Mapping[str, Any]) -> dict:
         """Store a new run in state ``queued``; ``fields`` is the request and its spec snapshot."""
         stamp = now()
-        doc = {**fields, "state": State.QUEUED, "progress": {"stage": "queued"}, "attempts": 0,
-               "created_at": stamp, "updated_at": stamp}
+        doc = {
+            **fields,
+            "state": State.QUEUED,
+            "progress": {"stage": "queued"},
+            "attempts": 0,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         doc["_id"] = self._runs.insert_one(doc).inserted_id
         return doc
 
@@ -229,17 +258,18 @@ class BacktestRepository:
     def advance(self, run_id: ObjectId, attempt: int, progress: Mapping[str, Any]) -> bool:
         """Record progress; ``False`` means stop: the run was cancelled, or finished by another attempt."""
         stamp = now()
-        result = self._runs.update_one(_if_running(run_id),
-                                       {"$set": {"progress": dict(progress), "updated_at": stamp,
-                                                 "heartbeat_at": stamp}})
+        result = self._runs.update_one(
+            _if_running(run_id), {"$set": {"progress": dict(progress), "updated_at": stamp, "heartbeat_at": stamp}}
+        )
         return result.matched_count == 1
 
     def heartbeat(self, run_id: ObjectId) -> bool:
         """Stamp ``heartbeat_at`` while an execution runs; ``False`` once the run is no longer running."""
         return _heartbeat(self._runs, run_id)
 
-    def complete(self, run_id: ObjectId, attempt: int, summary: Mapping[str, Any],
-                 arrays: Mapping[str, np.ndarray]) -> bool:
+    def complete(
+        self, run_id: ObjectId, attempt: int, summary: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> bool:
         """Store the arrays, then flip to ``done`` with ``summary`` in one update conditional on still running.
 
         The first attempt to get here wins: it deletes every other attempt's
@@ -249,11 +279,22 @@ class BacktestRepository:
         """
         self._arrays.write(run_id, attempt, arrays)
         stamp = now()
-        flipped = self._runs.update_one(
-            _if_running(run_id),
-            {"$set": {**summary, "state": State.DONE, "arrays_attempt": attempt, "progress": {"stage": "done"},
-                      "finished_at": stamp, "updated_at": stamp}},
-        ).matched_count == 1
+        flipped = (
+            self._runs.update_one(
+                _if_running(run_id),
+                {
+                    "$set": {
+                        **summary,
+                        "state": State.DONE,
+                        "arrays_attempt": attempt,
+                        "progress": {"stage": "done"},
+                        "finished_at": stamp,
+                        "updated_at": stamp,
+                    }
+                },
+            ).matched_count
+            == 1
+        )
         if flipped:
             self._arrays.delete(run_id, except_attempt=attempt)
         else:
@@ -268,7 +309,7 @@ class BacktestRepository:
         removes them.
         """
         doc = self._runs.find_one({"_id": object_id(run_id)}, {"state": 1, "arrays_attempt": 1})
-        if doc is None or doc["state"] == State.DONE and "arrays_attempt" in doc:
+        if doc is None or (doc["state"] == State.DONE and "arrays_attempt" in doc):
             if doc is not None:
                 self._arrays.delete(doc["_id"], except_attempt=doc["arrays_attempt"])
         elif doc["state"] not in ACTIVE:
@@ -288,8 +329,14 @@ class BacktestRepository:
         stamp = now()
         doc = self._runs.find_one_and_update(
             {"_id": oid, "state": {"$in": list(ACTIVE)}},
-            {"$set": {"state": State.CANCELLED, "progress": {"stage": "cancelled"}, "finished_at": stamp,
-                      "updated_at": stamp}},
+            {
+                "$set": {
+                    "state": State.CANCELLED,
+                    "progress": {"stage": "cancelled"},
+                    "finished_at": stamp,
+                    "updated_at": stamp,
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
@@ -308,8 +355,12 @@ class BacktestRepository:
     def trades(self, doc: Mapping[str, Any], offset: int, limit: int) -> TradeLog:
         """Closed trades ``offset .. offset + limit - 1`` of a done run (``doc["n_trades"]`` in all)."""
         read = self._arrays.read
-        return TradeLog(**{name: read(doc["_id"], doc["arrays_attempt"], f"trades.{name}", offset, offset + limit)
-                           for name in TRADE_COLUMNS})
+        return TradeLog(
+            **{
+                name: read(doc["_id"], doc["arrays_attempt"], f"trades.{name}", offset, offset + limit)
+                for name in TRADE_COLUMNS
+            }
+        )
 
 
 def _failed(reason: str) -> dict[str, Any]:
@@ -326,15 +377,16 @@ def trade_columns(trades: TradeLog) -> dict[str, np.ndarray]:
 class SweepRepository:
     """Sweeps, their chunks and their ranked results."""
 
-    LIST_PROJECTION = {"spec": 0}
+    LIST_PROJECTION: ClassVar[dict[str, int]] = {"spec": 0}
 
     def __init__(self, db: Database) -> None:
         self._sweeps = db[SWEEPS]
         self._chunks = db[SWEEP_CHUNKS]
         self._results = db[SWEEP_RESULTS]
 
-    def create(self, fields: Mapping[str, Any],
-               chunks: Sequence[Sequence[Mapping[str, float]]]) -> tuple[dict, list[ObjectId]]:
+    def create(
+        self, fields: Mapping[str, Any], chunks: Sequence[Sequence[Mapping[str, float]]]
+    ) -> tuple[dict, list[ObjectId]]:
         """Store a sweep in state ``queued`` with one pending chunk per list of parameter sets.
 
         The chunks go in first: a sweep that exists always has all of them.
@@ -343,13 +395,30 @@ class SweepRepository:
         stamp = now()
         chunk_docs, first = [], 0
         for index, param_sets in enumerate(chunks):
-            chunk_docs.append({"sweep_id": sweep_id, "index": index, "first_combo": first, "size": len(param_sets),
-                               "params": [dict(params) for params in param_sets], "state": State.QUEUED,
-                               "attempts": 0, "created_at": stamp, "updated_at": stamp})
+            chunk_docs.append(
+                {
+                    "sweep_id": sweep_id,
+                    "index": index,
+                    "first_combo": first,
+                    "size": len(param_sets),
+                    "params": [dict(params) for params in param_sets],
+                    "state": State.QUEUED,
+                    "attempts": 0,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
             first += len(param_sets)
         chunk_ids = self._chunks.insert_many(chunk_docs).inserted_ids
-        doc = {"_id": sweep_id, **fields, "combos": first, "chunks_total": len(chunk_docs), "state": State.QUEUED,
-               "created_at": stamp, "updated_at": stamp}
+        doc = {
+            "_id": sweep_id,
+            **fields,
+            "combos": first,
+            "chunks_total": len(chunk_docs),
+            "state": State.QUEUED,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         self._sweeps.insert_one(doc)
         return doc, list(chunk_ids)
 
@@ -367,10 +436,12 @@ class SweepRepository:
         """Chunks per state and parameter sets done, counted from the chunks themselves."""
         counts = {f"chunks_{state}": 0 for state in (State.QUEUED, State.RUNNING, State.DONE, State.FAILED)}
         counts["combos_done"] = 0
-        for row in self._chunks.aggregate([
-            {"$match": {"sweep_id": sweep_id}},
-            {"$group": {"_id": "$state", "chunks": {"$sum": 1}, "combos": {"$sum": "$size"}}},
-        ]):
+        for row in self._chunks.aggregate(
+            [
+                {"$match": {"sweep_id": sweep_id}},
+                {"$group": {"_id": "$state", "chunks": {"$sum": 1}, "combos": {"$sum": "$size"}}},
+            ]
+        ):
             counts[f"chunks_{row['_id']}"] = row["chunks"]
             if row["_id"] == State.DONE:
                 counts["combos_done"] = row["combos"]
@@ -380,8 +451,12 @@ class SweepRepository:
         """Results best first (parameter sets without a score last), and how many there are so far."""
         query = {"sweep_id": sweep_id}
         total = self._results.count_documents(query)
-        cursor = (self._results.find(query, {"_id": 0, "sweep_id": 0})
-                  .sort([("score", DESCENDING), ("combo", ASCENDING)]).skip(offset).limit(limit))
+        cursor = (
+            self._results.find(query, {"_id": 0, "sweep_id": 0})
+            .sort([("score", DESCENDING), ("combo", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
         return list(cursor), total
 
     def chunk_ids(self, sweep_id: ObjectId, unfinished_only: bool = False) -> list[ObjectId]:
@@ -427,15 +502,19 @@ class SweepRepository:
         """
         if not _heartbeat(self._chunks, chunk["_id"]):
             return False
-        return self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}},
-                                            limit=1) == 1
+        return self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}}, limit=1) == 1
 
     def heartbeat_chunk(self, chunk: Mapping[str, Any]) -> bool:
         """Stamp the chunk's ``heartbeat_at`` while an execution runs; ``False`` once it no longer runs."""
         return _heartbeat(self._chunks, chunk["_id"])
 
-    def complete_chunk(self, chunk: Mapping[str, Any], results: Iterable[Mapping[str, Any]],
-                       timings: Mapping[str, float], worker: Mapping[str, Any] | None = None) -> bool:
+    def complete_chunk(
+        self,
+        chunk: Mapping[str, Any],
+        results: Iterable[Mapping[str, Any]],
+        timings: Mapping[str, float],
+        worker: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Store a chunk's results (keyed by parameter set, so writing them again changes nothing), then flip it.
 
         The flip is conditional on the chunk still running, whichever attempt
@@ -446,21 +525,33 @@ class SweepRepository:
         """
         if self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}}, limit=1) == 0:
             return False
-        writes = [ReplaceOne({"sweep_id": chunk["sweep_id"], "combo": result["combo"]},
-                             {"sweep_id": chunk["sweep_id"], **result}, upsert=True) for result in results]
+        writes = [
+            ReplaceOne(
+                {"sweep_id": chunk["sweep_id"], "combo": result["combo"]},
+                {"sweep_id": chunk["sweep_id"], **result},
+                upsert=True,
+            )
+            for result in results
+        ]
         if writes:
             self._results.bulk_write(writes, ordered=False)
         stamp = now()
-        done = {"state": State.DONE, "timings": dict(timings), "done_attempt": chunk["attempts"],
-                "finished_at": stamp, "updated_at": stamp}
+        done = {
+            "state": State.DONE,
+            "timings": dict(timings),
+            "done_attempt": chunk["attempts"],
+            "finished_at": stamp,
+            "updated_at": stamp,
+        }
         if worker is not None:
             done["worker"] = dict(worker)
         return self._chunks.update_one(_if_running(chunk["_id"]), {"$set": done}).matched_count == 1
 
     def fail_chunk(self, chunk: Mapping[str, Any], reason: str) -> None:
         """Mark the chunk failed, and its sweep with it (``resume`` runs failed chunks again)."""
-        self._chunks.update_one(_if_running(chunk["_id"]),
-                                {"$set": {"state": State.FAILED, "error": reason, "updated_at": now()}})
+        self._chunks.update_one(
+            _if_running(chunk["_id"]), {"$set": {"state": State.FAILED, "error": reason, "updated_at": now()}}
+        )
         self.fail(chunk["sweep_id"], f"chunk {chunk['index']}: {reason}")
 
     def fail(self, sweep_id: ObjectId, reason: str) -> None:
@@ -472,10 +563,13 @@ class SweepRepository:
         if self._chunks.count_documents({"sweep_id": sweep_id, "state": {"$ne": State.DONE}}, limit=1):
             return False
         stamp = now()
-        return self._sweeps.update_one(
-            {"_id": sweep_id, "state": State.RUNNING},
-            {"$set": {"state": State.DONE, "finished_at": stamp, "updated_at": stamp}},
-        ).matched_count == 1
+        return (
+            self._sweeps.update_one(
+                {"_id": sweep_id, "state": State.RUNNING},
+                {"$set": {"state": State.DONE, "finished_at": stamp, "updated_at": stamp}},
+            ).matched_count
+            == 1
+        )
 
     def cancel(self, sweep_id: str | ObjectId) -> dict:
         """Cancel a queued or running sweep; chunks not yet claimed will not start. ``WrongState`` if finished."""
@@ -509,6 +603,8 @@ class SweepRepository:
         if doc is None:
             state = self.get(oid)["state"]
             raise WrongState(f"the sweep is {state}: there is nothing to resume", state)
-        self._chunks.update_many({"sweep_id": oid, "state": State.FAILED},
-                                 {"$set": {"state": State.QUEUED, "updated_at": stamp}, "$unset": {"error": ""}})
+        self._chunks.update_many(
+            {"sweep_id": oid, "state": State.FAILED},
+            {"$set": {"state": State.QUEUED, "updated_at": stamp}, "$unset": {"error": ""}},
+        )
         return doc, self.chunk_ids(oid, unfinished_only=True)

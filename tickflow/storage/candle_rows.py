@@ -22,9 +22,17 @@ _COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 def format_rows(candles: Candles) -> list[str]:
     """Candles as rows: the time as an integer, prices as Python's shortest ``repr`` (what ingest
     receives them as) and volume as ``%.17g`` (Lua's format in the ingest script)."""
-    return [f"{t},{o!r},{h!r},{l!r},{c!r},{v:.17g}"
-            for t, o, h, l, c, v in zip(candles.ts.tolist(), candles.open.tolist(), candles.high.tolist(),
-                                        candles.low.tolist(), candles.close.tolist(), candles.volume.tolist())]
+    return [
+        f"{t},{o!r},{h!r},{l!r},{c!r},{v:.17g}"
+        for t, o, h, l, c, v in zip(
+            candles.ts.tolist(),
+            candles.open.tolist(),
+            candles.high.tolist(),
+            candles.low.tolist(),
+            candles.close.tolist(),
+            candles.volume.tolist(),
+        )
+    ]
 
 
 def parse_row(row: str) -> dict[str, int | float]:

@@ -25,8 +25,10 @@ Writes keep three promises:
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 from pymongo import ReplaceOne
@@ -46,7 +48,7 @@ from tickflow.storage.schema import HISTORICAL_CANDLES
 BUCKET_BARS = 1440
 
 _DTYPES = {"ts": np.dtype("<i8"), **{name: np.dtype("<f8") for name in PRICE_COLUMNS}}
-_COLUMN_PROJECTION = {"_id": 0, **{name: 1 for name in COLUMNS}}
+_COLUMN_PROJECTION = {"_id": 0, **dict.fromkeys(COLUMNS, 1)}
 _EXTENT_PROJECTION = {"_id": 0, "start": 1, "count": 1, "first_ts": 1, "last_ts": 1}
 _WRITE_BATCH = 32  # buckets per bulk write: ~2 MB, and the progress granularity
 _MAX_ATTEMPTS = 50  # per bucket; only reached if other writers keep winning the race
@@ -121,9 +123,13 @@ def validate_candles(timeframe: str, candles: Candles) -> None:
     step = TIMEFRAME_MS[check_timeframe(timeframe)]
     ts, o, h, l, c, v = (getattr(candles, name) for name in COLUMNS)
     checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
-        (np.concatenate(([False], ts[1:] <= ts[:-1])),
-         lambda i: f"is not later than the candle before it ({iso_time(int(ts[i - 1]))}): "
-                   "candles must be sorted by time, each timestamp once"),
+        (
+            np.concatenate(([False], ts[1:] <= ts[:-1])),
+            lambda i: (
+                f"is not later than the candle before it ({iso_time(int(ts[i - 1]))}): "
+                "candles must be sorted by time, each timestamp once"
+            ),
+        ),
         (ts % step != 0, lambda i: f"is not aligned to {timeframe} (timestamps must be multiples of {step} ms)"),
     ]
     for name in PRICE_COLUMNS:
@@ -171,12 +177,15 @@ class CandleStore:
         tally = _Tally()
         pieces = list(_split_into_buckets(timeframe, candles))
         for batch_start in range(0, len(pieces), _WRITE_BATCH):
-            batch = pieces[batch_start:batch_start + _WRITE_BATCH]
+            batch = pieces[batch_start : batch_start + _WRITE_BATCH]
             self._settle(key, dict(batch), tally)
             if progress is not None:
                 progress(len(batch))
         return ImportSummary(
-            received=len(candles), inserted=tally.inserted, updated=tally.updated, unchanged=tally.unchanged,
+            received=len(candles),
+            inserted=tally.inserted,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
             buckets_written=tally.buckets_written,
             first_ts=int(candles.ts[0]) if len(candles) else None,
             last_ts=int(candles.ts[-1]) if len(candles) else None,
@@ -209,7 +218,8 @@ class CandleStore:
         starts = [extent["start"] for extent in extents]
         counts = np.array([extent["count"] for extent in extents], dtype=np.int64)
         straddling = [
-            index for index, extent in enumerate(extents)
+            index
+            for index, extent in enumerate(extents)
             if (start_ms is not None and extent["first_ts"] < start_ms)
             or (end_ms is not None and extent["last_ts"] >= end_ms)
         ]
@@ -235,12 +245,14 @@ class CandleStore:
         Aggregated from an index holding each bucket's extent, so no bucket is read.
         """
         pipeline = [
-            {"$group": {
-                "_id": {"symbol": "$symbol", "timeframe": "$timeframe"},
-                "first_ts": {"$min": "$first_ts"},
-                "last_ts": {"$max": "$last_ts"},
-                "count": {"$sum": "$count"},
-            }},
+            {
+                "$group": {
+                    "_id": {"symbol": "$symbol", "timeframe": "$timeframe"},
+                    "first_ts": {"$min": "$first_ts"},
+                    "last_ts": {"$max": "$last_ts"},
+                    "count": {"$sum": "$count"},
+                }
+            },
         ]
         found = [
             SymbolRange(row["_id"]["symbol"], row["_id"]["timeframe"], row["first_ts"], row["last_ts"], row["count"])
@@ -261,12 +273,11 @@ class CandleStore:
         cursor = self._buckets.find(query, _COLUMN_PROJECTION, sort=[("start", 1)], batch_size=1000)
         return _join_buckets(cursor)
 
-    def _settle(self, key: dict[str, str], pending: dict[int, Candles], tally: "_Tally") -> None:
+    def _settle(self, key: dict[str, str], pending: dict[int, Candles], tally: _Tally) -> None:
         """Merge and write the buckets of ``pending`` (bucket start -> new candles) until none is left."""
         for _ in range(_MAX_ATTEMPTS):
             stored = {
-                doc["start"]: doc
-                for doc in self._buckets.find({**key, "start": {"$in": list(pending)}}, {"_id": 0})
+                doc["start"]: doc for doc in self._buckets.find({**key, "start": {"$in": list(pending)}}, {"_id": 0})
             }
             merges = {start: _merge(stored.get(start), new) for start, new in pending.items()}
             writes = {start: merge for start, merge in merges.items() if merge.candles is not None}
@@ -278,10 +289,12 @@ class CandleStore:
             pending = {start: pending[start] for start in lost}
             if not pending:
                 return
-        raise RuntimeError(f"gave up writing {len(pending)} {key['symbol']} {key['timeframe']} bucket(s): "
-                           f"other imports kept changing them ({_MAX_ATTEMPTS} attempts)")
+        raise RuntimeError(
+            f"gave up writing {len(pending)} {key['symbol']} {key['timeframe']} bucket(s): "
+            f"other imports kept changing them ({_MAX_ATTEMPTS} attempts)"
+        )
 
-    def _write(self, key: dict[str, str], writes: dict[int, "_Merge"]) -> set[int]:
+    def _write(self, key: dict[str, str], writes: dict[int, _Merge]) -> set[int]:
         """Write each merged bucket if its version is still the one read; return the starts that lost a race.
 
         The filter names the expected version; if another import got there
@@ -294,8 +307,11 @@ class CandleStore:
             return set()
         starts = list(writes)
         operations = [
-            ReplaceOne({**key, "start": start, "version": writes[start].version},
-                       _bucket_document(key, start, writes[start]), upsert=True)
+            ReplaceOne(
+                {**key, "start": start, "version": writes[start].version},
+                _bucket_document(key, start, writes[start]),
+                upsert=True,
+            )
             for start in starts
         ]
         try:
@@ -393,7 +409,7 @@ def _bucket_starts(timeframe: str, ts: np.ndarray) -> np.ndarray:
 def _split_into_buckets(timeframe: str, candles: Candles) -> Iterator[tuple[int, Candles]]:
     starts = _bucket_starts(timeframe, candles.ts)
     bounds = [0, *(np.flatnonzero(np.diff(starts)) + 1).tolist(), len(candles)]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         if hi > lo:
             yield int(starts[lo]), _slice(candles, lo, hi)
 

@@ -8,7 +8,7 @@ on first use.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 
 import redis
 from pymongo import MongoClient
@@ -17,12 +17,12 @@ from pymongo.database import Database
 from tickflow.settings import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mongo_client(uri: str) -> MongoClient:
     return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, connect=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
 

@@ -61,7 +61,8 @@ def last_tick(symbol: str) -> str:
 
 
 def current_candle(symbol: str, timeframe: str) -> str:
-    """Hash of the forming candle: ``t`` open time, ``o h l c v``, ``ot``/``ct`` times of its open/close ticks, ``n`` ticks."""
+    """Hash of the forming candle: ``t`` open time, ``o h l c v``, ``ot``/``ct`` times of its open/close ticks,
+    ``n`` ticks."""
     return f"{LIVE}candle:{symbol}:{timeframe}"
 
 

@@ -6,7 +6,7 @@ when they start, and a second call changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
@@ -34,13 +34,24 @@ INDEXES: dict[str, list[IndexModel]] = {
     # unique inside its bucket by construction, so this index makes every
     # candle unique per symbol, timeframe and timestamp.
     HISTORICAL_CANDLES: [
-        IndexModel([("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING)],
-                   unique=True, name="symbol_timeframe_start_unique"),
+        IndexModel(
+            [("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING)],
+            unique=True,
+            name="symbol_timeframe_start_unique",
+        ),
         # Each bucket's extent, so that ranges, counts and paging are answered
         # from the index alone, without reading any bucket's columns.
-        IndexModel([("symbol", ASCENDING), ("timeframe", ASCENDING), ("start", ASCENDING),
-                    ("first_ts", ASCENDING), ("last_ts", ASCENDING), ("count", ASCENDING)],
-                   name="symbol_timeframe_start_extent"),
+        IndexModel(
+            [
+                ("symbol", ASCENDING),
+                ("timeframe", ASCENDING),
+                ("start", ASCENDING),
+                ("first_ts", ASCENDING),
+                ("last_ts", ASCENDING),
+                ("count", ASCENDING),
+            ],
+            name="symbol_timeframe_start_extent",
+        ),
     ],
     TRADE_LOGS: [
         IndexModel([("trade_id", ASCENDING)], unique=True, name="trade_id_unique"),
@@ -54,8 +65,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     # Large result arrays (equity curve, trade columns) in parts of at most 4 MB, per run attempt.
     BACKTEST_ARRAYS: [
-        IndexModel([("owner", ASCENDING), ("attempt", ASCENDING), ("name", ASCENDING), ("first", ASCENDING)],
-                   unique=True, name="owner_attempt_name_first_unique"),
+        IndexModel(
+            [("owner", ASCENDING), ("attempt", ASCENDING), ("name", ASCENDING), ("first", ASCENDING)],
+            unique=True,
+            name="owner_attempt_name_first_unique",
+        ),
     ],
     SWEEPS: [
         IndexModel([("strategy_id", ASCENDING), ("created_at", DESCENDING)], name="strategy_created"),
@@ -121,8 +135,19 @@ VALIDATORS: dict[str, dict] = {
     SWEEPS: {
         "$jsonSchema": {
             "bsonType": "object",
-            "required": ["strategy_id", "spec", "symbol", "timeframe", "cash", "state", "space", "objective",
-                         "combos", "chunks_total", "created_at"],
+            "required": [
+                "strategy_id",
+                "spec",
+                "symbol",
+                "timeframe",
+                "cash",
+                "state",
+                "space",
+                "objective",
+                "combos",
+                "chunks_total",
+                "created_at",
+            ],
             "properties": {
                 "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
                 "space": {"bsonType": "object"},
@@ -167,5 +192,5 @@ def ready_db() -> Database:
 
 def mongo_now() -> datetime:
     """Now, truncated to the milliseconds MongoDB keeps, so a document read back equals the one written."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)

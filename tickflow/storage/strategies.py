@@ -81,22 +81,42 @@ class Strategy:
     updated_at: datetime
 
     @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "Strategy":
-        return cls(id=str(doc["_id"]), name=doc["name"], spec=doc["spec"], version=doc["version"],
-                   created_at=doc["created_at"], updated_at=doc["updated_at"])
+    def from_document(cls, doc: Mapping[str, Any]) -> Strategy:
+        return cls(
+            id=str(doc["_id"]),
+            name=doc["name"],
+            spec=doc["spec"],
+            version=doc["version"],
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+        )
 
     def to_json(self) -> str:
         """The cache representation (timestamps as ISO 8601)."""
-        return json.dumps({"id": self.id, "name": self.name, "spec": self.spec, "version": self.version,
-                           "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()},
-                          separators=(",", ":"), allow_nan=False)
+        return json.dumps(
+            {
+                "id": self.id,
+                "name": self.name,
+                "spec": self.spec,
+                "version": self.version,
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat(),
+            },
+            separators=(",", ":"),
+            allow_nan=False,
+        )
 
     @classmethod
-    def from_json(cls, raw: str) -> "Strategy":
+    def from_json(cls, raw: str) -> Strategy:
         data = json.loads(raw)
-        return cls(id=data["id"], name=data["name"], spec=data["spec"], version=data["version"],
-                   created_at=datetime.fromisoformat(data["created_at"]),
-                   updated_at=datetime.fromisoformat(data["updated_at"]))
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            spec=data["spec"],
+            version=data["version"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+        )
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -147,8 +167,6 @@ def _object_id(strategy_id: str) -> ObjectId:
     if not isinstance(strategy_id, str) or not ObjectId.is_valid(strategy_id):
         raise StrategyNotFound(strategy_id)
     return ObjectId(strategy_id)
-
-
 
 
 class StrategyRepository:
@@ -252,8 +270,11 @@ class StrategyRepository:
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
             pipe.hmget(name, ["version", "doc"])
-        return {name.rsplit(":", 1)[1]: int(version) for name, (version, doc) in zip(names, pipe.execute())
-                if version is not None and doc}
+        return {
+            name.rsplit(":", 1)[1]: int(version)
+            for name, (version, doc) in zip(names, pipe.execute())
+            if version is not None and doc
+        }
 
     def retire(self, strategy_id: str, cached_version: int) -> bool:
         """Tombstone the cache entry of a strategy MongoDB no longer has, as ``delete`` would have."""

@@ -39,16 +39,15 @@ class ApiToken:
     last_used_at: datetime | None = None
 
     @classmethod
-    def from_document(cls, doc: dict) -> "ApiToken":
-        return cls(id=str(doc["_id"]), name=doc["name"], created_at=doc["created_at"],
-                   last_used_at=doc.get("last_used_at"))
+    def from_document(cls, doc: dict) -> ApiToken:
+        return cls(
+            id=str(doc["_id"]), name=doc["name"], created_at=doc["created_at"], last_used_at=doc.get("last_used_at")
+        )
 
 
 def hash_token(token: str) -> str:
     """The hex SHA-256 under which a token is stored and looked up."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
 
 
 class TokenRepository:
@@ -97,4 +96,6 @@ class TokenRepository:
             raise TypeError("name_or_id must be a string")
         if self._tokens.delete_one({"name": name_or_id}).deleted_count:
             return True
-        return ObjectId.is_valid(name_or_id) and self._tokens.delete_one({"_id": ObjectId(name_or_id)}).deleted_count > 0
+        return (
+            ObjectId.is_valid(name_or_id) and self._tokens.delete_one({"_id": ObjectId(name_or_id)}).deleted_count > 0
+        )

@@ -40,8 +40,9 @@ class TradeLogRepository:
             doc = {**record, "opened_at": _moment(record["entry_time"]), "updated_at": now}
             if record.get("exit_time") is not None:
                 doc["closed_at"] = _moment(record["exit_time"])
-            operations.append(UpdateOne({"trade_id": record["trade_id"], "rev": {"$lt": record["rev"]}},
-                                        {"$set": doc}, upsert=True))
+            operations.append(
+                UpdateOne({"trade_id": record["trade_id"], "rev": {"$lt": record["rev"]}}, {"$set": doc}, upsert=True)
+            )
         if not operations:
             return 0
         try:
@@ -78,8 +79,12 @@ class TradeLogRepository:
                 **({"$lt": _moment(end_ms)} if end_ms is not None else {}),
             }
         total = self.collection.count_documents(query)
-        cursor = (self.collection.find(query, {"_id": 0}).sort([("opened_at", DESCENDING), ("trade_id", DESCENDING)])
-                  .skip((page - 1) * per_page).limit(per_page))
+        cursor = (
+            self.collection.find(query, {"_id": 0})
+            .sort([("opened_at", DESCENDING), ("trade_id", DESCENDING)])
+            .skip((page - 1) * per_page)
+            .limit(per_page)
+        )
         return list(cursor), total
 
     def open_trades(self, strategy_id: str) -> list[dict]:

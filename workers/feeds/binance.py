@@ -98,8 +98,13 @@ class BinanceFeed:
 
     name = "binance"
 
-    def __init__(self, symbols: Sequence[str], url: str = DEFAULT_URL, backoff: Backoff | None = None,
-                 open_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        url: str = DEFAULT_URL,
+        backoff: Backoff | None = None,
+        open_timeout_s: float = 10.0,
+    ) -> None:
         if not symbols:
             raise ValueError("at least one symbol is needed")
         if urlsplit(url).scheme not in ("ws", "wss"):
@@ -154,8 +159,14 @@ class BinanceFeed:
         if last is not None and trade_id > last + 1:
             missed = trade_id - last - 1
             self.stats.missed_trades += missed
-            log.warning("%s: %d trades missed (trade ids %d to %d)", tick.symbol, missed, last + 1, trade_id - 1,
-                        extra={"symbol": tick.symbol})
+            log.warning(
+                "%s: %d trades missed (trade ids %d to %d)",
+                tick.symbol,
+                missed,
+                last + 1,
+                trade_id - 1,
+                extra={"symbol": tick.symbol},
+            )
         self._last_trade_id[tick.symbol] = trade_id
         self.stats.trades += 1
         return tick
@@ -163,5 +174,8 @@ class BinanceFeed:
     def _log_silence(self) -> None:
         """After a reconnect: how long no message arrived (trades in that time are lost unless ids say otherwise)."""
         if self._last_message_at is not None:
-            log.warning("stream resumed after %.1f s without messages (reconnect %d)",
-                        time.monotonic() - self._last_message_at, self.stats.reconnects)
+            log.warning(
+                "stream resumed after %.1f s without messages (reconnect %d)",
+                time.monotonic() - self._last_message_at,
+                self.stats.reconnects,
+            )

@@ -25,12 +25,12 @@ import redis
 
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import iso_time
+from workers.feeds.publisher import BatchPublisher, Sink
 from workers.progress import (
     candle_processed_through,
     wait_candle_open,
     wait_candle_processed,
 )
-from workers.feeds.publisher import BatchPublisher, Sink
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,18 @@ class Lockstep:
             while not applied and time.monotonic() < deadline:
                 through = candle_processed_through(self.client, symbol, self.timeframe)  # a rerun: already past it
                 applied = (through is not None and through >= candle) or wait_candle_open(
-                    self.client, symbol, self.timeframe, candle, min(WAIT_SLICE_S, deadline - time.monotonic()))
+                    self.client, symbol, self.timeframe, candle, min(WAIT_SLICE_S, deadline - time.monotonic())
+                )
             self.first_batch_applied = applied
             if not applied:
-                log.warning("lockstep: the first batch (%s %s candle of %s) was not applied within %g s",
-                            symbol, self.timeframe, iso_time(candle), self.timeout_s,
-                            extra={"symbol": symbol, "timeframe": self.timeframe})
+                log.warning(
+                    "lockstep: the first batch (%s %s candle of %s) was not applied within %g s",
+                    symbol,
+                    self.timeframe,
+                    iso_time(candle),
+                    self.timeout_s,
+                    extra={"symbol": symbol, "timeframe": self.timeframe},
+                )
 
         return send
 
@@ -92,11 +98,13 @@ class Lockstep:
                 raise LockstepTimeout(
                     f"lockstep: the live pipeline did not report the {symbol} {self.timeframe} candle of "
                     f"{iso_time(candle_open_ms)} processed within {self.timeout_s:g} s "
-                    "(is the ingest worker running?)")
+                    "(is the ingest worker running?)"
+                )
 
     async def _wait(self, symbol: str, candle_open_ms: int, remaining_s: float) -> bool:
         """Poll for at most ``WAIT_SLICE_S`` on a thread: a thread cannot be cancelled, and the feed must stop
         promptly on SIGTERM."""
         slice_s = min(WAIT_SLICE_S, max(0.0, remaining_s))
         return await asyncio.to_thread(
-            wait_candle_processed, self.client, symbol, self.timeframe, candle_open_ms, slice_s)
+            wait_candle_processed, self.client, symbol, self.timeframe, candle_open_ms, slice_s
+        )

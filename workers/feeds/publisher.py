@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from strategies.domain import Tick
-from workers.ticks import encode_batch
 from workers.feeds.backoff import Backoff
+from workers.ticks import encode_batch
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,16 @@ class PublisherStats:
 class BatchPublisher:
     """Collects ticks from a feed and publishes them through ``sink`` in batches; use as ``async with``."""
 
-    def __init__(self, sink: Sink, *, batch_size: int = 500, batch_interval_s: float = 0.020,
-                 max_buffered_ticks: int = 200_000, max_queued_batches: int = MAX_QUEUED_BATCHES,
-                 backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        batch_size: int = 500,
+        batch_interval_s: float = 0.020,
+        max_buffered_ticks: int = 200_000,
+        max_queued_batches: int = MAX_QUEUED_BATCHES,
+        backoff: Backoff | None = None,
+    ) -> None:
         if not (batch_size >= 1 and batch_interval_s > 0 and max_queued_batches >= 1):
             raise ValueError("batch_size and max_queued_batches must be >= 1, batch_interval_s > 0")
         if max_buffered_ticks < batch_size * max_queued_batches:
@@ -140,8 +147,9 @@ class BatchPublisher:
         unsent = self.pending_ticks
         if unsent:
             self.stats.ticks_dropped += unsent
-            log.warning("%d ticks not published at shutdown: the broker did not take them within %.0f s",
-                        unsent, timeout_s)
+            log.warning(
+                "%d ticks not published at shutdown: the broker did not take them within %.0f s", unsent, timeout_s
+            )
 
     def _seal_buffer(self) -> None:
         if self._buffer:
@@ -167,8 +175,12 @@ class BatchPublisher:
         self._dropped_since_warning += len(batch)
         now = time.monotonic()
         if now - self._last_drop_warning >= DROP_WARNING_EVERY_S:
-            log.warning("publish buffer full (%d ticks): dropped the oldest %d ticks (%d in all)",
-                        self.max_buffered_ticks, self._dropped_since_warning, self.stats.ticks_dropped)
+            log.warning(
+                "publish buffer full (%d ticks): dropped the oldest %d ticks (%d in all)",
+                self.max_buffered_ticks,
+                self._dropped_since_warning,
+                self.stats.ticks_dropped,
+            )
             self._last_drop_warning, self._dropped_since_warning = now, 0
 
     async def _send_forever(self) -> None:
@@ -195,8 +207,13 @@ class BatchPublisher:
                 self._healthy = False
                 self._progress.set()  # a waiting put() stops waiting: its ticks get buffered instead
                 delay = self._backoff.next()
-                log.warning("publishing %d ticks failed (attempt %d): %s; retrying in %.2f s",
-                            len(batch), self._backoff.attempts, error, delay)
+                log.warning(
+                    "publishing %d ticks failed (attempt %d): %s; retrying in %.2f s",
+                    len(batch),
+                    self._backoff.attempts,
+                    error,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 continue
             if not self._healthy:

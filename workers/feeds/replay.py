@@ -61,8 +61,9 @@ class ReplayFeed:
 
     name = "replay"
 
-    def __init__(self, candles: Mapping[str, Candles], timeframe: str, speed: float = 1.0,
-                 checkpoint: Checkpoint | None = None) -> None:
+    def __init__(
+        self, candles: Mapping[str, Candles], timeframe: str, speed: float = 1.0, checkpoint: Checkpoint | None = None
+    ) -> None:
         if timeframe not in TIMEFRAME_MS:
             raise ValueError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAME_MS)}")
         if not candles:
@@ -110,6 +111,12 @@ class ReplayFeed:
 
     def _group(self, start: int, end: int) -> list[Tick]:
         symbols = self.symbols
-        return [Tick(symbols[s], t, p, q) for s, t, p, q in zip(
-            self._which[start:end].tolist(), self._ts[start:end].tolist(),
-            self._price[start:end].tolist(), self._qty[start:end].tolist())]
+        return [
+            Tick(symbols[s], t, p, q)
+            for s, t, p, q in zip(
+                self._which[start:end].tolist(),
+                self._ts[start:end].tolist(),
+                self._price[start:end].tolist(),
+                self._qty[start:end].tolist(),
+            )
+        ]

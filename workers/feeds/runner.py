@@ -14,8 +14,9 @@ from workers.feeds.publisher import BatchPublisher, PublisherStats
 log = logging.getLogger(__name__)
 
 
-async def run_feed(feed: Feed, publisher: BatchPublisher, stop: asyncio.Event | None = None,
-                   report_every_s: float = 10.0) -> PublisherStats:
+async def run_feed(
+    feed: Feed, publisher: BatchPublisher, stop: asyncio.Event | None = None, report_every_s: float = 10.0
+) -> PublisherStats:
     """Publish ``feed``'s ticks until it ends or ``stop`` is set, then flush and close ``publisher``.
 
     Every ``report_every_s`` seconds one line reports the rates since the
@@ -34,8 +35,14 @@ async def run_feed(feed: Feed, publisher: BatchPublisher, stop: asyncio.Event | 
         await asyncio.gather(pump, stopped, reporter, return_exceptions=True)
         await publisher.close()
         stats = publisher.stats
-        log.info("%s feed stopped: %d ticks published in %d batches, %d dropped, %d failed sends",
-                 feed.name, stats.ticks_sent, stats.batches_sent, stats.ticks_dropped, stats.send_failures)
+        log.info(
+            "%s feed stopped: %d ticks published in %d batches, %d dropped, %d failed sends",
+            feed.name,
+            stats.ticks_sent,
+            stats.batches_sent,
+            stats.ticks_dropped,
+            stats.send_failures,
+        )
     if not pump.cancelled():
         pump.result()  # the feed's own error, if it failed
     return stats
@@ -53,8 +60,13 @@ async def _report(name: str, publisher: BatchPublisher, every_s: float) -> None:
         await asyncio.sleep(every_s)
         now, stats = time.monotonic(), publisher.stats
         seconds = now - since
-        log.info("%s feed: %.1f ticks/s, %.1f batches/s published (%d ticks in, %d pending, %d dropped in all)",
-                 name, (stats.ticks_sent - before.ticks_sent) / seconds,
-                 (stats.batches_sent - before.batches_sent) / seconds, stats.ticks_received,
-                 publisher.pending_ticks, stats.ticks_dropped)
+        log.info(
+            "%s feed: %.1f ticks/s, %.1f batches/s published (%d ticks in, %d pending, %d dropped in all)",
+            name,
+            (stats.ticks_sent - before.ticks_sent) / seconds,
+            (stats.batches_sent - before.batches_sent) / seconds,
+            stats.ticks_received,
+            publisher.pending_ticks,
+            stats.ticks_dropped,
+        )
         before, since = replace(stats), now

@@ -33,8 +33,15 @@ from strategies.domain import Tick
 from workers.feeds.base import MAX_GROUP
 from workers.feeds.pacing import Pacer
 
-KNOWN_PRICES = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "BNBUSDT": 600.0, "SOLUSDT": 150.0,
-                "XRPUSDT": 0.6, "ADAUSDT": 0.45, "DOGEUSDT": 0.15}
+KNOWN_PRICES = {
+    "BTCUSDT": 60_000.0,
+    "ETHUSDT": 3_000.0,
+    "BNBUSDT": 600.0,
+    "SOLUSDT": 150.0,
+    "XRPUSDT": 0.6,
+    "ADAUSDT": 0.45,
+    "DOGEUSDT": 0.15,
+}
 _ANNUAL_VOLATILITY = 0.6
 _SECONDS_PER_YEAR = 365 * 86_400
 _NOMINAL_RATE_PER_SYMBOL = 1.0  # sets the per-tick volatility when the rate is unlimited
@@ -58,8 +65,14 @@ class SimulatedFeed:
 
     name = "simulated"
 
-    def __init__(self, symbols: Sequence[str], rate: float | None = 10.0, seed: int = 0,
-                 start_ms: int | None = None, start_prices: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        rate: float | None = 10.0,
+        seed: int = 0,
+        start_ms: int | None = None,
+        start_prices: Mapping[str, float] | None = None,
+    ) -> None:
         if not symbols:
             raise ValueError("at least one symbol is needed")
         if rate is not None and not rate > 0:
@@ -118,5 +131,6 @@ class SimulatedFeed:
         price = np.rint(np.exp(log_price) * price_scale) / price_scale
         qty = np.maximum(np.rint(notional / price * qty_scale), 1.0) / qty_scale
         symbols = self.symbols
-        return [Tick(symbols[s], t, p, q)
-                for s, t, p, q in zip(which.tolist(), ts.tolist(), price.tolist(), qty.tolist())]
+        return [
+            Tick(symbols[s], t, p, q) for s, t, p, q in zip(which.tolist(), ts.tolist(), price.tolist(), qty.tolist())
+        ]

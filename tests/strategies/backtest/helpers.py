@@ -42,9 +42,7 @@ def flag_candles(bars: Sequence[Bar], **rule_bars: Iterable[int]) -> Candles:
     return Candles(ts, *ohlc.T.copy(), volume)
 
 
-def backtest(
-    bars: Sequence[Bar], cash: float = 1_050, indicators: dict | None = None, **fields: Any
-) -> BacktestResult:
+def backtest(bars: Sequence[Bar], cash: float = 1_050, indicators: dict | None = None, **fields: Any) -> BacktestResult:
     """Run ``flag_spec`` on ``flag_candles``: rule bars go to the candles, everything else to the spec.
 
     The default cash buys exactly 10 units at 100 (backtesting.py keeps a hair of equity back,

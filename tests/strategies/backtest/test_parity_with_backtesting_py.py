@@ -70,9 +70,7 @@ def test_short_sma_cross_with_stops_trades_like_backtesting_py_sell_orders(seed)
     risk = {"stop_loss": {"fraction": 0.015}, "take_profit": {"fraction": 0.02}, "trailing_stop": {"fraction": 0.01}}
     spec = example("sma_cross", rules=rules, risk=risk, costs={"commission": 0.001})
     candles = with_gaps(generate_candles(4000, "1h", seed=seed), seed)
-    assert_parity(
-        spec, candles, SmaCross, 0.001, short=True, stop_loss=0.015, take_profit=0.02, trailing_stop=0.01
-    )
+    assert_parity(spec, candles, SmaCross, 0.001, short=True, stop_loss=0.015, take_profit=0.02, trailing_stop=0.01)
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.75])

@@ -109,9 +109,7 @@ def test_a_fraction_of_equity_below_one_buys_that_share():
         (250, 2.75, 2),  # 2.75 cost 275: whole units again
     ],
 )
-def test_fixed_units_buys_that_amount_fractions_included_or_as_many_whole_units_as_equity_pays_for(
-    cash, units, bought
-):
+def test_fixed_units_buys_that_amount_fractions_included_or_as_many_whole_units_as_equity_pays_for(cash, units, bought):
     result = backtest(FLAT, cash=cash, enter_long=[0], sizing={"mode": "fixed_units", "value": units})
     assert result.open_trades[0].size == bought
 

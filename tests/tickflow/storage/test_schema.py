@@ -16,8 +16,13 @@ def test_a_strategy_document_without_a_spec_is_rejected_by_the_server(db):
 
 
 def test_two_candle_buckets_for_the_same_symbol_timeframe_and_start_are_rejected(db):
-    bucket = {"symbol": "BTCUSDT", "timeframe": "1m", "start": 0, "count": 1,
-              **{c: b"\0" * 8 for c in ("ts", "open", "high", "low", "close", "volume")}}
+    bucket = {
+        "symbol": "BTCUSDT",
+        "timeframe": "1m",
+        "start": 0,
+        "count": 1,
+        **dict.fromkeys(("ts", "open", "high", "low", "close", "volume"), b"\x00" * 8),
+    }
     db[HISTORICAL_CANDLES].insert_one(dict(bucket))
     with pytest.raises(DuplicateKeyError):
         db[HISTORICAL_CANDLES].insert_one(dict(bucket))

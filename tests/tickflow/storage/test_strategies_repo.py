@@ -14,8 +14,8 @@ from tickflow.storage.keys import strategy_key
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import (
     Conflict,
-    StrategyNotFound,
     Strategy,
+    StrategyNotFound,
     StrategyRepository,
     VersionMismatch,
     merge_patch,
@@ -148,7 +148,7 @@ def test_reads_are_served_from_the_cache_without_touching_mongodb(repo, db):
 
 def test_cache_entries_expire_so_a_failed_cache_write_cannot_leave_them_stale_forever(repo, redis):
     created = repo.create(spec())
-    assert 0 < redis.pttl(strategy_key(created.id))
+    assert redis.pttl(strategy_key(created.id)) > 0
 
 
 def test_an_older_version_never_overwrites_a_newer_one_in_the_cache(repo, db, redis):

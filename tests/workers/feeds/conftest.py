@@ -24,8 +24,9 @@ MINUTE = 60_000
 def candles(*rows: tuple[float, float, float, float, float], start: int = T0, step: int = MINUTE) -> Candles:
     """Candles from ``(open, high, low, close, volume)`` rows, one ``step`` apart."""
     o, h, l, c, v = zip(*rows)
-    return Candles.from_columns({"ts": [start + i * step for i in range(len(rows))],
-                                 "open": o, "high": h, "low": l, "close": c, "volume": v})
+    return Candles.from_columns(
+        {"ts": [start + i * step for i in range(len(rows))], "open": o, "high": h, "low": l, "close": c, "volume": v}
+    )
 
 
 async def take(feed: Feed, count: int, timeout_s: float = 10.0) -> list[Tick]:
@@ -45,13 +46,26 @@ async def drain(feed: Feed, timeout_s: float = 10.0) -> list[Tick]:
         return [tick async for group in feed.ticks() for tick in group]
 
 
-
-
-def trade(symbol: str, trade_id: int, price: float = 100.0, qty: float = 0.5, ts: int = 1_700_000_000_000,
-          combined: bool = True) -> str:
+def trade(
+    symbol: str,
+    trade_id: int,
+    price: float = 100.0,
+    qty: float = 0.5,
+    ts: int = 1_700_000_000_000,
+    combined: bool = True,
+) -> str:
     """A Binance trade message: in the combined-stream envelope, or raw as a single stream sends it."""
-    data = {"e": "trade", "E": ts + 3, "s": symbol, "t": trade_id, "p": f"{price:.2f}", "q": f"{qty:.5f}",
-            "T": ts, "m": trade_id % 2 == 0, "M": True}
+    data = {
+        "e": "trade",
+        "E": ts + 3,
+        "s": symbol,
+        "t": trade_id,
+        "p": f"{price:.2f}",
+        "q": f"{qty:.5f}",
+        "T": ts,
+        "m": trade_id % 2 == 0,
+        "M": True,
+    }
     return json.dumps({"stream": f"{symbol.lower()}@trade", "data": data} if combined else data)
 
 

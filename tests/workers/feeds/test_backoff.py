@@ -9,7 +9,7 @@ def test_delays_double_up_to_the_cap_each_shortened_by_at_most_the_jitter():
     delays = [backoff.next() for _ in range(200)]
 
     for attempt, delay in enumerate(delays):
-        ceiling = min(1.0, 0.1 * 2 ** attempt)
+        ceiling = min(1.0, 0.1 * 2**attempt)
         assert ceiling / 2 <= delay <= ceiling
     assert len(set(delays)) > 100  # jittered, so feeds that failed together do not retry together
 

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from cli.localservices import free_port
 from strategies.domain import Tick
 from tests.workers.feeds.conftest import FakeExchange, take, trade
-from cli.localservices import free_port
 from workers.feeds import Backoff, BinanceFeed
 from workers.feeds.binance import BadMessage, parse_trade, stream_url
 
@@ -29,23 +29,32 @@ def test_a_trade_parses_from_a_combined_stream_envelope_or_raw():
 def test_other_events_are_not_trades_and_malformed_trades_are_bad_messages():
     assert parse_trade(json.dumps({"result": None, "id": 1})) is None  # a subscription reply
     assert parse_trade(json.dumps({"e": "aggTrade", "s": "BTCUSDT"})) is None
-    bad = ["not json", "[1, 2]", trade("BTCUSDT", 1).replace('"p": "100.00"', '"p": "abc"'),
-           json.dumps({"e": "trade", "s": "BTCUSDT", "t": 1, "p": "1", "q": "1"}),  # no trade time
-           json.dumps({"e": "trade", "s": "BTCUSDT", "t": "1", "p": "1", "q": "1", "T": TS}),  # id as a string
-           json.dumps({"e": "trade", "s": "BTCUSDT", "t": 1, "p": "-5", "q": "1", "T": TS})]
+    bad = [
+        "not json",
+        "[1, 2]",
+        trade("BTCUSDT", 1).replace('"p": "100.00"', '"p": "abc"'),
+        json.dumps({"e": "trade", "s": "BTCUSDT", "t": 1, "p": "1", "q": "1"}),  # no trade time
+        json.dumps({"e": "trade", "s": "BTCUSDT", "t": "1", "p": "1", "q": "1", "T": TS}),  # id as a string
+        json.dumps({"e": "trade", "s": "BTCUSDT", "t": 1, "p": "-5", "q": "1", "T": TS}),
+    ]
     for message in bad:
         with pytest.raises(BadMessage):
             parse_trade(message)
 
 
 def test_the_feed_subscribes_to_the_trade_streams_of_its_symbols_in_the_url():
-    assert stream_url("wss://stream.binance.com:9443/", ["BTCUSDT", "ETHUSDT"]) == \
-        "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/ethusdt@trade"
+    assert (
+        stream_url("wss://stream.binance.com:9443/", ["BTCUSDT", "ETHUSDT"])
+        == "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/ethusdt@trade"
+    )
 
 
 def test_trades_of_several_symbols_arrive_as_ticks_in_order():
-    messages = [trade("BTCUSDT", 1, 37_000, ts=TS), trade("ETHUSDT", 7, 2_000, ts=TS + 1),
-                trade("BTCUSDT", 2, 37_001, ts=TS + 2)]
+    messages = [
+        trade("BTCUSDT", 1, 37_000, ts=TS),
+        trade("ETHUSDT", 7, 2_000, ts=TS + 1),
+        trade("BTCUSDT", 2, 37_001, ts=TS + 2),
+    ]
 
     async def scenario():
         async with FakeExchange([messages]) as exchange:
@@ -56,7 +65,10 @@ def test_trades_of_several_symbols_arrive_as_ticks_in_order():
 
     assert paths == ["/stream?streams=btcusdt@trade/ethusdt@trade"]
     assert [(tick.symbol, tick.ts, tick.price) for tick in ticks] == [
-        ("BTCUSDT", TS, 37_000), ("ETHUSDT", TS + 1, 2_000), ("BTCUSDT", TS + 2, 37_001)]
+        ("BTCUSDT", TS, 37_000),
+        ("ETHUSDT", TS + 1, 2_000),
+        ("BTCUSDT", TS + 2, 37_001),
+    ]
 
 
 def test_the_feed_reconnects_and_resubscribes_after_the_server_drops_the_connection(caplog):
@@ -80,8 +92,14 @@ def test_the_feed_reconnects_and_resubscribes_after_the_server_drops_the_connect
 
 
 def test_a_jump_in_trade_ids_is_logged_as_missed_trades_per_symbol(caplog):
-    messages = [trade("BTCUSDT", 1), trade("ETHUSDT", 50), trade("BTCUSDT", 2), trade("BTCUSDT", 5),
-                trade("ETHUSDT", 51), trade("ETHUSDT", 60)]
+    messages = [
+        trade("BTCUSDT", 1),
+        trade("ETHUSDT", 50),
+        trade("BTCUSDT", 2),
+        trade("BTCUSDT", 5),
+        trade("ETHUSDT", 51),
+        trade("ETHUSDT", 60),
+    ]
 
     async def scenario():
         async with FakeExchange([messages]) as exchange:
@@ -98,8 +116,13 @@ def test_a_jump_in_trade_ids_is_logged_as_missed_trades_per_symbol(caplog):
 
 
 def test_bad_messages_are_skipped_and_counted():
-    messages = ["not json", json.dumps({"result": None, "id": 1}), "[]",
-                trade("BTCUSDT", 1).replace('"q": "0.50000"', '"q": "lots"'), trade("BTCUSDT", 2)]
+    messages = [
+        "not json",
+        json.dumps({"result": None, "id": 1}),
+        "[]",
+        trade("BTCUSDT", 1).replace('"q": "0.50000"', '"q": "lots"'),
+        trade("BTCUSDT", 2),
+    ]
 
     async def scenario():
         async with FakeExchange([messages]) as exchange:

@@ -9,17 +9,17 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 
-from tasks.celery_app import app as celery_app
-from tests.workers.feeds.test_publisher import ticks
-from workers.ticks import decode_batch
 from cli.localservices import LocalRedis, free_port
+from tasks.celery_app import app as celery_app
 from tasks.feed import INGEST_TASK, celery_sink
+from tests.workers.feeds.test_publisher import ticks
 from workers.feeds import (
     Backoff,
     BatchPublisher,
     SimulatedFeed,
     run_feed,
 )
+from workers.ticks import decode_batch
 
 
 @pytest.fixture
@@ -92,11 +92,12 @@ def test_a_dead_broker_does_not_block_the_feed_and_buffered_ticks_go_out_once_it
     sent = ticks(2_000)
 
     async def scenario():
-        async with BatchPublisher(celery_sink(app, queue="ingest"), batch_size=500,
-                                  backoff=Backoff(initial=0.02, maximum=0.1)) as publisher:
+        async with BatchPublisher(
+            celery_sink(app, queue="ingest"), batch_size=500, backoff=Backoff(initial=0.02, maximum=0.1)
+        ) as publisher:
             started = time.monotonic()
             for start in range(0, len(sent), 100):
-                await publisher.put(sent[start:start + 100])
+                await publisher.put(sent[start : start + 100])
             put_seconds = time.monotonic() - started
             await asyncio.sleep(0.3)
             failures_while_down = publisher.stats.send_failures
@@ -119,8 +120,9 @@ def test_beyond_the_buffer_bound_the_oldest_ticks_are_dropped_counted_and_logged
     app, _ = dead_broker
 
     async def scenario():
-        publisher = BatchPublisher(celery_sink(app), batch_size=100, max_buffered_ticks=1_000,
-                                   backoff=Backoff(initial=0.02, maximum=0.1))
+        publisher = BatchPublisher(
+            celery_sink(app), batch_size=100, max_buffered_ticks=1_000, backoff=Backoff(initial=0.02, maximum=0.1)
+        )
         async with publisher:
             await publisher.put(ticks(100))
             await asyncio.sleep(0.1)  # the first batch is being retried, the broker known down

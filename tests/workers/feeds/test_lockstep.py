@@ -8,7 +8,6 @@ import time
 import pytest
 
 from tests.workers.feeds.conftest import MINUTE, T0, candles
-from workers.progress import mark_candle_processed
 from tickflow.storage import keys
 from workers.feeds import (
     BatchPublisher,
@@ -17,6 +16,7 @@ from workers.feeds import (
     ReplayFeed,
     run_feed,
 )
+from workers.progress import mark_candle_processed
 
 SYMBOL = f"LOCKSTEP{os.getpid()}"  # not BTCUSDT: a parallel test run of the live engine marks that one
 THREE_CANDLES = candles((100, 101, 99, 100.5, 8), (100.5, 102, 100, 101, 8), (101, 101.5, 98, 99, 8))
@@ -55,8 +55,9 @@ def test_lockstep_sends_nothing_past_a_candle_close_until_the_pipeline_reports_t
     async def replay() -> None:
         # A long batch interval: only lockstep's flush can get the closing tick out this fast.
         async with BatchPublisher(payloads.append, batch_interval_s=30) as publisher:
-            feed = ReplayFeed({SYMBOL: THREE_CANDLES}, "1m", speed=0,
-                              checkpoint=Lockstep(publisher, redis, "1m", timeout_s=10))
+            feed = ReplayFeed(
+                {SYMBOL: THREE_CANDLES}, "1m", speed=0, checkpoint=Lockstep(publisher, redis, "1m", timeout_s=10)
+            )
             await run_feed(feed, publisher)
 
     helper = threading.Thread(target=pipeline)
@@ -72,8 +73,9 @@ def test_lockstep_sends_nothing_past_a_candle_close_until_the_pipeline_reports_t
 def test_lockstep_gives_up_with_a_one_line_error_when_the_pipeline_never_answers(redis):
     async def replay() -> None:
         async with BatchPublisher(lambda payload: None) as publisher:
-            feed = ReplayFeed({SYMBOL: THREE_CANDLES}, "1m", speed=0,
-                              checkpoint=Lockstep(publisher, redis, "1m", timeout_s=0.3))
+            feed = ReplayFeed(
+                {SYMBOL: THREE_CANDLES}, "1m", speed=0, checkpoint=Lockstep(publisher, redis, "1m", timeout_s=0.3)
+            )
             await run_feed(feed, publisher)
 
     started = time.monotonic()
@@ -87,8 +89,9 @@ def test_a_candle_already_processed_does_not_hold_the_replay_up(redis):
 
     async def replay() -> int:
         async with BatchPublisher(lambda payload: None) as publisher:
-            feed = ReplayFeed({SYMBOL: THREE_CANDLES}, "1m", speed=0,
-                              checkpoint=Lockstep(publisher, redis, "1m", timeout_s=1))
+            feed = ReplayFeed(
+                {SYMBOL: THREE_CANDLES}, "1m", speed=0, checkpoint=Lockstep(publisher, redis, "1m", timeout_s=1)
+            )
             return (await run_feed(feed, publisher)).ticks_sent
 
     assert asyncio.run(replay()) == 12
@@ -111,8 +114,9 @@ def test_after_the_first_batch_nothing_more_is_sent_until_redis_shows_it_applied
     async def replay() -> int:
         # Batches of two ticks: the first candle's four ticks and its closing tick leave in three batches.
         async with BatchPublisher(payloads.append, batch_size=2, batch_interval_s=30) as publisher:
-            feed = ReplayFeed({SYMBOL: THREE_CANDLES}, "1m", speed=0,
-                              checkpoint=Lockstep(publisher, redis, "1m", timeout_s=10))
+            feed = ReplayFeed(
+                {SYMBOL: THREE_CANDLES}, "1m", speed=0, checkpoint=Lockstep(publisher, redis, "1m", timeout_s=10)
+            )
             return (await run_feed(feed, publisher)).ticks_sent
 
     helper = threading.Thread(target=pipeline)

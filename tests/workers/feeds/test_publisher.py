@@ -6,8 +6,8 @@ import time
 import pytest
 
 from strategies.domain import Tick
-from workers.ticks import decode_batch
 from workers.feeds import BatchPublisher
+from workers.ticks import decode_batch
 
 
 def ticks(count: int, symbol: str = "BTCUSDT") -> list[Tick]:
@@ -70,8 +70,9 @@ def test_put_waits_while_a_healthy_but_slow_broker_catches_up_and_drops_nothing(
         payloads.append(payload)
 
     async def scenario():
-        async with BatchPublisher(slow_broker, batch_size=100, max_queued_batches=2,
-                                  max_buffered_ticks=1_000) as publisher:
+        async with BatchPublisher(
+            slow_broker, batch_size=100, max_queued_batches=2, max_buffered_ticks=1_000
+        ) as publisher:
             started = time.monotonic()
             for _ in range(20):
                 await publisher.put(ticks(100))
@@ -97,8 +98,9 @@ def test_closing_publishes_what_is_left_at_once():
     assert sizes(payloads) == [3]
 
 
-@pytest.mark.parametrize("options", [{"batch_size": 0}, {"batch_interval_s": 0},
-                                     {"batch_size": 500, "max_buffered_ticks": 1_000}])
+@pytest.mark.parametrize(
+    "options", [{"batch_size": 0}, {"batch_interval_s": 0}, {"batch_size": 500, "max_buffered_ticks": 1_000}]
+)
 def test_impossible_settings_are_refused(options):
     with pytest.raises(ValueError):
         BatchPublisher(lambda payload: None, **options)

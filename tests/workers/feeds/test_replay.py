@@ -43,13 +43,18 @@ def test_ticks_fall_inside_their_candle_with_the_close_last_and_quantities_summi
 
 
 def test_symbols_are_merged_by_time_ties_in_the_order_given():
-    feed = ReplayFeed({"ETHUSDT": candles((10, 11, 9, 10.5, 1)), "BTCUSDT": candles((100, 110, 95, 105, 1))}, "1m",
-                      speed=0)
+    feed = ReplayFeed(
+        {"ETHUSDT": candles((10, 11, 9, 10.5, 1)), "BTCUSDT": candles((100, 110, 95, 105, 1))}, "1m", speed=0
+    )
 
     ticks = asyncio.run(drain(feed))
 
     assert [(tick.symbol, tick.ts) for tick in ticks[:4]] == [
-        ("ETHUSDT", T0), ("BTCUSDT", T0), ("ETHUSDT", T0 + 20_000), ("BTCUSDT", T0 + 20_000)]
+        ("ETHUSDT", T0),
+        ("BTCUSDT", T0),
+        ("ETHUSDT", T0 + 20_000),
+        ("BTCUSDT", T0 + 20_000),
+    ]
     assert len(ticks) == 8
 
 
@@ -58,8 +63,11 @@ def test_speed_paces_ticks_by_their_timestamps():
 
     async def replay(speed: float) -> list[tuple[float, int]]:
         started = time.monotonic()
-        return [(time.monotonic() - started, tick.ts) async for group in ReplayFeed(
-            {"BTCUSDT": three_minutes}, "1m", speed=speed).ticks() for tick in group]
+        return [
+            (time.monotonic() - started, tick.ts)
+            async for group in ReplayFeed({"BTCUSDT": three_minutes}, "1m", speed=speed).ticks()
+            for tick in group
+        ]
 
     arrivals = asyncio.run(replay(600))  # 180 s of market in 0.3 s
     for seconds, ts in arrivals:
@@ -69,8 +77,10 @@ def test_speed_paces_ticks_by_their_timestamps():
 
 
 def test_replaying_candles_stored_in_mongodb_rebuilds_them_bit_for_bit(db):
-    stored = {"BTCUSDT": generate_candles(500, "5m", seed=1, start_price=40_000),
-              "ETHUSDT": generate_candles(500, "5m", seed=2, start_price=2_000)}
+    stored = {
+        "BTCUSDT": generate_candles(500, "5m", seed=1, start_price=40_000),
+        "ETHUSDT": generate_candles(500, "5m", seed=2, start_price=2_000),
+    }
     store = CandleStore(db)
     for symbol, series in stored.items():
         store.upsert(symbol, "5m", series)
@@ -82,8 +92,12 @@ def test_replaying_candles_stored_in_mongodb_rebuilds_them_bit_for_bit(db):
     assert all(a.ts <= b.ts for a, b in pairwise(ticks))
     rebuilt = rebuild(ticks, 300_000)
     for symbol, series in stored.items():
-        expected = dict(zip(series.ts.tolist(), zip(*(getattr(series, name).tolist()
-                                                      for name in ("open", "high", "low", "close", "volume")))))
+        expected = dict(
+            zip(
+                series.ts.tolist(),
+                zip(*(getattr(series, name).tolist() for name in ("open", "high", "low", "close", "volume"))),
+            )
+        )
         assert rebuilt[symbol] == expected  # exact float equality, volume included
 
 
