@@ -189,8 +189,8 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
 def test_no_seed_runs_the_procfile_without_seeding(db, tmp_path):
     from click.testing import CliRunner
 
-    from cli.main import cli
     from cli.demo import MARKER
+    from cli.main import cli
 
     procfile = tmp_path / "Procfile"
     procfile.write_text("hello: echo hello from the procfile\n")
