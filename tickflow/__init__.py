@@ -1,10 +1,9 @@
-"""TickFlow: shared infrastructure (settings, storage, local services, CLI).
+"""TickFlow's shared infrastructure: settings, storage, logs, times, candle files.
 
-Domain logic lives in the top-level packages: ``strategies`` (pure rules and
-indicators), ``backtests``, ``tasks``/``workers`` (live engine) and ``app``
-(management API). Everything that touches MongoDB or Redis goes through
-``tickflow.storage`` so that the API, tasks and backtests share one
-implementation.
+Everything that touches MongoDB or Redis goes through ``tickflow.storage``, so the API,
+the Celery tasks and both engines share one implementation, including the formats of
+the live state the engine writes and the API reads. It imports no project package but
+``strategies`` (docs/architecture.md, "Packages").
 """
 
 __version__ = "0.1.0"
