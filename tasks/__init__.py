@@ -1,10 +1,10 @@
-"""Celery tasks. ``celery -A tasks`` finds the application as ``tasks.app``."""
+"""Celery tasks. ``celery -A tasks`` finds the application as ``tasks.app``.
 
-from tasks import (  # noqa: F401  registers tasks.backtests.* and tasks.live.*
-    backtests,
-    live,
-    maintenance,
-)
+Importing this package loads only the application: a worker imports the task modules
+(``TASK_MODULES``) when it starts, and a process that only sends tasks by name, like the
+feed, never loads the engines.
+"""
+
 from tasks.celery_app import app
 
 __all__ = ["app"]

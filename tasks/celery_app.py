@@ -1,8 +1,8 @@
 """The Celery application every worker, the API and the CLI share.
 
-Delivery settings follow what was measured on this machine
-(``shared/notes/measured-here.md``): late acks plus reject-on-worker-lost
-and a prefetch of one lose nothing when a worker process dies.
+Delivery settings follow what was measured on the development machine
+(Celery 5.7, Redis 7, 2026-11-25): late acks plus reject-on-worker-lost and a
+prefetch of one lose nothing when a worker process dies.
 
 Every queue (live and backtests) shares one Redis namespace, so one
 ``celery -A tasks inspect/control/purge/events`` and one Flower see every
@@ -21,10 +21,12 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
+from tasks.beat import BEAT_SCHEDULE
 from tickflow.logs import connect_celery
 from tickflow.settings import SettingsError, get_settings
 
 QUEUES = ("ingest", "strategy", "orders", "backtests")
+TASK_MODULES = ("tasks.backtests", "tasks.live", "tasks.maintenance")
 # Seconds an unacknowledged message may stay with a worker before another worker's sweep
 # restores it: how long a dead worker's live tasks wait. Not a limit on task duration
 # (backtest tasks renew their lease; see tasks.backtests).
@@ -47,7 +49,9 @@ BROKER_TRANSPORT_OPTIONS = {
 
 def create_celery() -> Celery:
     settings = get_settings()
-    celery = Celery("tickflow", broker=settings.celery_broker_url, backend=settings.celery_result_backend)
+    celery = Celery(
+        "tickflow", broker=settings.celery_broker_url, backend=settings.celery_result_backend, include=TASK_MODULES
+    )
     celery.conf.update(
         broker_transport="tasks.transport:Transport",  # kombu's Redis transport, minus a client object per command
         task_queues=[Queue(name) for name in QUEUES],
@@ -65,8 +69,6 @@ def create_celery() -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
-    from tasks.beat import BEAT_SCHEDULE  # here: tasks/__init__ imports this module first
-
     celery.conf.beat_schedule = BEAT_SCHEDULE
     return celery
 

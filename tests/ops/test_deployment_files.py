@@ -283,7 +283,7 @@ def test_dockerignore_sends_what_pip_install_needs_and_nothing_private():
     needed = ["pyproject.toml", "setup.cfg", readme] + [f"{p}/__init__.py" for p in packages]
     for package, globs in cfg["options.package_data"].items():
         for pattern in globs.split():
-            data = sorted((ROOT / package).glob(pattern))
+            data = sorted((ROOT / package.replace(".", "/")).glob(pattern))
             assert data, f"package_data {package}: {pattern} matches nothing"
             needed += [str(f.relative_to(ROOT)) for f in data]
     for path in needed:

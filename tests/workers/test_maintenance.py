@@ -96,6 +96,7 @@ def test_beat_schedules_each_maintenance_task_on_a_live_workers_queue_expiring_a
     assert celery_app.conf.beat_schedule == BEAT_SCHEDULE
     scheduled = {entry["task"]: entry for entry in BEAT_SCHEDULE.values()}
     assert {task: scheduled[task]["schedule"] for task in MAINTENANCE} == MAINTENANCE
+    celery_app.loader.import_default_modules()  # what a worker imports when it starts
     for task, entry in scheduled.items():
         assert task in celery_app.tasks
         assert entry["options"]["queue"] in live_queues
