@@ -7,7 +7,7 @@ a new blueprint cannot be exposed by forgetting a decorator.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_smorest import abort
 
 from app.context import token_repository
@@ -40,6 +40,7 @@ def require_token() -> None:
             message="A valid API token is required: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="tickflow"'},
         )
+    g.token = record
 
 
 def init_app(app: Flask) -> None:

@@ -1,15 +1,21 @@
-"""Health probes for Redis, MongoDB and the Celery workers.
+"""Health probes for Redis, MongoDB and the Celery workers, and the monitor that runs them in the background.
 
 Each probe opens its own short-lived connection with sub-second timeouts:
 the shared clients wait for seconds (or forever) when a server is gone, and
 a health check that hangs is worse than none. A probe never raises; it
 reports ``{"state": "up" | "down", ...}`` and logs why a service is down
 (health is public, so error texts, which name hosts, stay out of the report).
+
+Probing takes a second (connections, and a Celery ping that waits for every
+worker's answer), and health is what every dashboard polls, so requests never
+probe: a ``HealthMonitor`` thread probes every ``REFRESH_S`` while health is
+being asked for, and requests read its last report.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -71,3 +77,50 @@ def probe_celery(celery: Celery, broker_url: str) -> dict[str, Any]:
         return {"state": "down", "workers": []}
     workers = sorted(replies)
     return {"state": "up" if workers else "down", "workers": workers}
+
+
+REFRESH_S = 2.0
+"""How often the monitor probes: a report is at most this old (plus one probe round)."""
+IDLE_STOP_S = 60.0
+"""The monitor's thread ends when nobody asked for a report this long; the next request starts it again."""
+
+
+class HealthMonitor:
+    """Probes Redis, MongoDB and Celery on a background thread while its reports are being read.
+
+    ``report()`` answers at once from the last round of probes, each part with ``age_s``, the
+    age of its probe. Only the first request after a quiet spell waits, for one round.
+    """
+
+    def __init__(self, redis_url: str, mongo_uri: str, celery: Celery, broker_url: str) -> None:
+        self._probes = {
+            "redis": lambda: probe_redis(redis_url),
+            "mongodb": lambda: probe_mongodb(mongo_uri),
+            "celery": lambda: probe_celery(celery, broker_url),
+        }
+        self._results: dict[str, tuple[dict[str, Any], float]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._asked = 0.0
+        self._first_round = threading.Event()
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Each part's last probe result with its age in seconds."""
+        self._asked = time.monotonic()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._first_round.clear()
+                self._thread = threading.Thread(target=self._run, name="health-monitor", daemon=True)
+                self._thread.start()
+        self._first_round.wait()
+        now = time.monotonic()
+        return {name: {**result, "age_s": round(now - at, 3)} for name, (result, at) in self._results.items()}
+
+    def _run(self) -> None:
+        while True:
+            for name, probe in self._probes.items():
+                self._results[name] = (probe(), time.monotonic())
+            self._first_round.set()
+            if time.monotonic() - self._asked > IDLE_STOP_S:
+                return
+            time.sleep(REFRESH_S)

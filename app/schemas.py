@@ -85,17 +85,23 @@ class StrategyListArgsSchema(PageArgsSchema):
 
 
 class ProbeSchema(Schema):
-    state = fields.String(validate=validate.OneOf(["up", "down"]))
-    latency_ms = fields.Float()
+    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    latency_ms = fields.Float(metadata={"description": "Round trip of the probe, when up"})
+    age_s = fields.Float(required=True, metadata={"description": "Seconds since this probe ran"})
 
 
 class CeleryProbeSchema(Schema):
-    state = fields.String(validate=validate.OneOf(["up", "down"]))
-    workers = fields.List(fields.String(), metadata={"description": "Workers that answered a ping"})
+    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    workers = fields.List(fields.String(), required=True, metadata={"description": "Workers that answered a ping"})
+    age_s = fields.Float(required=True, metadata={"description": "Seconds since this probe ran"})
 
 
 class HealthSchema(Schema):
-    status = fields.String(validate=validate.OneOf(["ok", "degraded"]))
-    redis = fields.Nested(ProbeSchema)
-    mongodb = fields.Nested(ProbeSchema)
-    celery = fields.Nested(CeleryProbeSchema)
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded"]))
+    redis = fields.Nested(ProbeSchema, required=True)
+    mongodb = fields.Nested(ProbeSchema, required=True)
+    celery = fields.Nested(CeleryProbeSchema, required=True)
+
+
+class LivenessSchema(Schema):
+    status = fields.String(required=True, validate=validate.Equal("alive"))
