@@ -38,19 +38,21 @@ class ActiveSet:
         self.warmup_multiple = warmup_multiple
         self._rebuild_timeframes = client.register_script(REBUILD_TIMEFRAMES)
 
-    def entry_for(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
+    def entry_for(self, strategy: LiveStrategy, mode: str, cash: float, since: int) -> LiveEntry:
         spec = strategy.spec
-        return LiveEntry(
-            mode, cash, list(spec.symbols), spec.timeframe, strategy.bars_needed(self.min_bars, self.warmup_multiple)
-        )
+        bars = strategy.bars_needed(self.min_bars, self.warmup_multiple)
+        return LiveEntry(mode, cash, list(spec.symbols), spec.timeframe, bars, since)
 
-    def start(self, strategy: LiveStrategy, mode: str, cash: float) -> LiveEntry:
-        """Record the strategy as live in MongoDB (the truth), then in Redis, and warm its working sets."""
-        entry = self.entry_for(strategy, mode, cash)
-        now = datetime.now(UTC)
+    def start(self, strategy: LiveStrategy, mode: str, cash: float, since: int) -> LiveEntry:
+        """Record the strategy as live in MongoDB (the truth), then in Redis, and warm its working sets.
+
+        ``since``: when its run started (epoch ms), now for a new run, the earlier start for a resumed one.
+        """
+        entry = self.entry_for(strategy, mode, cash, since)
+        started_at = datetime.fromtimestamp(since / 1000, UTC)
         self.strategies.update_one(
             {"_id": ObjectId(strategy.id)},
-            {"$set": {"live": {"active": True, "mode": mode, "cash": cash, "started_at": now}}},
+            {"$set": {"live": {"active": True, "mode": mode, "cash": cash, "started_at": started_at}}},
         )
         self.register(strategy.id, entry)
         if self.warm_up(strategy.id, entry).waiting:
@@ -113,3 +115,8 @@ class ActiveSet:
     def stored_live(self) -> list[dict]:
         """Strategies MongoDB marks active: ``{"_id", "live"}`` documents."""
         return list(self.strategies.find({"live.active": True}, {"live": 1}))
+
+    def last_run(self, strategy_id: str) -> dict | None:
+        """The strategy's latest run as MongoDB keeps it (``{"active", "mode", "cash", "started_at", ...}``)."""
+        doc = self.strategies.find_one({"_id": ObjectId(strategy_id)}, {"live": 1})
+        return None if doc is None else doc.get("live")

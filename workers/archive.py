@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 from strategies import position as machine
 from strategies.domain import Side, return_fraction
 from tickflow.storage import keys
+from tickflow.storage.active import LiveEntry
 from tickflow.storage.positions import Position, trade_id
 from tickflow.storage.trade_logs import TradeLogRepository
 from workers.orders import client_order_id
@@ -39,8 +40,8 @@ def _number(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def opened_record(position: Position, timeframe: str, mode: str, order_id: str) -> dict:
-    """The record of the trade ``position`` has just opened (rev 0)."""
+def opened_record(position: Position, timeframe: str, entry: LiveEntry, order_id: str) -> dict:
+    """The record of the trade ``position`` has just opened (rev 0), in the run of ``entry``."""
     state = position.state
     return {
         "trade_id": position.trade_id,
@@ -49,7 +50,8 @@ def opened_record(position: Position, timeframe: str, mode: str, order_id: str) 
         "strategy_id": position.strategy_id,
         "symbol": position.symbol,
         "timeframe": timeframe,
-        "mode": mode,
+        "mode": entry.mode,
+        "run": entry.since,
         "side": Side(position.side).label,
         "size": float(state[machine.SIZE]),
         "entry_time": int(state[machine.ENTRY_BAR]),
@@ -63,8 +65,10 @@ def opened_record(position: Position, timeframe: str, mode: str, order_id: str) 
     }
 
 
-def closed_record(strategy_id: str, symbol: str, timeframe: str, mode: str, row: np.ndarray, order_id: str) -> dict:
-    """The record of a closed trade from its ``strategies.position`` row (rev 1)."""
+def closed_record(
+    strategy_id: str, symbol: str, timeframe: str, entry: LiveEntry, row: np.ndarray, order_id: str
+) -> dict:
+    """The record of a closed trade from its ``strategies.position`` row (rev 1), in the run of ``entry``."""
     side, size = int(row[machine.T_SIDE]), float(row[machine.T_SIZE])
     entry_price, exit_price = float(row[machine.T_ENTRY_PRICE]), float(row[machine.T_EXIT_PRICE])
     commission = float(row[machine.T_COMMISSION])
@@ -76,7 +80,8 @@ def closed_record(strategy_id: str, symbol: str, timeframe: str, mode: str, row:
         "strategy_id": strategy_id,
         "symbol": symbol,
         "timeframe": timeframe,
-        "mode": mode,
+        "mode": entry.mode,
+        "run": entry.since,
         "side": Side(side).label,
         "size": size,
         "entry_time": entry_bar,

@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC
 
 import numpy as np
 import redis
@@ -36,7 +37,7 @@ from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side
 from tickflow.storage import keys
-from tickflow.storage.active import LiveEntry
+from tickflow.storage.active import LiveEntry, PositionsOpen
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.events import event
 from tickflow.storage.positions import ADOPT
@@ -455,15 +456,31 @@ class LiveEngine:
     # -- starting and stopping strategies ----------------------------------------------------
 
     def start(self, strategy_id: str, mode: str, cash: float) -> LiveEntry:
-        """Make a stored strategy live. An account it kept from an earlier run rejoins at the current ticks."""
+        """Make a stored strategy live.
+
+        Flat on every symbol, it starts a new run: each account holds ``cash`` again, whatever an
+        earlier run left. Holding positions, it resumes its run, which must then keep its cash:
+        a start with other cash raises ``PositionsOpen`` (stop it with ``close_positions`` first).
+        Either way its accounts rejoin at the current ticks.
+        """
         strategy = self.catalog.get(strategy_id)
         broker_for(mode, self.redis)  # an unknown mode fails here, before anything is recorded
-        entry = self.active.start(strategy, mode, cash)
+        held = [
+            p.symbol for p in self.book.load_many([(strategy_id, s, cash) for s in strategy.spec.symbols]) if p.side
+        ]
+        run = self.active.last_run(strategy_id) or {}
+        if held and float(run.get("cash", cash)) != cash:
+            raise PositionsOpen(strategy_id, held, float(run["cash"]))
+        resumed = bool(held) and run.get("started_at") is not None
+        since = int(run["started_at"].replace(tzinfo=UTC).timestamp() * 1000) if resumed else int(time.time() * 1000)
+        entry = self.active.start(strategy, mode, cash, since)
 
         def rejoin(change: _Change, path: list[PathEntry]) -> bool:
             position = change.commit.position
             if position.version == 0:
                 return False
+            if not held:  # a new run: the account starts again from its cash
+                position.state = machine.new_state(cash)
             position.bar = ADOPT
             position.cursor = path[-1].id if path else position.cursor
             return True
@@ -628,7 +645,7 @@ class LiveEngine:
             )
             change.orders.append(order)
             record = closed_record(
-                position.strategy_id, position.symbol, strategy.spec.timeframe, entry.mode, row, order.client_order_id
+                position.strategy_id, position.symbol, strategy.spec.timeframe, entry, row, order.client_order_id
             )
             change.commit.outbox.append(outbox_entry(record))
 
@@ -649,7 +666,7 @@ class LiveEngine:
         )
         change.orders.append(order)
         change.commit.outbox.append(
-            outbox_entry(opened_record(position, strategy.spec.timeframe, entry.mode, order.client_order_id))
+            outbox_entry(opened_record(position, strategy.spec.timeframe, entry, order.client_order_id))
         )
 
 

@@ -108,10 +108,12 @@ def rebuild(engine: LiveEngine) -> bool:
         except StrategyNotFound:
             continue
         cash = float(live.get("cash", 0)) or 10_000.0
-        entry = active.entry_for(strategy, live.get("mode", "paper"), cash)
+        started = live.get("started_at")
+        since = int(started.replace(tzinfo=UTC).timestamp() * 1000) if started else 0
+        entry = active.entry_for(strategy, live.get("mode", "paper"), cash, since)
         active.register(strategy_id, entry)
         registered.append((strategy_id, entry))
-        realised = engine.trade_logs.realised(strategy_id)
+        realised = engine.trade_logs.realised(strategy_id, run=since)
         open_trades = {trade["symbol"]: trade for trade in engine.trade_logs.open_trades(strategy_id)}
         commits = [
             Commit(

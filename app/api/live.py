@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 from flask import Response, request, stream_with_context
@@ -23,7 +24,7 @@ from marshmallow import Schema, fields, validate
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
-from tickflow.storage.active import active_entries
+from tickflow.storage.active import PositionsOpen, active_entries
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.events import TYPES, latest_id, read_events
@@ -48,6 +49,151 @@ class StopSchema(Schema):
     close_positions = fields.Boolean(load_default=False)
 
 
+class LiveEntrySchema(Schema):
+    mode = fields.String(required=True, metadata={"description": "paper"})
+    cash = fields.Float(required=True, metadata={"description": "Each account's cash when its run started"})
+    symbols = fields.List(fields.String(), required=True)
+    timeframe = fields.String(required=True)
+    bars = fields.Integer(required=True, metadata={"description": "Working-set length it wants"})
+    since = fields.Integer(required=True, metadata={"description": "When its run started (epoch ms; 0: unknown)"})
+
+
+class ActiveStrategySchema(LiveEntrySchema):
+    strategy_id = fields.String(required=True)
+
+
+class StartedSchema(ActiveStrategySchema):
+    active = fields.Boolean(required=True)
+
+
+class StoppedSchema(Schema):
+    strategy_id = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    was_active = fields.Boolean(required=True)
+
+
+class AccountSchema(Schema):
+    """One strategy's account on one symbol, marked at the symbol's last tick."""
+
+    strategy_id = fields.String(required=True)
+    symbol = fields.String(required=True)
+    cash = fields.Float(required=True, metadata={"description": "What the account started its run with"})
+    side = fields.String(required=True, validate=validate.OneOf(["long", "short", "flat"]))
+    size = fields.Float(required=True)
+    entry_price = fields.Float(allow_none=True, required=True)
+    entry_time = fields.Integer(allow_none=True, required=True, metadata={"description": "Entry candle, epoch ms"})
+    price = fields.Float(allow_none=True, required=True, metadata={"description": "Last tick; null before one"})
+    unrealised_pnl = fields.Float(required=True)
+    balance = fields.Float(required=True, metadata={"description": "Cash plus realised PnL of the run"})
+    equity = fields.Float(required=True, metadata={"description": "balance + unrealised_pnl"})
+
+
+class StrategyEquitySchema(Schema):
+    """A strategy's accounts summed: every figure is the sum of its rows in ``/live/positions``."""
+
+    strategy_id = fields.String(required=True)
+    cash = fields.Float(required=True)
+    balance = fields.Float(required=True)
+    unrealised_pnl = fields.Float(required=True)
+    equity = fields.Float(required=True)
+    positions = fields.Integer(required=True, metadata={"description": "Accounts holding a position"})
+
+
+class LiveCandleSchema(Schema):
+    t = fields.Integer(required=True, metadata={"description": "Open time, epoch ms"})
+    o = fields.Float(required=True)
+    h = fields.Float(required=True)
+    l = fields.Float(required=True)
+    c = fields.Float(required=True)
+    v = fields.Float(required=True)
+
+
+class FormingCandleSchema(LiveCandleSchema):
+    ot = fields.Integer(metadata={"description": "Time of its first tick"})
+    ct = fields.Integer(metadata={"description": "Time of its latest tick"})
+    n = fields.Integer(metadata={"description": "Ticks in it"})
+
+
+class TickSchema(Schema):
+    ts = fields.Integer(required=True)
+    p = fields.Float(required=True)
+    q = fields.Float(required=True)
+
+
+class IndicatorValuesSchema(Schema):
+    t = fields.Integer(required=True, metadata={"description": "The close they were computed at"})
+    values = fields.Dict(
+        keys=fields.String(), values=fields.Float(allow_none=True), required=True, metadata={"description": "null: NaN"}
+    )
+
+
+class TimeframeStateSchema(Schema):
+    forming = fields.Nested(FormingCandleSchema, allow_none=True, required=True)
+    closed = fields.List(fields.Nested(LiveCandleSchema), required=True, metadata={"description": "The last 100"})
+    indicators = fields.Dict(
+        keys=fields.String(), values=fields.Nested(IndicatorValuesSchema), metadata={"description": "By strategy id"}
+    )
+
+
+class SymbolStateSchema(Schema):
+    symbol = fields.String(required=True)
+    last_tick = fields.Nested(TickSchema, allow_none=True, required=True)
+    late_ticks = fields.Integer(required=True)
+    timeframes = fields.Dict(keys=fields.String(), values=fields.Nested(TimeframeStateSchema), required=True)
+
+
+class SignalSchema(Schema):
+    strategy_id = fields.String(required=True)
+    symbol = fields.String(required=True)
+    timeframe = fields.String(required=True)
+    t = fields.Integer(required=True, metadata={"description": "The close it was decided at, epoch ms"})
+    order = fields.Raw(metadata={"description": "The order it left for the next open, if any"})
+    pending = fields.Boolean(metadata={"description": "That order is not filled yet"})
+    enter_long = fields.Boolean()
+    exit_long = fields.Boolean()
+    enter_short = fields.Boolean()
+    exit_short = fields.Boolean()
+    offsets = fields.List(fields.Float(allow_none=True), metadata={"description": "ATR parts of the risk distances"})
+
+
+class TradeLogSchema(Schema):
+    trade_id = fields.String(required=True)
+    rev = fields.Integer(metadata={"description": "0 while open, 1 once closed"})
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    strategy_id = fields.String(required=True)
+    symbol = fields.String(required=True)
+    timeframe = fields.String()
+    mode = fields.String()
+    run = fields.Integer(metadata={"description": "The run it belongs to (its start, epoch ms)"})
+    side = fields.String()
+    size = fields.Float()
+    entry_time = fields.Integer(metadata={"description": "Entry candle, epoch ms"})
+    entry_price = fields.Float()
+    entry_commission = fields.Float()
+    exit_time = fields.Integer()
+    exit_price = fields.Float()
+    exit_reason = fields.String()
+    pnl = fields.Float()
+    commission = fields.Float()
+    return_pct = fields.Float()
+    stop = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+    trail_offset = fields.Float()
+    trail_anchor = fields.Float()
+    entry_order_id = fields.String()
+    exit_order_id = fields.String()
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class LiveTradePageSchema(Schema):
+    items = fields.List(fields.Nested(TradeLogSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
 class TradeArgsSchema(Schema):
     strategy_id = fields.String()
     symbol = fields.String(validate=validate.Length(max=30))
@@ -66,20 +212,30 @@ class StreamArgsSchema(Schema):
 @blp.route("/strategies/<strategy_id>/start")
 class Start(MethodView):
     @blp.arguments(StartSchema)
-    @blp.response(200)
+    @blp.response(200, StartedSchema)
+    @blp.alt_response(404, schema="Error", description="No strategy has this id.")
+    @blp.alt_response(409, schema="Error", description="It holds positions from a run with other cash.")
     def post(self, body: dict[str, Any], strategy_id: str):
-        """Start trading a strategy live (``paper`` only so far)."""
+        """Start trading a strategy live (``paper`` only so far).
+
+        Flat, it starts a new run: every account holds ``cash`` again. Holding positions, it resumes
+        its run, which keeps its cash: a start with other cash is a 409 (stop it with
+        ``close_positions`` first).
+        """
         try:
             entry = start_strategy(strategy_id, body["mode"], body["cash"])
         except StrategyNotFound:
             abort(404, message="No strategy has this id.")
+        except PositionsOpen as error:
+            abort(409, message=f"{str(error)[:1].upper()}{str(error)[1:]}.")
         return {"strategy_id": strategy_id, "active": True, **entry}
 
 
 @blp.route("/strategies/<strategy_id>/stop")
 class Stop(MethodView):
     @blp.arguments(StopSchema)
-    @blp.response(200)
+    @blp.response(200, StoppedSchema)
+    @blp.alt_response(404, schema="Error", description="No strategy has this id.")
     def post(self, body: dict[str, Any], strategy_id: str):
         """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first."""
         try:
@@ -91,15 +247,15 @@ class Stop(MethodView):
 
 @blp.route("/live/strategies")
 class ActiveStrategies(MethodView):
-    @blp.response(200)
+    @blp.response(200, ActiveStrategySchema(many=True))
     def get(self):
         """The active set."""
-        return [{"strategy_id": sid, **entry.__dict__} for sid, entry in active_entries(redis_client()).items()]
+        return [{"strategy_id": sid, **asdict(entry)} for sid, entry in active_entries(redis_client()).items()]
 
 
 @blp.route("/live/symbols/<symbol>")
 class SymbolState(MethodView):
-    @blp.response(200)
+    @blp.response(200, SymbolStateSchema)
     def get(self, symbol: str):
         """Last tick, forming and recent closed candles per timeframe, and strategies' indicator values."""
         client = redis_client()
@@ -107,7 +263,7 @@ class SymbolState(MethodView):
         frames = json.loads(client.hget(keys.live_timeframes(), symbol) or '{"1m": 0}')
         result: dict[str, Any] = {
             "symbol": symbol,
-            "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))),
+            "last_tick": _numbers(client.hgetall(keys.last_tick(symbol))) or None,
             "late_ticks": int(client.hget(keys.late_ticks(), symbol) or 0),
             "timeframes": {},
         }
@@ -117,7 +273,7 @@ class SymbolState(MethodView):
                 sid: json.loads(raw) for sid, raw in client.hgetall(keys.indicator_values(symbol, timeframe)).items()
             }
             result["timeframes"][timeframe] = {
-                "forming": _numbers(client.hgetall(keys.current_candle(symbol, timeframe))),
+                "forming": _numbers(client.hgetall(keys.current_candle(symbol, timeframe))) or None,
                 "closed": closed,
                 "indicators": indicators,
             }
@@ -126,7 +282,7 @@ class SymbolState(MethodView):
 
 @blp.route("/live/signals")
 class Signals(MethodView):
-    @blp.response(200)
+    @blp.response(200, SignalSchema(many=True))
     def get(self):
         """Each strategy and symbol's latest signal."""
         return [json.loads(raw) for raw in redis_client().hgetall(keys.last_signals()).values()]
@@ -134,7 +290,7 @@ class Signals(MethodView):
 
 @blp.route("/live/positions")
 class Positions(MethodView):
-    @blp.response(200)
+    @blp.response(200, AccountSchema(many=True))
     def get(self):
         """Every active strategy's account per symbol, marked at the last price."""
         return accounts(redis_client())
@@ -142,21 +298,23 @@ class Positions(MethodView):
 
 @blp.route("/live/equity")
 class Equity(MethodView):
-    @blp.response(200)
+    @blp.response(200, StrategyEquitySchema(many=True))
     def get(self):
-        """Per strategy: the sum of its accounts' equity and of their starting cash."""
+        """Per strategy, its accounts summed: cash, balance, unrealised PnL, equity and positions held."""
+        summed = ("cash", "balance", "unrealised_pnl", "equity")
         totals: dict[str, dict[str, float]] = {}
         for account in accounts(redis_client()):
-            total = totals.setdefault(account["strategy_id"], {"equity": 0.0, "cash": 0.0})
-            total["equity"] += account["equity"]
-            total["cash"] += account["cash"]
+            total = totals.setdefault(account["strategy_id"], {**dict.fromkeys(summed, 0.0), "positions": 0})
+            for name in summed:
+                total[name] += account[name]
+            total["positions"] += account["side"] != "flat"
         return [{"strategy_id": sid, **total} for sid, total in totals.items()]
 
 
 @blp.route("/trades")
 class Trades(MethodView):
     @blp.arguments(TradeArgsSchema, location="query")
-    @blp.response(200)
+    @blp.response(200, LiveTradePageSchema)
     def get(self, args: dict[str, Any]):
         """Archived live trades, newest first, filtered and paged."""
         items, total = TradeLogRepository(mongo_db()).find(
@@ -164,16 +322,13 @@ class Trades(MethodView):
             status=args.get("status"), start_ms=args.get("start"), end_ms=args.get("end"),
             page=args["page"], per_page=args["per_page"],
         )  # fmt: skip
-        for item in items:
-            for name in ("opened_at", "closed_at", "updated_at"):
-                if item.get(name) is not None:
-                    item[name] = item[name].isoformat()
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 @blp.route("/live/stream")
 class Stream(MethodView):
     @blp.arguments(StreamArgsSchema, location="query")
+    @blp.doc(responses={"200": {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}})
     def get(self, args: dict[str, Any]):
         """Server-Sent Events: ``candle``, ``signal``, ``order`` and ``fill`` events as they happen.
 

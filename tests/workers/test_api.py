@@ -6,6 +6,7 @@ API sees real state without a worker.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.api import live
@@ -83,3 +84,73 @@ def test_sse_stream_pushes_candles_signals_orders_and_fills(live_client, auth_he
 
     quiet = live_client.get("/api/v1/live/stream?seconds=0.3", headers=auth_headers, buffered=False)
     assert b": heartbeat" in b"".join(quiet.response)
+
+
+def _accounts(live_client, auth_headers) -> tuple[list[dict], list[dict]]:
+    positions = live_client.get("/api/v1/live/positions", headers=auth_headers).json
+    equity = live_client.get("/api/v1/live/equity", headers=auth_headers).json
+    return positions, equity
+
+
+def _start(live_client, auth_headers, strategy_id: str, cash: float):
+    return live_client.post(
+        f"/api/v1/strategies/{strategy_id}/start", json={"mode": "paper", "cash": cash}, headers=auth_headers
+    )
+
+
+def test_live_equity_is_the_sum_of_the_strategys_positions_and_equity_is_balance_plus_unrealised(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, {**spec_doc("sma_cross"), "symbols": [SYMBOL, "ETHUSDT"]})
+    assert _start(live_client, auth_headers, strategy_id, 5_000).status_code == 200
+    candles = generate_candles(300, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, len(candles))
+    run_candles(engine, generate_candles(300, TIMEFRAME, seed=6), 0, 300, symbol="ETHUSDT")
+
+    positions, [total] = _accounts(live_client, auth_headers)
+    assert len(positions) == 2
+    for account in positions:
+        assert account["equity"] == pytest.approx(account["balance"] + account["unrealised_pnl"])
+    for name in ("cash", "balance", "unrealised_pnl", "equity"):
+        assert total[name] == pytest.approx(sum(account[name] for account in positions))
+    assert total["positions"] == sum(account["side"] != "flat" for account in positions)
+
+
+def test_a_flat_strategy_started_again_with_new_cash_starts_a_new_run_holding_that_cash(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    first = _start(live_client, auth_headers, strategy_id, 10_000).json
+    candles = generate_candles(300, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, len(candles))
+    live_client.post(f"/api/v1/strategies/{strategy_id}/stop", json={"close_positions": True}, headers=auth_headers)
+    assert db.trade_logs.count_documents({"strategy_id": strategy_id, "status": "closed", "run": first["since"]}) > 0
+
+    second = _start(live_client, auth_headers, strategy_id, 100_000)
+    assert second.status_code == 200 and second.json["since"] > first["since"]
+    [account], [total] = _accounts(live_client, auth_headers)
+    assert (account["cash"], account["balance"], account["equity"]) == (100_000, 100_000, 100_000)
+    assert (total["cash"], total["equity"]) == (100_000, 100_000)
+
+
+def test_a_strategy_holding_positions_resumes_its_run_only_with_its_own_cash(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    first = _start(live_client, auth_headers, strategy_id, 10_000).json
+    candles = generate_candles(300, TIMEFRAME, seed=5)
+    for i in range(len(candles)):
+        run_candles(engine, candles, i, i + 1)
+        if engine.book.load(strategy_id, SYMBOL, 10_000).side:
+            break
+    live_client.post(f"/api/v1/strategies/{strategy_id}/stop", json={}, headers=auth_headers)
+    held = engine.book.load(strategy_id, SYMBOL, 10_000).state.copy()
+
+    refused = _start(live_client, auth_headers, strategy_id, 50_000)
+    assert refused.status_code == 409
+    assert "BTCUSDT" in refused.json["message"] and "close_positions" in refused.json["message"]
+    assert not redis.hexists(keys.live_active(), strategy_id)
+
+    resumed = _start(live_client, auth_headers, strategy_id, 10_000)
+    assert resumed.status_code == 200 and resumed.json["since"] == first["since"]
+    np.testing.assert_array_equal(engine.book.load(strategy_id, SYMBOL, 10_000).state, held)

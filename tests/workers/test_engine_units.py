@@ -196,3 +196,17 @@ def test_live_state_is_rebuilt_after_flushall(engine, db, redis):
     assert redis.sismember(keys.stop_holders(), f"{SYMBOL} {strategy_id}")
     # The paper exchange's book went with Redis; it takes back the reopened position, so nothing differs.
     assert reconcile_positions(engine, confirm_s=0).differences == []
+
+
+def test_a_rebuild_after_flushall_counts_only_the_trades_of_the_current_run(engine, db, redis):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "paper", 10_000)
+    run_candles(engine, generate_candles(300, TIMEFRAME, seed=5), 0, 300)
+    engine.stop(strategy_id, close_positions=True)
+    assert db.trade_logs.count_documents({"strategy_id": strategy_id, "status": "closed"}) > 0
+    engine.start(strategy_id, "paper", 50_000)
+
+    redis.flushall()
+    assert ensure_live_state(engine) is True
+    assert redis.exists(keys.position(strategy_id, SYMBOL))  # rebuilt, not a new account
+    assert engine.book.load(strategy_id, SYMBOL, 0).state[machine.BALANCE] == 50_000

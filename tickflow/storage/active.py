@@ -7,12 +7,24 @@ writes it (``workers.active``); the API and the CLI read it through this module.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import redis
 
 from tickflow.storage import keys
+
+
+class PositionsOpen(Exception):
+    """A start with other cash while positions from the strategy's run are still open."""
+
+    def __init__(self, strategy_id: str, symbols: Sequence[str], cash: float) -> None:
+        self.symbols = list(symbols)
+        self.cash = cash
+        super().__init__(
+            f"strategy {strategy_id} holds open positions ({', '.join(symbols)}) from a run with cash {cash:g}: "
+            f"start it with that cash to resume them, or stop it with close_positions first"
+        )
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,9 @@ class LiveEntry:
     timeframe: str
     bars: int
     """Working-set length it wants (``LiveStrategy.bars_needed``)."""
+    since: int = 0
+    """When its run started, in epoch ms: its accounts started then with ``cash`` (0 for an entry stored before
+    runs were recorded). Trade records carry it as ``run``."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

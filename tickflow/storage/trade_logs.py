@@ -90,10 +90,11 @@ class TradeLogRepository:
     def open_trades(self, strategy_id: str) -> list[dict]:
         return list(self.collection.find({"strategy_id": strategy_id, "status": "open"}, {"_id": 0}))
 
-    def realised(self, strategy_id: str) -> dict[str, float]:
-        """Symbol -> the sum of closed trades' PnL (commissions included) of a strategy."""
+    def realised(self, strategy_id: str, run: int) -> dict[str, float]:
+        """Symbol -> the sum of the PnL (commissions included) of a strategy's trades closed in its run ``run``
+        (``LiveEntry.since``)."""
         rows = self.collection.aggregate([
-            {"$match": {"strategy_id": strategy_id, "status": "closed"}},
+            {"$match": {"strategy_id": strategy_id, "status": "closed", "run": run}},
             {"$group": {"_id": "$symbol", "pnl": {"$sum": "$pnl"}}},
         ])  # fmt: skip
         return {row["_id"]: row["pnl"] for row in rows}
