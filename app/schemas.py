@@ -18,6 +18,13 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 
 
+class StrategyLiveSchema(Schema):
+    active = fields.Boolean(required=True)
+    mode = fields.String(required=True)
+    cash = fields.Float(allow_none=True, metadata={"description": "Each account's cash when its run started"})
+    since = fields.Integer(required=True, metadata={"description": "When its run started, epoch ms (0: unknown)"})
+
+
 class StrategySchema(Schema):
     id = fields.String(metadata={"description": "ObjectId, as 24 hex digits"})
     name = fields.String()
@@ -25,6 +32,7 @@ class StrategySchema(Schema):
     version = fields.Integer(metadata={"description": "1 on creation, +1 on every write; also the ETag"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    live = fields.Nested(StrategyLiveSchema, allow_none=True, metadata={"description": "null unless it trades live"})
 
 
 def page_of(items: list, page: int, per_page: int, total: int, **extra: Any) -> dict[str, Any]:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC
 from typing import Any, TypeVar
 
+import redis
+from bson import ObjectId
 from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -20,6 +24,9 @@ from marshmallow import RAISE
 from app.context import strategy_repository
 from app.schemas import StrategyListArgsSchema, StrategySchema, page_of, page_schema
 from strategies.examples import load_example
+from tickflow.storage.active import active_entries
+from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import Strategy
 
 blp = Blueprint("strategies", __name__, url_prefix="/api/v1/strategies", description="Strategy specs")
@@ -106,6 +113,30 @@ def expected_version() -> int | None:
     return int(tag)
 
 
+def shown(strategies: list[Strategy]) -> list[dict[str, Any]]:
+    """Strategies as responses show them: each with its ``live`` state, ``null`` unless it trades.
+
+    The live state comes from the active set in Redis, what the engine trades, or from MongoDB's
+    record of it while Redis is unreachable (strategy reads keep working then).
+    """
+    ids = [strategy.id for strategy in strategies]
+    try:
+        live = {
+            sid: {"active": True, "mode": entry.mode, "cash": entry.cash, "since": entry.since}
+            for sid, entry in active_entries(redis_client(), ids).items()
+        }
+    except redis.RedisError:
+        docs = mongo_db()[STRATEGIES].find({"_id": {"$in": [ObjectId(sid) for sid in ids]}, "live.active": True})
+        live = {str(doc["_id"]): _stored_live(doc["live"]) for doc in docs}
+    return [{**asdict(strategy), "live": live.get(strategy.id)} for strategy in strategies]
+
+
+def _stored_live(stored: dict[str, Any]) -> dict[str, Any]:
+    started = stored.get("started_at")
+    since = int(started.replace(tzinfo=UTC).timestamp() * 1000) if started else 0
+    return {"active": True, "mode": stored.get("mode", "paper"), "cash": stored.get("cash"), "since": since}
+
+
 def _etag(strategy: Strategy) -> dict[str, str]:
     return {"ETag": f'"{strategy.version}"'}
 
@@ -117,7 +148,7 @@ class StrategyCollection(MethodView):
     def get(self, page: int, per_page: int, name: str | None = None):
         """List strategies by name, a page at a time."""
         items, total = strategy_repository().list(page, per_page, name)
-        return page_of(items, page, per_page, total)
+        return page_of(shown(items), page, per_page, total)
 
     @blp.doc(requestBody=_SPEC_BODY)
     @blp.response(201, StrategySchema, headers={"Location": {"schema": {"type": "string"}}})
@@ -126,7 +157,7 @@ class StrategyCollection(MethodView):
         """Create a strategy from a spec."""
         strategy = strategy_repository().create(json_object())
         location = url_for("strategies.StrategyItem", strategy_id=strategy.id)
-        return strategy, {"Location": location, **_etag(strategy)}
+        return shown([strategy])[0], {"Location": location, **_etag(strategy)}
 
 
 @blp.route("/<strategy_id>")
@@ -136,7 +167,7 @@ class StrategyItem(MethodView):
     def get(self, strategy_id: str):
         """Read one strategy."""
         strategy = strategy_repository().get(strategy_id)
-        return strategy, _etag(strategy)
+        return shown([strategy])[0], _etag(strategy)
 
     @blp.doc(requestBody=_SPEC_BODY, parameters=[_IF_MATCH])
     @blp.response(200, StrategySchema)
@@ -144,7 +175,7 @@ class StrategyItem(MethodView):
     def put(self, strategy_id: str):
         """Replace a strategy's spec (its name may change too)."""
         strategy = strategy_repository().replace(strategy_id, json_object(), expected_version())
-        return strategy, _etag(strategy)
+        return shown([strategy])[0], _etag(strategy)
 
     @blp.doc(requestBody=_PATCH_BODY, parameters=[_IF_MATCH])
     @blp.response(200, StrategySchema)
@@ -152,7 +183,7 @@ class StrategyItem(MethodView):
     def patch(self, strategy_id: str):
         """Change part of a spec with a JSON merge patch (RFC 7386); null removes a field."""
         strategy = strategy_repository().patch(strategy_id, json_object(), expected_version())
-        return strategy, _etag(strategy)
+        return shown([strategy])[0], _etag(strategy)
 
     @blp.response(204)
     @_may_fail_with(404)

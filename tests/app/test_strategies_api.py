@@ -2,6 +2,8 @@ import pytest
 from bson import ObjectId
 
 from strategies.examples import load_example
+from tickflow.settings import get_settings
+from tickflow.storage import connections
 from tickflow.storage.keys import strategy_key
 from tickflow.storage.schema import STRATEGIES
 
@@ -27,7 +29,8 @@ def test_creating_a_strategy_answers_201_with_its_location_and_etag(client, auth
     assert response.headers["ETag"] == '"1"'
     assert body["version"] == 1 and body["name"] == "SMA cross 10/20"
     assert body["spec"]["indicators"]["fast"]["inputs"] == {"real": "close"}  # normalised
-    assert set(body) == {"id", "name", "spec", "version", "created_at", "updated_at"}
+    assert set(body) == {"id", "name", "spec", "version", "created_at", "updated_at", "live"}
+    assert body["live"] is None
 
 
 def test_a_created_strategy_can_be_read_back_at_its_location(client, auth_headers):
@@ -140,3 +143,31 @@ def test_delete_answers_204_and_the_strategy_is_gone_from_both_stores(client, au
 def test_a_flushed_redis_does_not_show_in_the_api(client, auth_headers, created, redis):
     redis.flushdb()
     assert client.get(f"{URL}/{created['id']}", headers=auth_headers).json == created
+
+
+def test_a_strategy_trading_live_says_so_with_its_mode_cash_and_start(client, auth_headers):
+    created = client.post(URL, json=spec(), headers=auth_headers).json
+    started = client.post(f"{URL}/{created['id']}/start", json={"cash": 2_500}, headers=auth_headers).json
+    live = {"active": True, "mode": "paper", "cash": 2_500, "since": started["since"]}
+    assert client.get(f"{URL}/{created['id']}", headers=auth_headers).json["live"] == live
+    assert client.get(URL, headers=auth_headers).json["items"][0]["live"] == live
+    client.post(f"{URL}/{created['id']}/stop", json={}, headers=auth_headers)
+    assert client.get(f"{URL}/{created['id']}", headers=auth_headers).json["live"] is None
+
+
+def test_with_redis_unreachable_strategies_still_read_with_their_live_state_from_mongodb(
+    client, auth_headers, monkeypatch
+):
+    created = client.post(URL, json=spec(), headers=auth_headers).json
+    started = client.post(f"{URL}/{created['id']}/start", json={"cash": 2_500}, headers=auth_headers).json
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # discard: nothing listens there
+    get_settings.cache_clear()
+    connections.reset_clients()
+    try:
+        response = client.get(f"{URL}/{created['id']}", headers=auth_headers)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        connections.reset_clients()
+    assert response.status_code == 200
+    assert response.json["live"] == {"active": True, "mode": "paper", "cash": 2_500, "since": started["since"]}
