@@ -175,8 +175,9 @@ def stop_strategy(strategy_id: str, close_positions: bool) -> dict[str, Any] | N
 
 @app.task(ignore_result=True)
 def drain_outbox() -> int:
-    """Copy trade records MongoDB could not take earlier from the Redis outbox to ``trade_logs``."""
-    return engine().archive.drain()
+    """Copy trade records and equity points MongoDB could not take earlier from their Redis outboxes."""
+    live = engine()
+    return live.archive.drain() + live.equity.outbox.drain()
 
 
 @worker_init.connect

@@ -2,7 +2,7 @@
 
 A trade's records are written to the outbox (``keys.trade_outbox()``) in the same Lua
 commit that moves its position, so a record exists exactly when the position change
-does. ``Archive.flush`` then copies outbox records to ``trade_logs`` and deletes only
+does. ``Outbox.flush`` then copies outbox records to ``trade_logs`` and deletes only
 what MongoDB acknowledged; when MongoDB is unreachable they simply stay, and the
 ``drain_outbox`` beat task retries until it is back. Writes are idempotent upserts by
 trade id and revision (``TradeLogRepository``), so two flushers racing, or a flush
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pymongo
@@ -22,10 +23,8 @@ from pymongo.errors import PyMongoError
 
 from strategies import position as machine
 from strategies.domain import Side, return_fraction
-from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry
 from tickflow.storage.positions import Position, trade_id
-from tickflow.storage.trade_logs import TradeLogRepository
 from workers.orders import client_order_id
 from workers.positions import exit_reason
 
@@ -34,6 +33,8 @@ log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S = 2.0
 """How long a flush waits for MongoDB before leaving records to the outbox drain."""
 DRAIN_CHUNK = 500
+AWAY_S = 5.0
+"""After MongoDB failed a flush, how long flushes leave their records to the drain (beat's, every 5 s)."""
 
 
 def _number(value: float) -> float | None:
@@ -102,26 +103,40 @@ def outbox_entry(record: dict) -> tuple[str, str]:
     return f"{record['trade_id']}:{record['rev']}", json.dumps(record)
 
 
-class Archive:
-    def __init__(self, client: redis.Redis, trade_logs: TradeLogRepository) -> None:
-        self.redis = client
-        self.trade_logs = trade_logs
+class Outbox:
+    """A Redis hash of JSON records on their way to MongoDB: ``write`` stores a list of records idempotently.
 
-    def flush(self, fields: Sequence[str]) -> int:
-        """Copy these outbox records to MongoDB and drop them from the outbox; 0 if MongoDB is away."""
-        if not fields:
+    The trade archive (``keys.trade_outbox()``, ``TradeLogRepository.upsert``) and the equity
+    history (``keys.equity_outbox()``) are outboxes.
+    """
+
+    def __init__(self, client: redis.Redis, key: str, write: Callable[[list[dict]], object], what: str) -> None:
+        self.redis = client
+        self.key = key
+        self.write = write
+        self.what = what
+        self._away_until = 0.0
+
+    def flush(self, fields: Sequence[str], retry: bool = False) -> int:
+        """Copy these outbox records to MongoDB and drop them from the outbox; 0 if MongoDB is away.
+
+        After a failed write, flushes leave their records to the drain for ``AWAY_S`` unless
+        ``retry``: during an outage each close would otherwise wait ``FLUSH_TIMEOUT_S`` for it.
+        """
+        if not fields or (not retry and time.monotonic() < self._away_until):
             return 0
-        raw = self.redis.hmget(keys.trade_outbox(), list(fields))
+        raw = self.redis.hmget(self.key, list(fields))
         present = [(name, value) for name, value in zip(fields, raw) if value is not None]
         if not present:
             return 0
         try:
             with pymongo.timeout(FLUSH_TIMEOUT_S):
-                self.trade_logs.upsert(json.loads(value) for _, value in present)
+                self.write([json.loads(value) for _, value in present])
         except PyMongoError as error:
-            log.warning("trade_logs unreachable, %d record(s) left in the outbox: %s", len(present), error)
+            log.warning("%s unreachable, %d record(s) left in the outbox: %s", self.what, len(present), error)
+            self._away_until = time.monotonic() + AWAY_S
             return 0
-        self.redis.hdel(keys.trade_outbox(), *(name for name, _ in present))
+        self.redis.hdel(self.key, *(name for name, _ in present))
         return len(present)
 
     def drain(self) -> int:
@@ -129,9 +144,9 @@ class Archive:
         moved = 0
         cursor = 0
         while True:
-            cursor, chunk = self.redis.hscan(keys.trade_outbox(), cursor, count=DRAIN_CHUNK)
+            cursor, chunk = self.redis.hscan(self.key, cursor, count=DRAIN_CHUNK)
             if chunk:
-                done = self.flush(list(chunk))
+                done = self.flush(list(chunk), retry=True)
                 if not done:
                     return moved
                 moved += done
@@ -139,4 +154,4 @@ class Archive:
                 return moved
 
     def pending(self) -> int:
-        return self.redis.hlen(keys.trade_outbox())
+        return self.redis.hlen(self.key)

@@ -39,15 +39,17 @@ from strategies.domain import OrderSide, Side
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, PositionsOpen
 from tickflow.storage.candle_rows import row_open
+from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
 from tickflow.storage.positions import ADOPT
 from tickflow.storage.scripts import lua_script
 from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
 from workers.active import ActiveSet
-from workers.archive import Archive, closed_record, opened_record, outbox_entry
+from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import broker_for, submit_all
 from workers.config import LiveSettings
+from workers.equity import EquityRecorder
 from workers.ingest import Close, Ingestor, working_sets
 from workers.orders import OrderClaims, OrderRequest, client_order_id
 from workers.positions import (
@@ -146,7 +148,8 @@ class LiveEngine:
         self.active = ActiveSet(client, db, settings.min_bars, settings.warmup_multiple)
         self.claims = OrderClaims(client, settings.order_claim_days)
         self.trade_logs = TradeLogRepository(db)
-        self.archive = Archive(client, self.trade_logs)
+        self.archive = Outbox(client, keys.trade_outbox(), self.trade_logs.upsert, "trade_logs")
+        self.equity = EquityRecorder(client, self.book, EquityHistoryRepository(db))
         self._pending = client.register_script(PENDING_SIGNALS)
 
     # -- ingest ------------------------------------------------------------------------------
@@ -368,8 +371,9 @@ class LiveEngine:
             unflushed = []
         mark_candles_processed(self.redis, [(leg.symbol, job.timeframe, job.close) for leg in job.legs])
         # The records are in the Redis outbox already (committed with the positions); copying them to
-        # MongoDB after the mark keeps that write off the close's critical path.
+        # MongoDB after the mark keeps that write off the close's critical path, as is the equity history.
         self.archive.flush(unflushed)
+        self.equity.record([sid for leg in job.legs for sid in leg.ids], job.timeframe, job.close)
 
     def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str]) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids

@@ -21,12 +21,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from app.schemas import TimeField
+from app.series import sampled
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
 from tickflow.storage.active import PositionsOpen, active_entries
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
 from tickflow.storage.events import TYPES, latest_id, read_events
 from tickflow.storage.strategies import StrategyNotFound
 from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
@@ -38,6 +41,8 @@ STREAM_SECONDS = 25.0
 HEARTBEAT_SECONDS = 5.0
 RECONNECT_MS = 1000
 CANDLES_SHOWN = 100
+DEFAULT_HISTORY_POINTS = 2_000
+MAX_HISTORY_POINTS = 20_000
 
 
 class StartSchema(Schema):
@@ -194,6 +199,28 @@ class LiveTradePageSchema(Schema):
     per_page = fields.Integer(required=True)
 
 
+class EquityHistoryArgsSchema(Schema):
+    strategy_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = TimeField(metadata={"description": "First point included: ISO-8601 or epoch seconds or ms"})
+    end = TimeField(metadata={"description": "Where the range ends (excluded)"})
+    max_points = fields.Integer(
+        load_default=DEFAULT_HISTORY_POINTS,
+        validate=validate.Range(min=2, max=MAX_HISTORY_POINTS),
+        metadata={"description": "More points are sampled: the last point of each equal slice of time"},
+    )
+
+
+class EquityHistorySchema(Schema):
+    """Columns, oldest first: a point per close of the strategy's timeframe while it traded."""
+
+    strategy_id = fields.String(required=True)
+    t = fields.List(fields.Integer(), required=True, metadata={"description": "Close times, epoch ms"})
+    equity = fields.List(fields.Float(), required=True)
+    balance = fields.List(fields.Float(), required=True)
+    positions = fields.List(fields.Integer(), required=True, metadata={"description": "Accounts holding a position"})
+    sampled = fields.Boolean(required=True, metadata={"description": "Whether points were left out (max_points)"})
+
+
 class TradeArgsSchema(Schema):
     strategy_id = fields.String()
     symbol = fields.String(validate=validate.Length(max=30))
@@ -309,6 +336,29 @@ class Equity(MethodView):
                 total[name] += account[name]
             total["positions"] += account["side"] != "flat"
         return [{"strategy_id": sid, **total} for sid, total in totals.items()]
+
+
+@blp.route("/live/equity/history")
+class EquityHistory(MethodView):
+    @blp.arguments(EquityHistoryArgsSchema, location="query")
+    @blp.response(200, EquityHistorySchema)
+    def get(self, args: dict[str, Any]):
+        """A strategy's equity, balance and positions held at every close it traded, from MongoDB.
+
+        Points not yet copied from the engine's Redis outbox (MongoDB was away) are included.
+        """
+        sid, start, end = args["strategy_id"], args.get("start"), args.get("end")
+        stored = EquityHistoryRepository(mongo_db()).read(sid, start, end)
+        waiting = [value for _, value in redis_client().hscan_iter(keys.equity_outbox(), match=f"{sid}:*")]
+        if waiting:
+            merged = [dict(zip(("t", *COLUMNS), row)) for row in zip(*(stored[c].tolist() for c in ("t", *COLUMNS)))]
+            stored = columns(merged + outbox_points(waiting), start, end)
+        keep = sampled(stored["t"], args["max_points"])
+        return {
+            "strategy_id": sid,
+            **{name: values[keep].tolist() for name, values in stored.items()},
+            "sampled": len(keep) < len(stored["t"]),
+        }
 
 
 @blp.route("/trades")

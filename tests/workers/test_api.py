@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pymongo import MongoClient
 
 from app.api import live
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.replay import run_candles
 from tickflow.storage import keys
 from tickflow.synthetic import generate_candles
+from workers.config import LiveSettings
+from workers.engine import LiveEngine
 
 
 @pytest.fixture
@@ -154,3 +157,60 @@ def test_a_strategy_holding_positions_resumes_its_run_only_with_its_own_cash(
     resumed = _start(live_client, auth_headers, strategy_id, 10_000)
     assert resumed.status_code == 200 and resumed.json["since"] == first["since"]
     np.testing.assert_array_equal(engine.book.load(strategy_id, SYMBOL, 10_000).state, held)
+
+
+def _history(live_client, auth_headers, query: str):
+    return live_client.get(f"/api/v1/live/equity/history?{query}", headers=auth_headers)
+
+
+def test_equity_history_has_one_point_per_close_ending_at_what_live_equity_shows(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(120, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, len(candles))
+
+    history = _history(live_client, auth_headers, f"strategy_id={strategy_id}").json
+    assert history["t"] == candles.ts[:-1].tolist() and history["sampled"] is False  # every closed candle
+    [now] = live_client.get("/api/v1/live/equity", headers=auth_headers).json
+    assert history["equity"][-1] == pytest.approx(now["equity"])
+    assert history["balance"][-1] == pytest.approx(now["balance"])
+    assert set(history["positions"]) <= {0, 1} and 1 in history["positions"]
+
+    engine.equity.record([strategy_id], TIMEFRAME, int(candles.ts[-2]))  # as a redelivered execute would
+    again = _history(live_client, auth_headers, f"strategy_id={strategy_id}").json
+    assert again["t"] == history["t"] and again["equity"] == history["equity"]
+
+    cut = _history(live_client, auth_headers, f"strategy_id={strategy_id}&start={candles.ts[10]}&end={candles.ts[20]}")
+    assert cut.json["t"] == candles.ts[10:20].tolist()
+    few = _history(live_client, auth_headers, f"strategy_id={strategy_id}&max_points=10").json
+    assert few["sampled"] is True and len(few["t"]) == 10 and few["t"][-1] == history["t"][-1]
+
+
+def test_equity_points_wait_in_redis_while_mongodb_is_away_and_are_drained_later(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(20, TIMEFRAME, seed=5)
+    away = MongoClient("mongodb://127.0.0.1:9/tickflow", serverSelectionTimeoutMS=200)  # nothing listens there
+    cut_off = LiveEngine(redis, away["tickflow"], LiveSettings())
+    cut_off.catalog = engine.catalog  # the strategy itself is read as usual; only the archive is away
+    run_candles(cut_off, candles, 0, len(candles))
+
+    assert db.equity_history.count_documents({}) == 0 and engine.equity.outbox.pending() == len(candles) - 1
+    shown = _history(live_client, auth_headers, f"strategy_id={strategy_id}").json
+    assert shown["t"] == candles.ts[:-1].tolist()
+
+    assert engine.equity.outbox.drain() == len(candles) - 1
+    assert engine.equity.outbox.pending() == 0
+    assert _history(live_client, auth_headers, f"strategy_id={strategy_id}").json == shown
+
+
+def test_equity_history_refuses_bad_queries_with_the_field(live_client, auth_headers):
+    assert "strategy_id" in _history(live_client, auth_headers, "").json["errors"]["query"]
+    response = _history(live_client, auth_headers, "strategy_id=x&max_points=1")
+    assert response.status_code == 422 and "max_points" in response.json["errors"]["query"]
+    response = _history(live_client, auth_headers, "strategy_id=x&start=yesterday")
+    assert response.status_code == 422 and "start" in response.json["errors"]["query"]

@@ -247,7 +247,7 @@ def test_a_late_tick_opening_an_older_candle_than_planned_makes_the_warm_up_star
     t = int(five.ts[200])
     feed_tick(engine, t + 90_000)  # 1m only so far: no 5m candle forms
     strategy_id = create_strategy(db, redis, spec_doc("sma_cross", timeframe="5m"))
-    entry = engine.active.entry_for(engine.catalog.get(strategy_id), "paper", 10_000)
+    entry = engine.active.entry_for(engine.catalog.get(strategy_id), "paper", 10_000, 0)
     engine.active.register(strategy_id, entry)  # ingest keeps 5m from now on
     plan = warmup.plan(store, warmup.snapshot(redis, SYMBOL, "5m", entry.bars))
     assert plan.seen.before == t and plan.newest == int(five.ts[199])

@@ -123,6 +123,11 @@ def paper_positions() -> str:
     return f"{LIVE}paper-positions"
 
 
+def equity_outbox() -> str:
+    """Hash: ``strategy_id:t`` -> JSON equity point not yet confirmed in MongoDB's ``equity_history``."""
+    return f"{LIVE}equity-outbox"
+
+
 def trade_outbox() -> str:
     """Hash: ``trade_id:rev`` -> JSON trade record not yet confirmed in MongoDB's ``trade_logs``."""
     return f"{LIVE}outbox"

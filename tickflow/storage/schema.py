@@ -24,6 +24,7 @@ BACKTEST_ARRAYS = "backtest_arrays"
 SWEEPS = "sweeps"
 SWEEP_CHUNKS = "sweep_chunks"
 SWEEP_RESULTS = "sweep_results"
+EQUITY_HISTORY = "equity_history"
 
 INDEXES: dict[str, list[IndexModel]] = {
     STRATEGIES: [
@@ -58,6 +59,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("strategy_id", ASCENDING), ("opened_at", DESCENDING)], name="strategy_opened"),
         IndexModel([("symbol", ASCENDING), ("opened_at", DESCENDING)], name="symbol_opened"),
     ],
+    # One document per strategy and UTC day (tickflow.storage.equity_history).
+    EQUITY_HISTORY: [IndexModel([("strategy_id", ASCENDING), ("day", ASCENDING)], name="strategy_day")],
     BACKTEST_RESULTS: [
         IndexModel([("strategy_id", ASCENDING), ("created_at", DESCENDING)], name="strategy_created"),
         IndexModel([("state", ASCENDING), ("created_at", DESCENDING)], name="state_created"),
