@@ -11,7 +11,7 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from app import auth, docs, errors
-from app.api import backtests, candles, health, live, me, status, strategies, sweeps
+from app.api import backtests, candles, health, indicators, live, me, status, strategies, sweeps
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.schema import ready_db
@@ -39,7 +39,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_request(_unbind_url_ids)
 
     api = Api(app)
-    for blueprint in (health.blp, me.blp, status.blp, strategies.blp, candles.blp, backtests.blp, sweeps.blp, live.blp):
+    for blueprint in (
+        health.blp,
+        me.blp,
+        status.blp,
+        indicators.blp,
+        strategies.blp,
+        candles.blp,
+        backtests.blp,
+        sweeps.blp,
+        live.blp,
+    ):
         api.register_blueprint(blueprint)
     docs.init_app(app)
     errors.init_app(app)  # after Api: replaces flask-smorest's HTTP error handler

@@ -35,6 +35,24 @@ class StrategySchema(Schema):
     live = fields.Nested(StrategyLiveSchema, allow_none=True, metadata={"description": "null unless it trades live"})
 
 
+class ResolvedIndicatorSchema(Schema):
+    function = fields.String(required=True)
+    params = fields.Dict(
+        keys=fields.String(), values=fields.Float(), required=True, metadata={"description": "Resolved"}
+    )
+    inputs = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    series = fields.List(fields.String(), required=True, metadata={"description": "What rules call its outputs"})
+    pane = fields.String(required=True, validate=validate.OneOf(["price", "separate"]))
+    lookback = fields.Integer(required=True, metadata={"description": "Leading bars without a value"})
+
+
+class ValidationSchema(Schema):
+    valid = fields.Boolean(required=True)
+    spec = fields.Dict(required=True, metadata={"description": "The normalised spec, as it would be stored"})
+    warmup_bars = fields.Integer(required=True, metadata={"description": "Bars before every rule has its values"})
+    indicators = fields.Dict(keys=fields.String(), values=fields.Nested(ResolvedIndicatorSchema), required=True)
+
+
 def page_of(items: list, page: int, per_page: int, total: int, **extra: Any) -> dict[str, Any]:
     """One page of a listing, in the envelope every listing answers with."""
     return {

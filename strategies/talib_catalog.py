@@ -17,6 +17,11 @@ import talib
 from talib import abstract
 
 PRICE_SERIES: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+PRICE_SCALE_GROUPS = frozenset({"Overlap Studies", "Price Transform"})
+_INT_RANGE = (-(2**31) + 1, 2**31 - 1)
+"""A C int's range, less INT_MIN, which TA-Lib reads as "use the default"."""
+_UNBOUNDED = 1e30
+"""A real parameter accepted beyond this is reported as unbounded (TA-Lib's limit there is about 3e37)."""
 
 Number = int | float
 
@@ -31,6 +36,20 @@ class TalibFunction:
     params: Mapping[str, Number]
     """Parameter name -> TA-Lib default. An ``int`` default means TA-Lib only accepts whole numbers."""
     outputs: tuple[str, ...]
+    group: str = ""
+    """TA-Lib's function group (``Overlap Studies``, ``Momentum Indicators``, ...)."""
+    display_name: str = ""
+
+    @property
+    def pane(self) -> str:
+        """Where a chart draws it: ``price`` for what shares the price scale (moving averages, bands, price
+        transforms), ``separate`` for an oscillator or a count in a pane of its own."""
+        return "price" if self.group in PRICE_SCALE_GROUPS else "separate"
+
+    def bounds(self, param: str) -> tuple[Number | None, Number | None]:
+        """The lowest and highest value TA-Lib accepts for ``param`` (the others at their defaults); None where
+        it takes any double. Found by bisection on TA-Lib's own check, since its Python API does not expose them."""
+        return _bounds(self.name, param)
 
     def input_name(self, name: str) -> str | None:
         """The input argument ``name`` refers to, or None.
@@ -96,6 +115,8 @@ def _describe(name: str) -> TalibFunction:
         inputs=MappingProxyType(inputs),
         params=MappingProxyType(dict(info["parameters"])),
         outputs=tuple(info["output_names"]),
+        group=info["group"],
+        display_name=info["display_name"],
     )
 
 
@@ -108,3 +129,34 @@ def _lookback(name: str, params: tuple[tuple[str, Number], ...]) -> int:
 
 TALIB_FUNCTIONS: Mapping[str, TalibFunction] = MappingProxyType({name: _describe(name) for name in FUNCTION_NAMES})
 """Upper-case name -> function, for every function this TA-Lib build has."""
+
+
+@lru_cache(maxsize=4096)
+def _bounds(name: str, param: str) -> tuple[Number | None, Number | None]:
+    function = TALIB_FUNCTIONS[name]
+    default = function.params[param]
+
+    def accepted(value: Number) -> bool:
+        return function.lookback({**function.params, param: value}) is not None
+
+    if function.wants_integer(param):
+        return _edge(accepted, default, _INT_RANGE[0], whole=True), _edge(accepted, default, _INT_RANGE[1], whole=True)
+    low, high = (_edge(accepted, default, limit, whole=False) for limit in (-1e38, 1e38))
+    # An open bound (acceleration > 0) bisects to a tiny number: report the bound itself.
+    low, high = (0.0 if abs(x) < 1e-12 else float(f"{x:.12g}") for x in (low, high))
+    return (None if low < -_UNBOUNDED else low), (None if high > _UNBOUNDED else high)
+
+
+def _edge(accepted: Callable[[Number], bool], inside: Number, outside: Number, whole: bool) -> Number:
+    """The accepted value nearest ``outside``, between ``inside`` (accepted) and ``outside``, by bisection."""
+    if accepted(outside):
+        return outside
+    for _ in range(200):
+        middle = (inside + outside) // 2 if whole else (inside + outside) / 2
+        if middle in (inside, outside):
+            break
+        if accepted(middle):
+            inside = middle
+        else:
+            outside = middle
+    return inside

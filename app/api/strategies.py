@@ -22,8 +22,11 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 
 from app.context import strategy_repository
-from app.schemas import StrategyListArgsSchema, StrategySchema, page_of, page_schema
+from app.schemas import StrategyListArgsSchema, StrategySchema, ValidationSchema, page_of, page_schema
 from strategies.examples import load_example
+from strategies.spec import validate_spec
+from strategies.spec_parts import resolve_value
+from strategies.talib_catalog import TALIB_FUNCTIONS
 from tickflow.storage.active import active_entries
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import STRATEGIES
@@ -158,6 +161,29 @@ class StrategyCollection(MethodView):
         strategy = strategy_repository().create(json_object())
         location = url_for("strategies.StrategyItem", strategy_id=strategy.id)
         return shown([strategy])[0], {"Location": location, **_etag(strategy)}
+
+
+@blp.route("/validate")
+class StrategyValidation(MethodView):
+    @blp.doc(requestBody=_SPEC_BODY)
+    @blp.response(200, ValidationSchema)
+    @_may_fail_with(422)
+    def post(self):
+        """Check a spec without storing it: its normalised form, warm-up and indicators, or every error at its path."""
+        spec = validate_spec(json_object())
+        lookbacks = spec.lookbacks()
+        indicators = {}
+        for name, indicator in spec.indicators.items():
+            function = TALIB_FUNCTIONS[indicator.function]
+            indicators[name] = {
+                "function": indicator.function,
+                "params": {key: resolve_value(value, spec.params) for key, value in indicator.params.items()},
+                "inputs": dict(indicator.inputs),
+                "series": list(indicator.series),
+                "pane": function.pane,
+                "lookback": max(lookbacks[series] for series in indicator.series),
+            }
+        return {"valid": True, "spec": spec.to_dict(), "warmup_bars": spec.warmup_bars, "indicators": indicators}
 
 
 @blp.route("/<strategy_id>")
