@@ -125,8 +125,8 @@ def test_a_skipped_short_entry_records_its_side():
 
 
 def test_a_result_without_trades_says_why():
-    assert backtest(FLAT, cash=50, enter_long=[0]).no_trades_reason == (
-        "every entry was skipped: 1 entry skipped: size below the quantity step (1)"
+    assert (
+        backtest(FLAT, cash=50, enter_long=[0]).no_trades_reason == "1 entry skipped: size below the quantity step (1)"
     )
     assert backtest(FLAT, enter_long=[0]).no_trades_reason == "the one position taken is still open at the end"
     assert backtest(FLAT).no_trades_reason == "no entry signal"
