@@ -65,8 +65,7 @@ class BacktestResult:
             return None
         if self.open_trades:
             return "the one position taken is still open at the end"
-        skipped = skips_text({reason.value: count for reason, count in self.skipped.by_reason.items()})
-        return f"every entry was skipped: {skipped}" if skipped else "no entry signal"
+        return skips_text(self.skipped.to_dict()["by_reason"]) or "no entry signal"
 
     def to_dict(self) -> dict:
         """JSON-ready: stats (NaN and infinities as null), trades, the chart's points and the skipped entries."""
