@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -542,12 +543,21 @@ def simulate(
     trades = np.empty((len(close), TRADE_FIELDS))  # a trade needs an entry, at most one per bar
     skips, counts = np.empty((KEPT_SKIPS, 4)), np.zeros(len(SKIP_REASON_CODES) + 1)
     n = _simulate(state, open_, high, low, close, *signals, offsets, config, trades, curve, skips, counts)
+    return Simulation(trades[:n].copy(), curve, _skipped_entries(ts, skips, counts) if counts[0] else _NONE_SKIPPED)
+
+
+_NONE_SKIPPED = SkippedEntries(MappingProxyType({}), ())
+
+
+def _skipped_entries(ts: np.ndarray, skips: np.ndarray, counts: np.ndarray) -> SkippedEntries:
+    """What ``_note_skip`` gathered, as a SkippedEntries."""
     kept = tuple(
         skipped_entry(int(ts[int(bar)]), int(bar), code, price, balance)
         for bar, code, price, balance in skips[: min(int(counts[0]), KEPT_SKIPS)]
     )
-    by_reason = {reason: int(counts[code]) for reason, code in SKIP_REASON_CODES.items() if counts[code]}
-    return Simulation(trades[:n].copy(), curve, SkippedEntries(by_reason, kept))
+    return SkippedEntries(
+        {reason: int(counts[code]) for reason, code in SKIP_REASON_CODES.items() if counts[code]}, kept
+    )
 
 
 def skipped_entry(ts: int, bar: int, code: float, price: float, equity: float) -> SkippedEntry:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property, lru_cache
 
 MAX_STEP_DECIMALS = 12
 """Decimal places a step may have: enough for any venue (crypto steps stop around 1e-8), and few
@@ -59,12 +60,16 @@ class QuantityRules:
     min_notional: float = 0.0
 
     @classmethod
+    @lru_cache(maxsize=1024)
     def of(cls, step: float = 1, min_qty: float = 0, min_notional: float = 0) -> QuantityRules:
-        """Rules from numbers as written in a spec or read from a venue; ``min_qty`` is rounded up to the step."""
+        """Rules from numbers as written in a spec or read from a venue; ``min_qty`` is rounded up to the step.
+
+        Cached: a sweep asks for the same rules once per parameter set, and exact fractions cost microseconds.
+        """
         exact_step = exact_decimal(step)
         return cls(exact_step, _round_up(exact_decimal(min_qty), exact_step), float(min_notional))
 
-    @property
+    @cached_property
     def min_lots(self) -> int:
         """``min_qty`` in lots."""
         return math.ceil(self.min_qty / self.step)
