@@ -178,7 +178,7 @@ def make_config(spec: StrategySpec, params: Mapping[str, float], symbol: str | N
     config[SIZING_VALUE] = rules.lots(value) if spec.sizing.mode == "fixed_units" else value
     config[STEP_NUMERATOR] = rules.step.numerator
     config[STEP_DENOMINATOR] = rules.step.denominator
-    config[MIN_LOTS] = rules.min_lots
+    config[MIN_LOTS] = min(rules.min_lots, sys.float_info.max)  # an absurd min_qty / step can't overflow the float
     config[MIN_NOTIONAL] = rules.min_notional
     config[ALLOW_REVERSAL] = spec.allow_reversal
     config[STOP_FRACTION] = _fraction(spec.risk.stop_loss, params)
@@ -304,14 +304,17 @@ def _entry_lots(equity, price, stop_distance, config):
 
 @_kernel
 def _skip_reason(equity, lots, value, config):
-    """Why an entry of ``lots`` worth ``value`` is not placed (a SKIP_REASON_CODES code), or 0."""
-    if equity <= 0.0:
+    """Why an entry of ``lots`` worth ``value`` is not placed (a SKIP_REASON_CODES code), or 0.
+
+    Written so that NaN (a cash amount too large for float arithmetic) is refused, never traded.
+    """
+    if not equity > 0.0:
         return _NO_EQUITY
-    if lots < 1.0:
+    if not lots >= 1.0:
         return _SIZE_BELOW_STEP
-    if lots < config[MIN_LOTS]:
+    if not lots >= config[MIN_LOTS]:
         return _BELOW_MIN_QTY
-    if value < config[MIN_NOTIONAL]:
+    if not value >= config[MIN_NOTIONAL]:
         return _BELOW_MIN_NOTIONAL
     return 0
 

@@ -43,8 +43,13 @@ _FRACTION_BELOW_ONE = Interval(0, 1, low_open=True, high_open=True)
 _POSITIVE = Interval(0, low_open=True)
 _COST = Interval(0, 0.1, high_open=True)
 _RISK_FRACTIONS = {"stop_loss": _FRACTION_BELOW_ONE, "take_profit": _POSITIVE, "trailing_stop": _FRACTION_BELOW_ONE}
-_MARKET_LIMITS = {"step": (1, _POSITIVE), "min_qty": (0, Interval(0)), "min_notional": (0, Interval(0))}
-"""The sizing fields that describe the market, per symbol: their default and the numbers they accept."""
+_MARKET_LIMITS = {
+    "step": (1, _POSITIVE, MAX_STEP_DECIMALS),
+    "min_qty": (0, Interval(0), None),
+    "min_notional": (0, Interval(0), None),
+}
+"""The sizing fields that describe the market, per symbol: their default, the numbers they accept, and the
+decimal places they may have (a step must be an exact decimal for sizes to be exact multiples of it)."""
 
 
 def read_spec(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -424,19 +429,16 @@ class _Reader:
             self.issues.add("sizing.value", "missing required field")
         value = self.value(given.get("value", Sizing.value), "sizing.value", SIZING_MODES.get(mode))
         limits = {
-            name: self.per_symbol(given.get(name, default), f"sizing.{name}", interval)
-            for name, (default, interval) in _MARKET_LIMITS.items()
+            name: self.per_symbol(given.get(name, default), f"sizing.{name}", interval, places)
+            for name, (default, interval, places) in _MARKET_LIMITS.items()
         }
         if all(limit is not None for limit in limits.values()):
             self.min_qty_on_steps(limits["step"], limits["min_qty"])
         return Sizing(mode, value, **limits) if mode is not None and value is not None else Sizing()
 
-    def per_symbol(self, raw: Any, path: str, interval: Interval) -> PerSymbol | None:
-        """A number, or an object from symbol (or ``"*"``, every other symbol) to number; each in ``interval``.
-
-        A step must also be a decimal of at most MAX_STEP_DECIMALS places, so that sizes are exact
-        multiples of it.
-        """
+    def per_symbol(self, raw: Any, path: str, interval: Interval, places: int | None) -> PerSymbol | None:
+        """A number, or an object from symbol (or ``"*"``, every other symbol) to number; each in ``interval``
+        and, unless ``places`` is None, a decimal of at most that many places."""
         if isinstance(raw, Mapping):
             if not raw:
                 self.issues.add(path, f'needs at least one symbol, or "{ANY_SYMBOL}" for every symbol')
@@ -449,23 +451,19 @@ class _Reader:
                 elif symbol in numbers:
                     self.issues.add(f"{path}.{key}", f"duplicate symbol {symbol!r}")
                 else:
-                    number = self.market_number(item, f"{path}.{key}", interval)
+                    number = self.market_number(item, f"{path}.{key}", interval, places)
                     if number is not None:
                         numbers[symbol] = number
             return MappingProxyType(numbers) if len(numbers) == len(raw) else None
         if json_type(raw) != "number":
             self.issues.add(path, f"expected a number or an object of symbol -> number, got {json_type(raw)}")
             return None
-        return self.market_number(raw, path, interval)
+        return self.market_number(raw, path, interval, places)
 
-    def market_number(self, raw: Any, path: str, interval: Interval) -> int | float | None:
+    def market_number(self, raw: Any, path: str, interval: Interval, places: int | None) -> int | float | None:
         number = self.issues.number(raw, path, interval)
-        if (
-            number is not None
-            and path.startswith("sizing.step")
-            and decimals(exact_decimal(number)) > MAX_STEP_DECIMALS
-        ):
-            self.issues.add(path, f"must have at most {MAX_STEP_DECIMALS} decimal places, got {number!r}")
+        if number is not None and places is not None and decimals(exact_decimal(number)) > places:
+            self.issues.add(path, f"must have at most {places} decimal places, got {number!r}")
             return None
         return number
 
