@@ -84,7 +84,7 @@ def run_backtest_job(
         if not enter("running"):
             return STOPPED
         with clock("run"):
-            result = run_backtest(spec, candles, cash=doc["cash"])
+            result = run_backtest(spec, candles, cash=doc["cash"], symbol=doc["symbol"])
         if not enter("storing"):
             return STOPPED
         stored = repository.complete(
@@ -98,7 +98,8 @@ def run_backtest_job(
 
 
 def summary(result: BacktestResult) -> dict[str, Any]:
-    """What the run's document holds of a result: stats, open trades, a small equity chart and counts.
+    """What the run's document holds of a result: stats, open trades, a small equity chart, counts, and the
+    entries it skipped (by reason, the first few in full).
 
     The trade log and the full curve go to :func:`arrays`: a million-bar run
     can close tens of thousands of trades.
@@ -110,6 +111,7 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "equity_chart": {"ts": times.tolist(), "equity": equity.tolist()},
         "n_trades": len(result.trades),
         "bars": len(result.ts),
+        "skipped": result.skipped.to_dict(),
     }
 
 

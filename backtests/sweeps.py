@@ -273,7 +273,10 @@ def run_sweep_chunk(
 
 
 def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: Mapping[str, Any]) -> list[dict]:
-    """One result per parameter set of the chunk; a set the strategy refuses gets its reason instead of stats."""
+    """One result per parameter set of the chunk; a set the strategy refuses gets its reason instead of stats.
+
+    Each result counts the entries it skipped by reason, and one without closed trades says why.
+    """
     results, runnable = [], []
     for offset, params in enumerate(chunk["params"]):
         combo = chunk["first_combo"] + offset
@@ -291,7 +294,7 @@ def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: 
             )
         else:
             runnable.append((combo, params))
-    outcomes = run_many(spec, candles, [params for _, params in runnable], cash=sweep["cash"])
+    outcomes = run_many(spec, candles, [params for _, params in runnable], cash=sweep["cash"], symbol=sweep["symbol"])
     for (combo, params), outcome in zip(runnable, outcomes):
         stats = {name: json_number(value) for name, value in outcome.stats.items()}
         results.append(
@@ -300,6 +303,8 @@ def _run(spec: StrategySpec, candles: Candles, chunk: Mapping[str, Any], sweep: 
                 "params": params,
                 "stats": stats,
                 "score": score(stats, sweep["objective"], sweep["maximize"]),
+                "skipped": outcome.skipped.to_dict()["by_reason"],
+                "no_trades_reason": outcome.no_trades_reason,
             }
         )
     return results

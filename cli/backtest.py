@@ -25,7 +25,7 @@ from pymongo.database import Database
 from backtests.defaults import DEFAULT_CASH, DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE, STAGES
 from backtests.errors import InvalidRequest
 from cli.strategies import read_spec
-from strategies.domain import iso_time
+from strategies.domain import iso_time, skips_text
 from strategies.spec import SpecError, validate_spec
 from tickflow.candle_files import CandleFormatError, read_candles_csv
 from tickflow.storage.backtest_results import (
@@ -34,11 +34,13 @@ from tickflow.storage.backtest_results import (
     State,
     SweepRepository,
 )
+from tickflow.storage.candles import CandleDataError, normalize_symbol
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import ensure_schema
 from tickflow.storage.strategies import StrategyRepository
 
 POLL_S = 0.2
+SIZING_HINT = "Sizes are whole multiples of sizing.step; see sizing in docs/strategy-spec.md."
 TIME_STATS = frozenset({"start", "end"})
 DURATION_STATS = frozenset({"duration", "max_drawdown_duration", "avg_holding_time"})
 
@@ -112,20 +114,41 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def skip_warning(skipped: Mapping[str, Any] | None) -> str | None:
+    """The warning line for a backtest's skipped entries (its ``skipped`` field), or None when there were none."""
+    if not skipped or not skipped["total"]:
+        return None
+    first = skipped["first"][0]
+    return (
+        f"warning: {skips_text(skipped['by_reason'])}; the first on {iso_time(first['time'])}, "
+        f"{first['side']} at {first['price']:,.2f} with {first['equity']:,.2f} of equity. {SIZING_HINT}"
+    )
+
+
 def _echo_result(
-    stats: Mapping[str, Any], trades: list[dict], open_trades: list[dict], as_json: bool, **extra: Any
+    stats: Mapping[str, Any],
+    trades: list[dict],
+    open_trades: list[dict],
+    skipped: Mapping[str, Any] | None,
+    as_json: bool,
+    **extra: Any,
 ) -> None:
+    """The result on stdout (a stats table, or one JSON object), and a warning on stderr if entries were skipped."""
     if as_json:
-        click.echo(json.dumps({**extra, "stats": stats, "trades": trades, "open_trades": open_trades}))
-        return
-    for line in stats_lines(stats):
-        click.echo(line)
-    if open_trades:
-        trade = open_trades[0]
-        click.echo(
-            f"open at the end: {trade['side']} {trade['size']:g} from {iso_time(trade['entry_time'])} "
-            f"at {trade['entry_price']:g}"
-        )
+        shown = {**extra, "stats": stats, "trades": trades, "open_trades": open_trades, "skipped": skipped}
+        click.echo(json.dumps(shown))
+    else:
+        for line in stats_lines(stats):
+            click.echo(line)
+        if open_trades:
+            trade = open_trades[0]
+            click.echo(
+                f"open at the end: {trade['side']} {trade['size']:g} from {iso_time(trade['entry_time'])} "
+                f"at {trade['entry_price']:g}"
+            )
+    warning = skip_warning(skipped)
+    if warning:
+        click.echo(warning, err=True)
 
 
 def _repositories() -> tuple[Database, StrategyRepository]:
@@ -181,7 +204,10 @@ def _submit(submit: Callable[..., dict], *args: Any, **request: Any) -> dict:
     help="Candles for --strategy (timestamp, open, high, low, close, volume).",
 )
 @click.option("--strategy-id", metavar="ID", help="Backtest this stored strategy on the cluster.")
-@click.option("--symbol", help="With --strategy-id: the symbol (default: the strategy's first).")
+@click.option(
+    "--symbol",
+    help="The symbol (default: the strategy's first); with --strategy, the one whose quantity step applies.",
+)
 @click.option("--params", callback=_params, metavar="NAME=V,...", help="Param overrides, e.g. fast=10,slow=30.")
 @click.option("--cash", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_CASH, show_default=True)
 @click.option(
@@ -208,9 +234,9 @@ def backtest(
     if spec_file is not None:
         if candles_file is None:
             raise click.UsageError("--strategy needs --candles FILE.csv")
-        if symbol is not None or no_wait:
-            raise click.UsageError("--symbol and --no-wait go with --strategy-id")
-        _backtest_here(spec_file, candles_file, params, cash, commission, as_json)
+        if no_wait:
+            raise click.UsageError("--no-wait goes with --strategy-id")
+        _backtest_here(spec_file, candles_file, symbol, params, cash, commission, as_json)
     else:
         if candles_file is not None or commission is not None:
             raise click.UsageError("--candles and --commission go with --strategy (a stored strategy has its costs)")
@@ -220,6 +246,7 @@ def backtest(
 def _backtest_here(
     spec_file: IO[bytes],
     candles_file: Path,
+    symbol: str | None,
     params: dict[str, float],
     cash: float,
     commission: float | None,
@@ -236,6 +263,10 @@ def _backtest_here(
         raise click.ClickException(
             f"{spec_file.name}: invalid spec: {'; '.join(str(issue).splitlines()[0] for issue in exc.errors)}"
         ) from None
+    try:
+        symbol = normalize_symbol(symbol) if symbol is not None else None
+    except CandleDataError as exc:
+        raise click.BadParameter(str(exc), param_hint="--symbol") from None
     from strategies.backtest import check_candles, run_backtest  # numba: loaded only when a backtest runs here
 
     try:
@@ -243,8 +274,8 @@ def _backtest_here(
         check_candles(candles)
     except (CandleFormatError, ValueError) as exc:
         raise click.ClickException(f"{candles_file}: {exc}") from None
-    result = run_backtest(spec, candles, cash=cash).to_dict()
-    _echo_result(result["stats"], result["trades"], result["open_trades"], as_json)
+    result = run_backtest(spec, candles, cash=cash, symbol=symbol).to_dict()
+    _echo_result(result["stats"], result["trades"], result["open_trades"], result["skipped"], as_json)
 
 
 def _backtest_on_cluster(
@@ -263,7 +294,7 @@ def _backtest_on_cluster(
     run = _follow(lambda: repository.get(run_id), len(STAGES), lambda doc: doc["progress"].get("step", 0), "backtest")
     _finished(run, "backtest")
     trades = repository.trades(run, 0, run["n_trades"]).to_dicts() if as_json else []
-    _echo_result(run["stats"], trades, run["open_trades"], as_json, id=run_id)
+    _echo_result(run["stats"], trades, run["open_trades"], run.get("skipped"), as_json, id=run_id)
 
 
 @click.command("sweep")
@@ -355,9 +386,26 @@ def sweep(
                     f"{_cell(value):>14}",
                     f"{_cell(total):>13}",
                     f"{stats.get('n_trades', '-'):>8}",
+                    *_why_no_trades(result),
                 ]
             )
         )
+    skipped = repository.skipped(sweep_oid)
+    if skipped["combos"]:
+        click.echo(
+            f"warning: {skipped['combos']:,} of {doc['combos']:,} param sets skipped entries, "
+            f"{skips_text(skipped['by_reason'])}. {SIZING_HINT}",
+            err=True,
+        )
+
+
+def _why_no_trades(result: Mapping[str, Any]) -> list[str]:
+    """The last cell of a sweep row without trades: the strategy refused its params, or why nothing traded."""
+    if result.get("error"):
+        return [f"refused: {result['error']}"]
+    if result.get("no_trades_reason"):
+        return [f"no trades: {result['no_trades_reason']}"]
+    return []
 
 
 def _cell(value: Any) -> str:

@@ -8,6 +8,8 @@ What it puts in place, each step once:
 * the four example strategies (``strategies.examples``);
 * two demo strategies on ``1m`` over the feed's symbols, started in paper mode the way
   ``POST /strategies/<id>/start`` starts them;
+* every strategy it creates sized on its symbols' exchange lot steps and minimums
+  (``MARKET``), so that 10,000 of cash trades fractions of a BTC at 60,000;
 * one backtest and one sweep of the first demo strategy, submitted through the same
   functions as the API: they are queued at once and finish when the backtest worker
   (started by the Procfile right after) has run them;
@@ -43,9 +45,15 @@ SYMBOLS = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 DAYS = 365
 AGGREGATES = ("15m", "1h", "4h")
 TOKEN_NAME = "demo"
-CASH = 100_000.0
-"""Cash of the paper accounts, the backtest and the sweep: sizing is in whole units
-(``fraction_of_equity``), and 10,000 would not buy one BTC at 60,000."""
+CASH = 10_000.0
+"""Cash of the paper accounts, the backtest and the sweep."""
+MARKET = {
+    "step": {"BTCUSDT": 0.00001, "ETHUSDT": 0.0001, "SOLUSDT": 0.001},
+    "min_qty": {"BTCUSDT": 0.00001, "ETHUSDT": 0.0001, "SOLUSDT": 0.001},
+    "min_notional": 5,
+}
+"""The symbols' quantity rules, as Binance spot has them (LOT_SIZE step and minimum, a 5 USDT minimum
+notional); whole units, the spec's default, would not buy one BTC at 60,000 with 10,000 of cash."""
 
 DEMO_STRATEGIES: list[tuple[str, dict[str, Any]]] = [
     ("sma_cross", {"name": "Demo: SMA cross 1m", "symbols": ["BTCUSDT", "ETHUSDT"], "timeframe": "1m"}),
@@ -118,7 +126,7 @@ def seed_demo(
     if "examples" not in done:
         ids = {}
         for name in EXAMPLES:
-            ids[name] = _create_or_find(db, strategies, load_example(name))
+            ids[name] = _create_or_find(db, strategies, on_market(load_example(name)))
         say(f"strategies {len(ids)} examples: {', '.join(EXAMPLES)}")
         record(examples=ids)
 
@@ -129,7 +137,7 @@ def seed_demo(
         engine = LiveEngine(client, db, live_settings())
         ids = []
         for example, changes in DEMO_STRATEGIES:
-            strategy_id = _create_or_find(db, strategies, {**load_example(example), **changes})
+            strategy_id = _create_or_find(db, strategies, on_market({**load_example(example), **changes}))
             engine.start(strategy_id, "paper", CASH)
             ids.append(strategy_id)
             say(f"paper      {changes['name']} on {', '.join(changes['symbols'])} {changes['timeframe']}: started")
@@ -160,6 +168,11 @@ def seed_demo(
     record(complete=True, seeded_at=mongo_now())
     report.done = done
     return report
+
+
+def on_market(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` sized on the demo market's quantity rules (``MARKET``), its sizing mode and value kept."""
+    return {**spec, "sizing": {**spec.get("sizing", {}), **MARKET}}
 
 
 def _create_or_find(db: Database, strategies: StrategyRepository, spec: dict[str, Any]) -> str:

@@ -8,5 +8,6 @@ among them:
 - ``strategies.rules``: the rule language, ``compile_rule``;
 - ``strategies.indicators``: ``compute_indicators`` with TA-Lib;
 - ``strategies.signals``: ``compute_signals``, the rules evaluated over candles and indicators;
+- ``strategies.quantities``: order quantities a market accepts (lot step, minimums), ``QuantityRules``;
 - ``strategies.examples``: example strategy documents.
 """

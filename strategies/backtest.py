@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from .candles import Candles
-from .domain import Trade, TradeLog
+from .domain import SkippedEntries, Trade, TradeLog, skips_text
 from .indicators import IndicatorCall, keyed_indicators
 from .position import make_config, new_state, open_trade, risk_offsets, simulate, trade_log
 from .spec import StrategySpec
@@ -42,6 +42,8 @@ class BacktestResult:
     ts: np.ndarray
     equity: np.ndarray
     """Account value at every close."""
+    skipped: SkippedEntries
+    """Entry signals that placed no order (a size the market does not take), by reason."""
 
     @cached_property
     def chart(self) -> np.ndarray:
@@ -56,8 +58,17 @@ class BacktestResult:
         """(times, equity) of the chart's points: the curve downsampled, every peak and trough kept."""
         return self.ts[self.chart], self.equity[self.chart]
 
+    @property
+    def no_trades_reason(self) -> str | None:
+        """Why no trade closed, in words, for a result without closed trades; None when some did."""
+        if len(self.trades):
+            return None
+        if self.open_trades:
+            return "the one position taken is still open at the end"
+        return skips_text(self.skipped.to_dict()["by_reason"]) or "no entry signal"
+
     def to_dict(self) -> dict:
-        """JSON-ready: stats (NaN and infinities as null), trades, and the chart's points."""
+        """JSON-ready: stats (NaN and infinities as null), trades, the chart's points and the skipped entries."""
         times, equity = self.equity_chart
         return {
             "params": dict(self.params),
@@ -65,23 +76,33 @@ class BacktestResult:
             "trades": self.trades.to_dicts(),
             "open_trades": [trade.to_dict() for trade in self.open_trades],
             "equity_chart": {"ts": times.tolist(), "equity": equity.tolist()},
+            "skipped": self.skipped.to_dict(),
         }
 
 
 def run_backtest(
-    spec: StrategySpec, candles: Candles, cash: float = 10_000, params: Mapping[str, float] | None = None
+    spec: StrategySpec,
+    candles: Candles,
+    cash: float = 10_000,
+    params: Mapping[str, float] | None = None,
+    symbol: str | None = None,
 ) -> BacktestResult:
-    """Backtest ``spec`` (its params overridden by ``params``) on ``candles``, starting with ``cash``.
+    """Backtest ``spec`` (its params overridden by ``params``) on ``candles`` of ``symbol``, starting with ``cash``.
 
+    ``symbol`` (default: the spec's first) picks the quantity step and minimums of ``spec.sizing``.
     Raises ValueError, naming the first bad bar, for candles no trade can be priced on
     (``check_candles``), and for cash that isn't a positive finite amount.
     """
     _check_cash(cash)
-    return _run(_with_params(spec, params), SeriesCache(candles), cash)
+    return _run(_with_params(spec, params), SeriesCache(candles), cash, symbol)
 
 
 def run_many(
-    spec: StrategySpec, candles: Candles, param_sets: Iterable[Mapping[str, float]], cash: float = 10_000
+    spec: StrategySpec,
+    candles: Candles,
+    param_sets: Iterable[Mapping[str, float]],
+    cash: float = 10_000,
+    symbol: str | None = None,
 ) -> list[BacktestResult]:
     """``run_backtest`` for each parameter set, sharing indicator and rule results between them.
 
@@ -90,7 +111,7 @@ def run_many(
     """
     _check_cash(cash)
     cache = SeriesCache(candles)
-    return [_run(_with_params(spec, params), cache, cash) for params in param_sets]
+    return [_run(_with_params(spec, params), cache, cash, symbol) for params in param_sets]
 
 
 class SeriesCache:
@@ -178,7 +199,7 @@ def _with_params(spec: StrategySpec, params: Mapping[str, float] | None) -> Stra
     return spec.with_params(params) if params else spec
 
 
-def _run(spec: StrategySpec, cache: SeriesCache, cash: float) -> BacktestResult:
+def _run(spec: StrategySpec, cache: SeriesCache, cash: float, symbol: str | None) -> BacktestResult:
     candles = cache.candles
     n = len(candles)
     params = spec.resolved_params()
@@ -186,15 +207,16 @@ def _run(spec: StrategySpec, cache: SeriesCache, cash: float) -> BacktestResult:
     signals = cache.signals(spec, {**cache.ohlcv, **indicators}, keys)
     never = np.zeros(n, dtype=np.bool_)
     state = new_state(cash)
-    rows, equity = simulate(
+    rows, equity, skipped = simulate(
         state,
+        candles.ts,
         candles.open,
         candles.high,
         candles.low,
         candles.close,
         tuple(signals.get(rule, never) for rule in ("enter_long", "exit_long", "enter_short", "exit_short")),
         risk_offsets(spec, indicators, params),
-        make_config(spec, params),
+        make_config(spec, params, symbol),
     )
     trades = trade_log(rows, candles.ts)
     still_open = open_trade(state, candles.ts, candles.close)
@@ -209,6 +231,7 @@ def _run(spec: StrategySpec, cache: SeriesCache, cash: float) -> BacktestResult:
         open_trades=open_trades,
         ts=candles.ts,
         equity=equity,
+        skipped=skipped,
     )
 
 

@@ -63,6 +63,33 @@ class ExitReason(StrEnum):
     END = "end"
 
 
+class SkipReason(StrEnum):
+    """Why an entry signal placed no order: the size it came to is one the market does not take."""
+
+    NO_EQUITY = "no_equity"
+    """Equity is zero or less (a short that went against the account)."""
+    SIZE_BELOW_STEP = "size_below_step"
+    """The size rounds down to zero lots of the quantity step."""
+    BELOW_MIN_QTY = "below_min_qty"
+    BELOW_MIN_NOTIONAL = "below_min_notional"
+
+    @property
+    def text(self) -> str:
+        """The reason as a phrase for warnings and log lines."""
+        return _SKIP_TEXTS[self]
+
+
+_SKIP_TEXTS = {
+    SkipReason.NO_EQUITY: "no equity",
+    SkipReason.SIZE_BELOW_STEP: "size below the quantity step",
+    SkipReason.BELOW_MIN_QTY: "size below min_qty",
+    SkipReason.BELOW_MIN_NOTIONAL: "value below min_notional",
+}
+SKIP_REASON_CODES: Mapping[SkipReason, int] = MappingProxyType(
+    {reason: code for code, reason in enumerate(SkipReason, start=1)}
+)
+"""The small integers compiled code uses for skip reasons; 0 is none."""
+
 EXIT_REASON_CODES: Mapping[ExitReason, int] = MappingProxyType({reason: code for code, reason in enumerate(ExitReason)})
 """The small integers compiled code and columnar logs use for exit reasons."""
 _EXIT_REASONS = tuple(ExitReason)
@@ -175,6 +202,62 @@ class Trade:
             "exit_bar": self.exit_bar,
             "duration_ms": self.duration_ms,
         }
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    """An entry order that was not placed: when, on which side, at what price and equity, and why.
+
+    ``price`` is the market price the order would have filled at (the bar's open in a backtest,
+    before slippage); ``equity`` the account's at that moment.
+    """
+
+    ts: int
+    bar: int
+    side: Side
+    price: float
+    equity: float
+    reason: SkipReason
+
+    def to_dict(self) -> dict:
+        return {
+            "time": self.ts,
+            "bar": self.bar,
+            "side": self.side.label,
+            "price": self.price,
+            "equity": self.equity,
+            "reason": self.reason.value,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedEntries:
+    """The entry orders a backtest did not place: how many for each reason, and the first few in full."""
+
+    by_reason: Mapping[SkipReason, int]
+    """Only reasons that occurred."""
+    first: tuple[SkippedEntry, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "total": self.total,
+            "by_reason": {reason.value: count for reason, count in self.by_reason.items()},
+            "first": [entry.to_dict() for entry in self.first],
+        }
+
+
+def skips_text(by_reason: Mapping[str, int]) -> str:
+    """``by_reason`` (reason value -> count, as stored) in words: ``41 entries skipped: size below the
+    quantity step (41)``; "" when nothing was skipped."""
+    total = sum(by_reason.values())
+    if not total:
+        return ""
+    reasons = ", ".join(f"{SkipReason(reason).text} ({count:,})" for reason, count in by_reason.items() if count)
+    return f"{total:,} {'entry' if total == 1 else 'entries'} skipped: {reasons}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,11 +44,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from .domain import EXIT_REASON_CODES, ExitReason, Side, Trade, TradeLog
+from .domain import (
+    EXIT_REASON_CODES,
+    SKIP_REASON_CODES,
+    ExitReason,
+    Side,
+    SkippedEntries,
+    SkippedEntry,
+    SkipReason,
+    Trade,
+    TradeLog,
+)
 from .spec import AtrDistance, Distance, FractionDistance, StrategySpec, resolve_value
 
 # -- state slots --------------------------------------------------------------------------
@@ -78,7 +90,10 @@ ORDER_STOP_OFFSET = 11
 ORDER_TARGET_OFFSET = 12
 ORDER_TRAIL_OFFSET = 13
 """The ATR parts of the three distances, taken at the signal bar and used when the order fills."""
-STATE_SLOTS = 14
+SKIPPED = 14
+"""The entry order the last fill did not place: its side (+1/-1) times a ``SKIP_REASON_CODES`` code;
+0 for none. Whoever reports skipped entries reads it after a fill and sets it back to 0."""
+STATE_SLOTS = 15
 
 NO_ORDER = 0.0
 GO_LONG = 1.0
@@ -97,7 +112,15 @@ TRAIL_FRACTION = 7
 """Each risk distance is ``fraction * reference price + offset`` (the offset is the ATR part,
 given per bar). A fraction-based distance has offset 0, an ATR-based one fraction 0, and a
 missing one a NaN fraction, which makes its price NaN: never touched."""
-CONFIG_SLOTS = 8
+STEP_NUMERATOR = 8
+STEP_DENOMINATOR = 9
+"""The quantity step as an exact fraction: a size of ``lots`` is ``lots * numerator / denominator``
+units, the float nearest that exact multiple (``strategies.quantities``)."""
+MIN_LOTS = 10
+"""The minimum quantity, in lots."""
+MIN_NOTIONAL = 11
+"""The minimum order value, size x fill price."""
+CONFIG_SLOTS = 12
 
 _FRACTION_OF_EQUITY, _FIXED_UNITS, _RISK_PER_TRADE = 0, 1, 2
 SIZING_MODES = {
@@ -119,6 +142,13 @@ _REVERSAL = EXIT_REASON_CODES[ExitReason.REVERSAL]
 _STOP_LOSS = EXIT_REASON_CODES[ExitReason.STOP_LOSS]
 _TAKE_PROFIT = EXIT_REASON_CODES[ExitReason.TAKE_PROFIT]
 _TRAILING_STOP = EXIT_REASON_CODES[ExitReason.TRAILING_STOP]
+_NO_EQUITY = SKIP_REASON_CODES[SkipReason.NO_EQUITY]
+_SIZE_BELOW_STEP = SKIP_REASON_CODES[SkipReason.SIZE_BELOW_STEP]
+_BELOW_MIN_QTY = SKIP_REASON_CODES[SkipReason.BELOW_MIN_QTY]
+_BELOW_MIN_NOTIONAL = SKIP_REASON_CODES[SkipReason.BELOW_MIN_NOTIONAL]
+_SKIP_REASONS = {code: reason for reason, code in SKIP_REASON_CODES.items()}
+KEPT_SKIPS = 5
+"""Skipped entries a backtest keeps in full (time, price, equity); the rest are only counted."""
 
 
 # -- building the arrays (Python) ---------------------------------------------------------
@@ -132,13 +162,24 @@ def new_state(cash: float) -> np.ndarray:
     return state
 
 
-def make_config(spec: StrategySpec, params: Mapping[str, float]) -> np.ndarray:
-    """The fixed settings of ``spec`` with its ``$name`` references resolved from ``params``."""
+def make_config(spec: StrategySpec, params: Mapping[str, float], symbol: str | None = None) -> np.ndarray:
+    """The fixed settings of ``spec`` trading ``symbol`` (default: its first), ``$name`` references
+    resolved from ``params``.
+
+    The symbol picks the quantity rules. A ``fixed_units`` amount is stored in whole lots, rounded
+    down here in exact decimals: 0.29 at a step of 0.01 is 29 lots, where float division says 28.
+    """
+    rules = spec.sizing.quantity_rules(symbol or spec.symbols[0])
+    value = resolve_value(spec.sizing.value, params)
     config = np.empty(CONFIG_SLOTS)
     config[COMMISSION] = spec.costs.commission
     config[SLIPPAGE] = spec.costs.slippage
     config[SIZING_MODE] = SIZING_MODES[spec.sizing.mode]
-    config[SIZING_VALUE] = resolve_value(spec.sizing.value, params)
+    config[SIZING_VALUE] = rules.lots(value) if spec.sizing.mode == "fixed_units" else value
+    config[STEP_NUMERATOR] = rules.step.numerator
+    config[STEP_DENOMINATOR] = rules.step.denominator
+    config[MIN_LOTS] = min(rules.min_lots, sys.float_info.max)  # an absurd min_qty / step can't overflow the float
+    config[MIN_NOTIONAL] = rules.min_notional
     config[ALLOW_REVERSAL] = spec.allow_reversal
     config[STOP_FRACTION] = _fraction(spec.risk.stop_loss, params)
     config[TARGET_FRACTION] = _fraction(spec.risk.take_profit, params)
@@ -229,47 +270,66 @@ def _slipped(price, direction, slippage):
 
 
 @_kernel
-def _affordable_units(equity, fraction, price, commission):
-    """Whole units that ``fraction`` of equity pays for, commission included.
+def _affordable_lots(equity, fraction, price, commission, config):
+    """Whole lots that ``fraction`` of equity pays for, commission included.
 
-    The float operations are backtesting.py's own, so sizes agree with it even at a
-    whole-unit boundary.
+    The float operations are backtesting.py's own, so at a step of 1 (numerator and denominator
+    1, multiplying by which changes nothing) sizes agree with it even at a whole-unit boundary.
     """
-    if equity <= 0.0:
-        return 0.0
     cost_per_unit = price + fraction * price * commission / fraction
-    return float(int(equity * fraction // cost_per_unit))
+    return (equity * fraction * config[STEP_DENOMINATOR]) // (cost_per_unit * config[STEP_NUMERATOR])
 
 
 @_kernel
-def _entry_size(state, price, stop_distance, config):
-    """Units to buy or sell: whole units, except a ``fixed_units`` amount that equity pays for.
+def _entry_lots(equity, price, stop_distance, config):
+    """Lots to buy or sell: what the sizing mode asks for, at most what equity pays for.
 
-    A fixed amount may be any size, fractions of a unit included (0.01 BTC), and is taken as
-    given whenever it costs no more than equity, commission included. Capping it to whole
-    units would skip such an entry whenever one unit costs more than equity.
+    A ``fixed_units`` amount (in lots in the config) is taken as given whenever it costs no more
+    than equity, commission included; only beyond that is it cut to what all of equity buys.
     """
-    equity = state[BALANCE]  # flat when entering, so equity is the balance
     mode = config[SIZING_MODE]
     value = config[SIZING_VALUE]
     commission = config[COMMISSION]
     if mode == _FRACTION_OF_EQUITY:
-        return _affordable_units(equity, min(value, _ALL_IN), price, commission)
+        return _affordable_lots(equity, min(value, _ALL_IN), price, commission, config)
     if mode == _FIXED_UNITS:
-        if value * price * (1.0 + commission) <= equity:
+        if value * config[STEP_NUMERATOR] / config[STEP_DENOMINATOR] * price * (1.0 + commission) <= equity:
             return value
         wanted = value
     else:  # _RISK_PER_TRADE: lose ``value`` of equity if the stop is hit
-        wanted = float(int(equity * value / stop_distance)) if stop_distance > 0.0 else 0.0
-    return min(wanted, _affordable_units(equity, _ALL_IN, price, commission))
+        units = equity * value / stop_distance if stop_distance > 0.0 else 0.0
+        wanted = (units * config[STEP_DENOMINATOR]) // config[STEP_NUMERATOR]
+    return min(wanted, _affordable_lots(equity, _ALL_IN, price, commission, config))
+
+
+@_kernel
+def _skip_reason(equity, lots, value, config):
+    """Why an entry of ``lots`` worth ``value`` is not placed (a SKIP_REASON_CODES code), or 0.
+
+    Written so that NaN (a cash amount too large for float arithmetic) is refused, never traded.
+    """
+    if not equity > 0.0:
+        return _NO_EQUITY
+    if not lots >= 1.0:
+        return _SIZE_BELOW_STEP
+    if not lots >= config[MIN_LOTS]:
+        return _BELOW_MIN_QTY
+    if not value >= config[MIN_NOTIONAL]:
+        return _BELOW_MIN_NOTIONAL
+    return 0
 
 
 @_kernel
 def _open(state, bar, side, market_price, stop_offset, target_offset, trail_offset, config):
+    """Enter at ``market_price`` (slipped here), or record in ``state[SKIPPED]`` why not."""
     price = _slipped(market_price, side, config[SLIPPAGE])
     stop_distance = config[STOP_FRACTION] * price + stop_offset
-    size = _entry_size(state, price, stop_distance, config)
-    if size <= 0.0:
+    equity = state[BALANCE]  # flat when entering, so equity is the balance
+    lots = _entry_lots(equity, price, stop_distance, config)
+    size = lots * config[STEP_NUMERATOR] / config[STEP_DENOMINATOR]
+    skip = _skip_reason(equity, lots, size * price, config)
+    if skip != 0:
+        state[SKIPPED] = side * skip
         return
     commission = size * price * config[COMMISSION]
     state[BALANCE] -= commission
@@ -417,10 +477,25 @@ def equity(state, price):
 
 
 @_kernel
+def _note_skip(state, bar, price, skips, counts):
+    """Count the entry ``state[SKIPPED]`` holds and keep it as a row of ``skips`` while there is room;
+    clear it. ``counts[0]`` is the total, ``counts[code]`` each reason's."""
+    kept = int(counts[0])
+    if kept < len(skips):
+        skips[kept, 0] = bar
+        skips[kept, 1] = state[SKIPPED]
+        skips[kept, 2] = price
+        skips[kept, 3] = state[BALANCE]
+    counts[0] += 1
+    counts[int(abs(state[SKIPPED]))] += 1
+    state[SKIPPED] = 0.0
+
+
+@_kernel
 def _simulate(
     state, open_, high, low, close,
     enter_long, exit_long, enter_short, exit_short,
-    offsets, config, trades, curve,
+    offsets, config, trades, curve, skips, skip_counts,
 ):  # fmt: skip
     n = 0
     last_row = len(offsets) - 1
@@ -432,12 +507,26 @@ def _simulate(
             offsets[row, 0], offsets[row, 1], offsets[row, 2],
             config, trades, n,
         )  # fmt: skip
+        if state[SKIPPED] != 0.0:
+            _note_skip(state, i, open_[i], skips, skip_counts)
         curve[i] = equity(state, close[i])
     return n
 
 
+class Simulation(NamedTuple):
+    """What ``simulate`` returns."""
+
+    trades: np.ndarray
+    """Closed-trade rows (``trade_log`` reads them)."""
+    equity: np.ndarray
+    """Equity at each close."""
+    skipped: SkippedEntries
+    """Entry orders not placed, the first KEPT_SKIPS of them in full."""
+
+
 def simulate(
     state: np.ndarray,
+    ts: np.ndarray,
     open_: np.ndarray,
     high: np.ndarray,
     low: np.ndarray,
@@ -445,8 +534,8 @@ def simulate(
     signals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     offsets: np.ndarray,
     config: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``step_bar`` over a whole history; return (closed-trade rows, equity at each close).
+) -> Simulation:
+    """Run ``step_bar`` over a whole history, and note every entry order it did not place.
 
     ``signals`` are the enter_long, exit_long, enter_short and exit_short bools per bar;
     ``offsets`` the stop, target and trailing ATR parts from ``risk_offsets``.
@@ -455,5 +544,27 @@ def simulate(
     """
     curve = np.empty(len(close))
     trades = np.empty((len(close), TRADE_FIELDS))  # a trade needs an entry, at most one per bar
-    n = _simulate(state, open_, high, low, close, *signals, offsets, config, trades, curve)
-    return trades[:n].copy(), curve
+    skips, counts = np.empty((KEPT_SKIPS, 4)), np.zeros(len(SKIP_REASON_CODES) + 1)
+    n = _simulate(state, open_, high, low, close, *signals, offsets, config, trades, curve, skips, counts)
+    return Simulation(trades[:n].copy(), curve, _skipped_entries(ts, skips, counts) if counts[0] else _NONE_SKIPPED)
+
+
+_NONE_SKIPPED = SkippedEntries(MappingProxyType({}), ())
+
+
+def _skipped_entries(ts: np.ndarray, skips: np.ndarray, counts: np.ndarray) -> SkippedEntries:
+    """What ``_note_skip`` gathered, as a SkippedEntries."""
+    kept = tuple(
+        skipped_entry(int(ts[int(bar)]), int(bar), code, price, balance)
+        for bar, code, price, balance in skips[: min(int(counts[0]), KEPT_SKIPS)]
+    )
+    return SkippedEntries(
+        {reason: int(counts[code]) for reason, code in SKIP_REASON_CODES.items() if counts[code]}, kept
+    )
+
+
+def skipped_entry(ts: int, bar: int, code: float, price: float, equity: float) -> SkippedEntry:
+    """A ``state[SKIPPED]`` value (side x reason code) with where it happened, as a SkippedEntry."""
+    return SkippedEntry(
+        ts, bar, Side(1 if code > 0 else -1), float(price), float(equity), _SKIP_REASONS[int(abs(code))]
+    )

@@ -89,7 +89,7 @@ class StrategySpec:
             "indicators": {name: indicator.to_dict() for name, indicator in self.indicators.items()},
             "rules": {name: rule.text for name, rule in self.rules.items()},
             "risk": asdict(self.risk, dict_factory=lambda items: {k: v for k, v in items if v is not None}),
-            "sizing": asdict(self.sizing),
+            "sizing": self.sizing.to_dict(),
             "costs": asdict(self.costs),
             "allow_reversal": self.allow_reversal,
         }

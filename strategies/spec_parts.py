@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .document import Interval
+from .quantities import QuantityRules
 from .talib_catalog import TALIB_FUNCTIONS
 
 RULE_NAMES = ("enter_long", "exit_long", "enter_short", "exit_short")
@@ -30,6 +31,10 @@ SIZING_MODES: Mapping[str, Interval] = MappingProxyType(
 
 ParamValue = int | float | str
 """A number, or a ``"$name"`` reference to one of the spec's params."""
+
+PerSymbol = int | float | Mapping[str, int | float]
+"""One number for every symbol, or a map from symbol to number where ``"*"`` stands for the others."""
+ANY_SYMBOL = "*"
 
 
 def resolve_value(value: ParamValue, params: Mapping[str, float]) -> float:
@@ -94,10 +99,43 @@ class Risk:
 
 @dataclass(frozen=True)
 class Sizing:
-    """How large a position to open; ``value`` means what ``mode`` says (docs/strategy-spec.md, Sizing)."""
+    """How large a position to open; ``value`` means what ``mode`` says (docs/strategy-spec.md, Sizing).
+
+    ``step``, ``min_qty`` and ``min_notional`` describe the market, per symbol: sizes are
+    whole multiples of the step, and an entry below either minimum is not taken.
+    """
 
     mode: SizingMode = "fraction_of_equity"
     value: ParamValue = 1.0
+    step: PerSymbol = 1
+    min_qty: PerSymbol = 0
+    min_notional: PerSymbol = 0
+
+    def quantity_rules(self, symbol: str) -> QuantityRules:
+        """The step and minimums that apply to ``symbol``: its own entry, else ``"*"``'s, else the default."""
+        return QuantityRules.of(
+            for_symbol(self.step, symbol, 1),
+            for_symbol(self.min_qty, symbol, 0),
+            for_symbol(self.min_notional, symbol, 0),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "value": self.value,
+            **{name: _plain(getattr(self, name)) for name in ("step", "min_qty", "min_notional")},
+        }
+
+
+def for_symbol(value: PerSymbol, symbol: str, default: float) -> float:
+    """What a per-symbol field says for ``symbol``: the number, its map's entry or ``"*"``'s, else ``default``."""
+    if not isinstance(value, Mapping):
+        return value
+    return value.get(symbol, value.get(ANY_SYMBOL, default))
+
+
+def _plain(value: PerSymbol) -> int | float | dict[str, int | float]:
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 @dataclass(frozen=True)

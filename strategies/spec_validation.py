@@ -14,9 +14,11 @@ from types import MappingProxyType
 from typing import Any
 
 from .candles import SYMBOL_PATTERN, TIMEFRAME_MS
-from .document import ABSENT, Interval, Issues, SpecError, did_you_mean, joined
+from .document import ABSENT, Interval, Issues, SpecError, did_you_mean, joined, json_type
+from .quantities import MAX_STEP_DECIMALS, decimal_text, decimals, exact_decimal
 from .rules import RESERVED_WORDS, CompiledRule, RuleError, compile_rule
 from .spec_parts import (
+    ANY_SYMBOL,
     ENTRY_RULES,
     RULE_NAMES,
     SIZING_MODES,
@@ -26,8 +28,10 @@ from .spec_parts import (
     FractionDistance,
     Indicator,
     ParamValue,
+    PerSymbol,
     Risk,
     Sizing,
+    for_symbol,
     resolve_value,
 )
 from .talib_catalog import FUNCTION_NAMES, PRICE_SERIES, TalibFunction, talib_function
@@ -39,6 +43,13 @@ _FRACTION_BELOW_ONE = Interval(0, 1, low_open=True, high_open=True)
 _POSITIVE = Interval(0, low_open=True)
 _COST = Interval(0, 0.1, high_open=True)
 _RISK_FRACTIONS = {"stop_loss": _FRACTION_BELOW_ONE, "take_profit": _POSITIVE, "trailing_stop": _FRACTION_BELOW_ONE}
+_MARKET_LIMITS = {
+    "step": (1, _POSITIVE, MAX_STEP_DECIMALS),
+    "min_qty": (0, Interval(0), None),
+    "min_notional": (0, Interval(0), None),
+}
+"""The sizing fields that describe the market, per symbol: their default, the numbers they accept, and the
+decimal places they may have (a step must be an exact decimal for sizes to be exact multiples of it)."""
 
 
 def read_spec(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -406,16 +417,73 @@ class _Reader:
     def sizing(self, raw: Any) -> Sizing:
         if raw is ABSENT:
             return Sizing()
-        given = self.issues.fields(raw, "sizing", required=("mode", "value")) or {}
-        mode = self.issues.string(given.get("mode", ABSENT), "sizing.mode")
+        given = self.issues.fields(raw, "sizing", optional=("mode", "value", *_MARKET_LIMITS)) or {}
+        mode = self.issues.string(given.get("mode", Sizing.mode), "sizing.mode")
         if mode is not None and mode not in SIZING_MODES:
             self.issues.add("sizing.mode", f"unknown mode {mode!r}; use one of {', '.join(SIZING_MODES)}")
             mode = None
         if mode == "risk_per_trade" and not self.stop_loss_given:
             reason = "risk_per_trade needs risk.stop_loss: it sizes positions by the distance to the stop"
             self.issues.add("sizing.mode", reason)
-        value = self.value(given.get("value", ABSENT), "sizing.value", SIZING_MODES.get(mode))
-        return Sizing(mode, value) if mode is not None and value is not None else Sizing()
+        if "mode" in given and "value" not in given:
+            self.issues.add("sizing.value", "missing required field")
+        value = self.value(given.get("value", Sizing.value), "sizing.value", SIZING_MODES.get(mode))
+        limits = {
+            name: self.per_symbol(given.get(name, default), f"sizing.{name}", interval, places)
+            for name, (default, interval, places) in _MARKET_LIMITS.items()
+        }
+        if all(limit is not None for limit in limits.values()):
+            self.min_qty_on_steps(limits["step"], limits["min_qty"])
+        return Sizing(mode, value, **limits) if mode is not None and value is not None else Sizing()
+
+    def per_symbol(self, raw: Any, path: str, interval: Interval, places: int | None) -> PerSymbol | None:
+        """A number, or an object from symbol (or ``"*"``, every other symbol) to number; each in ``interval``
+        and, unless ``places`` is None, a decimal of at most that many places."""
+        if isinstance(raw, Mapping):
+            if not raw:
+                self.issues.add(path, f'needs at least one symbol, or "{ANY_SYMBOL}" for every symbol')
+            numbers: dict[str, int | float] = {}
+            for key, item in raw.items():
+                symbol = ANY_SYMBOL if key == ANY_SYMBOL else str(key).upper()
+                if symbol != ANY_SYMBOL and not SYMBOL_PATTERN.fullmatch(symbol):
+                    hint = f'use 1 to 30 of A-Z, 0-9, ".", "_", "-", or "{ANY_SYMBOL}" for every other symbol'
+                    self.issues.add(f"{path}.{key}", f"invalid symbol {key!r}: {hint}")
+                elif symbol in numbers:
+                    self.issues.add(f"{path}.{key}", f"duplicate symbol {symbol!r}")
+                else:
+                    number = self.market_number(item, f"{path}.{key}", interval, places)
+                    if number is not None:
+                        numbers[symbol] = number
+            return MappingProxyType(numbers) if len(numbers) == len(raw) else None
+        if json_type(raw) != "number":
+            self.issues.add(path, f"expected a number or an object of symbol -> number, got {json_type(raw)}")
+            return None
+        return self.market_number(raw, path, interval, places)
+
+    def market_number(self, raw: Any, path: str, interval: Interval, places: int | None) -> int | float | None:
+        number = self.issues.number(raw, path, interval)
+        if number is not None and places is not None and decimals(exact_decimal(number)) > places:
+            self.issues.add(path, f"must have at most {places} decimal places, got {number!r}")
+            return None
+        return number
+
+    def min_qty_on_steps(self, step: PerSymbol, min_qty: PerSymbol) -> None:
+        """Report each minimum quantity that is not a whole number of its symbol's steps.
+
+        Checked for every symbol either map names (``"*"`` included), or once when both are numbers.
+        """
+        named = [value for value in (step, min_qty) if isinstance(value, Mapping)]
+        symbols = sorted({symbol for value in named for symbol in value}) if named else [ANY_SYMBOL]
+        for symbol in symbols:
+            exact_step = exact_decimal(for_symbol(step, symbol, 1))
+            wanted = exact_decimal(for_symbol(min_qty, symbol, 0))
+            if wanted % exact_step:
+                named_here = isinstance(min_qty, Mapping) and symbol in min_qty
+                whose = f" for {symbol}" if symbol != ANY_SYMBOL else " for every other symbol" if named else ""
+                self.issues.add(
+                    f"sizing.min_qty.{symbol}" if named_here else "sizing.min_qty",
+                    f"{decimal_text(wanted)} is not a multiple of the step {decimal_text(exact_step)}{whose}",
+                )
 
     def costs(self, raw: Any) -> Costs:
         given = self.issues.fields(raw, "costs", optional=("commission", "slippage")) or {}

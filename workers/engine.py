@@ -35,7 +35,7 @@ from pymongo.database import Database
 
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
-from strategies.domain import OrderSide, Side
+from strategies.domain import OrderSide, Side, SkippedEntry
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, PositionsOpen
 from tickflow.storage.candle_rows import row_open
@@ -133,6 +133,11 @@ class _Change:
     commit: Commit
     orders: list[OrderRequest] = field(default_factory=list)
 
+    @property
+    def config(self) -> np.ndarray:
+        """The state machine's settings for this strategy on this position's symbol."""
+        return self.strategy.config(self.commit.position.symbol)
+
 
 Move = Callable[[_Change, list[PathEntry]], bool]
 """Moves ``change.commit.position`` (in place) given the symbol's price path; False if there is nothing to do."""
@@ -196,7 +201,7 @@ class LiveEngine:
             if position.side == 0:
                 return False
             cursor = position.cursor
-            self._closed(change, advance(position, path, change.strategy.period, change.strategy.config))
+            self._closed(change, advance(position, path, change.strategy.period, change.config))
             return position.cursor != cursor
 
         for symbol, ids in holders.items():
@@ -295,7 +300,7 @@ class LiveEngine:
                 position.bar = job.close
             elif position.bar < job.close:
                 raise NotReady(f"{strategy.id} {leg.symbol}: close before {job.close} not executed yet")
-            self._closed(change, advance(position, path, strategy.period, strategy.config))
+            self._closed(change, advance(position, path, strategy.period, change.config))
             position.evaluated = job.close
             decision = decisions.get(strategy.id)
             if stale or decision is None:
@@ -308,7 +313,7 @@ class LiveEngine:
                 decision.enter_short,
                 decision.exit_short,
                 *decision.offsets,
-                strategy.config,
+                change.config,
             )
             order = ORDER_NAMES[float(position.state[machine.ORDER])]
             signal = json.dumps(
@@ -396,23 +401,39 @@ class LiveEngine:
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
-                rows, opened = fill(position, leg.next_open, open_price, strategy.config)
-                self._closed(change, rows)
-                if opened:
+                filled = fill(position, leg.next_open, open_price, change.config)
+                self._closed(change, filled.closed)
+                if filled.opened:
                     self._opened(change)
+                if filled.skipped is not None:
+                    self._skipped(change, job, filled.skipped)
             position.executed = job.close
             position.bar = leg.next_open
-            self._closed(change, advance(position, path, strategy.period, strategy.config))
+            self._closed(change, advance(position, path, strategy.period, change.config))
             return True
 
         return move
+
+    def _skipped(self, change: _Change, job: CloseJob, skipped: SkippedEntry) -> None:
+        """A ``skipped`` event and a log line for an entry the sizing would not place, saying why."""
+        strategy_id, symbol = change.strategy.id, change.commit.position.symbol
+        data = {"strategy_id": strategy_id, "symbol": symbol, "timeframe": job.timeframe, **skipped.to_dict()}
+        change.commit.events.append(event("skipped", data))
+        log.warning(
+            "execute: %s entry skipped, %s: at %g with %g of equity",
+            skipped.side.label,
+            skipped.reason.text,
+            skipped.price,
+            skipped.equity,
+            extra={"strategy_id": strategy_id, "symbol": symbol, "timeframe": job.timeframe, "close": job.close},
+        )
 
     def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
         """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
         position, strategy = change.commit.position, change.strategy
         position.executed = job.close
         position.bar = leg.next_open
-        self._closed(change, advance(position, path, strategy.period, strategy.config))
+        self._closed(change, advance(position, path, strategy.period, change.config))
 
     def _stale_legs(self, job: CloseJob, legs: Sequence[Leg]) -> dict[str, bool]:
         """Per symbol: whether the market (its latest tick) or the clock moved on too far since the close."""
@@ -527,7 +548,7 @@ class LiveEngine:
                 return False
             bar = int(ts) - int(ts) % strategy.period
             position.state[machine.ORDER] = machine.GO_FLAT
-            self._closed(change, fill(position, bar, float(price), strategy.config)[0])
+            self._closed(change, fill(position, bar, float(price), change.config).closed)
             return True
 
         self._move(symbol, [strategy_id], close)
@@ -643,7 +664,7 @@ class LiveEngine:
                 OrderSide.closing(side),
                 size,
                 price,
-                size * price * float(strategy.config[machine.COMMISSION]),
+                size * price * float(change.config[machine.COMMISSION]),
                 bar,
                 reason,
             )

@@ -28,12 +28,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import redis
 
 from strategies import position as machine
-from strategies.domain import EXIT_REASON_CODES, ExitReason
+from strategies.domain import EXIT_REASON_CODES, ExitReason, SkippedEntry
 from tickflow.storage import keys
 from tickflow.storage.positions import ADOPT, Position, load_position, position_from_fields
 from tickflow.storage.scripts import lua_script
@@ -177,17 +178,30 @@ def advance(position: Position, entries: Sequence[PathEntry], period: int, confi
     return closed
 
 
-def fill(
-    position: Position, candle_open_ms: int, open_price: float, config: np.ndarray
-) -> tuple[list[np.ndarray], bool]:
-    """Carry out the order the last close left at the open of the candle opened at ``candle_open_ms``.
+class Filled(NamedTuple):
+    """What ``fill`` did."""
 
-    Returns the rows of the trades it closed and whether it opened a position.
-    """
+    closed: list[np.ndarray]
+    """Rows of the trades it closed."""
+    opened: bool
+    """Whether it opened a position."""
+    skipped: SkippedEntry | None
+    """The entry it did not place (a size the market does not take), and why."""
+
+
+def fill(position: Position, candle_open_ms: int, open_price: float, config: np.ndarray) -> Filled:
+    """Carry out the order the last close left at the open of the candle opened at ``candle_open_ms``."""
     trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
-    n = machine.fill_order(position.state, candle_open_ms, open_price, config, trades, 0)
-    opened = position.side != 0 and int(position.state[machine.ENTRY_BAR]) == candle_open_ms
-    return [trades[i].copy() for i in range(n)], opened
+    state = position.state
+    n = machine.fill_order(state, candle_open_ms, open_price, config, trades, 0)
+    opened = position.side != 0 and int(state[machine.ENTRY_BAR]) == candle_open_ms
+    skipped = None
+    if state[machine.SKIPPED]:
+        skipped = machine.skipped_entry(
+            candle_open_ms, candle_open_ms, state[machine.SKIPPED], open_price, state[machine.BALANCE]
+        )
+        state[machine.SKIPPED] = 0.0
+    return Filled([trades[i].copy() for i in range(n)], opened, skipped)
 
 
 def warm_kernels() -> None:
@@ -200,6 +214,7 @@ def warm_kernels() -> None:
     """
     config = np.zeros(machine.CONFIG_SLOTS)
     config[[machine.SIZING_VALUE, machine.STOP_FRACTION, machine.TARGET_FRACTION, machine.TRAIL_FRACTION]] = 0.5
+    config[[machine.STEP_NUMERATOR, machine.STEP_DENOMINATOR]] = 1.0
     position = Position("warm-up", "WARMUP", machine.new_state(10_000.0), bar=0)
     machine.on_signals(position.state, True, False, False, False, 1.0, 1.0, 1.0, config)
     fill(position, 0, 100.0, config)

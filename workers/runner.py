@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -43,12 +43,23 @@ class LiveStrategy:
     version: int
     spec: StrategySpec
     params: Mapping[str, float]
-    config: np.ndarray
-    has_stops: bool
+    _configs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def period(self) -> int:
         return TIMEFRAME_MS[self.spec.timeframe]
+
+    def config(self, symbol: str) -> np.ndarray:
+        """The state machine's settings for trading ``symbol``: the spec's, with that symbol's quantity
+        rules (``make_config``); worked out once per symbol."""
+        if symbol not in self._configs:
+            self._configs[symbol] = make_config(self.spec, self.params, symbol)
+        return self._configs[symbol]
+
+    @cached_property
+    def has_stops(self) -> bool:
+        """Whether a tick can close its positions (a stop, target or trailing stop), whatever the symbol."""
+        return has_risk_exits(self.config(self.spec.symbols[0]))
 
     @cached_property
     def tail_length(self) -> int:
@@ -92,9 +103,7 @@ class StrategyCatalog:
             live = cached[1]
         else:
             spec = validate_spec(stored.spec)
-            params = spec.resolved_params()
-            config = make_config(spec, params)
-            live = LiveStrategy(stored.id, stored.version, spec, params, config, has_risk_exits(config))
+            live = LiveStrategy(stored.id, stored.version, spec, spec.resolved_params())
         self._compiled[strategy_id] = (now, live)
         return live
 

@@ -114,6 +114,12 @@ class BacktestSchema(TargetOutSchema):
     bars = fields.Integer()
     open_trades = fields.List(fields.Dict(), metadata={"description": "Held at the end, marked at the last close"})
     equity_chart = fields.Dict(metadata={"description": "ts and equity of at most ~1,000 points drawing the curve"})
+    skipped = fields.Dict(
+        metadata={
+            "description": "Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, "
+            "below_min_notional, no_equity) and the first few with time, bar, side, price, equity and reason"
+        }
+    )
     timings = fields.Dict()
 
 

@@ -69,6 +69,10 @@ class ResultSchema(Schema):
     params = fields.Dict()
     score = fields.Float(allow_none=True, metadata={"description": "The objective, negated when minimising"})
     stats = fields.Dict(allow_none=True)
+    skipped = fields.Dict(metadata={"description": "Entries skipped, by reason (size_below_step, below_min_qty, ...)"})
+    no_trades_reason = fields.String(
+        allow_none=True, metadata={"description": "Why no trade closed, when none did (every entry skipped, ...)"}
+    )
     error = fields.String(metadata={"description": "Why the strategy refused this parameter set"})
 
 
@@ -83,6 +87,9 @@ class SweepSchema(TargetOutSchema):
     chunk_size = fields.Integer()
     progress = fields.Dict(metadata={"description": "Chunks per state (queued, running, done, failed), combos_done"})
     best = fields.Nested(ResultSchema, allow_none=True, metadata={"description": "The best result so far"})
+    skipped = fields.Dict(
+        metadata={"description": "Entries skipped by the sets run so far: combos (sets that skipped any), by_reason"}
+    )
 
 
 class SweepSummarySchema(SweepSchema):
@@ -102,12 +109,13 @@ class ResultPageArgsSchema(PageArgsSchema):
 
 
 def _with_progress(repository: SweepRepository, sweep: dict) -> dict:
-    """The sweep with its progress and best result, counted from its chunks and results now."""
+    """The sweep with its progress, best result and skipped entries, counted from its chunks and results now."""
     best, _ = repository.ranking(sweep["_id"], 0, 1)
     return {
         **sweep,
         "progress": {"chunks_total": sweep["chunks_total"], **repository.progress(sweep["_id"])},
         "best": {"rank": 1, **best[0]} if best else None,
+        "skipped": repository.skipped(sweep["_id"]),
     }
 
 

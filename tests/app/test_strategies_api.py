@@ -57,6 +57,27 @@ def test_an_invalid_spec_is_a_422_listing_every_issue_by_path(client, auth_heade
     assert db[STRATEGIES].count_documents({}) == 0
 
 
+@pytest.mark.parametrize(
+    ("sizing", "field", "words"),
+    [
+        ({"step": 0}, "sizing.step", "must be greater than 0"),
+        ({"step": -0.001}, "sizing.step", "must be greater than 0"),
+        ({"step": float("inf")}, "sizing.step", "must be a finite number"),
+        ({"step": float("nan")}, "sizing.step", "must be a finite number"),
+        ({"step": "0.001"}, "sizing.step", "expected a number or an object of symbol -> number"),
+        ({"step": {"BTCUSDT": 0}}, "sizing.step.BTCUSDT", "must be greater than 0"),
+        ({"step": {"BTCUSDT": [1]}}, "sizing.step.BTCUSDT", "expected a number, got array"),
+        ({"step": 0.001, "min_qty": 0.0015}, "sizing.min_qty", "0.0015 is not a multiple of the step 0.001"),
+    ],
+)
+def test_a_bad_quantity_step_or_minimum_is_a_422_naming_the_field(client, auth_headers, db, sizing, field, words):
+    response = client.post(URL, json={**spec(), "sizing": sizing}, headers=auth_headers)
+    assert response.status_code == 422
+    errors = response.json["errors"]["json"]
+    assert set(errors) == {field} and words in errors[field][0]
+    assert db[STRATEGIES].count_documents({}) == 0
+
+
 def test_listing_pages_through_strategies_in_an_envelope(client, auth_headers):
     for name in ["c", "a", "e", "b", "d"]:
         client.post(URL, json=spec(name), headers=auth_headers)

@@ -63,7 +63,8 @@ def test_backtest_json_prints_one_object_with_stats_trades_and_open_trades(files
     code, out, err = run_cli(capsys, "backtest", "--strategy", files["spec"], "--candles", files["csv"], "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"stats", "trades", "open_trades"}
+    assert set(result) == {"stats", "trades", "open_trades", "skipped"}
+    assert result["skipped"] == {"total": 0, "by_reason": {}, "first": []} and err == ""
     assert set(result["stats"]) >= REQUIRED_STATS and result["stats"]["max_drawdown_pct"] < 0
     assert result["stats"]["n_trades"] == len(result["trades"]) > 10
     assert all(set(trade) >= TRADE_FIELDS for trade in result["trades"] + result["open_trades"])
@@ -121,6 +122,7 @@ def test_backtest_prints_a_readable_table_of_stats(files, no_services, capsys):
         (["--strategy", "{csv}", "--candles", "{csv}"], 1, "not valid JSON"),
         (["--strategy", "{spec}", "--candles", "/nonexistent.csv"], 2, "does not exist"),
         (["--strategy-id", "x", "--candles", "{csv}"], 2, "go with --strategy"),
+        (["--strategy", "{spec}", "--candles", "{csv}", "--symbol", "BTC/USDT"], 2, "symbol 'BTC/USDT' must be"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line(files, no_services, capsys, argv, code, words):
@@ -128,6 +130,29 @@ def test_bad_input_exits_non_zero_with_one_line(files, no_services, capsys, argv
     exit_code, out, err = run_cli(capsys, "backtest", *argv)
     assert exit_code == code and out == ""
     assert len(err.splitlines()) == 1 and err.startswith("tickflow: ") and words in err, err
+
+
+def test_a_backtest_that_skipped_entries_warns_in_one_line_on_stderr(files, no_services, capsys):
+    code, out, err = run_cli(capsys, "backtest", "--strategy", files["spec"], "--candles", files["csv"], "--cash", "50")
+    assert code == 0 and any(line.split()[0] == "n_trades" and line.split()[-1] == "0" for line in out.splitlines())
+    [warning] = err.splitlines()
+    assert warning.startswith("warning: ") and "entries skipped: size below the quantity step (" in warning
+    assert "the first on 2024-01-" in warning and "long at " in warning and "with 50.00 of equity" in warning
+    assert "sizing.step" in warning
+
+
+def test_the_symbol_picks_its_quantity_step_from_the_spec_for_a_local_backtest(files, no_services, capsys, tmp_path):
+    spec = tmp_path / "fractional.json"
+    spec.write_text(json.dumps({**load_example("sma_cross"), "sizing": {"step": {"ETHUSDT": 0.001}}}))
+    argv = ["backtest", "--strategy", str(spec), "--candles", files["csv"], "--cash", "50", "--json"]
+
+    code, out, err = run_cli(capsys, *argv, "--symbol", "ethusdt")
+    assert code == 0 and err == ""
+    sizes = [trade["size"] for trade in json.loads(out)["trades"]]
+    assert sizes and all(size < 1 and round(size, 3) == size for size in sizes)
+
+    code, out, err = run_cli(capsys, *argv)  # BTCUSDT, the spec's first: whole units, none affordable
+    assert code == 0 and json.loads(out)["trades"] == [] and err.startswith("warning: ")
 
 
 def test_a_candle_the_engine_refuses_is_one_line_naming_the_bar(files, no_services, capsys, tmp_path):
@@ -200,3 +225,17 @@ def test_sweep_ranks_the_grid_on_the_cluster_and_shows_the_top(worker, strategy,
 def test_a_bad_sweep_exits_non_zero_in_one_line(strategy, capsys, argv, words):
     code, _, err = run_cli(capsys, "sweep", "--strategy-id", strategy.id, *argv)
     assert code in (1, 2) and len(err.splitlines()) == 1 and words in err, err
+
+
+def test_a_sweep_row_without_trades_says_why_and_a_warning_counts_the_skipped_entries(
+    worker, strategy, candles, capsys
+):
+    argv = ["sweep", "--strategy-id", strategy.id, "--grid", "fast=5:10:5", "--grid", "slow=20,30", "--cash", "50"]
+    code, out, err = run_cli(capsys, *argv)
+
+    assert code == 0, err + worker.tail()
+    rows = out.splitlines()[2:]
+    assert len(rows) == 4
+    assert all("no trades: " in row and "entries skipped: size below the quantity step (" in row for row in rows)
+    warning = err.splitlines()[-1]
+    assert warning.startswith("warning: 4 of 4 param sets skipped entries, ") and "sizing.step" in warning

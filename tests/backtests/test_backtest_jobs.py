@@ -11,6 +11,7 @@ from bson import BSON
 from celery.result import AsyncResult
 
 from strategies.backtest import run_backtest
+from strategies.examples import load_example
 from strategies.spec import validate_spec
 from tasks.backtests import run as run_task
 from tests.backtests.conftest import SYMBOL, TIMEFRAME, every_item, wait_for
@@ -70,6 +71,28 @@ def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(
     assert all_trades(client, auth_headers, run["id"], per_page=7) == expected.trades.to_dicts()
     curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
     assert curve["ts"] == expected.ts.tolist() and curve["equity"] == expected.equity.tolist()
+
+
+def test_a_run_returns_the_entries_it_skipped_by_reason_with_the_first_few(finished, strategy, candles):
+    run = finished(strategy_id=strategy.id, cash=50)  # half a unit at ~100: nothing in whole units
+
+    expected = run_backtest(validate_spec(strategy.spec), candles, cash=50).skipped.to_dict()
+    assert run["state"] == "done" and run["n_trades"] == 0
+    assert run["skipped"] == expected
+    assert run["skipped"]["by_reason"] == {"size_below_step": run["skipped"]["total"]} and len(expected["first"]) == 5
+    assert set(run["skipped"]["first"][0]) == {"time", "bar", "side", "price", "equity", "reason"}
+
+
+def test_a_run_sizes_on_the_step_its_symbol_has_in_the_spec(finished, db, redis, candles):
+    doc = {**load_example("sma_cross"), "name": "fractional", "sizing": {"step": {SYMBOL: 0.001, "*": 1}}}
+    strategy = StrategyRepository(db, redis).create(doc)
+
+    run = finished(strategy_id=strategy.id, cash=50)
+
+    expected = run_backtest(validate_spec(doc), candles, cash=50, symbol=SYMBOL)
+    assert run["n_trades"] == len(expected.trades) > 10 and run["skipped"]["total"] == 0
+    assert run["stats"]["final_equity"] == pytest.approx(expected.stats["final_equity"])
+    assert all(size < 1 and round(size, 3) == size for size in expected.trades.size)
 
 
 def test_a_range_runs_on_the_candles_inside_it_only(finished, strategy, candles):

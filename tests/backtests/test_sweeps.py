@@ -104,3 +104,28 @@ def test_resuming_a_done_sweep_is_a_409(submit_sweep, finished, client, auth_hea
     sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5]}))
     response = client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers)
     assert response.status_code == 409 and "done" in response.json["message"]
+
+
+def test_a_sweep_counts_the_entries_its_sets_skipped_and_a_set_without_trades_says_why(
+    submit_sweep, finished, client, auth_headers, strategy, candles
+):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10], "slow": [20, 40]}, cash=50))
+
+    expected = run_many(validate_spec(strategy.spec), candles, [{"fast": 5, "slow": 20}], cash=50)[0]
+    results = ranking(client, auth_headers, sweep["id"])
+    assert all(result["stats"]["n_trades"] == 0 and result["skipped"]["size_below_step"] > 0 for result in results)
+    [fast_5_slow_20] = [result for result in results if result["params"] == {"fast": 5, "slow": 20}]
+    assert fast_5_slow_20["skipped"] == {"size_below_step": expected.skipped.total}
+    assert fast_5_slow_20["no_trades_reason"] == expected.no_trades_reason
+    assert expected.no_trades_reason.endswith(
+        f"entries skipped: size below the quantity step ({expected.skipped.total:,})"
+    )
+    assert sweep["skipped"] == {
+        "combos": 4,
+        "by_reason": {"size_below_step": sum(result["skipped"]["size_below_step"] for result in results)},
+    }
+
+
+def test_a_sweep_whose_sets_trade_skips_nothing(submit_sweep, finished, strategy, candles):
+    sweep = finished(submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 10]}))
+    assert sweep["skipped"] == {"combos": 0, "by_reason": {}} and sweep["best"]["no_trades_reason"] is None

@@ -3,6 +3,7 @@
 import numpy as np
 
 from cli.demo import (
+    CASH,
     DEMO_STRATEGIES,
     MARKER,
     SYMBOLS,
@@ -10,7 +11,9 @@ from cli.demo import (
     seed_demo,
     year_window,
 )
+from strategies.backtest import run_backtest
 from strategies.examples import EXAMPLES
+from strategies.spec import validate_spec
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.tokens import TokenRepository
@@ -73,3 +76,22 @@ def test_an_interrupted_seed_finishes_the_missing_steps_only(db, redis):
     assert second.seeded and second.token and second.token != first.token
     assert db.backtest_results.count_documents({}) == 1 and db.sweeps.count_documents({}) == 2
     assert db.strategies.count_documents({}) == len(EXAMPLES) + len(DEMO_STRATEGIES)
+
+
+def test_the_demos_crypto_strategies_trade_fractions_on_their_symbols_steps_with_ten_thousand(db, redis):
+    seed_demo(db, redis, now_ms=NOW)
+    store = CandleStore(db)
+
+    assert CASH == 10_000
+    for doc in db.strategies.find():
+        spec = validate_spec(doc["spec"])
+        for symbol in spec.symbols:
+            candles = store.load(symbol, spec.timeframe)
+            result = run_backtest(spec, candles, CASH, symbol=symbol)
+            assert len(result.trades) > 0, (spec.name, symbol, result.no_trades_reason)
+            assert "size_below_step" not in result.to_dict()["skipped"]["by_reason"], (spec.name, symbol)
+            if symbol == "BTCUSDT":
+                assert (result.trades.size < 1).all()
+                sizing = {**doc["spec"]["sizing"], "step": 1, "min_qty": 0, "min_notional": 0}
+                whole_units = validate_spec({**doc["spec"], "sizing": sizing})
+                assert not run_backtest(whole_units, candles, CASH, symbol=symbol).trades, "the demo's point"

@@ -498,6 +498,95 @@ def test_sizing_value_must_fit_its_mode(doc, sizing, path, message):
     assert problems(doc) == {path: message}
 
 
+def test_sizing_without_a_mode_sizes_all_of_equity_so_a_step_alone_is_enough(doc):
+    doc["sizing"] = {"step": 0.00001}
+    sizing = validate_spec(doc).sizing
+
+    assert (sizing.mode, sizing.value, sizing.step) == ("fraction_of_equity", 1.0, 0.00001)
+
+
+def test_a_step_map_gives_each_symbol_its_own_step_and_star_the_others(doc):
+    doc["sizing"] = {"step": {"btcusdt": 0.00001, "ETHUSDT": 0.0001, "*": 1}, "min_qty": {"BTCUSDT": 0.0001}}
+    sizing = validate_spec(doc).sizing
+
+    assert dict(sizing.step) == {"BTCUSDT": 0.00001, "ETHUSDT": 0.0001, "*": 1}
+    assert float(sizing.quantity_rules("BTCUSDT").step) == 0.00001
+    assert float(sizing.quantity_rules("BTCUSDT").min_qty) == 0.0001
+    assert float(sizing.quantity_rules("SOLUSDT").step) == 1
+    assert sizing.quantity_rules("SOLUSDT").min_qty == 0
+
+
+def test_without_a_star_entry_a_symbol_the_map_does_not_name_trades_whole_units(doc):
+    doc["sizing"] = {"step": {"BTCUSDT": 0.001}, "min_notional": {"BTCUSDT": 5}}
+    rules = validate_spec(doc).sizing.quantity_rules("ETHUSDT")
+
+    assert (rules.step, rules.min_qty, rules.min_notional) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("sizing", "path", "message"),
+    [
+        ({"step": 0}, "sizing.step", "must be greater than 0, got 0"),
+        ({"step": -0.01}, "sizing.step", "must be greater than 0, got -0.01"),
+        ({"step": float("inf")}, "sizing.step", "must be a finite number"),
+        ({"step": float("nan")}, "sizing.step", "must be a finite number"),
+        ({"step": "0.001"}, "sizing.step", "expected a number or an object of symbol -> number, got string"),
+        ({"step": [0.001]}, "sizing.step", "expected a number or an object of symbol -> number, got array"),
+        ({"step": True}, "sizing.step", "expected a number or an object of symbol -> number, got boolean"),
+        ({"step": {}}, "sizing.step", 'needs at least one symbol, or "*" for every symbol'),
+        ({"step": {"BTCUSDT": 0}}, "sizing.step.BTCUSDT", "must be greater than 0, got 0"),
+        ({"step": {"BTCUSDT": "tiny"}}, "sizing.step.BTCUSDT", "expected a number, got string"),
+        ({"step": {"BTCUSDT": None}}, "sizing.step.BTCUSDT", "expected a number, got null"),
+        (
+            {"step": {"BTC/USDT": 0.001}},
+            "sizing.step.BTC/USDT",
+            'invalid symbol \'BTC/USDT\': use 1 to 30 of A-Z, 0-9, ".", "_", "-", or "*" for every other symbol',
+        ),
+        ({"step": {"btcusdt": 0.1, "BTCUSDT": 0.1}}, "sizing.step.BTCUSDT", "duplicate symbol 'BTCUSDT'"),
+        ({"step": 1 / 3}, "sizing.step", "must have at most 12 decimal places, got 0.3333333333333333"),
+        ({"min_qty": -1}, "sizing.min_qty", "must be at least 0, got -1"),
+        ({"min_notional": float("inf")}, "sizing.min_notional", "must be a finite number"),
+        ({"min_notional": {"BTCUSDT": -5}}, "sizing.min_notional.BTCUSDT", "must be at least 0, got -5"),
+        ({"step": 0.001, "min_qty": 0.0015}, "sizing.min_qty", "0.0015 is not a multiple of the step 0.001"),
+        (
+            {"step": {"BTCUSDT": 0.00001}, "min_qty": {"BTCUSDT": 0.000015}},
+            "sizing.min_qty.BTCUSDT",
+            "0.000015 is not a multiple of the step 0.00001 for BTCUSDT",
+        ),
+        (
+            {"step": {"BTCUSDT": 0.00001, "*": 1}, "min_qty": 0.0001},
+            "sizing.min_qty",
+            "0.0001 is not a multiple of the step 1 for every other symbol",
+        ),
+        ({"step": 0.001, "bogus": 1}, "sizing.bogus", "unknown field 'bogus'"),
+    ],
+)
+def test_a_bad_step_or_minimum_is_an_error_naming_its_field(doc, sizing, path, message):
+    doc["sizing"] = sizing
+
+    assert problems(doc) == {path: message}
+
+
+def test_a_min_qty_on_its_step_is_accepted_however_the_float_rounds(doc):
+    doc["sizing"] = {"step": 0.1, "min_qty": 0.3}  # 0.3 % 0.1 is 0.0999... in binary floats
+
+    assert float(validate_spec(doc).sizing.quantity_rules("BTCUSDT").min_qty) == 0.3
+
+
+def test_the_market_limits_round_trip_through_the_normalised_form(doc):
+    doc["sizing"] = {"step": {"BTCUSDT": 0.00001, "*": 1}, "min_qty": {"BTCUSDT": 0.00001}, "min_notional": {"*": 5}}
+    spec = validate_spec(doc)
+
+    assert spec.to_dict()["sizing"] == {
+        "mode": "fraction_of_equity",
+        "value": 1.0,
+        "step": {"BTCUSDT": 0.00001, "*": 1},
+        "min_qty": {"BTCUSDT": 0.00001},
+        "min_notional": {"*": 5},
+    }
+    assert validate_spec(spec.to_dict()) == spec
+
+
 def test_risk_per_trade_is_accepted_with_a_stop_loss(doc):
     doc["risk"] = {"stop_loss": {"fraction": 0.02}}
     doc["sizing"] = {"mode": "risk_per_trade", "value": 0.01}

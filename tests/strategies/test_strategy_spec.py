@@ -19,7 +19,13 @@ def test_to_dict_fills_in_defaults_and_round_trips_through_validation(doc):
 
     assert validate_spec(normalised) == spec
     assert validate_spec(normalised).to_dict() == normalised
-    assert normalised["sizing"] == {"mode": "fraction_of_equity", "value": 1.0}
+    assert normalised["sizing"] == {
+        "mode": "fraction_of_equity",
+        "value": 1.0,
+        "step": 1,
+        "min_qty": 0,
+        "min_notional": 0,
+    }
     assert normalised["costs"] == {"commission": 0.0, "slippage": 0.0}
     assert normalised["risk"] == {}
     assert normalised["allow_reversal"] is False

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from strategies import position as machine
+from strategies.backtest import run_backtest
 from strategies.domain import OrderSide, Tick
+from strategies.spec import validate_spec
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.replay import candle_ticks, run_candles
 from tickflow.storage import keys
@@ -210,3 +212,37 @@ def test_a_rebuild_after_flushall_counts_only_the_trades_of_the_current_run(engi
     assert ensure_live_state(engine) is True
     assert redis.exists(keys.position(strategy_id, SYMBOL))  # rebuilt, not a new account
     assert engine.book.load(strategy_id, SYMBOL, 0).state[machine.BALANCE] == 50_000
+
+
+def test_an_entry_the_sizing_cannot_place_is_a_skipped_event_and_a_log_line_saying_why(engine, db, redis, caplog):
+    doc = spec_doc("sma_cross", name="too little cash")
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 50)  # half a unit at 100: nothing in whole units
+    candles = generate_candles(300, TIMEFRAME, seed=5)
+    run_candles(engine, candles, 0, len(candles))
+
+    events = [
+        json.loads(fields["data"]) for _, fields in redis.xrange(keys.live_events()) if fields["type"] == "skipped"
+    ]
+    expected = run_backtest(validate_spec(doc), candles, 50).skipped
+    assert len(events) == expected.total > 0
+    assert events[: len(expected.first)] == [
+        {"strategy_id": strategy_id, "symbol": SYMBOL, "timeframe": TIMEFRAME, **entry.to_dict(), "bar": entry.ts}
+        for entry in expected.first
+    ]  # the live bar number is the candle's open time
+    assert {event["reason"] for event in events} == {"size_below_step"}
+    assert db.trade_logs.count_documents({"strategy_id": strategy_id}) == 0
+    line = next(record for record in caplog.records if "entry skipped" in record.getMessage())
+    assert "long entry skipped, size below the quantity step: at" in line.getMessage()
+    assert (line.strategy_id, line.symbol, line.timeframe) == (strategy_id, SYMBOL, TIMEFRAME)
+
+
+def test_a_position_stored_before_the_machine_had_its_skipped_slot_still_loads(engine, redis):
+    stored = machine.new_state(10_000)[: machine.SKIPPED].tolist()
+    fields = {"state": json.dumps(stored), "cursor": "0-0", "bar": "-1", "evaluated": "-1", "executed": "-1"}
+    redis.hset(keys.position("old", SYMBOL), mapping={**fields, "version": 3})
+
+    position = engine.book.load("old", SYMBOL, 10_000)
+
+    assert len(position.state) == machine.STATE_SLOTS and position.state[machine.SKIPPED] == 0
+    np.testing.assert_array_equal(position.state[: machine.SKIPPED], stored)

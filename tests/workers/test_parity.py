@@ -5,8 +5,9 @@ Two thousand candles go through the whole pipeline as in production -- stored in
 ``Lockstep`` with the pipeline, published in batches by ``BatchPublisher`` through
 ``celery_sink`` to the ingest queue, then a real worker subprocess, Redis, the paper
 broker and MongoDB -- and ``trade_logs`` must hold exactly the trades ``run_backtest``
-finds on the same candles: times, sides, sizes and prices, for an SMA cross and an RSI
-strategy with a stop loss that fires.
+finds on the same candles: times, sides, sizes and prices, for an SMA cross, the same cross
+sized in fractions on a quantity step of 0.001 (with a minimum notional), and an RSI strategy
+with a stop loss that fires.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ BARS = 2_000
 
 @pytest.fixture
 def strategies(db, redis, engine):
-    docs = [spec_doc("sma_cross"), spec_doc("rsi_mean_reversion", params={"stop": 0.01})]
+    docs = [
+        spec_doc("sma_cross"),
+        spec_doc("sma_cross", "SMA cross, fractional", sizing={"step": {SYMBOL: 0.001}, "min_notional": 10}),
+        spec_doc("rsi_mean_reversion", params={"stop": 0.01}),
+    ]
     ids = [create_strategy(db, redis, doc) for doc in docs]
     for strategy_id in ids:
         engine.start(strategy_id, "paper", 10_000)
@@ -75,4 +80,6 @@ def test_replay_through_workers_matches_backtest(live_worker, strategies, db, re
         assert archived_trades(db, strategy_id) == expected, doc["name"]
         reasons |= {trade[-1] for trade in expected}
     assert {"signal", "stop_loss"} <= reasons
-    assert db.trade_logs.count_documents({"status": "open"}) <= 2
+    fractional = backtest_trades(validate_spec(strategies[1][1]), candles)
+    assert all(size != int(size) and round(size, 3) == size for *_, size, _, _, _ in fractional)
+    assert db.trade_logs.count_documents({"status": "open"}) <= 3

@@ -51,7 +51,7 @@ from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from strategies.domain import TradeLog
+from strategies.domain import SkipReason, TradeLog
 from tickflow.storage.schema import BACKTEST_ARRAYS, BACKTEST_RESULTS, SWEEP_CHUNKS, SWEEP_RESULTS, SWEEPS
 
 PART_BYTES = 4 * 1024 * 1024  # per array part: well under 16 MB, and a trade page reads one or two
@@ -369,6 +369,18 @@ def _failed(reason: str) -> dict[str, Any]:
     return {"$set": {"state": State.FAILED, "error": reason, "finished_at": stamp, "updated_at": stamp}}
 
 
+def _skipped_totals(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A chunk's skipped entries: parameter sets that skipped any, and entries by reason over all of them."""
+    by_reason: dict[str, int] = {}
+    combos = 0
+    for result in results:
+        skipped = result.get("skipped") or {}
+        combos += bool(skipped)
+        for reason, count in skipped.items():
+            by_reason[reason] = by_reason.get(reason, 0) + count
+    return {"combos": combos, "by_reason": by_reason}
+
+
 def trade_columns(trades: TradeLog) -> dict[str, np.ndarray]:
     """A trade log as the named columns ``BacktestRepository.complete`` stores."""
     return {f"trades.{name}": getattr(trades, name) for name in TRADE_COLUMNS}
@@ -446,6 +458,20 @@ class SweepRepository:
             if row["_id"] == State.DONE:
                 counts["combos_done"] = row["combos"]
         return counts
+
+    def skipped(self, sweep_id: ObjectId) -> dict[str, Any]:
+        """Entries the finished parameter sets skipped: how many sets skipped any (``combos``), and how
+        many entries for each reason (``by_reason``), summed over the done chunks' totals."""
+        totals = {"combos": {"$sum": "$skipped.combos"}}
+        totals.update({reason.value: {"$sum": f"$skipped.by_reason.{reason.value}"} for reason in SkipReason})
+        rows = list(
+            self._chunks.aggregate(
+                [{"$match": {"sweep_id": sweep_id, "state": State.DONE}}, {"$group": {"_id": None, **totals}}]
+            )
+        )
+        row = rows[0] if rows else {}
+        by_reason = {reason.value: row[reason.value] for reason in SkipReason if row.get(reason.value)}
+        return {"combos": row.get("combos", 0), "by_reason": by_reason}
 
     def ranking(self, sweep_id: ObjectId, offset: int = 0, limit: int = 1) -> tuple[list[dict], int]:
         """Results best first (parameter sets without a score last), and how many there are so far."""
@@ -525,6 +551,7 @@ class SweepRepository:
         """
         if self._sweeps.count_documents({"_id": chunk["sweep_id"], "state": {"$in": list(ACTIVE)}}, limit=1) == 0:
             return False
+        results = list(results)
         writes = [
             ReplaceOne(
                 {"sweep_id": chunk["sweep_id"], "combo": result["combo"]},
@@ -538,6 +565,7 @@ class SweepRepository:
         stamp = now()
         done = {
             "state": State.DONE,
+            "skipped": _skipped_totals(results),
             "timings": dict(timings),
             "done_attempt": chunk["attempts"],
             "finished_at": stamp,

@@ -1,4 +1,4 @@
-"""The live event stream: candle closes, signals, orders and fills, for dashboards.
+"""The live event stream: candle closes, signals, orders, fills and skipped entries, for dashboards.
 
 A capped Redis stream rather than pub/sub: a client that reconnects (an SSE stream
 ends after a bounded time under gunicorn's sync workers) resumes from the last id it
@@ -14,8 +14,9 @@ import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill", "mismatch")
-"""``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``)."""
+TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch")
+"""``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
+``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``)."""
 
 
 def event(kind: str, data: dict) -> tuple[str, str]:

@@ -63,10 +63,13 @@ def position_from_fields(strategy_id: str, symbol: str, cash: float, raw: dict[s
     """A position from its stored hash fields; a flat new account holding ``cash`` when there are none."""
     if not raw:
         return Position(strategy_id, symbol, machine.new_state(cash))
+    stored = json.loads(raw["state"])
+    # A state stored before the machine had its later slots takes their new-account values.
+    state = np.concatenate([stored, machine.new_state(cash)[len(stored) :]])
     return Position(
         strategy_id,
         symbol,
-        np.array(json.loads(raw["state"]), dtype=np.float64),
+        state,
         version=int(raw["version"]),
         cursor=raw["cursor"],
         bar=int(raw["bar"]),

@@ -103,19 +103,27 @@ def test_a_fraction_of_equity_below_one_buys_that_share():
     [
         (1_050, 3, 3),
         (1_050, 0.5, 0.5),
-        (1_050, 50, 10),  # more than equity pays for: as many whole units as it does
+        (1_050, 50, 10.25),  # more than equity pays for: as many lots as it does
         (1_050, 10.5, 10.5),  # exactly all of equity
         (40, 0.25, 0.25),  # a fraction of a unit that costs more than equity (0.01 BTC with less than a BTC)
-        (250, 2.75, 2),  # 2.75 cost 275: whole units again
+        (250, 2.75, 2.25),  # 2.75 cost 275: as many lots as 250 pays for
+        (1_050, 0.6, 0.5),  # rounded down to the step
     ],
 )
-def test_fixed_units_buys_that_amount_fractions_included_or_as_many_whole_units_as_equity_pays_for(cash, units, bought):
-    result = backtest(FLAT, cash=cash, enter_long=[0], sizing={"mode": "fixed_units", "value": units})
+def test_fixed_units_buys_that_amount_in_steps_or_as_many_lots_as_equity_pays_for(cash, units, bought):
+    sizing = {"mode": "fixed_units", "value": units, "step": 0.25}
+    result = backtest(FLAT, cash=cash, enter_long=[0], sizing=sizing)
     assert result.open_trades[0].size == bought
 
 
+def test_a_fixed_amount_below_the_default_step_of_one_unit_is_not_bought():
+    result = backtest(FLAT, enter_long=[0], sizing={"mode": "fixed_units", "value": 0.5})
+    assert not result.trades and not result.open_trades
+    assert result.skipped.to_dict()["by_reason"] == {"size_below_step": 1}
+
+
 def test_a_fixed_fraction_of_a_unit_equity_cannot_pay_for_is_not_bought():
-    result = backtest(FLAT, cash=20, enter_long=[0], sizing={"mode": "fixed_units", "value": 0.25})
+    result = backtest(FLAT, cash=20, enter_long=[0], sizing={"mode": "fixed_units", "value": 0.25, "step": 0.25})
     assert not result.trades and not result.open_trades
 
 
