@@ -103,6 +103,7 @@ class HealthMonitor:
         self._thread: threading.Thread | None = None
         self._asked = 0.0
         self._first_round = threading.Event()
+        self._stopped = threading.Event()
 
     def report(self) -> dict[str, dict[str, Any]]:
         """Each part's last probe result with its age in seconds."""
@@ -121,6 +122,13 @@ class HealthMonitor:
             for name, probe in self._probes.items():
                 self._results[name] = (probe(), time.monotonic())
             self._first_round.set()
-            if time.monotonic() - self._asked > IDLE_STOP_S:
+            if time.monotonic() - self._asked > IDLE_STOP_S or self._stopped.wait(REFRESH_S):
                 return
-            time.sleep(REFRESH_S)
+
+    def stop(self) -> None:
+        """End the thread (for an app that is done serving); a later ``report()`` starts it again."""
+        self._stopped.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+        self._stopped.clear()

@@ -71,10 +71,14 @@ def redis(services):
 
 @pytest.fixture
 def app(db, redis):
-    """The management API over emptied databases."""
+    """The management API over emptied databases; its health monitor, if it started one, is stopped after."""
     from app import create_app
 
-    return create_app()
+    app = create_app()
+    yield app
+    monitor = app.extensions.get("tickflow_health")
+    if monitor is not None:
+        monitor.stop()
 
 
 @pytest.fixture

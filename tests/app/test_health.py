@@ -13,7 +13,10 @@ URL = "/api/v1/health"
 
 def health_of(**settings):
     app = create_app(replace(get_settings(), **settings))
-    return app.test_client().get(URL)
+    try:
+        return app.test_client().get(URL)
+    finally:
+        app.extensions["tickflow_health"].stop()
 
 
 def test_health_is_ok_when_redis_mongodb_and_a_celery_worker_answer(client):
