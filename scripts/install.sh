@@ -68,4 +68,16 @@ mongod=$($VENV/bin/python -c 'from cli.localservices import find_mongod; print(f
 }
 "$mongod" --version >/dev/null 2>&1 || apt_install libcurl4
 "$mongod" --version >/dev/null 2>&1 || die "$mongod does not run: install MongoDB 6+ by hand and put mongod on PATH"
+
+# The web UI: Node 20.9+ and its locked packages (npm ci when the lock is newer than the install).
+command -v node >/dev/null 2>&1 || die "node not found: install Node.js 20.9 or newer"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 9) ? 0 : 1)' \
+  || die "node $(node --version) is older than 20.9: install Node.js 20.9 or newer"
+if [ ! -f frontend/node_modules/.package-lock.json ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+  echo "install: npm ci (the web UI's packages)"
+  (cd frontend && npm ci --no-audit --no-fund >>../$LOG 2>&1) || { tail -n 20 $LOG >&2; die "npm ci failed (full log: $LOG)"; }
+fi
+
+# Chromium for the browser tests (Playwright drives it; it cannot download a browser of its own here).
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || apt_install chromium
 exit 0
