@@ -88,7 +88,7 @@ def healthcheck_text(svc: dict) -> str:
 
 
 def test_procfile_lists_the_platform_processes():
-    assert {"api", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
+    assert {"api", "stream", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
 
 
 def test_compose_runs_every_procfile_process_and_nothing_else():
@@ -107,6 +107,16 @@ def test_api_listens_on_all_interfaces_in_its_container():
     assert env["API_HOST"] == "0.0.0.0"
     port = str(env["API_PORT"])
     assert any(str(p).endswith(f":{port}") for p in service("api")["ports"])
+
+
+def test_the_stream_listens_on_all_interfaces_in_its_container_and_its_healthcheck_asks_it():
+    assert PROCESSES["stream"] == "tickflow stream"  # STREAM_HOST and STREAM_PORT come from the environment
+    env = service("stream")["environment"]
+    assert env["STREAM_HOST"] == "0.0.0.0"
+    port = str(env["STREAM_PORT"])
+    published = [str(p) for p in service("stream")["ports"]]
+    assert published and all(p.endswith(f":{port}") and "127.0.0.1:" in p for p in published), published
+    assert f"127.0.0.1:{port}/api/v1/live/stream/health" in healthcheck_text(service("stream"))
 
 
 def test_flower_needs_basic_auth_and_is_published_on_loopback_only():

@@ -267,6 +267,13 @@ class BacktestRepository:
         """Stamp ``heartbeat_at`` while an execution runs; ``False`` once the run is no longer running."""
         return _heartbeat(self._runs, run_id)
 
+    def job_status(self, run_id: str | ObjectId) -> dict[str, Any]:
+        """The run as a ``job`` event tells it (a run is one chunk); ``JobNotFound`` if it is gone."""
+        doc = self._runs.find_one({"_id": object_id(run_id)}, {"state": 1, "error": 1})
+        if doc is None:
+            raise JobNotFound(str(run_id))
+        return _job_status("backtest", doc, int(doc["state"] == State.DONE), 1)
+
     def complete(
         self, run_id: ObjectId, attempt: int, summary: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     ) -> bool:
@@ -363,6 +370,14 @@ class BacktestRepository:
         )
 
 
+def _job_status(kind: str, doc: Mapping[str, Any], chunks_done: int, chunks_total: int) -> dict[str, Any]:
+    status = {"kind": kind, "id": str(doc["_id"]), "state": str(doc["state"])}
+    status.update(chunks_done=chunks_done, chunks_total=chunks_total)
+    if doc.get("error"):
+        status["error"] = doc["error"]
+    return status
+
+
 def _failed(reason: str) -> dict[str, Any]:
     """The update that fails a run or a sweep; a run's ``progress`` keeps the stage it failed in."""
     stamp = now()
@@ -446,6 +461,14 @@ class SweepRepository:
             if row["_id"] == State.DONE:
                 counts["combos_done"] = row["combos"]
         return counts
+
+    def job_status(self, sweep_id: str | ObjectId) -> dict[str, Any]:
+        """The sweep as a ``job`` event tells it: its state and chunks done; ``JobNotFound`` if it is gone."""
+        doc = self._sweeps.find_one({"_id": object_id(sweep_id)}, {"state": 1, "error": 1, "chunks_total": 1})
+        if doc is None:
+            raise JobNotFound(str(sweep_id))
+        done = self._chunks.count_documents({"sweep_id": doc["_id"], "state": State.DONE})
+        return _job_status("sweep", doc, done, doc["chunks_total"])
 
     def ranking(self, sweep_id: ObjectId, offset: int = 0, limit: int = 1) -> tuple[list[dict], int]:
         """Results best first (parameter sets without a score last), and how many there are so far."""
