@@ -367,7 +367,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     transport = request.transport
-    subscriber = Subscriber(transport.close if transport is not None else lambda: None)
+    # abort, not close: close would wait to flush what a stalled client does not read
+    subscriber = Subscriber(transport.abort if transport is not None else lambda: None)
     hub.subscribers.add(subscriber)
     joined_at = hub.last_id  # from here on, the queue gets every event after this one
     with log_context(peer=request.remote, auth=auth):
