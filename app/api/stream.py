@@ -93,7 +93,9 @@ class SignalEventSchema(Schema):
     )
 
 
-class OrderEventSchema(Schema):
+class _ExecutionSchema(Schema):
+    """What an order and its fill both say."""
+
     client_order_id = fields.String(metadata={"description": "<strategy>-<symbol>-<candle open ms>-<action>"})
     strategy_id = fields.String()
     symbol = fields.String()
@@ -101,19 +103,15 @@ class OrderEventSchema(Schema):
     size = fields.Float()
     price = fields.Float()
     commission = fields.Float()
+
+
+class OrderEventSchema(_ExecutionSchema):
     ts = fields.Integer(metadata={"description": "Open time of the candle the order belongs to (epoch ms)"})
     reason = fields.String(metadata={"description": "open, or why a position closes (signal, stop_loss...)"})
 
 
-class FillEventSchema(Schema):
-    client_order_id = fields.String()
-    strategy_id = fields.String()
-    symbol = fields.String()
-    ts = fields.Integer(metadata={"description": "Epoch ms"})
-    side = fields.String(metadata={"description": "buy or sell"})
-    size = fields.Float()
-    price = fields.Float()
-    commission = fields.Float()
+class FillEventSchema(_ExecutionSchema):
+    ts = fields.Integer(metadata={"description": "When it filled (epoch ms)"})
 
 
 class MismatchEventSchema(Schema):

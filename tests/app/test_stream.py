@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import selectors
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +23,7 @@ from typing import NamedTuple
 import pytest
 import requests
 
-from cli.localservices import free_port
+from cli.localservices import ProcfileProcess, free_port
 from strategies.examples import load_example
 from tests.backtests.conftest import BARS, SYMBOL, TIMEFRAME, new_backtest_worker
 from tests.celery_workers import wait_for
@@ -45,54 +41,11 @@ HEARTBEAT_S = 0.3
 """The test stream's heartbeat: short, so a client reading for an event never waits long for a line."""
 
 
-class Process:
-    """A Procfile line run as ``sh -c "exec <line>"`` in its own session, with its output in a file."""
-
-    def __init__(self, line: str, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        bin_dir = os.path.dirname(sys.executable)
-        environment = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]]), **env}
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                ["sh", "-c", f"exec {line}"],
-                cwd=ROOT,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_answering(self, url: str) -> None:
-        def answers() -> bool:
-            assert self.process.poll() is None, f"exited with {self.process.returncode}:\n{self.tail()}"
-            try:
-                return requests.get(url, timeout=5).status_code == 200
-            except requests.RequestException:  # not listening yet, or busy starting
-                return False
-
-        wait_for(answers, 90, f"{url} to answer", every=0.2)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> int:
-        """SIGTERM, as compose and honcho stop a process; its exit code."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            raise
-
-
-def start_stream(log: Path, *options: str) -> tuple[Process, str]:
+def start_stream(log: Path, *options: str) -> tuple[ProcfileProcess, str]:
     """The stream process on a free port; and its base URL."""
     port = free_port()
-    server = Process(
-        " ".join([PROCESSES["stream"], *options]),
-        {"STREAM_PORT": str(port), "CORS_ORIGINS": ALLOWED_ORIGIN},
-        log,
+    server = ProcfileProcess(
+        " ".join([PROCESSES["stream"], *options]), {"STREAM_PORT": str(port), "CORS_ORIGINS": ALLOWED_ORIGIN}, log, ROOT
     )
     base = f"http://127.0.0.1:{port}"
     server.wait_answering(f"{base}{STREAM}/health")
@@ -102,7 +55,7 @@ def start_stream(log: Path, *options: str) -> tuple[Process, str]:
 class StreamServer(NamedTuple):
     url: str
     """``http://127.0.0.1:<port>``"""
-    process: Process
+    process: ProcfileProcess
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +71,7 @@ def api_server(services, stream_server, tmp_path_factory) -> Iterator[str]:
     """The API as the Procfile runs it, pointing browsers at the test stream process; its base URL."""
     port = free_port()
     env = {"API_PORT": str(port), "STREAM_PORT": stream_server.url.rsplit(":", 1)[1], "CORS_ORIGINS": ALLOWED_ORIGIN}
-    server = Process(PROCESSES["api"], env, tmp_path_factory.mktemp("api") / "api.log")
+    server = ProcfileProcess(PROCESSES["api"], env, tmp_path_factory.mktemp("api") / "api.log", ROOT)
     base = f"http://127.0.0.1:{port}"
     server.wait_answering(f"{base}/api/v1/health")
     yield base
