@@ -9,7 +9,7 @@ One task per process follows the capped Redis stream of events
 (:mod:`tickflow.storage.events`) with ``XREAD BLOCK`` and hands each event, framed
 once, to every open stream's bounded queue. A client that falls ``BACKLOG`` events
 behind (a stalled network, a sleeping laptop) is disconnected rather than allowed to
-hold memory: its browser reconnects with ``Last-Event-ID`` and catches up from Redis.
+hold memory: it reconnects with the last id it saw and catches up from Redis.
 
 Resuming without a gap or a duplicate: a client that sends ``Last-Event-ID`` (or
 ``?last_id=``) joins the fan-out first and notes the id of the last event fanned out

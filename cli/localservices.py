@@ -302,7 +302,8 @@ class ProcfileProcess:
             )
 
     def wait_answering(self, url: str, timeout: float = 90) -> None:
-        """Until ``GET url`` answers 200; ``ServiceError`` with the log's tail if the process exits or never does."""
+        """Until ``GET url`` answers 200; ``ServiceError`` with the log's tail if the process exits or never
+        does (it is stopped then: the caller never got hold of a running process to stop)."""
         import urllib.error
         import urllib.request
 
@@ -317,6 +318,7 @@ class ProcfileProcess:
             except (OSError, urllib.error.URLError):  # not listening yet, or busy starting
                 pass
             time.sleep(0.2)
+        self.stop()
         raise ServiceError(f"{url} did not answer within {timeout:.0f} s:\n{self.tail()}")
 
     def tail(self, lines: int = 40) -> str:

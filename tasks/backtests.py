@@ -19,6 +19,10 @@ renewal is missed all the same (Redis unreachable for a while, a stalled
 process), the job is delivered again and runs twice: harmless, the first to
 finish wins (``backtests.jobs``).
 
+Progress: each stage a run or a chunk enters, and the end of each execution, is also a
+``job`` event in the live event stream (``tickflow.storage.events``), which result pages
+follow through the stream process instead of polling.
+
 A sweep fans its chunks out as a group. Its completion is not a chord
 callback: the Redis result backend counts completions, so a chunk that ran
 twice (redelivered after its visibility timeout) would fire the callback

@@ -155,10 +155,11 @@ yet (indicator warm-up) are `null`. A comment line (`: heartbeat`) comes every {
 a stream ends cleanly after {MAX_STREAM_S / 60:g} minutes, and the browser reconnects after the
 `retry:` delay.
 
-Resuming: a browser's `EventSource` sends `Last-Event-ID` when it reconnects, and the
-stream sends every event after that id still kept (the newest {EVENTS_LENGTH:,}), then
-the new ones, with no gap and no duplicate. Other clients may send `?last_id=`.
-Without either, the stream starts with the next event."""
+Resuming: a client that reconnects sends the last id it saw as `Last-Event-ID` or
+`?last_id=` (a page opening a new `EventSource` with a new ticket: a ticket opens one
+stream), and the stream sends every event after that id still kept (the newest
+{EVENTS_LENGTH:,}), then the new ones, with no gap and no duplicate. Without either,
+the stream starts with the next event."""
 
 
 def document(api: Api) -> None:

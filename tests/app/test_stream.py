@@ -227,6 +227,23 @@ def test_a_bearer_token_opens_the_stream_and_a_wrong_one_does_not(stream_server,
     )
 
 
+@pytest.mark.parametrize(
+    "request_options",
+    [
+        {"headers": {"Authorization": "Bearer"}},
+        {"headers": {"Authorization": "Basic dXNlcjpwYXNz"}},
+        {"headers": {"Authorization": 'Bearer {"$ne": ""}'}},
+        {"headers": {"Authorization": "Bearer " + "x" * 4000}},
+        {"params": {"ticket": ""}},
+        {"params": {"ticket": "é" * 40}},
+        {"params": {"ticket": "x" * 5000}},
+        {"params": {"ticket": "*"}},
+    ],
+)
+def test_odd_credentials_are_a_json_401(stream_server, request_options):
+    assert_error(requests.get(f"{stream_server.url}{STREAM}", timeout=10, **request_options), 401)
+
+
 # -- events -------------------------------------------------------------------------------------
 
 
