@@ -63,6 +63,7 @@ ALLOWED_HEADERS = ("Authorization", "Last-Event-ID")
 TICKET = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 STREAM_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 MAX_ID_PART = 2**64 - 1
+_TYPES = frozenset(kind.encode() for kind in TYPES)
 HEARTBEAT = b": heartbeat\n\n"
 END = b""
 """Queued to end a stream (the process is shutting down)."""
@@ -116,7 +117,7 @@ def _frame_id(id_: bytes) -> StreamId:
 def _frame(id_: bytes, fields: dict[bytes, bytes]) -> Item | None:
     """An event as the stream sends it, or ``None`` for an entry of a type clients are not sent."""
     kind = fields.get(b"type", b"")
-    if kind.decode(errors="replace") not in TYPES:
+    if kind not in _TYPES:
         return None
     return _frame_id(id_), b"id: " + id_ + b"\nevent: " + kind + b"\ndata: " + fields.get(b"data", b"{}") + b"\n\n"
 
@@ -150,7 +151,8 @@ class Hub:
         self.subscribers: set[Subscriber] = set()
         self.last_id: StreamId | None = None
         """Id of the last event fanned out (``None`` until Redis first answered)."""
-        self.reachable = False
+        self.reachable: bool | None = None
+        """Whether the last Redis command answered (``None`` before the first)."""
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
@@ -171,19 +173,24 @@ class Hub:
                 if not self.reachable:
                     await self._reach(key)
                 reply = await self.redis.xread({key: _id_text(self.last_id)}, count=READ_COUNT, block=READ_BLOCK_MS)
-            except redis.RedisError as exc:
-                if self.reachable:
-                    log.warning("stream: Redis unreachable, retrying every second: %s", exc)
-                self.reachable = False
+            except Exception as exc:  # never a silent end: open streams would wait for events forever
+                self._lost(exc)
                 await asyncio.sleep(1)
                 continue
             for _, entries in reply:
                 for id_, fields in entries:
-                    self.last_id = _frame_id(id_)
                     item = _frame(id_, fields)
+                    self.last_id = _frame_id(id_) if item is None else item[0]
                     if item is not None:
                         for subscriber in self.subscribers:
                             subscriber.offer(item)
+
+    def _lost(self, exc: Exception) -> None:
+        if not isinstance(exc, redis.RedisError):
+            log.error("stream: reading the live events failed, retrying every second", exc_info=exc)
+        elif self.reachable is not False:  # once per outage
+            log.warning("stream: Redis unreachable, retrying every second: %s", exc)
+        self.reachable = False
 
     async def _reach(self, key: str) -> None:
         """Start following from the newest event (at start-up), or check that Redis is back (after an outage)."""

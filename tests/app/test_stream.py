@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import redis as redis_lib
 import requests
 
-from cli.localservices import ProcfileProcess, free_port
+from cli.localservices import LocalRedis, ProcfileProcess, free_port
 from strategies.examples import load_example
 from tests.backtests.conftest import BARS, SYMBOL, TIMEFRAME, new_backtest_worker
 from tests.celery_workers import wait_for
@@ -410,6 +411,39 @@ def test_a_stream_ends_cleanly_at_its_time_limit_and_all_end_when_the_process_st
         server.stop()
     log = server.log.read_text()
     assert "stream closed: time limit reached" in log and "stream closed: the process is stopping" in log
+
+
+def test_without_redis_the_stream_is_a_503_until_redis_answers(services, token, tmp_path):
+    redis_port, stream_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{stream_port}{STREAM}"
+    server = ProcfileProcess(
+        PROCESSES["stream"],
+        {"STREAM_PORT": str(stream_port), "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"},
+        tmp_path / "stream.log",
+        ROOT,
+    )
+    later = LocalRedis(redis_port, tmp_path / "redis", persistent=False)
+    try:
+        wait_for(lambda: _status(f"{url}/health") == 503, 90, "the stream process to answer, unavailable")
+        assert requests.get(f"{url}/health", timeout=10).json()["status"] == "unavailable"
+        assert "Redis" in assert_error(requests.get(url, headers={"Authorization": f"Bearer {token}"}), 503)["message"]
+        later.ensure_running()
+        server.wait_answering(f"{url}/health")
+        with stream_get(f"http://127.0.0.1:{stream_port}", token) as stream:
+            stream.opened()
+            publish(later_client := redis_lib.Redis(port=redis_port, decode_responses=True), "job", {"id": "late"})
+            assert stream.next_event()["data"] == {"id": "late"}
+            later_client.close()
+    finally:
+        server.stop()
+        later.stop()
+
+
+def _status(url: str) -> int | None:
+    try:
+        return requests.get(url, timeout=5).status_code
+    except requests.ConnectionError:  # not listening yet
+        return None
 
 
 # -- job events ---------------------------------------------------------------------------------
