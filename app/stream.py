@@ -266,7 +266,9 @@ def run(settings: Settings, host: str, port: int, heartbeat_s: float, max_stream
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Every error as JSON in the API's shape: refusals, unknown routes, storage outages and crashes."""
     try:
         return await handler(request)
