@@ -25,7 +25,7 @@ test: ui
 	@$(BIN)/python -m pytest
 
 bench: install
-	@for b in bench/candles.py bench/backtest.py bench/live.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/candles.py bench/backtest.py bench/live.py bench/api.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stop:
 	@$(BIN)/tickflow services down

@@ -12,6 +12,7 @@ from flask_smorest import Api
 
 from app import auth, docs, errors
 from app.api import backtests, candles, health, indicators, live, me, status, strategies, sweeps
+from app.api import stream as stream_docs  # not `stream`: that name is the stream process's module, app.stream
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.schema import ready_db
@@ -49,15 +50,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         backtests.blp,
         sweeps.blp,
         live.blp,
+        stream_docs.blp,
     ):
         api.register_blueprint(blueprint)
+    stream_docs.document(api)  # served by the stream process, documented with the rest
     docs.init_app(app)
     errors.init_app(app)  # after Api: replaces flask-smorest's HTTP error handler
     auth.init_app(app)
     CORS(
         app,
         resources={f"{API_PREFIX}/*": {"origins": list(settings.cors_origins)}},
-        allow_headers=["Authorization", "Content-Type", "If-Match"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Last-Event-ID"],
         expose_headers=["ETag", "Location"],
     )
 

@@ -277,3 +277,59 @@ def _mongo_ping(client) -> bool:
         return True
     except PyMongoError:
         return False
+
+
+class ProcfileProcess:
+    """A Procfile line run as honcho and compose run it (``sh -c "exec <line>"``), for tests and benches.
+
+    It runs in its own session (so stopping it stops whatever it started), with this
+    interpreter's ``bin`` first on ``PATH`` (where ``gunicorn`` and ``tickflow`` are)
+    and its output in ``log``.
+    """
+
+    def __init__(self, line: str, env: dict[str, str], log: Path, cwd: Path) -> None:
+        self.log = log
+        bin_dir = os.path.dirname(sys.executable)
+        environment = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]), **env}
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                ["sh", "-c", f"exec {line}"],
+                cwd=cwd,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_answering(self, url: str, timeout: float = 90) -> None:
+        """Until ``GET url`` answers 200; ``ServiceError`` with the log's tail if the process exits or never
+        does (it is stopped then: the caller never got hold of a running process to stop)."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServiceError(f"exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):  # not listening yet, or busy starting
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise ServiceError(f"{url} did not answer within {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> int:
+        """SIGTERM, as honcho and compose stop a process (SIGKILL if it outlives 30 s); its exit code."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise

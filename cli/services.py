@@ -119,6 +119,7 @@ def _seed(say) -> tuple[str | None, dict]:
 
 def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | None, demo: dict) -> str:
     base = f"http://{settings.api_host}:{settings.api_port}"
+    stream = settings.stream_url or f"http://{settings.stream_host}:{settings.stream_port}/api/v1/live/stream"
     password, kept_in = flower
     where = f"password {password}" + (f", kept in {kept_in}" if kept_in else ", from FLOWER_PASSWORD")
     lines = [
@@ -127,6 +128,7 @@ def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | No
         f"  API          {base}/api/v1",
         f"  Swagger UI   {base}/api/v1/docs",
         f"  Health       {base}/api/v1/health",
+        f"  Live stream  {stream}  (SSE; open it with a ticket from POST /api/v1/live/stream/ticket)",
         f"  Flower       http://{settings.flower_host}:{settings.flower_port}  (user {settings.flower_user}, {where})",
         "  UI           none yet (frontend/ is not built by `make run`; use the API or Swagger UI)",
         "",
@@ -189,6 +191,8 @@ def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
             "PATH": path,
             "API_HOST": settings.api_host,
             "API_PORT": str(settings.api_port),
+            "STREAM_HOST": settings.stream_host,
+            "STREAM_PORT": str(settings.stream_port),
             "FLOWER_HOST": settings.flower_host,
             "FLOWER_PORT": str(settings.flower_port),
             "FLOWER_USER": settings.flower_user,

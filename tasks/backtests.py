@@ -19,6 +19,10 @@ renewal is missed all the same (Redis unreachable for a while, a stalled
 process), the job is delivered again and runs twice: harmless, the first to
 finish wins (``backtests.jobs``).
 
+Progress: each stage a run or a chunk enters, and the end of each execution, is also a
+``job`` event in the live event stream (``tickflow.storage.events``), which result pages
+follow through the stream process instead of polling.
+
 A sweep fans its chunks out as a group. Its completion is not a chord
 callback: the Redis result backend counts completions, so a chunk that ran
 twice (redelivered after its visibility timeout) would fire the callback
@@ -28,9 +32,10 @@ finishes the last chunk flips the sweep to ``done``.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pymongo.errors
@@ -49,8 +54,11 @@ from backtests.runs import SKIPPED, STOPPED, Beat, Report, resolve_target, warm_
 from backtests.sweeps import plan_sweep, run_sweep_chunk
 from tasks.celery_app import app
 from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, SweepRepository
-from tickflow.storage.connections import mongo_db
+from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.events import publish
 from tickflow.storage.strategies import StrategyRepository
+
+log = logging.getLogger(__name__)
 
 QUEUE = "backtests"  # named at every send: Celery 5.7 deprecates a task's own ``queue`` attribute
 # MongoDB unreachable for a moment (a failover, a restart): try again rather than fail the run.
@@ -64,6 +72,12 @@ _RETRY: dict[str, Any] = {
 }
 
 
+FINISHED = "finished"
+"""The ``stage`` of the ``job`` event an execution sends when it ends; its ``state`` says how."""
+JobStatus = Callable[[], dict[str, Any]]
+"""Reads a run's or a sweep's ``job`` event fields now (``*Repository.job_status``)."""
+
+
 class EnqueueFailed(RuntimeError):
     """The broker did not accept the task; what was created is marked failed (a sweep can be resumed)."""
 
@@ -72,7 +86,12 @@ class EnqueueFailed(RuntimeError):
 def run(self: Task, run_id: str) -> dict[str, str]:
     """Execute backtest run ``run_id``; returns its outcome."""
     db = mongo_db()
-    outcome = run_backtest_job(db, run_id, _worker(self), _progress(self, run_id), _keepalive(self), _heartbeat_s())
+    outcome = _executed(
+        self,
+        run_id,
+        lambda: BacktestRepository(db).job_status(run_id),
+        lambda report: run_backtest_job(db, run_id, _worker(self), report, _keepalive(self), _heartbeat_s()),
+    )
     if outcome in (STOPPED, SKIPPED) and _decided_by_another_delivery(db, run_id, self.request.id):
         raise Ignore()  # acknowledged, and the result the first finisher stored under this task id stays
     return {"id": run_id, "outcome": outcome}
@@ -93,9 +112,14 @@ def _decided_by_another_delivery(db: Database, run_id: str, task_id: str) -> boo
 
 @app.task(bind=True, **_RETRY)
 def sweep_chunk(self: Task, chunk_id: str) -> dict[str, str]:
-    """Execute sweep chunk ``chunk_id``; returns its outcome."""
-    outcome = run_sweep_chunk(
-        mongo_db(), chunk_id, _worker(self), _progress(self, chunk_id), _keepalive(self), _heartbeat_s()
+    """Execute sweep chunk ``chunk_id``; returns its outcome. Its job events are its sweep's."""
+    db = mongo_db()
+    sweeps = SweepRepository(db)
+    outcome = _executed(
+        self,
+        chunk_id,
+        lambda: sweeps.job_status(sweeps.sweep_of(chunk_id)),
+        lambda report: run_sweep_chunk(db, chunk_id, _worker(self), report, _keepalive(self), _heartbeat_s()),
     )
     return {"id": chunk_id, "outcome": outcome}
 
@@ -153,13 +177,39 @@ def _keepalive(task: Task) -> Beat | None:
     return renew
 
 
-def _progress(task: Task, job_id: str) -> Report:
-    """Each stage as the task's ``PROGRESS`` state, for Flower and ``AsyncResult`` readers."""
+def _executed(task: Task, job_id: str, status: JobStatus, execute: Callable[[Report], str]) -> str:
+    """``execute(report)``'s outcome, with a ``job`` event at each stage and one (stage ``finished``) at the end.
+
+    No end event when the execution was skipped: nothing changed. A crash has failed the job by
+    the time the end event reads its state.
+    """
+    outcome = None
+    try:
+        outcome = execute(_progress(task, job_id, status))
+        return outcome
+    finally:
+        if outcome != SKIPPED:
+            _publish_job(status, FINISHED)
+
+
+def _progress(task: Task, job_id: str, status: JobStatus) -> Report:
+    """Each stage as a ``job`` event (for result pages, through the live stream) and as the
+    task's ``PROGRESS`` state (for Flower and ``AsyncResult`` readers)."""
 
     def report(stage: str) -> None:
+        _publish_job(status, stage)
         task.update_state(state="PROGRESS", meta={"id": job_id, "stage": stage})
 
     return report
+
+
+def _publish_job(status: JobStatus, stage: str) -> None:
+    """Send ``status()`` and ``stage`` as a ``job`` event. Never fails the job: a lost event only
+    leaves a result page waiting for the next one (or for a reload)."""
+    try:
+        publish(redis_client(), "job", {**status(), "stage": stage})
+    except (redis.RedisError, pymongo.errors.PyMongoError, JobNotFound) as exc:
+        log.warning("job event not sent: %s", exc)
 
 
 def submit_backtest(db: Database, strategies: StrategyRepository, strategy_id: str, **request: Any) -> dict:

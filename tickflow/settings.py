@@ -55,6 +55,11 @@ class Settings:
     flower_user: str = "admin"
     flower_password: str = ""
     """Empty in development: ``tickflow run`` generates one and keeps it in its var directory."""
+    stream_host: str = "127.0.0.1"
+    stream_port: int = 8001
+    stream_url: str = ""
+    """The live stream's public URL when a proxy serves it (``https://host/api/v1/live/stream``); empty:
+    the API answers a ticket with its own scheme and host name and ``stream_port``."""
 
     @property
     def mongo_db_name(self) -> str:
@@ -95,6 +100,9 @@ class Settings:
             flower_port=env_number(env, "FLOWER_PORT", 5555, int, 1, 65535),
             flower_user=_flower_user(env.get("FLOWER_USER", "")),
             flower_password=_flower_password(env.get("FLOWER_PASSWORD", "")),
+            stream_host=env.get("STREAM_HOST", "127.0.0.1") or "127.0.0.1",
+            stream_port=env_number(env, "STREAM_PORT", 8001, int, 1, 65535),
+            stream_url=_stream_url(env.get("STREAM_URL", "")),
         )
 
 
@@ -112,6 +120,22 @@ def _flower_password(raw: str) -> str:
         return ""
     if len(raw) < 12 or any(c.isspace() for c in raw):
         raise SettingsError("FLOWER_PASSWORD: must be at least 12 characters, without spaces")
+    return raw
+
+
+def _stream_url(raw: str) -> str:
+    """Where browsers open the live stream, as the API tells them; checked so a typo fails at start-up."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # out of range, or not a number
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
+        raise SettingsError(
+            f"STREAM_URL: {raw!r} is not an http(s) URL without a query (https://host/api/v1/live/stream)"
+        )
     return raw
 
 

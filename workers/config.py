@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tickflow.settings import env_number
+from tickflow.storage.events import EVENTS_LENGTH
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,8 @@ class LiveSettings:
     """Most strategies one decide -> execute chain carries."""
     path_length: int = 10_000
     """Entries kept in each symbol's price-path stream (what stops are checked against)."""
-    events_length: int = 10_000
-    """Entries kept in the events stream the SSE endpoint reads."""
+    events_length: int = EVENTS_LENGTH
+    """Entries kept in the events stream that the stream process serves."""
     order_claim_days: int = 30
     """How long an order claim (and so the protection against a second send) is kept."""
 

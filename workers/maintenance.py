@@ -37,7 +37,7 @@ from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from tickflow.settings import env_number
 from tickflow.storage import keys
-from tickflow.storage.events import event
+from tickflow.storage.events import publish
 from tickflow.storage.positions import Position
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.scripts import lua_script
@@ -141,10 +141,7 @@ def _record(engine: LiveEngine, result: Reconciliation) -> None:
     )
     pipe.hincrby(keys.reconcile_status(), "runs", 1)
     for mismatch in result.mismatches:
-        kind, data = event("mismatch", asdict(mismatch))
-        pipe.xadd(
-            keys.live_events(), {"type": kind, "data": data}, maxlen=engine.settings.events_length, approximate=True
-        )
+        publish(pipe, "mismatch", asdict(mismatch), engine.settings.events_length)
     pipe.execute()
     for m in result.differences:
         fields = (

@@ -1,22 +1,18 @@
-"""Live trading: start and stop strategies, the live dashboard's reads, trades, and an event stream.
+"""Live trading: start and stop strategies, the live dashboard's reads, and trades.
 
 Starting and stopping write MongoDB (the truth, used to rebuild) and Redis (what the
 engine reads). Every ``/live/*`` read comes from Redis only, so the dashboard never
-loads MongoDB; ``/trades`` reads the ``trade_logs`` archive. ``/live/stream`` is
-Server-Sent Events from the engine's capped event stream: each response lasts a bounded
-time (gunicorn's sync workers hold one request each), sends a heartbeat comment while
-nothing happens, and tells the browser to reconnect, resuming after ``Last-Event-ID``.
+loads MongoDB; ``/trades`` reads the ``trade_logs`` archive. The event stream
+(``/live/stream``) is served by a process of its own (``app.stream``; its ticket and
+documentation are in ``app.api.stream``).
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -30,16 +26,11 @@ from tickflow.storage.active import PositionsOpen, active_entries
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
-from tickflow.storage.events import TYPES, latest_id, read_events
 from tickflow.storage.strategies import StrategyNotFound
 from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
 
 blp = Blueprint("live", __name__, url_prefix="/api/v1", description="Live trading")
 
-STREAM_SECONDS = 25.0
-"""How long one SSE response lasts before the browser reconnects (it resumes where it left off)."""
-HEARTBEAT_SECONDS = 5.0
-RECONNECT_MS = 1000
 CANDLES_SHOWN = 100
 DEFAULT_HISTORY_POINTS = 2_000
 MAX_HISTORY_POINTS = 20_000
@@ -231,11 +222,6 @@ class TradeArgsSchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
-class StreamArgsSchema(Schema):
-    seconds = fields.Float(load_default=STREAM_SECONDS, validate=validate.Range(min=0.1, max=60))
-    last_id = fields.String(validate=validate.Regexp(r"^\d+-\d+$"))
-
-
 @blp.route("/strategies/<strategy_id>/start")
 class Start(MethodView):
     @blp.arguments(StartSchema)
@@ -373,38 +359,6 @@ class Trades(MethodView):
             page=args["page"], per_page=args["per_page"],
         )  # fmt: skip
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
-
-
-@blp.route("/live/stream")
-class Stream(MethodView):
-    @blp.arguments(StreamArgsSchema, location="query")
-    @blp.doc(responses={"200": {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}})
-    def get(self, args: dict[str, Any]):
-        """Server-Sent Events: ``candle``, ``signal``, ``order`` and ``fill`` events as they happen.
-
-        Each response lasts ``seconds`` (at most 60) and then ends; the browser's EventSource
-        reconnects after ``retry`` and sends ``Last-Event-ID`` to resume.
-        """
-        client = redis_client()
-        after = request.headers.get("Last-Event-ID") or args.get("last_id") or latest_id(client)
-        return Response(
-            stream_with_context(_events(client, after, args["seconds"])),
-            mimetype="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-
-def _events(client, after: str, seconds: float) -> Iterator[str]:
-    deadline = time.monotonic() + seconds
-    yield f"retry: {RECONNECT_MS}\n\n"
-    while (left := deadline - time.monotonic()) > 0:
-        batch = read_events(client, after, block_ms=max(1, int(min(left, HEARTBEAT_SECONDS) * 1000)))
-        if not batch:
-            yield ": heartbeat\n\n"
-        for item in batch:
-            after = item.id
-            if item.type in TYPES:
-                yield f"id: {item.id}\nevent: {item.type}\ndata: {item.data}\n\n"
 
 
 def _numbers(raw: dict[str, str]) -> dict[str, float | int]:

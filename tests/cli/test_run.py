@@ -84,6 +84,7 @@ class Run:
 @pytest.mark.timeout(240)
 def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothing_behind(tmp_path):
     redis_port, mongo_port, api_port, flower_port = free_port(), free_port(), free_port(), free_port()
+    stream_port = free_port()
     env = {
         **os.environ,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -92,11 +93,13 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         "MONGO_URI": f"mongodb://127.0.0.1:{mongo_port}/tickflow?directConnection=true",
         "API_PORT": str(api_port),
         "FLOWER_PORT": str(flower_port),
+        "STREAM_PORT": str(stream_port),
     }
     env.pop("FLOWER_PASSWORD", None)
     var_dir = tmp_path / "var"
     api = f"http://127.0.0.1:{api_port}/api/v1"
     flower = f"http://127.0.0.1:{flower_port}"
+    stream = f"http://127.0.0.1:{stream_port}/api/v1/live/stream"
 
     # -- first run: seeds, prints the token, Flower behind basic auth -----------------------------
     first = Run(env, var_dir, tmp_path / "first.log")
@@ -131,6 +134,13 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         assert backtest["symbol"] == "BTCUSDT" and backtest["stats"]["n_trades"] > 0
         wait_until(lambda: finished("sweeps"), first.process, "the demo sweep", timeout=60)
 
+        wait_until(lambda: requests.get(f"{stream}/health", timeout=5).ok, first.process, "the live stream")
+        ticket = requests.post(f"{api}/live/stream/ticket", headers=auth, timeout=10).json()
+        assert ticket["url"] == stream
+        with requests.get(stream, params={"ticket": ticket["ticket"]}, stream=True, timeout=30) as opened:
+            assert opened.status_code == 200 and next(opened.iter_lines()) == b"retry: 1000"
+        assert f"Live stream  {stream}" in first.output()
+
         password = (var_dir / "flower-password").read_text().strip()
         assert oct((var_dir / "flower-password").stat().st_mode & 0o777) == "0o600"
         assert f"{flower}  (user admin, password {password}" in output
@@ -158,7 +168,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         first.kill()
     assert f"{api}/docs" in output and "tickflow status" in output and "/live/positions" in output
     assert "TickFlow stopped." in output
-    for port in (redis_port, mongo_port, api_port, flower_port):
+    for port in (redis_port, mongo_port, api_port, flower_port, stream_port):
         assert not port_open(port), f"port {port} still open after Ctrl-C"
     assert processes_in_session(first.process.pid) == []
 
@@ -178,7 +188,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
     finally:
         second.kill()
     assert "TickFlow stopped." in output
-    for port in (redis_port, mongo_port, api_port, flower_port):
+    for port in (redis_port, mongo_port, api_port, flower_port, stream_port):
         assert not port_open(port), f"port {port} still open after Ctrl-C"
     assert processes_in_session(second.process.pid) == []
 

@@ -88,7 +88,7 @@ def healthcheck_text(svc: dict) -> str:
 
 
 def test_procfile_lists_the_platform_processes():
-    assert {"api", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
+    assert {"api", "stream", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
 
 
 def test_compose_runs_every_procfile_process_and_nothing_else():
@@ -109,16 +109,29 @@ def test_api_listens_on_all_interfaces_in_its_container():
     assert any(str(p).endswith(f":{port}") for p in service("api")["ports"])
 
 
+def listens_on_all_interfaces_published_on_loopback(name: str, prefix: str) -> str:
+    """Checks that service ``name`` binds ``<prefix>_HOST=0.0.0.0`` in its container and is published on the
+    host's loopback only; returns its ``<prefix>_PORT``."""
+    env = service(name)["environment"]
+    assert env[f"{prefix}_HOST"] == "0.0.0.0"
+    port = str(env[f"{prefix}_PORT"])
+    published = [str(p) for p in service(name)["ports"]]
+    assert published and all(p.endswith(f":{port}") and "127.0.0.1:" in p for p in published), published
+    return port
+
+
+def test_the_stream_listens_on_all_interfaces_in_its_container_and_its_healthcheck_asks_it():
+    assert PROCESSES["stream"] == "tickflow stream"  # STREAM_HOST and STREAM_PORT come from the environment
+    port = listens_on_all_interfaces_published_on_loopback("stream", "STREAM")
+    assert f"127.0.0.1:{port}/api/v1/live/stream/health" in healthcheck_text(service("stream"))
+
+
 def test_flower_needs_basic_auth_and_is_published_on_loopback_only():
     line = PROCESSES["flower"]
     assert line.startswith("celery -A tasks flower ")
     assert "--basic-auth=${FLOWER_USER:-admin}:${FLOWER_PASSWORD:?" in line, "Flower without a password"
     assert "--address=${FLOWER_HOST:-127.0.0.1}" in line and "--port=${FLOWER_PORT:-5555}" in line
-    env = service("flower")["environment"]
-    assert env["FLOWER_HOST"] == "0.0.0.0"
-    port = str(env["FLOWER_PORT"])
-    published = [str(p) for p in service("flower")["ports"]]
-    assert published and all(p.endswith(f":{port}") and "127.0.0.1:" in p for p in published), published
+    port = listens_on_all_interfaces_published_on_loopback("flower", "FLOWER")
     assert f"127.0.0.1:{port}/healthcheck" in healthcheck_text(service("flower"))
 
 

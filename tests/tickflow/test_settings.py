@@ -150,9 +150,13 @@ def test_a_malformed_env_file_line_is_reported_with_its_line_number(tmp_path):
         ({"FLOWER_PASSWORD": "short"}, "FLOWER_PASSWORD: must be at least 12 characters"),
         ({"FLOWER_USER": "ad:min"}, "FLOWER_USER: 'ad:min' may contain neither ':' nor spaces"),
         ({"FLOWER_PORT": "0"}, "FLOWER_PORT: 0 is outside 1..65535"),
+        ({"STREAM_PORT": "http"}, "STREAM_PORT: 'http' is not a whole number"),
+        ({"STREAM_URL": "ws://x/stream"}, "STREAM_URL: 'ws://x/stream' is not an http(s) URL"),
+        ({"STREAM_URL": "https://x:99999/stream"}, "STREAM_URL: 'https://x:99999/stream' is not an http(s) URL"),
+        ({"STREAM_URL": "https://x/stream?ticket=1"}, "STREAM_URL: 'https://x/stream?ticket=1' is not an http(s) URL"),
     ],
 )
-def test_flower_settings_are_checked(env, message):
+def test_flower_and_stream_settings_are_checked(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env(env)
 
@@ -169,3 +173,10 @@ def test_flower_settings_defaults():
         {"TICKFLOW_ENV": "production", "SECRET_KEY": "x" * 32, "FLOWER_PASSWORD": "p" * 16, "FLOWER_USER": "ops"}
     )
     assert (production.flower_user, production.flower_password) == ("ops", "p" * 16)
+
+
+def test_the_stream_listens_on_loopback_port_8001_unless_told_otherwise():
+    settings = Settings.from_env({})
+    assert (settings.stream_host, settings.stream_port, settings.stream_url) == ("127.0.0.1", 8001, "")
+    proxied = Settings.from_env({"STREAM_URL": "https://tf.example.com/api/v1/live/stream", "STREAM_PORT": "9001"})
+    assert (proxied.stream_port, proxied.stream_url) == (9001, "https://tf.example.com/api/v1/live/stream")

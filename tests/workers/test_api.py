@@ -1,10 +1,12 @@
-"""The live API: start/stop, dashboard reads from Redis, trades from MongoDB, and the SSE stream.
+"""The live API: start/stop, dashboard reads from Redis, trades from MongoDB; and the events the stream serves.
 
 The engine runs in the test process here (its methods are what the tasks call), so the
 API sees real state without a worker.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -71,22 +73,44 @@ def test_start_trade_read_and_stop(live_client, auth_headers, db, redis, engine)
     )
 
 
-def test_sse_stream_pushes_candles_signals_orders_and_fills(live_client, auth_headers, db, redis, engine):
+def test_every_event_is_json_with_numbers_as_numbers(db, redis, engine):
     strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
     engine.start(strategy_id, "paper", 10_000)
     candles = generate_candles(120, TIMEFRAME, seed=5)
-    run_candles(engine, candles, 0, 60)
-    first = redis.xrange(keys.live_events(), count=1)[0][0]
+    run_candles(engine, candles, 0, 120)
 
-    response = live_client.get(f"/api/v1/live/stream?seconds=2&last_id={first}", headers=auth_headers, buffered=False)
-    assert response.mimetype == "text/event-stream"
-    text = b"".join(response.response).decode()
-    kinds = {line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event: ")}
-    assert {"candle", "signal", "order", "fill"} <= kinds
-    assert text.startswith("retry: ")
+    events = [(fields["type"], json.loads(fields["data"])) for _, fields in redis.xrange(keys.live_events())]
+    assert {"candle", "signal", "order", "fill"} <= {kind for kind, _ in events}
+    closes = [data for kind, data in events if kind == "candle"]
+    assert [c["t"] for c in closes] == candles.ts[:119].tolist()  # the last candle is still forming
+    for close, i in zip(closes, range(119)):
+        assert (close["symbol"], close["timeframe"]) == (SYMBOL, TIMEFRAME)
+        assert [close[name] for name in "ohlc"] == [candles.open[i], candles.high[i], candles.low[i], candles.close[i]]
+        assert close["v"] == pytest.approx(candles.volume[i])
+    for kind, data in events:
+        numbers = [value for value in _leaves(data) if not isinstance(value, (str, bool)) and value is not None]
+        assert all(isinstance(value, (int, float)) for value in numbers), (kind, data)
+        assert not any(isinstance(value, str) and _is_number(value) for value in _leaves(data)), (kind, data)
+    assert all(isinstance(data[name], int) for kind, data in events if kind in ("order", "fill") for name in ["ts"])
 
-    quiet = live_client.get("/api/v1/live/stream?seconds=0.3", headers=auth_headers, buffered=False)
-    assert b": heartbeat" in b"".join(quiet.response)
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _accounts(live_client, auth_headers) -> tuple[list[dict], list[dict]]:

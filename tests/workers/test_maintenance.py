@@ -27,7 +27,6 @@ from tests.celery_workers import CeleryWorker, wait_for
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers.replay import run_candles
 from tickflow.storage import keys
-from tickflow.storage.events import read_events
 from tickflow.storage.positions import Position
 from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -85,7 +84,7 @@ def symbol_keys(redis, symbol: str) -> list[str]:
 
 
 def mismatch_events(redis) -> list[dict]:
-    return [json.loads(e.data) for e in read_events(redis, "0-0", block_ms=1, count=10_000) if e.type == "mismatch"]
+    return [json.loads(f["data"]) for _, f in redis.xrange(keys.live_events()) if f["type"] == "mismatch"]
 
 
 # -- the schedule ---------------------------------------------------------------------------------

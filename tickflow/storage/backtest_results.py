@@ -267,6 +267,13 @@ class BacktestRepository:
         """Stamp ``heartbeat_at`` while an execution runs; ``False`` once the run is no longer running."""
         return _heartbeat(self._runs, run_id)
 
+    def job_status(self, run_id: str | ObjectId) -> dict[str, Any]:
+        """The run as a ``job`` event tells it (a run is one chunk); ``JobNotFound`` if it is gone."""
+        doc = self._runs.find_one({"_id": object_id(run_id)}, {"state": 1, "error": 1})
+        if doc is None:
+            raise JobNotFound(str(run_id))
+        return _job_status("backtest", doc, int(doc["state"] == State.DONE), 1)
+
     def complete(
         self, run_id: ObjectId, attempt: int, summary: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     ) -> bool:
@@ -361,6 +368,14 @@ class BacktestRepository:
                 for name in TRADE_COLUMNS
             }
         )
+
+
+def _job_status(kind: str, doc: Mapping[str, Any], chunks_done: int, chunks_total: int) -> dict[str, Any]:
+    status = {"kind": kind, "id": str(doc["_id"]), "state": str(doc["state"])}
+    status.update(chunks_done=chunks_done, chunks_total=chunks_total)
+    if doc.get("error"):
+        status["error"] = doc["error"]
+    return status
 
 
 def _failed(reason: str) -> dict[str, Any]:
@@ -472,6 +487,14 @@ class SweepRepository:
         row = rows[0] if rows else {}
         by_reason = {reason.value: row[reason.value] for reason in SkipReason if row.get(reason.value)}
         return {"combos": row.get("combos", 0), "by_reason": by_reason}
+
+    def job_status(self, sweep_id: str | ObjectId) -> dict[str, Any]:
+        """The sweep as a ``job`` event tells it: its state and chunks done; ``JobNotFound`` if it is gone."""
+        doc = self._sweeps.find_one({"_id": object_id(sweep_id)}, {"state": 1, "error": 1, "chunks_total": 1})
+        if doc is None:
+            raise JobNotFound(str(sweep_id))
+        done = self._chunks.count_documents({"sweep_id": doc["_id"], "state": State.DONE})
+        return _job_status("sweep", doc, done, doc["chunks_total"])
 
     def ranking(self, sweep_id: ObjectId, offset: int = 0, limit: int = 1) -> tuple[list[dict], int]:
         """Results best first (parameter sets without a score last), and how many there are so far."""

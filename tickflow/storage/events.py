@@ -1,43 +1,52 @@
-"""The live event stream: candle closes, signals, orders, fills and skipped entries, for dashboards.
+"""The live event stream: candle closes, signals, orders, fills, skipped entries, mismatches and job progress,
+for dashboards.
 
-A capped Redis stream rather than pub/sub: a client that reconnects (an SSE stream
-ends after a bounded time under gunicorn's sync workers) resumes from the last id it
-saw and misses nothing still in the stream.
+A capped Redis stream rather than pub/sub: a client that reconnects resumes from the
+last id it saw and misses nothing still in the stream (the ``EVENTS_LENGTH`` newest
+entries). The stream process (``app.stream``) serves it as Server-Sent Events.
+
+Every event's data is one JSON object whose numbers are JSON numbers (times as
+integers, prices and sizes as floats) and whose NaN or infinite values are ``null``,
+so a browser can ``JSON.parse`` it as it is. The ingest script writes candle events
+itself (``workers/lua/ingest.lua``); every other writer goes through :func:`event`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from typing import Any
 
 import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch")
+TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch", "job")
 """``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
-``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``)."""
+``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
+``job``: a backtest run or a sweep moved on (``tasks.backtests``)."""
+EVENTS_LENGTH = 10_000
+"""Entries the stream keeps (``XADD MAXLEN ~``): how far back a reconnecting client can resume."""
 
 
-def event(kind: str, data: dict) -> tuple[str, str]:
-    """An event as COMMIT and XADD take it: (type, JSON data)."""
-    return kind, json.dumps(data)
+def event(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    """An event as COMMIT and XADD take it: (type, JSON data), NaN and infinities as ``null``."""
+    return kind, json.dumps(_finite(data), allow_nan=False)
 
 
-@dataclass(frozen=True)
-class Event:
-    id: str
-    type: str
-    data: str
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {name: _finite(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
-def read_events(client: redis.Redis, after: str, block_ms: int, count: int = 100) -> list[Event]:
-    """Events after the stream id ``after`` (``$`` for only new ones), waiting up to ``block_ms``."""
-    reply = client.xread({keys.live_events(): after}, count=count, block=block_ms)
-    return [Event(id_, fields["type"], fields["data"]) for _, entries in reply for id_, fields in entries]
-
-
-def latest_id(client: redis.Redis) -> str:
-    """Id of the newest event, ``0-0`` when there is none (so a reader starts after it)."""
-    newest = client.xrevrange(keys.live_events(), count=1)
-    return newest[0][0] if newest else "0-0"
+def publish(
+    client: redis.Redis | redis.client.Pipeline, kind: str, data: dict[str, Any], maxlen: int = EVENTS_LENGTH
+) -> None:
+    """XADD one event to the capped stream (queued only, when ``client`` is a pipeline)."""
+    type_, payload = event(kind, data)
+    client.xadd(keys.live_events(), {"type": type_, "data": payload}, maxlen=maxlen, approximate=True)

@@ -134,8 +134,14 @@ def trade_outbox() -> str:
 
 
 def live_events() -> str:
-    """Capped stream of candle closes, signals, orders and fills, read by the SSE endpoint."""
+    """Capped stream of candle closes, signals, orders, fills, mismatches and job progress
+    (``tickflow.storage.events``), served by the stream process (``app.stream``)."""
     return f"{LIVE}events"
+
+
+def stream_ticket(ticket: str) -> str:
+    """A ticket that opens the live stream once (``GETDEL``), within its TTL; made by ``POST /live/stream/ticket``."""
+    return f"{PREFIX}stream-ticket:{ticket}"
 
 
 def reconcile_status() -> str:

@@ -1,7 +1,8 @@
 -- KEYS: late hash, events stream, then per symbol: last tick, path stream, and per
 -- timeframe: forming candle, closed candles. ARGV[1]: JSON {"symbols": [{"name", "tick":
 -- [ts, p, q], "tfs": [{"tf", "cap", "path", "segs": [[t, ot, o, h, l, ct, c, v, n], ...]}]}],
--- "path_len", "events_len"}. Prices travel as strings so no digit is lost in Lua.
+-- "path_len", "events_len"}. Prices travel as strings so no digit is lost in Lua (Python's repr of
+-- a finite float: a valid JSON number, which is how candle events carry them).
 -- Returns a flat list: late tick count, then (symbol, timeframe, closed open time, next open time) per close.
 local batch = cjson.decode(ARGV[1])
 local late_total = 0
@@ -42,9 +43,12 @@ for _, sym in ipairs(batch.symbols) do
           closes[#closes + 1] = frame.tf
           closes[#closes + 1] = string.format('%d', t)
           closes[#closes + 1] = string.format('%d', st)
+          -- Written out rather than cjson.encode'd: the prices are the feed's shortest round-trip
+          -- decimals, valid JSON numbers already, which cjson would cut to 14 digits; symbols
+          -- (A-Z 0-9 . _ -, workers/ticks.py) and timeframes need no escaping.
           redis.call('XADD', KEYS[2], 'MAXLEN', '~', batch.events_len, '*', 'type', 'candle',
-            'data', cjson.encode({symbol = sym.name, timeframe = frame.tf, t = string.format('%d', t),
-              o = o, h = h, l = l, c = cl, v = string.format('%.17g', v)}))
+            'data', '{"symbol":"' .. sym.name .. '","timeframe":"' .. frame.tf .. '","t":' .. string.format('%d', t) ..
+              ',"o":' .. o .. ',"h":' .. h .. ',"l":' .. l .. ',"c":' .. cl .. ',"v":' .. string.format('%.17g', v) .. '}')
         end
         t, o, h, l, cl, v, ot, ct, n = st, s[3], s[4], s[5], s[7], tonumber(s[8]), s[2], s[6], s[9]
       elseif st == t then
