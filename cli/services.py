@@ -130,13 +130,19 @@ def _banner(settings: Settings, flower: tuple[str, Path | None], token: str | No
         f"  Health       {base}/api/v1/health",
         f"  Live stream  {stream}  (SSE; open it with a ticket from POST /api/v1/live/stream/ticket)",
         f"  Flower       http://{settings.flower_host}:{settings.flower_port}  (user {settings.flower_user}, {where})",
-        "  UI           none yet (frontend/ is not built by `make run`; use the API or Swagger UI)",
-        "",
     ]
+    ui = f"http://{settings.ui_host}:{settings.ui_port}"
     if token:
-        lines += [f"API token 'demo' (shown this once; only its hash is stored):  {token}", ""]
+        lines += [
+            f"  Web UI       {ui}/login#token={token}  (logs you in; open it in a browser)",
+            "",
+            f"API token 'demo' (shown this once; only its hash is stored):  {token}",
+            "",
+        ]
     else:
         lines += [
+            f"  Web UI       {ui}  (log in with an API token)",
+            "",
             "API token: the demo's was shown on the first run; make another with",
             "  TOKEN=$(.venv/bin/tickflow token create --name me)",
             "",
@@ -191,6 +197,9 @@ def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
             "PATH": path,
             "API_HOST": settings.api_host,
             "API_PORT": str(settings.api_port),
+            "UI_HOST": settings.ui_host,
+            "UI_PORT": str(settings.ui_port),
+            "TICKFLOW_API_URL": os.environ.get("TICKFLOW_API_URL") or f"http://{settings.api_host}:{settings.api_port}",
             "STREAM_HOST": settings.stream_host,
             "STREAM_PORT": str(settings.stream_port),
             "FLOWER_HOST": settings.flower_host,

@@ -55,6 +55,9 @@ class Settings:
     flower_user: str = "admin"
     flower_password: str = ""
     """Empty in development: ``tickflow run`` generates one and keeps it in its var directory."""
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 3000
+    """Where ``next start`` serves the web UI (the Procfile's ``ui`` line reads UI_HOST and UI_PORT itself)."""
     stream_host: str = "127.0.0.1"
     stream_port: int = 8001
     stream_url: str = ""
@@ -100,6 +103,8 @@ class Settings:
             flower_port=env_number(env, "FLOWER_PORT", 5555, int, 1, 65535),
             flower_user=_flower_user(env.get("FLOWER_USER", "")),
             flower_password=_flower_password(env.get("FLOWER_PASSWORD", "")),
+            ui_host=env.get("UI_HOST", "127.0.0.1") or "127.0.0.1",
+            ui_port=env_number(env, "UI_PORT", 3000, int, 1, 65535),
             stream_host=env.get("STREAM_HOST", "127.0.0.1") or "127.0.0.1",
             stream_port=env_number(env, "STREAM_PORT", 8001, int, 1, 65535),
             stream_url=_stream_url(env.get("STREAM_URL", "")),

@@ -114,6 +114,18 @@ class FillEventSchema(_ExecutionSchema):
     ts = fields.Integer(metadata={"description": "When it filled (epoch ms)"})
 
 
+class SkippedEventSchema(Schema):
+    strategy_id = fields.String()
+    symbol = fields.String()
+    timeframe = fields.String()
+    time = fields.Integer(metadata={"description": "When the entry would have filled (epoch ms)"})
+    bar = fields.Integer(metadata={"description": "Its candle's open time (epoch ms)"})
+    side = fields.String(metadata={"description": "long or short"})
+    price = fields.Float(metadata={"description": "The price it would have filled at"})
+    equity = fields.Float(metadata={"description": "The account's equity then"})
+    reason = fields.String(metadata={"description": "size_below_step, below_min_qty, below_min_notional or no_equity"})
+
+
 class MismatchEventSchema(Schema):
     strategy_id = fields.String()
     symbol = fields.String()
@@ -141,6 +153,7 @@ EVENTS: dict[str, type[Schema]] = {
     "signal": SignalEventSchema,
     "order": OrderEventSchema,
     "fill": FillEventSchema,
+    "skipped": SkippedEventSchema,
     "mismatch": MismatchEventSchema,
     "job": JobEventSchema,
 }

@@ -88,7 +88,7 @@ def healthcheck_text(svc: dict) -> str:
 
 
 def test_procfile_lists_the_platform_processes():
-    assert {"api", "stream", "worker-live", "worker-backtest", "beat", "feed"} <= set(PROCESSES)
+    assert {"api", "stream", "worker-live", "worker-backtest", "beat", "feed", "ui"} <= set(PROCESSES)
 
 
 def test_compose_runs_every_procfile_process_and_nothing_else():
@@ -138,15 +138,24 @@ def test_flower_needs_basic_auth_and_is_published_on_loopback_only():
 # --- health, restarts, dependencies ------------------------------------------------------------
 
 
+def test_the_ui_runs_from_its_own_node_image_published_on_loopback_and_waits_for_the_api():
+    ui = service("ui")
+    assert ui["build"]["dockerfile"] == "docker/ui.Dockerfile"
+    port = listens_on_all_interfaces_published_on_loopback("ui", "UI")
+    assert f"127.0.0.1:{port}/ui-config" in healthcheck_text(ui)
+    assert ui["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert compose_default(ui["environment"]["TICKFLOW_API_URL"]) == "http://127.0.0.1:8000"
+
+
 @pytest.mark.parametrize("name", sorted(PROCESSES))
-def test_every_process_has_a_healthcheck_a_restart_policy_and_waits_for_healthy_stores(name):
+def test_every_process_has_a_healthcheck_a_restart_policy_and_waits_for_what_it_needs(name):
     svc = service(name)
     assert svc.get("healthcheck", {}).get("test"), f"{name}: no healthcheck"
     assert not svc["healthcheck"].get("disable"), f"{name}: healthcheck disabled"
     assert not has_lone_dollar(healthcheck_text(svc)), f"{name}: a lone $ in the healthcheck; write $$"
     assert svc.get("restart") in ("unless-stopped", "always"), f"{name}: restart policy {svc.get('restart')!r}"
     depends = svc.get("depends_on", {})
-    for store in STORES:
+    for store in ("api",) if name == "ui" else STORES:  # the UI talks only to the API
         assert depends.get(store, {}).get("condition") == "service_healthy", (
             f"{name}: not waiting for a healthy {store}"
         )
@@ -192,7 +201,7 @@ def test_stores():
 
 
 def test_default_urls_point_at_the_compose_stores():
-    for name in PROCESSES:
+    for name in set(PROCESSES) - {"ui"}:  # the UI reads no store
         env = service(name)["environment"]
         assert compose_default(env["MONGO_URI"]) == "mongodb://mongo:27017/tickflow?replicaSet=rs0"
         assert compose_default(env["REDIS_URL"]) == "redis://redis:6379/0"

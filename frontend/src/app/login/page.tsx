@@ -1,6 +1,6 @@
 "use client";
 
-import { useRouter, useSearchParams } from "next/navigation";
+import { useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState, type FormEvent } from "react";
 
 import { ApiError, request } from "@/lib/api";
@@ -11,7 +11,6 @@ function safeNext(next: string | null): string {
 }
 
 function LoginForm() {
-  const router = useRouter();
   const params = useSearchParams();
   const [token, setTokenText] = useState("");
   const [remember, setRemember] = useState(false);
@@ -24,7 +23,8 @@ function LoginForm() {
     try {
       await request("/me", { token: candidate.trim() });
       setToken(candidate.trim(), keep);
-      router.replace(safeNext(params.get("next")));
+      // A full load, so that everything started without a token (the live stream) starts with it.
+      window.location.replace(safeNext(params.get("next")));
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "The API could not be reached. Is it running?");
       setBusy(false);

@@ -1,0 +1,149 @@
+"""The web UI in a real browser against the real platform: Chromium (Debian's), driven by Playwright.
+
+One stack per session, every process as the Procfile runs it, on free ports: the API, the live
+stream, the UI (``next start`` over the build ``make test`` makes), and a live and a backtest
+worker (the tests' Celery apps, as the worker tests use), over the test Redis and MongoDB. Each
+test starts from emptied databases (the ``db`` and ``redis`` fixtures) and a new browser context.
+
+Every page fails its test on a console error, and on any request to an origin other than the
+UI's, the API's and the stream's: nothing loads from a CDN. ``shot(page, name)`` saves a
+screenshot under ``var/ui-screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from cli.localservices import ProcfileProcess, free_port
+from tests.backtests.conftest import new_backtest_worker
+from tests.celery_workers import CeleryWorker
+from tests.conftest import ROOT
+from tests.ops.test_deployment_files import PROCESSES
+from tests.workers.conftest import live_broker, new_live_worker  # noqa: F401  (live_broker: a fixture)
+from tickflow.storage.tokens import TokenRepository
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "var" / "ui-screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@dataclass(frozen=True)
+class Stack:
+    ui: str
+    api: str
+    stream: str
+
+    @property
+    def origins(self) -> set[str]:
+        return {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in (self.ui, self.api, self.stream)}
+
+
+@pytest.fixture(scope="session")
+def stack(services, live_broker, tmp_path_factory) -> Iterator[Stack]:
+    """API, stream, UI and workers, as the Procfile runs them, on free ports."""
+    if not (ROOT / "frontend" / ".next" / "BUILD_ID").exists():
+        pytest.fail("the UI is not built: run `make test` (or `make ui`) first")
+    logs = tmp_path_factory.mktemp("ui-stack")
+    api_port, stream_port, ui_port = free_port(), free_port(), free_port()
+    ui = f"http://127.0.0.1:{ui_port}"
+    api = f"http://127.0.0.1:{api_port}"
+    stream = f"http://127.0.0.1:{stream_port}"
+    env = {
+        "API_PORT": str(api_port),
+        "STREAM_PORT": str(stream_port),
+        "UI_PORT": str(ui_port),
+        "TICKFLOW_API_URL": api,
+        "CORS_ORIGINS": ui,
+    }
+    started: list[ProcfileProcess] = []
+    workers: list[CeleryWorker] = []
+    try:
+        for name, health in (("stream", f"{stream}/api/v1/live/stream/health"), ("api", f"{api}/api/v1/health/live"),
+                             ("ui", f"{ui}/ui-config")):  # fmt: skip
+            process = ProcfileProcess(PROCESSES[name], env, logs / f"{name}.log", ROOT)
+            started.append(process)
+            process.wait_answering(health)
+        workers.append(new_live_worker(logs))
+        workers.append(new_backtest_worker(logs))
+        yield Stack(ui, api, stream)
+    finally:
+        for worker in workers:
+            worker.kill()
+        for process in reversed(started):
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def token(db) -> str:
+    """A new API token (the databases are emptied before each test)."""
+    return TokenRepository(db).create("ui-tests")[0]
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack, redis, db) -> Iterator[Page]:
+    """A fresh browser tab on the UI; the test fails on a console error or a request to a foreign origin."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=stack.ui)
+    tab = context.new_page()
+    problems: list[str] = []
+    def check_console(message) -> None:
+        # A 4xx the page asked for and handles (a bad token's 401, a 422 shown at its field) is the API
+        # answering, which Chromium also logs; a 404 (a missing asset) and anything else is a problem.
+        handled = re.search(r"status of 4(0[0-35-9]|[1-2]\d) ", message.text)
+        if message.type == "error" and not handled:
+            problems.append(f"console: {message.text}")
+
+    tab.on("console", check_console)
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def check_origin(request) -> None:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(request.url))
+        if request.url.startswith(("data:", "blob:")):
+            return
+        if origin not in stack.origins:
+            problems.append(f"request to a foreign origin: {request.url}")
+
+    tab.on("request", check_origin)
+    yield tab
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def logged_in(page: Page, token: str) -> Page:
+    """The tab, logged in through the login link ``make run`` prints, on the live overview."""
+    page.goto(f"/login#token={token}")
+    page.wait_for_url("**/live")
+    return page
+
+
+def shot(page: Page, name: str) -> Path:
+    """A full-page screenshot, kept under var/ui-screenshots/ (the README shows some)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
