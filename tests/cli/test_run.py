@@ -84,7 +84,7 @@ class Run:
 @pytest.mark.timeout(240)
 def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothing_behind(tmp_path):
     redis_port, mongo_port, api_port, flower_port = free_port(), free_port(), free_port(), free_port()
-    stream_port = free_port()
+    stream_port, ui_port = free_port(), free_port()
     env = {
         **os.environ,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -94,12 +94,15 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         "API_PORT": str(api_port),
         "FLOWER_PORT": str(flower_port),
         "STREAM_PORT": str(stream_port),
+        "UI_PORT": str(ui_port),
+        "CORS_ORIGINS": f"http://127.0.0.1:{ui_port}",
     }
     env.pop("FLOWER_PASSWORD", None)
     var_dir = tmp_path / "var"
     api = f"http://127.0.0.1:{api_port}/api/v1"
     flower = f"http://127.0.0.1:{flower_port}"
     stream = f"http://127.0.0.1:{stream_port}/api/v1/live/stream"
+    ui = f"http://127.0.0.1:{ui_port}"
 
     # -- first run: seeds, prints the token, Flower behind basic auth -----------------------------
     first = Run(env, var_dir, tmp_path / "first.log")
@@ -141,6 +144,16 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
             assert opened.status_code == 200 and next(opened.iter_lines()) == b"retry: 1000"
         assert f"Live stream  {stream}" in first.output()
 
+        assert f"Web UI       {ui}/login#token={token}" in output
+        wait_until(lambda: requests.get(f"{ui}/ui-config", timeout=5).ok, first.process, "the web UI")
+        assert requests.get(f"{ui}/ui-config", timeout=5).json() == {"apiUrl": f"http://127.0.0.1:{api_port}"}
+        assert requests.get(f"{ui}/login", timeout=10).status_code == 200
+        preflight = requests.options(
+            f"{api}/me", headers={"Origin": ui, "Access-Control-Request-Method": "GET",
+                                  "Access-Control-Request-Headers": "authorization"}, timeout=5,
+        )  # fmt: skip
+        assert preflight.headers.get("Access-Control-Allow-Origin") == ui
+
         password = (var_dir / "flower-password").read_text().strip()
         assert oct((var_dir / "flower-password").stat().st_mode & 0o777) == "0o600"
         assert f"{flower}  (user admin, password {password}" in output
@@ -168,7 +181,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         first.kill()
     assert f"{api}/docs" in output and "tickflow status" in output and "/live/positions" in output
     assert "TickFlow stopped." in output
-    for port in (redis_port, mongo_port, api_port, flower_port, stream_port):
+    for port in (redis_port, mongo_port, api_port, flower_port, stream_port, ui_port):
         assert not port_open(port), f"port {port} still open after Ctrl-C"
     assert processes_in_session(first.process.pid) == []
 
@@ -178,7 +191,7 @@ def test_tickflow_run_seeds_the_demo_once_serves_flower_and_ctrl_c_leaves_nothin
         wait_until(lambda: requests.get(f"{api}/health", timeout=15).ok, second.process, "the API")
         again = second.output()
         assert "already seeded" in again and not TOKEN.search(again)
-        assert "tickflow token create" in again
+        assert "tickflow token create" in again and f"Web UI       {ui}  (log in with an API token)" in again
         assert f"password {password}" in again  # the same Flower password
         strategies = requests.get(f"{api}/strategies", headers=auth, timeout=10).json()
         assert strategies["total"] == len(EXAMPLES) + len(DEMO_STRATEGIES)
