@@ -24,4 +24,4 @@ def strategy_repository() -> StrategyRepository:
 
 
 def token_repository() -> TokenRepository:
-    return TokenRepository(mongo_db())
+    return TokenRepository(mongo_db(), redis_client())

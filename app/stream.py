@@ -40,7 +40,7 @@ from app.auth import bearer_token
 from tickflow.logs import log_context
 from tickflow.settings import Settings
 from tickflow.storage import keys
-from tickflow.storage.connections import mongo_db
+from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.events import TYPES
 from tickflow.storage.tokens import TokenRepository
 
@@ -355,7 +355,7 @@ async def _authorize(request: web.Request, hub: Hub) -> str:
             401, "The ticket is unknown, used or expired: get a new one from POST /api/v1/live/stream/ticket."
         )
     token = bearer_token(request.headers.get("Authorization"))
-    if token and await asyncio.to_thread(TokenRepository(mongo_db()).verify, token):
+    if token and await asyncio.to_thread(TokenRepository(mongo_db(), redis_client()).verify, token):
         return "token"
     raise RequestError(
         401,

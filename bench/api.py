@@ -93,12 +93,12 @@ def procfile(name: str) -> str:
 def platform() -> Iterator[tuple[str, str, str]]:
     """The API and the stream process on the bench's services: (API URL, stream URL, a token)."""
     from cli.localservices import ProcfileProcess, free_port
-    from tickflow.storage.connections import mongo_db
+    from tickflow.storage.connections import mongo_db, redis_client
     from tickflow.storage.schema import ensure_schema
     from tickflow.storage.tokens import TokenRepository
 
     ensure_schema(mongo_db())
-    token, _ = TokenRepository(mongo_db()).create("bench")
+    token, _ = TokenRepository(mongo_db(), redis_client()).create("bench")
     api_port, stream_port = free_port(), free_port()
     logs = ROOT / "var/bench"
     env = {"API_PORT": str(api_port), "STREAM_PORT": str(stream_port), "LOG_LEVEL": "WARNING"}

@@ -33,6 +33,7 @@ from pymongo.database import Database
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.examples import EXAMPLES, load_example
 from tickflow.storage.candles import CandleStore
+from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import mongo_now
 from tickflow.storage.strategies import Conflict, StrategyRepository
 from tickflow.storage.tokens import TokenNameTaken, TokenRepository
@@ -160,7 +161,7 @@ def seed_demo(
 
     if "token" not in done:
         try:
-            report.token, record_ = TokenRepository(db).create(TOKEN_NAME)
+            report.token, record_ = TokenRepository(db, redis_client()).create(TOKEN_NAME)
             record(token={"name": TOKEN_NAME, "id": record_.id})
         except TokenNameTaken:  # made by hand before the demo: leave it alone
             record(token={"name": TOKEN_NAME, "id": None})

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import click
 
+from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
 from tickflow.storage.tokens import TokenRepository
 
 
 def _repository() -> TokenRepository:
-    return TokenRepository(ready_db())
+    return TokenRepository(ready_db(), redis_client())
 
 
 @click.group("token")

@@ -91,7 +91,7 @@ def auth_headers(db):
     """``Authorization`` header with a newly issued token."""
     from tickflow.storage.tokens import TokenRepository
 
-    token, _ = TokenRepository(db).create("tests")
+    token, _ = TokenRepository(db, connections.redis_client()).create("tests")
     return {"Authorization": f"Bearer {token}"}
 
 

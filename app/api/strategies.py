@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC
 from typing import Any, TypeVar
 
@@ -131,7 +130,7 @@ def shown(strategies: list[Strategy]) -> list[dict[str, Any]]:
     except redis.RedisError:
         docs = mongo_db()[STRATEGIES].find({"_id": {"$in": [ObjectId(sid) for sid in ids]}, "live.active": True})
         live = {str(doc["_id"]): _stored_live(doc["live"]) for doc in docs}
-    return [{**asdict(strategy), "live": live.get(strategy.id)} for strategy in strategies]
+    return [{**vars(strategy), "live": live.get(strategy.id)} for strategy in strategies]
 
 
 def _stored_live(stored: dict[str, Any]) -> dict[str, Any]:

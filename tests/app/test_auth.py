@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from tickflow.settings import get_settings
+from tickflow.storage.connections import redis_client
 from tickflow.storage.tokens import TokenRepository
 
 URL = "/api/v1/strategies"
@@ -41,7 +42,7 @@ def test_a_missing_or_wrong_token_is_a_json_401(client, authorization):
 
 
 def test_a_revoked_token_is_a_401(client, db):
-    tokens = TokenRepository(db)
+    tokens = TokenRepository(db, redis_client())
     token, _ = tokens.create("soon revoked")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(URL, headers=headers).status_code == 200

@@ -16,6 +16,7 @@ from strategies.examples import EXAMPLES
 from strategies.spec import validate_spec
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 from tickflow.storage.candles import CandleStore
+from tickflow.storage.connections import redis_client
 from tickflow.storage.tokens import TokenRepository
 from tickflow.synthetic import generate_candles
 from workers.config import live_settings
@@ -38,7 +39,7 @@ def test_first_seed_puts_the_demo_in_place_and_a_second_seeds_nothing(db, redis)
     lines = []
     report = seed_demo(db, redis, lines.append, now_ms=NOW)
     assert report.seeded and report.token.startswith("tf_")
-    assert TokenRepository(db).verify(report.token).name == "demo"
+    assert TokenRepository(db, redis_client()).verify(report.token).name == "demo"
 
     start, end = year_window(NOW)
     assert end - start == 365 * 86_400_000 and end <= NOW
@@ -64,14 +65,14 @@ def test_first_seed_puts_the_demo_in_place_and_a_second_seeds_nothing(db, redis)
     assert not again.seeded and again.token is None
     assert db.strategies.count_documents({}) == len(names)
     assert db.backtest_results.count_documents({}) == 1 and db.sweeps.count_documents({}) == 1
-    assert len(TokenRepository(db).list()) == 1
+    assert len(TokenRepository(db, redis_client()).list()) == 1
     assert CandleStore(db).load("BTCUSDT", "1m").ts[-1] == end - 60_000
 
 
 def test_an_interrupted_seed_finishes_the_missing_steps_only(db, redis):
     first = seed_demo(db, redis, now_ms=NOW)
     db[MARKER].update_one({"_id": "demo"}, {"$unset": {"complete": "", "sweep": "", "token": ""}})
-    TokenRepository(db).revoke("demo")
+    TokenRepository(db, redis_client()).revoke("demo")
     second = seed_demo(db, redis, now_ms=NOW)
     assert second.seeded and second.token and second.token != first.token
     assert db.backtest_results.count_documents({}) == 1 and db.sweeps.count_documents({}) == 2

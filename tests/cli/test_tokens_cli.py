@@ -1,12 +1,13 @@
 import pytest
 
 from cli.main import main
+from tickflow.storage.connections import redis_client
 from tickflow.storage.tokens import TokenRepository
 
 
 @pytest.fixture
 def tokens(db):
-    return TokenRepository(db)
+    return TokenRepository(db, redis_client())
 
 
 def test_token_create_prints_the_token_alone_on_stdout_once(tokens, capsys):

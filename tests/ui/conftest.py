@@ -28,6 +28,7 @@ from tests.celery_workers import CeleryWorker
 from tests.conftest import ROOT
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers.conftest import live_broker, new_live_worker  # noqa: F401  (live_broker: a fixture)
+from tickflow.storage.connections import redis_client
 from tickflow.storage.tokens import TokenRepository
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -56,7 +57,8 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(services, live_broker, tmp_path_factory) -> Iterator[Stack]:
+@pytest.mark.usefixtures("live_broker")
+def stack(services, tmp_path_factory) -> Iterator[Stack]:
     """API, stream, UI and workers, as the Procfile runs them, on free ports."""
     if not (ROOT / "frontend" / ".next" / "BUILD_ID").exists():
         pytest.fail("the UI is not built: run `make test` (or `make ui`) first")
@@ -101,7 +103,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def token(db) -> str:
     """A new API token (the databases are emptied before each test)."""
-    return TokenRepository(db).create("ui-tests")[0]
+    return TokenRepository(db, redis_client()).create("ui-tests")[0]
 
 
 @pytest.fixture
@@ -110,6 +112,7 @@ def page(browser: Browser, stack: Stack, redis, db) -> Iterator[Page]:
     context = browser.new_context(viewport=VIEWPORT, base_url=stack.ui)
     tab = context.new_page()
     problems: list[str] = []
+
     def check_console(message) -> None:
         # A 4xx the page asked for and handles (a bad token's 401, a 422 shown at its field) is the API
         # answering, which Chromium also logs; a 404 (a missing asset) and anything else is a problem.

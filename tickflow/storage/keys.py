@@ -11,6 +11,11 @@ from __future__ import annotations
 PREFIX = "tf:"
 
 
+def token_cache(token_hash: str) -> str:
+    """String: a verified API token's record (JSON), kept a few minutes (``tickflow.storage.tokens``)."""
+    return f"tf:token:{token_hash}"
+
+
 def strategy_key(strategy_id: str) -> str:
     """Cached strategy (a hash of ``version`` and ``doc``), written through from MongoDB."""
     return f"{PREFIX}strategy:{strategy_id}"

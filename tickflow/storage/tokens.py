@@ -4,25 +4,37 @@ A token is shown once, when it is created; the database keeps its hash, so a
 leaked database dump grants no access. Verification hashes the presented
 token and looks the hash up through a unique index: there is no secret
 comparison to time, hence no need for a constant-time compare.
+
+Every API request verifies its token, so a verified record is kept in Redis for
+``CACHE_TTL_S`` (under ``keys.token_cache(hash)``): a Redis read instead of a
+MongoDB query. Revoking a token deletes its cache entry too, so it stops working
+at once; with Redis unreachable, verification simply asks MongoDB.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from bson import ObjectId
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from tickflow.storage import keys
 from tickflow.storage.schema import API_TOKENS, mongo_now
 
 TOKEN_PREFIX = "tf_"
 # Recording every use would turn each API read into a database write;
 # once a minute is precise enough to tell a live token from a forgotten one.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+CACHE_TTL_S = 300
+
+log = logging.getLogger(__name__)
 
 
 class TokenNameTaken(ValueError):
@@ -44,6 +56,17 @@ class ApiToken:
             id=str(doc["_id"]), name=doc["name"], created_at=doc["created_at"], last_used_at=doc.get("last_used_at")
         )
 
+    def to_json(self) -> str:
+        return json.dumps({"id": self.id, "name": self.name, "created_at": self.created_at.isoformat(),
+                           "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None})  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: str) -> ApiToken:
+        data = json.loads(raw)
+        last_used = data["last_used_at"]
+        return cls(data["id"], data["name"], datetime.fromisoformat(data["created_at"]),
+                   datetime.fromisoformat(last_used) if last_used else None)  # fmt: skip
+
 
 def hash_token(token: str) -> str:
     """The hex SHA-256 under which a token is stored and looked up."""
@@ -53,8 +76,9 @@ def hash_token(token: str) -> str:
 class TokenRepository:
     """Create, verify, list and revoke API tokens in the ``api_tokens`` collection."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: redis.Redis) -> None:
         self._tokens = db[API_TOKENS]
+        self._cache = cache
 
     def create(self, name: str) -> tuple[str, ApiToken]:
         """Make a new token called ``name``; returns the plaintext (shown once) and its record."""
@@ -73,15 +97,34 @@ class TokenRepository:
         """The record of a valid token, or ``None``; notes the use at most once a minute."""
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
             return None
-        doc = self._tokens.find_one({"token_hash": hash_token(token)})
+        digest = hash_token(token)
+        record = self._cached(digest)
+        now = mongo_now()
+        if record is not None and record.last_used_at is not None and now - record.last_used_at < LAST_USED_RESOLUTION:
+            return record
+        doc = self._tokens.find_one({"token_hash": digest})
         if doc is None:
             return None
-        now = mongo_now()
         last_used = doc.get("last_used_at")
         if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
             self._tokens.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
             doc["last_used_at"] = now
-        return ApiToken.from_document(doc)
+        record = ApiToken.from_document(doc)
+        self._remember(digest, record)
+        return record
+
+    def _cached(self, digest: str) -> ApiToken | None:
+        try:
+            raw = self._cache.get(keys.token_cache(digest))
+        except redis.RedisError:
+            return None
+        return None if raw is None else ApiToken.from_json(raw)
+
+    def _remember(self, digest: str, record: ApiToken) -> None:
+        try:
+            self._cache.set(keys.token_cache(digest), record.to_json(), ex=CACHE_TTL_S)
+        except redis.RedisError:
+            pass  # verification asks MongoDB next time
 
     def list(self) -> list[ApiToken]:
         """Every token, oldest first."""
@@ -94,8 +137,13 @@ class TokenRepository:
         """
         if not isinstance(name_or_id, str):  # a dict here would be a query operator
             raise TypeError("name_or_id must be a string")
-        if self._tokens.delete_one({"name": name_or_id}).deleted_count:
-            return True
-        return (
-            ObjectId.is_valid(name_or_id) and self._tokens.delete_one({"_id": ObjectId(name_or_id)}).deleted_count > 0
-        )
+        doc = self._tokens.find_one_and_delete({"name": name_or_id})
+        if doc is None and ObjectId.is_valid(name_or_id):
+            doc = self._tokens.find_one_and_delete({"_id": ObjectId(name_or_id)})
+        if doc is not None:
+            try:
+                self._cache.delete(keys.token_cache(doc["token_hash"]))  # at once, in every API process
+            except redis.RedisError as error:
+                log.warning("token %s revoked; Redis unreachable, so it may work for up to %d s more: %s",
+                            doc["name"], CACHE_TTL_S, error)  # fmt: skip
+        return doc is not None

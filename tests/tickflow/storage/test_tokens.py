@@ -1,14 +1,17 @@
 from datetime import timedelta
 
 import pytest
+import redis as redis_lib
 
+from tickflow.storage import keys
+from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import API_TOKENS
 from tickflow.storage.tokens import TokenNameTaken, TokenRepository, hash_token
 
 
 @pytest.fixture
 def tokens(db):
-    return TokenRepository(db)
+    return TokenRepository(db, redis_client())
 
 
 def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(tokens, db):
@@ -90,3 +93,32 @@ def test_revoking_by_a_name_that_looks_like_another_tokens_id_revokes_only_the_n
     assert tokens.revoke(str(alice.id))
     assert tokens.verify(impostor_token) is None
     assert tokens.verify(alice_token) is not None
+
+
+@pytest.fixture
+def cached_tokens(db, redis):
+    return TokenRepository(db, redis)
+
+
+def test_a_verified_token_is_then_verified_from_redis_without_asking_mongodb(cached_tokens, db, redis):
+    token, record = cached_tokens.create("alice")
+    assert cached_tokens.verify(token).id == record.id
+    assert redis.ttl(keys.token_cache(hash_token(token))) > 0
+    db[API_TOKENS].update_one({"name": "alice"}, {"$set": {"name": "renamed in mongodb only"}})
+    assert cached_tokens.verify(token).name == "alice"  # the cached record answered
+
+
+def test_a_revoked_token_stops_working_at_once_though_it_was_cached(cached_tokens, redis):
+    token, _ = cached_tokens.create("alice")
+    assert cached_tokens.verify(token) is not None
+    assert cached_tokens.revoke("alice") is True
+    assert cached_tokens.verify(token) is None
+    assert not redis.exists(keys.token_cache(hash_token(token)))
+
+
+def test_with_redis_unreachable_tokens_are_verified_by_mongodb_alone(db):
+    unreachable = redis_lib.Redis(port=9, socket_connect_timeout=0.2)  # discard: nothing listens there
+    tokens = TokenRepository(db, unreachable)
+    token, record = tokens.create("alice")
+    assert tokens.verify(token).id == record.id
+    assert tokens.revoke("alice") is True and tokens.verify(token) is None
