@@ -9,7 +9,7 @@ import redis
 from strategies import position as machine
 from tickflow.storage import keys
 from tickflow.storage.active import active_entries
-from tickflow.storage.positions import load_position
+from tickflow.storage.positions import position_from_fields
 
 
 def accounts(client: redis.Redis) -> list[dict[str, Any]]:
@@ -17,25 +17,33 @@ def accounts(client: redis.Redis) -> list[dict[str, Any]]:
 
     What ``GET /api/v1/live/positions`` returns and ``tickflow status`` shows.
     """
+    entries = active_entries(client)
+    wanted = [(sid, symbol, entry.cash) for sid, entry in entries.items() for symbol in entry.symbols]
+    symbols = sorted({symbol for _, symbol, _ in wanted})
+    pipe = client.pipeline(transaction=False)  # one round trip for every position and last price
+    for sid, symbol, _ in wanted:
+        pipe.hgetall(keys.position(sid, symbol))
+    for symbol in symbols:
+        pipe.hget(keys.last_tick(symbol), "p")
+    replies = pipe.execute()
+    last = dict(zip(symbols, replies[len(wanted) :]))
     rows = []
-    for sid, entry in active_entries(client).items():
-        for symbol in entry.symbols:
-            state = load_position(client, sid, symbol, entry.cash).state
-            last = client.hget(keys.last_tick(symbol), "p")
-            side = int(state[machine.SIDE])
-            price = float(last) if last is not None else float(state[machine.ENTRY_PRICE])
-            rows.append({
-                "strategy_id": sid,
-                "symbol": symbol,
-                "cash": entry.cash,
-                "side": {1: "long", -1: "short"}.get(side, "flat"),
-                "size": float(state[machine.SIZE]),
-                "entry_price": float(state[machine.ENTRY_PRICE]) if side else None,
-                "entry_time": int(state[machine.ENTRY_BAR]) if side else None,
-                "price": price if last is not None else None,
-                "unrealised_pnl": side * float(state[machine.SIZE]) * (price - float(state[machine.ENTRY_PRICE]))
-                if side else 0.0,
-                "balance": float(state[machine.BALANCE]),
-                "equity": float(machine.equity(state, price)),
-            })  # fmt: skip
+    for (sid, symbol, cash), raw in zip(wanted, replies[: len(wanted)]):
+        state = position_from_fields(sid, symbol, cash, raw).state
+        side = int(state[machine.SIDE])
+        price = float(last[symbol]) if last[symbol] is not None else float(state[machine.ENTRY_PRICE])
+        rows.append({
+            "strategy_id": sid,
+            "symbol": symbol,
+            "cash": cash,
+            "side": {1: "long", -1: "short"}.get(side, "flat"),
+            "size": float(state[machine.SIZE]),
+            "entry_price": float(state[machine.ENTRY_PRICE]) if side else None,
+            "entry_time": int(state[machine.ENTRY_BAR]) if side else None,
+            "price": price if last[symbol] is not None else None,
+            "unrealised_pnl": side * float(state[machine.SIZE]) * (price - float(state[machine.ENTRY_PRICE]))
+            if side else 0.0,
+            "balance": float(state[machine.BALANCE]),
+            "equity": float(machine.equity(state, price)),
+        })  # fmt: skip
     return rows
