@@ -5,9 +5,10 @@ stream, the UI (``next start`` over the build ``make test`` makes), and a live a
 worker (the tests' Celery apps, as the worker tests use), over the test Redis and MongoDB. Each
 test starts from emptied databases (the ``db`` and ``redis`` fixtures) and a new browser context.
 
-Every page fails its test on a console error, and on any request to an origin other than the
-UI's, the API's and the stream's: nothing loads from a CDN. ``shot(page, name)`` saves a
-screenshot under ``var/ui-screenshots/``.
+Every page fails its test on a console error, on any request to an origin other than the
+UI's, the API's and the stream's (nothing loads from a CDN), and on a serious or critical
+accessibility violation that axe-core finds in the page the test ends on. ``shot(page, name)``
+saves a screenshot under ``var/ui-screenshots/``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "var" / "ui-screenshots"
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -57,9 +59,9 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-@pytest.mark.usefixtures("live_broker")
-def stack(services, tmp_path_factory) -> Iterator[Stack]:
+def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
     """API, stream, UI and workers, as the Procfile runs them, on free ports."""
+    request.getfixturevalue("live_broker")  # the broker emptied once, before any worker connects
     if not (ROOT / "frontend" / ".next" / "BUILD_ID").exists():
         pytest.fail("the UI is not built: run `make test` (or `make ui`) first")
     logs = tmp_path_factory.mktemp("ui-stack")
@@ -132,8 +134,24 @@ def page(browser: Browser, stack: Stack, redis, db) -> Iterator[Page]:
 
     tab.on("request", check_origin)
     yield tab
+    if tab.url.startswith(stack.ui):
+        problems += accessibility_problems(tab)
     context.close()
     assert not problems, "\n".join(problems)
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """The serious and critical violations axe-core finds in the page as it is now (WCAG 2 A and AA rules)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+    )
+    return [
+        f"accessibility ({violation['impact']}): {violation['id']}: {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:3])
+        for violation in result["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.fixture
