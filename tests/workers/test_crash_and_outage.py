@@ -13,13 +13,12 @@ their records wait in the Redis outbox, and once MongoDB is back the beat's
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
 
-from cli.localservices import LocalMongo
+from cli.localservices import LocalMongo, free_port
 from strategies.spec import validate_spec
 from tests.conftest import ROOT
 from tests.workers.conftest import (
@@ -81,16 +80,10 @@ def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, 
     assert archived_trades(db, strategy_id) == expected
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def own_mongo(tmp_path: Path):
     """A MongoDB only this test uses, so it can be stopped."""
-    port = _free_port()
+    port = free_port()
     server = LocalMongo(port, ROOT / f"var/test/live-outage-mongo-{port}", cache_gb=0.25)
     server.ensure_running()
     yield server

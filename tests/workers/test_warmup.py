@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable
 
@@ -28,6 +27,7 @@ from pymongo import MongoClient
 
 from cli.demo import SYMBOLS, seed_demo
 from cli.feed import _last_closes
+from cli.localservices import free_port
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.domain import Tick
 from strategies.indicators import compute_indicators
@@ -329,17 +329,11 @@ def test_a_symbol_that_never_ticks_stops_the_wait_after_its_deadline(engine, db,
     assert redis.exists(keys.live_epoch()) and not epoch_waits(redis)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_with_history_unreadable_a_strategy_still_starts_cold_with_a_warning(engine, db, redis, caplog):
     candles = generate_candles(701, TIMEFRAME, seed=10)
     stored(db, first(candles, 700))
     run_candles(engine, candles, 700, 701)
-    with MongoClient(f"mongodb://127.0.0.1:{_free_port()}/down", serverSelectionTimeoutMS=300) as unreachable:
+    with MongoClient(f"mongodb://127.0.0.1:{free_port()}/down", serverSelectionTimeoutMS=300) as unreachable:
         engine.active.history = CandleStore(unreachable.get_default_database())  # gone after the start record
         with caplog.at_level(logging.WARNING, logger="workers.warmup"):
             strategy_id = start(engine, db, redis, "sma_cross")
