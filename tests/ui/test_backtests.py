@@ -69,7 +69,11 @@ def test_a_backtest_launched_from_the_form_runs_to_done(logged_in: Page, strateg
     page.get_by_label("Starting cash (quote currency)").fill("5000")
     shot(page, "backtests-new")
     page.get_by_role("button", name="Launch backtest").click()
-    expect(page.get_by_test_id("launched")).to_contain_text(f"Backtest queued: SMA cross 10/20 on {SYMBOL} {TIMEFRAME}")
+    expect(page.get_by_test_id("launched")).to_contain_text(
+        f"Backtest launched: SMA cross 10/20 on {SYMBOL} {TIMEFRAME}"
+    )
+    expect(page.get_by_test_id("launched-state")).to_have_text("done", timeout=DONE)
+    expect(page.get_by_test_id("launched-result")).to_contain_text(re.compile(r"Return [+−]\d+\.\d\d %"))
 
     page.get_by_role("link", name="See all runs").click()
     page.wait_for_url(re.compile(r"/backtests$"))
@@ -177,3 +181,11 @@ def test_two_done_runs_compare_side_by_side_with_the_best_marked(
     expect(cells.nth(best)).to_contain_text("%")
     expect(page.get_by_test_id("stat-n_trades").locator("td[data-best]")).to_have_count(0)
     shot(page, "backtests-compare")
+
+    # The same page in the dark theme, as a user who chose it sees it.
+    page.evaluate("localStorage.setItem('tickflow.settings', JSON.stringify({zone: 'utc', theme: 'dark'}))")
+    page.reload()
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    expect(page.get_by_test_id("compare-chart").locator("canvas").first).to_be_visible()
+    expect(page.get_by_test_id("stat-return_pct").locator("td[data-best]")).to_have_count(1)
+    shot(page, "backtests-compare-dark")

@@ -19,6 +19,7 @@ const STRATEGY = {
   name: "SMA cross 10/20",
   spec: { name: "SMA cross 10/20", symbols: ["BTCUSDT", "ETHUSDT"], timeframe: "1h", params: { fast: 10, slow: 20 } },
 };
+const RUN = { id: "r1", strategy_name: "SMA cross 10/20", symbol: "BTCUSDT", timeframe: "1h", state: "queued" };
 const SERIES = { symbol: "BTCUSDT", timeframe: "1h", first_ts: Date.UTC(2024, 0, 1), last_ts: Date.UTC(2024, 0, 1) + 1999 * HOUR, count: 2000 };
 
 function wrapper({ children }: { children: ReactNode }) {
@@ -35,15 +36,16 @@ describe("the launch form", () => {
     api.get.mockImplementation(async (path: string) => {
       if (path === "/strategies") return { items: [STRATEGY], page: 1, per_page: 100, total: 1 };
       if (path === "/candles") return { items: [SERIES] };
+      if (path === "/backtests/r1") return { ...RUN, state: "done", stats: { return_pct: 12.5, sharpe: 1.2, max_drawdown_pct: -8, n_trades: 14 } };
       throw new Error(`unexpected GET ${path}`);
     });
     api.post.mockReset();
   });
 
   it("is filled from the strategy's spec and the stored candles, and sends them", async () => {
-    api.post.mockResolvedValue({ id: "r1", strategy_name: "SMA cross 10/20", symbol: "BTCUSDT", timeframe: "1h", state: "queued" });
+    api.post.mockResolvedValue(RUN);
     render(<LaunchForm />, { wrapper });
-    expect(await screen.findByLabelText("fast")).toHaveValue(10);
+    await waitFor(() => expect(screen.getByLabelText("fast")).toHaveValue(10));
     expect(screen.getByLabelText("slow")).toHaveValue(20);
     expect(screen.getByLabelText("Symbol")).toHaveValue("BTCUSDT");
     expect(screen.getByLabelText("Start date (UTC)")).toHaveValue("2024-01-01");
@@ -58,8 +60,10 @@ describe("the launch form", () => {
       "/backtests",
       { strategy_id: "s1", symbol: "BTCUSDT", start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 2, 25), cash: 10_000, params: { fast: 7, slow: 20 } },
     ]);
-    expect(await screen.findByTestId("launched")).toHaveTextContent("Backtest queued: SMA cross 10/20 on BTCUSDT 1h");
+    expect(await screen.findByTestId("launched")).toHaveTextContent("Backtest launched: SMA cross 10/20 on BTCUSDT 1h");
     expect(screen.getByRole("link", { name: "Open the run" })).toHaveAttribute("href", "/backtests/r1");
+    // Read again once shown: a run that ended before the stream told this page still shows its end.
+    expect(await screen.findByTestId("launched-result")).toHaveTextContent("Return +12.50 % · Sharpe 1.20 · max drawdown −8.00 % · 14 trades");
   });
 
   it("shows the API's 422 at the param it names", async () => {
@@ -67,7 +71,8 @@ describe("the launch form", () => {
       new ApiError(422, { message: "The backtest request is invalid.", errors: { json: { params: ["indicators.fast.params.timeperiod: must be a whole number, got $fast = 3.5"] } } }),
     );
     render(<LaunchForm />, { wrapper });
-    await userEvent.clear(await screen.findByLabelText("fast"));
+    await waitFor(() => expect(screen.getByLabelText("fast")).toHaveValue(10));
+    await userEvent.clear(screen.getByLabelText("fast"));
     await userEvent.type(screen.getByLabelText("fast"), "3.5");
     await userEvent.click(screen.getByRole("button", { name: "Launch backtest" }));
     expect(await screen.findByText(/got \$fast = 3.5/, { selector: "[id='params.fast-error']" })).toBeInTheDocument();
@@ -76,7 +81,7 @@ describe("the launch form", () => {
 
   it("says when no candles of the symbol are stored, and launches nothing", async () => {
     render(<LaunchForm />, { wrapper });
-    await screen.findByLabelText("fast");
+    await waitFor(() => expect(screen.getByLabelText("fast")).toHaveValue(10));
     await userEvent.selectOptions(screen.getByLabelText("Symbol"), "ETHUSDT");
     expect(screen.getByTestId("stored-range")).toHaveTextContent("No ETHUSDT 1h candles are stored");
     expect(screen.getByRole("button", { name: "Launch backtest" })).toBeDisabled();

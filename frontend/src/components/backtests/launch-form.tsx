@@ -3,7 +3,7 @@
 // (prefilled from the spec); the API's 422 messages at their fields.
 
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -13,35 +13,50 @@ import { findSeries } from "@/components/data/candles";
 import { useSeriesList } from "@/components/data/queries";
 import { useStreamEvents } from "@/components/stream-provider";
 import { Badge, Button, ButtonLink, Card, EmptyState, ErrorNotice, Field, inputClass, Skeleton } from "@/components/ui";
-import { ApiError, post } from "@/lib/api";
+import { ApiError, get, post } from "@/lib/api";
 import { formatNumber, formatTime } from "@/lib/format";
 import { useSettings } from "@/lib/settings";
 import type { Backtest } from "@/lib/types";
 
 import { dateRange, type DateRange, launchRequest, launchSchema, type LaunchValues, placeApiErrors } from "./launch";
 import { specTarget, useStrategies } from "./queries";
-import { isJobEvent, stateLabel } from "./runs";
+import { FINAL_STATES, isJobEvent, stateLabel } from "./runs";
+import { formatPct, statOf } from "./stats";
 
 const RUNS_KEY = ["backtests", "list"];
 const DEFAULT_CASH = 10_000;
 
+/** The run just launched, followed to its end: `job` events move it at once, and it is read again when one
+ * ends it (stats, error) and once when shown (events sent before this subscribed are not missed). */
 function LaunchedRun({ run }: { run: Backtest }) {
-  const [state, setState] = useState<Pick<Backtest, "state" | "progress" | "error">>(run);
+  const queryClient = useQueryClient();
+  const key = ["backtests", "run", run.id];
+  const current = useQuery({ queryKey: key, queryFn: () => get<Backtest>(`/backtests/${run.id}`), initialData: run, staleTime: 0 });
   useStreamEvents(["job"], (event) => {
     if (!isJobEvent(event.data) || event.data.id !== run.id) return;
     const job = event.data;
-    setState({ state: job.state as Backtest["state"], progress: { stage: job.stage === "finished" ? job.state : job.stage }, error: job.error });
+    queryClient.setQueryData<Backtest>(key, (old) =>
+      old && { ...old, state: job.state as Backtest["state"], progress: { stage: job.stage === "finished" ? job.state : job.stage }, error: job.error },
+    );
+    if (FINAL_STATES.has(job.state)) void queryClient.invalidateQueries({ queryKey: key });
   });
+  const state = current.data;
   const tone = state.state === "done" ? "green" : state.state === "failed" ? "red" : state.state === "cancelled" ? "amber" : "sky";
   return (
     <div role="status" className="mb-4 rounded-lg border border-emerald-300 bg-emerald-50 p-4 text-sm dark:border-emerald-800 dark:bg-emerald-950" data-testid="launched">
       <p className="font-medium">
-        Backtest queued: {run.strategy_name} on {run.symbol} {run.timeframe}{" "}
+        Backtest launched: {run.strategy_name} on {run.symbol} {run.timeframe}{" "}
         <Badge tone={tone}>
           <span data-testid="launched-state">{stateLabel(state)}</span>
         </Badge>
       </p>
       {state.error && <p className="mt-1 text-rose-700 dark:text-rose-400">{state.error}</p>}
+      {state.state === "done" && (
+        <p className="mt-1" data-testid="launched-result">
+          Return {formatPct(statOf(state, "return_pct"))} · Sharpe {formatNumber(statOf(state, "sharpe"), 2)} · max drawdown{" "}
+          {formatPct(statOf(state, "max_drawdown_pct"))} · {formatNumber(statOf(state, "n_trades"), 0)} trades
+        </p>
+      )}
       <p className="mt-2 flex flex-wrap gap-4">
         <Link href={`/backtests/${run.id}`} prefetch={false} className="text-sky-700 underline dark:text-sky-400">
           Open the run
