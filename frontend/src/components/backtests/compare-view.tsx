@@ -58,8 +58,9 @@ export function CompareView() {
           },
         ];
       }),
+    // Drawn again only when a curve or a run changed (a fixed-length key: the number of runs may change).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [ids, ...curves.map((query) => query.data), ...runs.map((query) => query.data)],
+    [ids.join(), curves.map((query) => query.dataUpdatedAt).join(), runs.map((query) => query.dataUpdatedAt).join()],
   );
 
   if (ids.length < 2) {
