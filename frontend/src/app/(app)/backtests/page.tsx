@@ -1,3 +1,13 @@
-export default function Page() {
-  return <h1 className="text-2xl font-semibold">Backtests</h1>;
+"use client";
+
+import { Suspense } from "react";
+
+import { RunsList } from "@/components/backtests/runs-list";
+
+export default function BacktestsPage() {
+  return (
+    <Suspense>
+      <RunsList />
+    </Suspense>
+  );
 }

@@ -1,3 +1,7 @@
-export default function Page() {
-  return <h1 className="text-2xl font-semibold">Data</h1>;
+"use client";
+
+import { DataView } from "@/components/data/data-view";
+
+export default function DataPage() {
+  return <DataView />;
 }
