@@ -36,5 +36,5 @@ export function EChart({ option, height = 320, label, onClick }: {
       chart.dispose();
     };
   }, [option, theme]);
-  return <div ref={container} role="img" aria-label={label} className="w-full" style={{ height }} />;
+  return <div ref={container} role="figure" aria-label={label} className="w-full" style={{ height }} />;
 }

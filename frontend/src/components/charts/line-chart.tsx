@@ -54,5 +54,5 @@ export function LineChart({ curves, drawdown, height = 300, label }: {
     chart.timeScale().fitContent();
     return () => chart.remove();
   }, [curves, drawdown, height, theme, zone]);
-  return <div ref={container} role="img" aria-label={label} className="w-full" style={{ height }} />;
+  return <div ref={container} role="figure" aria-label={label} className="w-full" style={{ height }} />;
 }
