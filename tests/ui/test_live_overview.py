@@ -77,20 +77,33 @@ def test_a_strategy_started_here_fills_on_a_replayed_feed_and_stops_closing_its_
     expect(card.get_by_test_id("card-pnl")).not_to_have_text("+0.00 USDT (+0.00 %)")
     shot(page, "live")
 
-    card.get_by_label("Close positions").check()
+    # Stopped without closing, it keeps its position: it resumes only with the cash of its run (409 otherwise).
     card.get_by_role("button", name="Stop SMA cross live").click()
     stopped = page.get_by_test_id("stopped-card")
     expect(stopped).to_contain_text("SMA cross live")
     expect(page.get_by_test_id("strategy-card")).to_have_count(0)
     expect(page.get_by_text("No accounts yet")).to_be_visible()
+    expect(stopped.get_by_label("Cash per symbol")).to_have_value(str(CASH))
+    stopped.get_by_label("Cash per symbol").fill("6000")
+    stopped.get_by_role("button", name="Start SMA cross live again").click()
+    expect(stopped.get_by_role("alert")).to_contain_text("holds open positions (BTCUSDT) from a run with cash 5000")
+    stopped.get_by_label("Cash per symbol").fill(str(CASH))
+    stopped.get_by_role("button", name="Start SMA cross live again").click()
+    expect(card).to_contain_text("1 of 1")
+    expect(page.get_by_test_id("position-row")).to_contain_text("long")
+
+    card.get_by_label("Close positions").check()
+    card.get_by_role("button", name="Stop SMA cross live").click()
+    expect(stopped).to_contain_text("SMA cross live")
+    expect(page.get_by_text("No accounts yet")).to_be_visible()
     wait_for(lambda: db.trade_logs.count_documents({"strategy_id": strategy_id, "status": "closed"}) == 1, 10,
              "the closed trade in trade_logs")  # fmt: skip
     assert db.strategies.find_one({"name": "SMA cross live"})["live"]["active"] is False
 
-    # Started again from its card, with the cash it had.
-    expect(stopped.get_by_label("Cash per symbol")).to_have_value(str(CASH))
+    # Flat, it starts a new run with any cash, from its card.
+    stopped.get_by_label("Cash per symbol").fill("2500")
     stopped.get_by_role("button", name="Start SMA cross live again").click()
-    expect(page.get_by_test_id("strategy-card")).to_contain_text("SMA cross live")
+    expect(card).to_contain_text("2,500.00 USDT")
     expect(page.get_by_test_id("stopped-card")).to_have_count(0)
 
 
@@ -115,6 +128,7 @@ def test_stop_all_asks_first_then_stops_every_strategy(logged_in: Page, stack: S
 
     page.get_by_role("button", name="Stop all").click()
     expect(dialog).to_contain_text("Alpha trend, Beta trend")
+    shot(page, "live-stop-all")
     dialog.get_by_label("Close their positions at the last price").check()
     dialog.get_by_role("button", name="Stop all").click()
     expect(dialog).to_be_hidden()

@@ -56,7 +56,9 @@ export function StartForm({ strategies, activeIds, onStarted }: {
     );
   }
 
-  const apiError = start.error instanceof ApiError && Object.keys(start.error.fieldErrors()).length > 0 ? null : start.error;
+  // Messages for the form's own fields show at them; anything else (a 409, a 503) shows under the form.
+  const atFields = start.error instanceof ApiError && Object.keys(start.error.fieldErrors()).some((field) => field === "cash" || field === "mode");
+  const apiError = atFields ? null : start.error;
   return (
     <form onSubmit={form.handleSubmit(submit)} noValidate aria-label="Start a strategy" className="flex flex-col gap-3">
       <div className="grid grid-cols-1 items-start gap-3 md:grid-cols-[minmax(14rem,2fr)_minmax(8rem,1fr)_minmax(10rem,1fr)_auto]">

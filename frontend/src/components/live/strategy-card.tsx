@@ -58,9 +58,9 @@ export function StrategyCard({ entry, name, totals, signal, zone, now }: {
       data-strategy-id={entry.strategy_id}
       className="@container flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900"
     >
-      <header className="flex flex-wrap items-start justify-between gap-2">
-        <div className="min-w-0">
-          <h3 id={`${id}-name`} className="truncate text-base font-semibold">
+      <header className="flex items-start justify-between gap-3">
+        <div className="min-w-0 flex-1">
+          <h3 id={`${id}-name`} className="text-base font-semibold break-words">
             {name}
           </h3>
           <div className="mt-1 flex flex-wrap gap-1">
@@ -69,7 +69,7 @@ export function StrategyCard({ entry, name, totals, signal, zone, now }: {
           </div>
         </div>
         {/* Not prefetched: the chart page loads candles and indicators, worth it only when opened. */}
-        <Link href={`/live/${entry.strategy_id}`} prefetch={false} className="text-sm text-sky-700 hover:underline dark:text-sky-400">
+        <Link href={`/live/${entry.strategy_id}`} prefetch={false} className="shrink-0 text-sm text-sky-700 hover:underline dark:text-sky-400">
           Chart<span className="sr-only"> of {name}</span> →
         </Link>
       </header>
@@ -140,16 +140,16 @@ export function StoppedCard({ item, name, zone, onDismiss }: {
       data-testid="stopped-card"
       className="flex flex-col gap-3 rounded-lg border border-dashed border-slate-300 bg-white/60 p-4 dark:border-slate-700 dark:bg-slate-900/60"
     >
-      <header className="flex items-start justify-between gap-2">
-        <div className="min-w-0">
-          <h3 id={`${id}-name`} className="truncate text-base font-semibold">
+      <header className="flex items-start justify-between gap-3">
+        <div className="min-w-0 flex-1">
+          <h3 id={`${id}-name`} className="text-base font-semibold break-words">
             {name}
           </h3>
           <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">
             <Badge>Stopped</Badge> at {formatTime(item.stoppedAt, zone)}
           </p>
         </div>
-        <button type="button" onClick={onDismiss} className="text-sm text-slate-500 hover:underline dark:text-slate-400" aria-label={`Dismiss ${name}`}>
+        <button type="button" onClick={onDismiss} className="shrink-0 text-sm text-slate-500 hover:underline dark:text-slate-400" aria-label={`Dismiss ${name}`}>
           Dismiss
         </button>
       </header>

@@ -47,11 +47,11 @@ export function FilterBar({ filters, strategies, symbols, zone, onChange }: {
       <Field label="Symbol" htmlFor="filter-symbol" hint="Enter to apply">
         <input
           id="filter-symbol"
-          className={`${inputClass} uppercase`}
+          className={`${inputClass} uppercase placeholder:normal-case`}
           list="filter-symbols"
           autoComplete="off"
           spellCheck={false}
-          placeholder="Any"
+          placeholder="Any symbol"
           value={symbol}
           onChange={(event) => setSymbol(event.target.value)}
           onBlur={() => applySymbol()}

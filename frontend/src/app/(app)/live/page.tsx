@@ -3,7 +3,7 @@
 // priced as candles close, and the engine's events (fills toast) -- all kept current by the stream.
 
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useMemo, useState } from "react";
 
 import { rememberStopped, useStopped } from "@/components/live/actions";
 import { ConfirmDialog } from "@/components/live/confirm-dialog";
@@ -83,7 +83,10 @@ export default function LivePage() {
   const feed = useEventFeed(nameOf);
   const [showFlat, setShowFlat] = useState(false);
 
-  const activeList = active.data ?? [];
+  const activeList = useMemo(
+    () => [...(active.data ?? [])].sort((a, b) => nameOf(a.strategy_id).localeCompare(nameOf(b.strategy_id))),
+    [active.data, nameOf],
+  );
   const activeIds = new Set(activeList.map((entry) => entry.strategy_id));
   const totals = strategyTotals(positions.data ?? []);
   const lastSignals = latestSignals(signals.data ?? []);
@@ -121,9 +124,9 @@ export default function LivePage() {
               ) : null
             }
           >
-            {(list) => (
+            {() => (
               <div className="grid gap-4 lg:grid-cols-2">
-                {list.map((entry) => (
+                {activeList.map((entry) => (
                   <StrategyCard
                     key={entry.strategy_id}
                     entry={entry}
