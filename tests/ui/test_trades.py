@@ -116,7 +116,7 @@ def test_filters_live_in_the_url_pages_come_from_the_server_and_the_csv_holds_th
 
     expect(stat(page, "Closed trades")).to_have_text("95")
     expect(stat(page, "Realised PnL")).to_have_text(f"{money(sum(r['pnl'] for r in btc_closed))} USDT")
-    expect(page.get_by_role("img", name=re.compile("Cumulative realised PnL of 95 closed trades"))).to_be_visible()
+    expect(page.get_by_role("figure", name=re.compile("Cumulative realised PnL of 95 closed trades"))).to_be_visible()
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export CSV").click()
