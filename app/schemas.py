@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from tickflow.times import epoch_number_ms, parse_time_ms
 
@@ -96,6 +96,18 @@ class TimeField(fields.String):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         raise ValidationError("expected an ISO-8601 time or an epoch number")
+
+
+class RangeArgsSchema(Schema):
+    """A time range of a query string: ``start`` included, ``end`` excluded, either optional."""
+
+    start = TimeField(metadata={"description": "First time included: ISO-8601 or epoch seconds or ms"})
+    end = TimeField(metadata={"description": "Where the range ends (excluded): ISO-8601 or epoch seconds or ms"})
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("must be after start", "end")
 
 
 class PageArgsSchema(Schema):

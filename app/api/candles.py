@@ -19,13 +19,11 @@ from flask_smorest import Blueprint, abort
 from marshmallow import (
     RAISE,
     Schema,
-    ValidationError,
     fields,
     validate,
-    validates_schema,
 )
 
-from app.schemas import MAX_PAGE, TimeField, page_of, page_schema
+from app.schemas import MAX_PAGE, RangeArgsSchema, page_of, page_schema
 from strategies.candles import Candles
 from strategies.domain import iso_time
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
@@ -73,18 +71,9 @@ _IMPORT_BODY = {
 }
 
 
-class CandleQuerySchema(Schema):
-    start = TimeField(metadata={"description": "First open time included: ISO-8601 or epoch seconds or ms"})
-    end = TimeField(
-        metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms"}
-    )
+class CandleQuerySchema(RangeArgsSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-
-    @validates_schema
-    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "start" in data and "end" in data and data["end"] <= data["start"]:
-            raise ValidationError("must be after start", "end")
 
 
 class CandleSchema(Schema):

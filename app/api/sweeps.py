@@ -6,14 +6,16 @@ problem is a 422 naming the field), stores it with its chunks and sends one
 task per chunk; it answers ``202``. A sweep's page shows its chunks by state
 and the best result so far; ``.../results`` pages through the ranking.
 ``.../resume`` sends again the chunks that are not done, after a worker died
-or a chunk failed. docs/backtest-jobs.md has the whole story.
+or a chunk failed. ``.../heatmap`` lays the objective over two parameters.
+``DELETE`` cancels a queued or running sweep and removes a finished one.
+docs/backtest-jobs.md has the whole story.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
@@ -153,13 +155,16 @@ class SweepItem(MethodView):
         repository = SweepRepository(mongo_db())
         return _with_progress(repository, repository.get(sweep_id))
 
-    @blp.response(200, SweepSchema)
+    @blp.response(200, SweepSchema, description="The sweep was queued or running: it is cancelled")
+    @blp.alt_response(204, description="The sweep was finished: it is removed, with its chunks and results")
     @blp.alt_response(404, schema="Error", description="No sweep has this id.")
-    @blp.alt_response(409, schema="Error", description="The sweep is already done or failed.")
+    @blp.alt_response(409, schema="Error", description="The sweep finished while it was being cancelled.")
     def delete(self, sweep_id: str):
-        """Cancel a queued or running sweep: chunks not yet started will not start."""
+        """Cancel a queued or running sweep (chunks not yet started will not start), or remove a done, failed
+        or cancelled one."""
         repository = SweepRepository(mongo_db())
-        return _with_progress(repository, repository.cancel(sweep_id))
+        cancelled = repository.delete(sweep_id)
+        return _with_progress(repository, cancelled) if cancelled is not None else Response(status=204)
 
 
 @blp.route("/<sweep_id>/resume")

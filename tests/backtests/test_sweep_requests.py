@@ -55,6 +55,16 @@ def test_a_cancelled_sweep_stays_cancelled_and_cannot_be_resumed(client, auth_he
     assert client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers).status_code == 409
 
 
+def test_deleting_a_cancelled_sweep_removes_it_with_its_chunks(client, auth_headers, submit_sweep, strategy, db):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6]}, chunk_size=1)
+    assert client.delete(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 200
+    removed = client.delete(f"{URL}/{sweep['id']}", headers=auth_headers)
+    assert removed.status_code == 204 and removed.data == b""
+    assert db.sweeps.count_documents({}) == 0 and db.sweep_chunks.count_documents({}) == 0
+    assert client.get(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 404
+    assert client.delete(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 404
+
+
 @pytest.mark.parametrize(
     "body, field, words",
     [
