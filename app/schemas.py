@@ -143,3 +143,75 @@ class HealthSchema(Schema):
 
 class LivenessSchema(Schema):
     status = fields.String(required=True, validate=validate.Equal("alive"))
+
+
+DEFAULT_CHART_BARS = 2_000
+MAX_CHART_BARS = 20_000
+
+
+class ChartArgsSchema(RangeArgsSchema):
+    max_bars = fields.Integer(
+        load_default=DEFAULT_CHART_BARS,
+        validate=validate.Range(min=1, max=MAX_CHART_BARS),
+        metadata={"description": "At most this many candles; more are merged into coarser ones"},
+    )
+
+
+def _columns(description: str, **names: fields.Field) -> dict[str, fields.Field]:
+    return {name: fields.List(field, metadata={"description": description}) for name, field in names.items()}
+
+
+ChartCandlesSchema = Schema.from_dict(
+    {
+        "t": fields.List(fields.Integer(), metadata={"description": "Open time of each candle, epoch ms"}),
+        **_columns("One value per candle", o=fields.Float(), h=fields.Float(), l=fields.Float(), c=fields.Float()),
+        "v": fields.List(fields.Float(), metadata={"description": "Volume, summed over merged bars"}),
+    },
+    name="ChartCandles",
+)
+
+
+class ChartIndicatorSchema(Schema):
+    function = fields.String(required=True, metadata={"description": "TA-Lib function"})
+    params = fields.Dict(
+        keys=fields.String(), values=fields.Float(), required=True, metadata={"description": "Resolved"}
+    )
+    pane = fields.String(
+        required=True,
+        validate=validate.OneOf(["price", "separate"]),
+        metadata={"description": "price: over the candles; separate: a pane of its own (TA-Lib's function group)"},
+    )
+    outputs = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Float(allow_none=True)),
+        required=True,
+        metadata={"description": "TA-Lib output name -> a value per candle (at its close); null during warm-up"},
+    )
+
+
+ChartMarkersSchema = Schema.from_dict(
+    {
+        "time": fields.List(fields.Integer(), metadata={"description": "Epoch ms of the fill"}),
+        "price": fields.List(fields.Float()),
+        "side": fields.List(fields.String(validate=validate.OneOf(["buy", "sell"]))),
+        "reason": fields.List(
+            fields.String(),
+            metadata={"description": "enter_long, enter_short, or an exit reason (signal, stop_loss...)"},
+        ),
+    },
+    name="ChartMarkers",
+)
+
+
+class ChartSchema(Schema):
+    symbol = fields.String(required=True)
+    timeframe = fields.String(required=True)
+    start = fields.Integer(allow_none=True, metadata={"description": "The range asked for, epoch ms (null: none)"})
+    end = fields.Integer(allow_none=True, metadata={"description": "The range asked for (excluded), epoch ms"})
+    period_ms = fields.Integer(
+        required=True, metadata={"description": "Length of each candle: the timeframe, or a multiple once merged"}
+    )
+    bars = fields.Integer(required=True, metadata={"description": "Bars of the timeframe in the range, before merging"})
+    candles = fields.Nested(ChartCandlesSchema, required=True)
+    indicators = fields.Dict(keys=fields.String(), values=fields.Nested(ChartIndicatorSchema), required=True)
+    markers = fields.Nested(ChartMarkersSchema, required=True, metadata={"description": "Trade entries and exits"})

@@ -24,12 +24,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 
+from app.charts import BACKTEST_CHARTS, backtest_chart
 from app.context import strategy_repository
 from app.errors import error_response
-from app.schemas import PageArgsSchema, RangeArgsSchema, TimeField, page_of, page_schema
+from app.schemas import ChartArgsSchema, ChartSchema, PageArgsSchema, RangeArgsSchema, TimeField, page_of, page_schema
 from app.series import sampled
 from backtests.defaults import DEFAULT_CASH
-from backtests.errors import InvalidRequest
+from backtests.errors import InvalidRequest, RunFailed
 from strategies.curves import drawdown
 from tasks.backtests import EnqueueFailed, submit_backtest
 from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, WrongState
@@ -191,6 +192,14 @@ class EquitySchema(Schema):
     drawdown = fields.List(fields.Float(), metadata={"description": "equity / running peak - 1 (over the whole run)"})
 
 
+class BacktestChartSchema(ChartSchema):
+    run_id = fields.String(required=True)
+
+
+CHART_FIELDS = dict.fromkeys(("state", "spec", "symbol", "timeframe", "stats", "n_trades", "open_trades"), 1)
+CHART_FIELDS["arrays_attempt"] = 1
+
+
 def _location(run: dict) -> dict[str, str]:
     return {"Location": url_for("backtests.BacktestItem", run_id=str(run["_id"]))}
 
@@ -274,4 +283,27 @@ class BacktestEquity(MethodView):
         keep = np.arange(lo, hi) if max_points is None else lo + sampled(ts[lo:hi], max_points)
         # Written directly: a schema would spend seconds on a million points.
         body = json.dumps({name: values[keep].tolist() for name, values in curves.items()}, separators=(",", ":"))
+        return Response(body, mimetype="application/json")
+
+
+@blp.route("/<run_id>/chart")
+class BacktestChart(MethodView):
+    @blp.arguments(ChartArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, BacktestChartSchema)
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    @blp.alt_response(409, schema="Error", description="The run is not done, or its snapshot no longer validates.")
+    @blp.alt_response(422, schema="Error", description=INVALID_REQUEST)
+    def get(self, run_id: str, max_bars: int, start: int | None = None, end: int | None = None):
+        """A done run's candles, its spec snapshot's indicators and its trades as markers, in ``[start, end)``,
+        merged into at most ``max_bars`` candles."""
+        db = mongo_db()
+        run = _done(BacktestRepository(db).get(run_id, CHART_FIELDS))
+        key = (str(run["_id"]), run["arrays_attempt"], start, end, max_bars)  # a done run never changes
+        body = BACKTEST_CHARTS.get(key)
+        if body is None:
+            try:
+                body = backtest_chart(db, run, start, end, max_bars)
+            except RunFailed as exc:  # its snapshot no longer validates
+                abort(409, message=f"The backtest cannot be charted: {exc}.")
+            BACKTEST_CHARTS.put(key, body)
         return Response(body, mimetype="application/json")
