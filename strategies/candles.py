@@ -66,6 +66,10 @@ class Candles:
         """Candles with ``start_ms <= ts < end_ms`` (either bound optional)."""
         lo = 0 if start_ms is None else int(np.searchsorted(self.ts, start_ms, "left"))
         hi = len(self.ts) if end_ms is None else int(np.searchsorted(self.ts, end_ms, "left"))
+        return self.slice(lo, hi)
+
+    def slice(self, lo: int | None, hi: int | None) -> Candles:
+        """Candles ``lo`` up to (not including) ``hi`` by position, as Python slices count (negatives too)."""
         return Candles(*(getattr(self, name)[lo:hi] for name in COLUMNS))
 
 
