@@ -107,3 +107,15 @@ def test_the_symbol_defaults_to_the_strategys_first(submit_sweep, strategy):
         "sharpe",
         True,
     )
+
+
+def test_the_heatmap_of_a_sweep_not_done_answers_the_results_so_far_flagged_incomplete(
+    client, auth_headers, submit_sweep, strategy
+):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6], "slow": [20, 30, 40]})
+    response = client.get(f"{URL}/{sweep['id']}/heatmap?x=slow&y=fast", headers=auth_headers)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert (body["state"], body["complete"], body["best"], body["fixed"]) == ("queued", False, None, {})
+    assert body["z"] == [[None, None, None], [None, None, None]] and body["x"]["values"] == [20, 30, 40]
+    assert client.get(f"{URL}/{'0' * 24}/heatmap?x=slow&y=fast", headers=auth_headers).status_code == 404

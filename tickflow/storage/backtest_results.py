@@ -647,8 +647,9 @@ class SweepRepository:
         return None
 
     def results(self, sweep_id: ObjectId, fields: Sequence[str]) -> list[dict]:
-        """Every result of a sweep so far with only ``fields`` (dotted paths: ``params``, ``stats.sharpe``)."""
-        return list(self._results.find({"sweep_id": sweep_id}, {"_id": 0, **dict.fromkeys(fields, 1)}))
+        """Every result of a sweep so far, in combo order, with only ``fields`` (dotted: ``stats.sharpe``)."""
+        cursor = self._results.find({"sweep_id": sweep_id}, {"_id": 0, **dict.fromkeys(fields, 1)})
+        return list(cursor.sort("combo", ASCENDING))
 
     def reopen(self, sweep_id: str | ObjectId) -> tuple[dict, list[ObjectId]]:
         """Make a sweep runnable again and return the chunks to send: every chunk not done.
