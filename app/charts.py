@@ -29,10 +29,13 @@ from backtests.runs import target_spec
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.chart import Chart, strategy_chart
 from strategies.domain import EXIT_REASON_CODES, OrderSide, Side
+from strategies.spec import validate_spec
 from tickflow.storage import keys
 from tickflow.storage.backtest_results import BacktestRepository
 from tickflow.storage.candle_rows import candles_from_joined
 from tickflow.storage.candles import CandleStore
+from tickflow.storage.strategies import Strategy
+from tickflow.storage.trade_logs import TradeLogRepository
 
 LIVE_MIN_BARS = 500
 LIVE_WARMUP_MULTIPLE = 10
@@ -159,16 +162,56 @@ def _column(records: list[Mapping[str, Any]], name: str) -> np.ndarray:
     return np.array([record[name] for record in records], dtype=np.float64)
 
 
-def live_tail(client: redis.Redis, symbol: str, timeframe: str, after_ms: int | None) -> tuple[Candles, dict | None]:
-    """The live working set's closed candles opened after ``after_ms`` (all without it), and the forming one."""
-    rows = client.lrange(keys.closed_candles(symbol, timeframe), 0, -1)
+def live_tail(client: redis.Redis, symbol: str, timeframe: str) -> tuple[Candles, dict | None]:
+    """The live working set's closed candles, and the forming one (``None`` when there is none)."""
+    pipe = client.pipeline()  # MULTI: the list and the forming candle as of one moment
+    pipe.lrange(keys.closed_candles(symbol, timeframe), 0, -1)
+    pipe.hgetall(keys.current_candle(symbol, timeframe))
+    rows, forming = pipe.execute()
     tail = candles_from_joined(",".join(rows))
-    if after_ms is not None:
-        tail = tail.between(after_ms + 1, None)
-    forming = client.hgetall(keys.current_candle(symbol, timeframe))
     if not forming:
         return tail, None
     return tail, {"t": int(forming["t"]), **{name: float(forming[name]) for name in ("o", "h", "l", "c", "v")}}
+
+
+def strategy_chart_body(
+    db: Database,
+    client: redis.Redis,
+    strategy: Strategy,
+    symbol: str,
+    start_ms: int | None,
+    end_ms: int | None,
+    max_bars: int,
+) -> bytes | None:
+    """The chart body of a strategy's current spec on ``symbol``: stored history, then the live working set after
+    it; its live trades as markers and its paper fills. ``None`` when no candle of ``symbol`` exists at all.
+
+    Stored history is read from far enough before ``start_ms`` to warm indicators up as the live engine does.
+    """
+    spec = validate_spec(strategy.spec)
+    timeframe = spec.timeframe
+    stored = CandleStore(db).load(symbol, timeframe, warmup_start(start_ms, spec.warmup_bars, timeframe), end_ms)
+    tail, forming = live_tail(client, symbol, timeframe)
+    candles = joined(stored, tail).between(None, end_ms)
+    if not len(candles) and forming is None:
+        return None
+    live = candles.ts[len(stored) :]
+    chart = strategy_chart(spec, candles, start_ms, end_ms, max_bars)
+    markers = live_trade_markers(
+        TradeLogRepository(db).overlapping(strategy.id, symbol, start_ms, end_ms), start_ms, end_ms
+    )
+    about = {
+        "strategy_id": strategy.id,
+        "version": strategy.version,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "start": start_ms,
+        "end": end_ms,
+        "live_from": int(live[0]) if len(live) else None,
+        "forming": forming,
+        "fills": paper_fills(client, strategy.id, symbol, start_ms, end_ms),
+    }
+    return chart_json(chart, markers, **about)
 
 
 def joined(stored: Candles, tail: Candles) -> Candles:
