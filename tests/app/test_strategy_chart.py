@@ -17,6 +17,7 @@ from strategies.candles import COLUMNS
 from strategies.examples import load_example
 from strategies.indicators import compute_indicators
 from strategies.spec import validate_spec
+from tests.charts import chart_reader, nulls
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
@@ -70,16 +71,7 @@ def trade(strategy_id: str, history, entry: int, exit_: int | None, side: str = 
 
 @pytest.fixture
 def chart(client, auth_headers):
-    def get(strategy_id: str, query: str = "") -> dict:
-        response = client.get(f"{URL}/{strategy_id}/chart?{query}", headers=auth_headers)
-        assert response.status_code == 200, response.json
-        return response.json
-
-    return get
-
-
-def nulls(values: np.ndarray) -> list:
-    return [None if np.isnan(value) else float(value) for value in values]
+    return chart_reader(client, auth_headers, URL)
 
 
 def test_stored_history_and_the_live_working_set_join_without_gap_or_overlap(chart, strategy, history):

@@ -10,6 +10,7 @@ from strategies.examples import load_example
 from strategies.indicators import compute_indicators
 from strategies.spec import validate_spec
 from tests.backtests.conftest import wait_for
+from tests.charts import chart_reader, nulls
 from tickflow.storage.strategies import StrategyRepository
 
 URL = "/api/v1/backtests"
@@ -49,16 +50,7 @@ def done(client, auth_headers, worker):
 
 @pytest.fixture
 def chart(client, auth_headers):
-    def get(run_id: str, query: str = "") -> dict:
-        response = client.get(f"{URL}/{run_id}/chart?{query}", headers=auth_headers)
-        assert response.status_code == 200, response.json
-        return response.json
-
-    return get
-
-
-def nulls(values: np.ndarray) -> list:
-    return [None if np.isnan(value) else float(value) for value in values]
+    return chart_reader(client, auth_headers, URL)
 
 
 def test_the_chart_of_a_done_run_has_its_candles_the_engines_indicators_and_its_trades_as_markers(
