@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from tickflow.times import epoch_number_ms, parse_time_ms
 
@@ -98,6 +98,18 @@ class TimeField(fields.String):
         raise ValidationError("expected an ISO-8601 time or an epoch number")
 
 
+class RangeArgsSchema(Schema):
+    """A time range of a query string: ``start`` included, ``end`` excluded, either optional."""
+
+    start = TimeField(metadata={"description": "First time included: ISO-8601 or epoch seconds or ms"})
+    end = TimeField(metadata={"description": "Where the range ends (excluded): ISO-8601 or epoch seconds or ms"})
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("must be after start", "end")
+
+
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
@@ -131,3 +143,75 @@ class HealthSchema(Schema):
 
 class LivenessSchema(Schema):
     status = fields.String(required=True, validate=validate.Equal("alive"))
+
+
+DEFAULT_CHART_BARS = 2_000
+MAX_CHART_BARS = 20_000
+
+
+class ChartArgsSchema(RangeArgsSchema):
+    max_bars = fields.Integer(
+        load_default=DEFAULT_CHART_BARS,
+        validate=validate.Range(min=1, max=MAX_CHART_BARS),
+        metadata={"description": "At most this many candles; more are merged into coarser ones"},
+    )
+
+
+def _columns(description: str, **names: fields.Field) -> dict[str, fields.Field]:
+    return {name: fields.List(field, metadata={"description": description}) for name, field in names.items()}
+
+
+ChartCandlesSchema = Schema.from_dict(
+    {
+        "t": fields.List(fields.Integer(), metadata={"description": "Open time of each candle, epoch ms"}),
+        **_columns("One value per candle", o=fields.Float(), h=fields.Float(), l=fields.Float(), c=fields.Float()),
+        "v": fields.List(fields.Float(), metadata={"description": "Volume, summed over merged bars"}),
+    },
+    name="ChartCandles",
+)
+
+
+class ChartIndicatorSchema(Schema):
+    function = fields.String(required=True, metadata={"description": "TA-Lib function"})
+    params = fields.Dict(
+        keys=fields.String(), values=fields.Float(), required=True, metadata={"description": "Resolved"}
+    )
+    pane = fields.String(
+        required=True,
+        validate=validate.OneOf(["price", "separate"]),
+        metadata={"description": "price: over the candles; separate: a pane of its own (TA-Lib's function group)"},
+    )
+    outputs = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Float(allow_none=True)),
+        required=True,
+        metadata={"description": "TA-Lib output name -> a value per candle (at its close); null during warm-up"},
+    )
+
+
+ChartMarkersSchema = Schema.from_dict(
+    {
+        "time": fields.List(fields.Integer(), metadata={"description": "Epoch ms of the fill"}),
+        "price": fields.List(fields.Float()),
+        "side": fields.List(fields.String(validate=validate.OneOf(["buy", "sell"]))),
+        "reason": fields.List(
+            fields.String(),
+            metadata={"description": "enter_long, enter_short, or an exit reason (signal, stop_loss...)"},
+        ),
+    },
+    name="ChartMarkers",
+)
+
+
+class ChartSchema(Schema):
+    symbol = fields.String(required=True)
+    timeframe = fields.String(required=True)
+    start = fields.Integer(allow_none=True, metadata={"description": "The range asked for, epoch ms (null: none)"})
+    end = fields.Integer(allow_none=True, metadata={"description": "The range asked for (excluded), epoch ms"})
+    period_ms = fields.Integer(
+        required=True, metadata={"description": "Length of each candle: the timeframe, or a multiple once merged"}
+    )
+    bars = fields.Integer(required=True, metadata={"description": "Bars of the timeframe in the range, before merging"})
+    candles = fields.Nested(ChartCandlesSchema, required=True)
+    indicators = fields.Dict(keys=fields.String(), values=fields.Nested(ChartIndicatorSchema), required=True)
+    markers = fields.Nested(ChartMarkersSchema, required=True, metadata={"description": "Trade entries and exits"})

@@ -38,6 +38,7 @@ from backtests.runs import (
     target_spec,
 )
 from strategies.backtest import BacktestResult, run_backtest
+from strategies.curves import buy_and_hold, drawdown, monthly_returns
 from tickflow.storage.backtest_results import BacktestRepository, json_number, trade_columns
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,14 @@ def run_backtest_job(
             return STOPPED
         with clock("run"):
             result = run_backtest(spec, candles, cash=doc["cash"], symbol=doc["symbol"])
+            hold = buy_and_hold(candles.open, candles.close, doc["cash"], spec.costs)
         if not enter("storing"):
             return STOPPED
         stored = repository.complete(
-            oid, attempt, {**summary(result), "timings": clock.seconds, "worker": dict(worker)}, arrays(result)
+            oid,
+            attempt,
+            {**summary(result, hold), "timings": clock.seconds, "worker": dict(worker)},
+            arrays(result, hold),
         )
         return DONE if stored else STOPPED
 
@@ -97,24 +102,32 @@ def run_backtest_job(
         return guarded("backtest", execute, lambda reason: repository.fail(oid, attempt, reason))
 
 
-def summary(result: BacktestResult) -> dict[str, Any]:
-    """What the run's document holds of a result: stats, open trades, a small equity chart, counts, and the
-    entries it skipped (by reason, the first few in full).
+def summary(result: BacktestResult, hold: np.ndarray) -> dict[str, Any]:
+    """What the run's document holds of a result: stats, open trades, a small chart of the equity, buy-and-hold
+    (``hold``, at every bar) and drawdown curves, returns by month, counts, and the entries it skipped (by
+    reason, the first few in full).
 
-    The trade log and the full curve go to :func:`arrays`: a million-bar run
-    can close tens of thousands of trades.
+    The trade log and the full curves go to :func:`arrays`: a million-bar run
+    can close tens of thousands of trades. The chart's points are the equity's (at most ~1,000): the three
+    curves share one ``ts``; drawdown is taken on the full curve, then picked there.
     """
-    times, equity = result.equity_chart
+    chart = result.chart
     return {
         "stats": {name: json_number(value) for name, value in result.stats.items()},
         "open_trades": [trade.to_dict() for trade in result.open_trades],
-        "equity_chart": {"ts": times.tolist(), "equity": equity.tolist()},
+        "equity_chart": {
+            "ts": result.ts[chart].tolist(),
+            "equity": result.equity[chart].tolist(),
+            "buy_hold": hold[chart].tolist(),
+            "drawdown": drawdown(result.equity)[chart].tolist(),
+        },
+        "monthly_returns": monthly_returns(result.ts, result.equity),
         "n_trades": len(result.trades),
         "bars": len(result.ts),
         "skipped": result.skipped.to_dict(),
     }
 
 
-def arrays(result: BacktestResult) -> dict[str, np.ndarray]:
-    """The full equity curve and the closed trades, as columns."""
-    return {"ts": result.ts, "equity": result.equity, **trade_columns(result.trades)}
+def arrays(result: BacktestResult, hold: np.ndarray) -> dict[str, np.ndarray]:
+    """The full equity and buy-and-hold curves and the closed trades, as columns."""
+    return {"ts": result.ts, "equity": result.equity, "buy_hold": hold, **trade_columns(result.trades)}

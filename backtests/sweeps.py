@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -144,12 +144,50 @@ def stat_names() -> frozenset[str]:
     return frozenset(compute_stats(np.array([0, 60_000]), np.ones(2), np.ones(2), no_trades, (), 0))
 
 
+def unknown_stat(name: str) -> str:
+    """What is wrong with an objective that is not a stat, with the nearest stat's name."""
+    return joined(f"{name!r} is not a stat", did_you_mean(name, stat_names()))
+
+
 def score(stats: Mapping[str, Any] | None, objective: str, maximize: bool) -> float | None:
     """What results are ranked by, highest first: the objective, negated when minimising; ``None`` if undefined."""
     value = (stats or {}).get(objective)
     if value is None or not math.isfinite(value):
         return None
     return float(value if maximize else -value)
+
+
+def heatmap(
+    space: Mapping[str, Sequence[Number]],
+    results: Iterable[Mapping[str, Any]],
+    x: str,
+    y: str,
+    objective: str,
+    maximize: bool,
+) -> dict[str, Any]:
+    """``objective`` over swept params ``x`` and ``y``, the other swept params held at the best result's values.
+
+    ``results`` are a sweep's results (``params`` and ``stats``) in combo order; the best is the
+    first with the highest ``objective`` (lowest when not ``maximize``). ``z`` has a row per value
+    of ``y`` and a column per value of ``x``, both ascending; ``None`` where no result has a
+    finite value (not run yet, refused by the strategy, left out by the constraint or sample).
+    """
+    scored = [
+        (result["params"], float(result["stats"][objective]))
+        for result in results
+        if score(result.get("stats"), objective, maximize) is not None
+    ]
+    xs, ys = sorted(space[x]), sorted(space[y])
+    z: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+    if not scored:
+        return {"x": xs, "y": ys, "z": z, "best": None, "fixed": {}}
+    best, value = (max if maximize else min)(scored, key=lambda item: item[1])
+    fixed = {name: best[name] for name in space if name not in (x, y)}
+    column, row = {v: k for k, v in enumerate(xs)}, {v: k for k, v in enumerate(ys)}
+    for params, found in scored:
+        if all(params[name] == held for name, held in fixed.items()):
+            z[row[params[y]]][column[params[x]]] = found
+    return {"x": xs, "y": ys, "z": z, "best": {"x": best[x], "y": best[y], "value": value}, "fixed": fixed}
 
 
 def plan_sweep(
@@ -188,7 +226,7 @@ def plan_sweep(
     space = _space(grid, spec, errors)
     rule = _constraint(constraint, spec, space, errors) if constraint is not None else None
     if objective not in stat_names():
-        errors["objective"] = [joined(f"{objective!r} is not a stat", did_you_mean(objective, stat_names()))]
+        errors["objective"] = [unknown_stat(objective)]
     sample = _sample(random, errors) if random is not None else None
     if chunk_size is not None and not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         errors["chunk_size"] = [f"must be 1 to {MAX_CHUNK_SIZE}"]

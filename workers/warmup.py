@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import redis
 from pymongo.errors import PyMongoError
 
-from strategies.candles import TIMEFRAME_MS, Candles
+from strategies.candles import TIMEFRAME_MS
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
@@ -116,7 +116,7 @@ def plan(store: CandleStore, seen: Snapshot) -> Plan | None:
 
     Raises PyMongoError if MongoDB cannot be read.
     """
-    history = _latest(store, seen.symbol, seen.timeframe, seen.before, seen.cap - seen.length)
+    history = store.last(seen.symbol, seen.timeframe, seen.before, seen.cap - seen.length)
     return Plan(seen, format_rows(history), int(history.ts[-1])) if len(history) else None
 
 
@@ -221,11 +221,3 @@ def _first_live(head: str | None, forming: str | None, last_tick: str | None, pe
     if last_tick is not None:
         return int(last_tick) - int(last_tick) % period
     return None
-
-
-def _latest(store: CandleStore, symbol: str, timeframe: str, before: int, count: int) -> Candles:
-    """The last ``count`` stored candles opened before ``before``, however sparse the history is."""
-    _, total = store.page(symbol, timeframe, None, before, 0, 0)  # counted from the buckets' index
-    if not total:
-        return Candles.empty()
-    return store.page(symbol, timeframe, None, before, max(0, total - count), count)[0]

@@ -4,9 +4,11 @@
 strategy and sends a task carrying only the run's id; it answers ``202`` with
 the run and its ``Location``. A worker moves it to ``running`` (``progress``
 names the stage: loading, running, storing) and then ``done`` or ``failed``
-(``error`` says why). ``DELETE`` cancels a queued or running run. The run's
-page carries the stats, the open trades and an equity chart of at most
-~1,000 points; the full curve and the trades are read from their own
+(``error`` says why). ``DELETE`` cancels a queued or running run and removes
+a finished one with its arrays. The run's page carries the stats, the open
+trades, an equity chart of at most ~1,000 points (with buy-and-hold and
+drawdown beside it) and the returns per month; the full curves, the trades
+and the chart of candles, indicators and trades are read from their own
 endpoints. docs/backtest-jobs.md has the whole story.
 """
 
@@ -16,16 +18,20 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 
+from app.charts import BACKTEST_CHARTS, backtest_chart
 from app.context import strategy_repository
 from app.errors import error_response
-from app.schemas import PageArgsSchema, TimeField, page_of, page_schema
+from app.schemas import ChartArgsSchema, ChartSchema, PageArgsSchema, RangeArgsSchema, TimeField, page_of, page_schema
+from app.series import sampled
 from backtests.defaults import DEFAULT_CASH
-from backtests.errors import InvalidRequest
+from backtests.errors import InvalidRequest, RunFailed
+from strategies.curves import drawdown
 from tasks.backtests import EnqueueFailed, submit_backtest
 from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, WrongState
 from tickflow.storage.connections import mongo_db
@@ -33,6 +39,7 @@ from tickflow.storage.connections import mongo_db
 blp = Blueprint("backtests", __name__, url_prefix="/api/v1/backtests", description="Backtest runs")
 
 MAX_TRADES_PER_PAGE = 1000
+MAX_EQUITY_POINTS = 1_000_000
 INVALID_REQUEST = "Invalid request: `errors.json` maps each field to its messages."
 
 
@@ -104,6 +111,15 @@ class TargetOutSchema(Schema):
     finished_at = fields.DateTime()
 
 
+class MonthlyReturnsSchema(Schema):
+    year = fields.Integer()
+    months = fields.List(
+        fields.Float(allow_none=True),
+        metadata={"description": "12 returns as fractions, January first; null for a month without bars"},
+    )
+    total = fields.Float(allow_none=True, metadata={"description": "The year's return, as a fraction"})
+
+
 class BacktestSchema(TargetOutSchema):
     progress = fields.Dict(metadata={"description": "stage: queued, claimed, loading, running, storing, done"})
     attempts = fields.Integer(metadata={"description": "Executions started; more than 1 after a worker died"})
@@ -113,7 +129,16 @@ class BacktestSchema(TargetOutSchema):
     n_trades = fields.Integer(metadata={"description": "Closed trades (GET .../trades)"})
     bars = fields.Integer()
     open_trades = fields.List(fields.Dict(), metadata={"description": "Held at the end, marked at the last close"})
-    equity_chart = fields.Dict(metadata={"description": "ts and equity of at most ~1,000 points drawing the curve"})
+    equity_chart = fields.Dict(
+        metadata={
+            "description": "ts, equity, buy_hold and drawdown (fractions, <= 0) at the same at most ~1,000 points, "
+            "drawing the curves"
+        }
+    )
+    monthly_returns = fields.List(
+        fields.Nested(MonthlyReturnsSchema),
+        metadata={"description": "Per year with bars: the return of each calendar month (UTC) and of the year"},
+    )
     skipped = fields.Dict(
         metadata={
             "description": "Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, "
@@ -127,7 +152,7 @@ class BacktestSummarySchema(BacktestSchema):
     """A run in a list: what a single run's page adds (spec, chart, open trades) is left out."""
 
     class Meta:
-        exclude = ("spec", "equity_chart", "open_trades")
+        exclude = ("spec", "equity_chart", "open_trades", "monthly_returns")
 
 
 class TradeSchema(Schema):
@@ -151,9 +176,30 @@ class TradePageArgsSchema(PageArgsSchema):
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_TRADES_PER_PAGE))
 
 
+class EquityArgsSchema(RangeArgsSchema):
+    max_points = fields.Integer(
+        validate=validate.Range(min=2, max=MAX_EQUITY_POINTS),
+        metadata={"description": "At most this many points: the last of each equal slice of time (default: all)"},
+    )
+
+
 class EquitySchema(Schema):
-    ts = fields.List(fields.Integer(), metadata={"description": "Epoch ms of every bar"})
+    ts = fields.List(fields.Integer(), metadata={"description": "Epoch ms of every bar (or sampled point)"})
     equity = fields.List(fields.Float(), metadata={"description": "Account value at every close"})
+    buy_hold = fields.List(
+        fields.Float(), metadata={"description": "The starting cash held in the symbol from the first open"}
+    )
+    drawdown = fields.List(fields.Float(), metadata={"description": "equity / running peak - 1 (over the whole run)"})
+
+
+class BacktestChartSchema(ChartSchema):
+    run_id = fields.String(required=True)
+
+
+CHART_FIELDS = dict.fromkeys(
+    ("state", "spec", "symbol", "timeframe", "stats", "n_trades", "open_trades", "arrays_attempt"), 1
+)
+"""What a chart reads of a run's document: not its small chart of the equity, nor its monthly returns."""
 
 
 def _location(run: dict) -> dict[str, str]:
@@ -196,12 +242,15 @@ class BacktestItem(MethodView):
         """Read a run: its state and progress, and once done its stats, open trades and equity chart."""
         return BacktestRepository(mongo_db()).get(run_id)
 
-    @blp.response(200, BacktestSchema)
+    @blp.response(200, BacktestSchema, description="The run was queued or running: it is cancelled")
+    @blp.alt_response(204, description="The run was finished: it is removed, with its trades and curves")
     @blp.alt_response(404, schema="Error", description="No backtest has this id.")
-    @blp.alt_response(409, schema="Error", description="The run is already done or failed.")
+    @blp.alt_response(409, schema="Error", description="The run finished while it was being cancelled.")
     def delete(self, run_id: str):
-        """Cancel a queued or running run; its worker stops at the next stage and stores nothing."""
-        return BacktestRepository(mongo_db()).cancel(run_id)
+        """Cancel a queued or running run (its worker stops at the next stage and stores nothing), or remove a
+        done, failed or cancelled one."""
+        cancelled = BacktestRepository(mongo_db()).delete(run_id)
+        return cancelled if cancelled is not None else Response(status=204)
 
 
 @blp.route("/<run_id>/trades")
@@ -220,13 +269,43 @@ class BacktestTrades(MethodView):
 
 @blp.route("/<run_id>/equity")
 class BacktestEquity(MethodView):
+    @blp.arguments(EquityArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, EquitySchema)
     @blp.alt_response(404, schema="Error", description="No backtest has this id.")
     @blp.alt_response(409, schema="Error", description="The run is not done.")
-    def get(self, run_id: str):
-        """The full equity curve of a done run: one point per bar (a million-bar run answers ~25 MB)."""
+    def get(self, run_id: str, start: int | None = None, end: int | None = None, max_points: int | None = None):
+        """The equity, buy-and-hold and drawdown curves of a done run: one point per bar in ``[start, end)``
+        (a million-bar run answers ~50 MB), or at most ``max_points`` of them."""
         repository = BacktestRepository(mongo_db())
-        ts, equity = repository.equity(_done(repository.get(run_id)))
+        curves = repository.curves(_done(repository.get(run_id, {"equity_chart": 0, "monthly_returns": 0})))
+        ts = curves["ts"]
+        lo = 0 if start is None else int(np.searchsorted(ts, start))
+        hi = len(ts) if end is None else int(np.searchsorted(ts, end))
+        curves["drawdown"] = drawdown(curves["equity"][:hi])  # its running peak starts with the run
+        keep = np.arange(lo, hi) if max_points is None else lo + sampled(ts[lo:hi], max_points)
         # Written directly: a schema would spend seconds on a million points.
-        body = json.dumps({"ts": ts.tolist(), "equity": equity.tolist()}, separators=(",", ":"))
+        body = json.dumps({name: values[keep].tolist() for name, values in curves.items()}, separators=(",", ":"))
+        return Response(body, mimetype="application/json")
+
+
+@blp.route("/<run_id>/chart")
+class BacktestChart(MethodView):
+    @blp.arguments(ChartArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, BacktestChartSchema)
+    @blp.alt_response(404, schema="Error", description="No backtest has this id.")
+    @blp.alt_response(409, schema="Error", description="The run is not done, or its snapshot no longer validates.")
+    @blp.alt_response(422, schema="Error", description=INVALID_REQUEST)
+    def get(self, run_id: str, max_bars: int, start: int | None = None, end: int | None = None):
+        """A done run's candles, its spec snapshot's indicators and its trades as markers, in ``[start, end)``,
+        merged into at most ``max_bars`` candles."""
+        db = mongo_db()
+        run = _done(BacktestRepository(db).get(run_id, CHART_FIELDS))
+        key = (str(run["_id"]), run["arrays_attempt"], start, end, max_bars)  # a done run never changes
+        body = BACKTEST_CHARTS.get(key)
+        if body is None:
+            try:
+                body = backtest_chart(db, run, start, end, max_bars)
+            except RunFailed as exc:  # its snapshot no longer validates
+                abort(409, message=f"The backtest cannot be charted: {exc}.")
+            BACKTEST_CHARTS.put(key, body)
         return Response(body, mimetype="application/json")

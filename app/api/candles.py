@@ -16,17 +16,11 @@ import numpy as np
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    validate,
-    validates_schema,
-)
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.schemas import MAX_PAGE, TimeField, page_of, page_schema
-from strategies.candles import Candles
+from app.schemas import MAX_PAGE, RangeArgsSchema, TimeField, page_of, page_schema
+from strategies.candles import TIMEFRAME_MS, Candles
+from strategies.candles import resample as resample_candles
 from strategies.domain import iso_time
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
 from tickflow.storage.candles import (
@@ -40,6 +34,8 @@ from tickflow.storage.connections import mongo_db
 blp = Blueprint("candles", __name__, url_prefix="/api/v1/candles", description="Historical candles")
 
 MAX_PER_PAGE = 5000
+DEFAULT_PER_PAGE = 1000
+PAGED = ("start", "end", "page", "per_page")
 CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv"})
 
 _IMPORT_BODY = {
@@ -73,18 +69,32 @@ _IMPORT_BODY = {
 }
 
 
-class CandleQuerySchema(Schema):
-    start = TimeField(metadata={"description": "First open time included: ISO-8601 or epoch seconds or ms"})
-    end = TimeField(
-        metadata={"description": "Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms"}
+class CandleQuerySchema(RangeArgsSchema):
+    page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE), metadata={"description": "Default 1"})
+    per_page = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_PER_PAGE), metadata={"description": f"Default {DEFAULT_PER_PAGE}"}
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    before = TimeField(
+        metadata={"description": "The last `limit` candles opened before this time (instead of a range and pages)"}
+    )
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={
+            "description": f"How many of the last candles (before `before`, if given); default {DEFAULT_PER_PAGE}"
+        },
+    )
+    resample = fields.String(
+        validate=validate.OneOf(list(TIMEFRAME_MS)),
+        metadata={"description": "A coarser timeframe to merge the stored candles into, by OHLCV rules"},
+    )
 
     @validates_schema
-    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "start" in data and "end" in data and data["end"] <= data["start"]:
-            raise ValidationError("must be after start", "end")
+    def _one_way_of_choosing(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """``before``/``limit`` pick the last candles; a range and pages pick others: not both."""
+        if "before" in data or "limit" in data:
+            clashing = {name: ["cannot be combined with before or limit"] for name in PAGED if name in data}
+            if clashing:
+                raise ValidationError(clashing)
 
 
 class CandleSchema(Schema):
@@ -97,7 +107,13 @@ class CandleSchema(Schema):
     volume = fields.Float()
 
 
-CandlePageSchema = page_schema(CandleSchema, "CandlePage", symbol=fields.String(), timeframe=fields.String())
+CandlePageSchema = page_schema(
+    CandleSchema,
+    "CandlePage",
+    symbol=fields.String(),
+    timeframe=fields.String(metadata={"description": "The candles' timeframe: `resample`'s when given"}),
+    stored_timeframe=fields.String(metadata={"description": "The timeframe they were read in (the URL's)"}),
+)
 
 
 class ImportSummarySchema(Schema):
@@ -143,13 +159,39 @@ class CandleSeriesList(MethodView):
 class CandleSeries(MethodView):
     @blp.arguments(CandleQuerySchema, location="query", as_kwargs=True, unknown=RAISE)  # a typo is an error
     @blp.response(200, CandlePageSchema)
+    @blp.alt_response(422, schema="Error", description="A bad symbol, timeframe or query argument, named.")
     def get(
-        self, symbol: str, timeframe: str, page: int, per_page: int, start: int | None = None, end: int | None = None
+        self,
+        symbol: str,
+        timeframe: str,
+        page: int = 1,
+        per_page: int = DEFAULT_PER_PAGE,
+        start: int | None = None,
+        end: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        resample: str | None = None,
     ):
-        """Read candles in a time range, oldest first, a page at a time."""
+        """Read candles oldest first: in a time range a page at a time, or the last ``limit`` before a time;
+        in the stored timeframe or merged into a coarser one (``resample``)."""
         symbol, timeframe = _series(symbol, timeframe)
-        candles, total = CandleStore(mongo_db()).page(symbol, timeframe, start, end, (page - 1) * per_page, per_page)
-        return page_of(_rows(candles), page, per_page, total, symbol=symbol, timeframe=timeframe)
+        shown = resample or timeframe
+        period = _period(timeframe, shown)
+        store = CandleStore(mongo_db())
+        about = {"symbol": symbol, "timeframe": shown, "stored_timeframe": timeframe}
+        if before is not None or limit is not None:
+            limit = limit or DEFAULT_PER_PAGE
+            candles = _last(store, symbol, timeframe, before, limit, period)
+            return page_of(_rows(candles), 1, limit, len(candles), **about)
+        offset = (page - 1) * per_page
+        if shown == timeframe:
+            candles, total = store.page(symbol, timeframe, start, end, offset, per_page)
+        else:  # whole periods: the range is widened to the periods its ends fall in
+            first = None if start is None else start // period * period
+            last = None if end is None else -(-end // period) * period
+            merged = resample_candles(store.load(symbol, timeframe, first, last), period)
+            candles, total = merged.slice(offset, offset + per_page), len(merged)
+        return page_of(_rows(candles), page, per_page, total, **about)
 
     @blp.doc(requestBody=_IMPORT_BODY)
     @blp.response(200, ImportSummarySchema, description="Imported; no candle was new")
@@ -179,6 +221,36 @@ def _series(symbol: str, timeframe: str) -> tuple[str, str]:
     if problems:
         abort(422, message="The symbol or timeframe in the URL is not valid.", errors={"path": problems})
     return symbol, timeframe
+
+
+def _period(timeframe: str, resample: str) -> int:
+    """The length of the candles shown (ms); 422 naming ``resample`` when it is finer than ``timeframe``."""
+    period, step = TIMEFRAME_MS[resample], TIMEFRAME_MS[timeframe]
+    if period < step or period % step:
+        problem = f"must be a timeframe coarser than {timeframe} ({', '.join(_coarser(timeframe))})"
+        abort(422, message="The candles cannot be resampled so.", errors={"query": {"resample": [problem]}})
+    return period
+
+
+def _coarser(timeframe: str) -> list[str]:
+    step = TIMEFRAME_MS[timeframe]
+    return [name for name, period in TIMEFRAME_MS.items() if period >= step and period % step == 0]
+
+
+def _last(store: CandleStore, symbol: str, timeframe: str, before: int | None, limit: int, period: int) -> Candles:
+    """The last ``limit`` candles of ``period`` opened before ``before``.
+
+    Merged candles come from the last ``limit`` periods' worth of stored bars, widened to the
+    start of the first period they touch, so that the first merged candle is whole; with gaps in
+    the history that can be fewer than ``limit``.
+    """
+    step = TIMEFRAME_MS[timeframe]
+    bars = store.last(symbol, timeframe, before, limit * (period // step))
+    if period == step or not len(bars):
+        return bars
+    whole = store.load(symbol, timeframe, int(bars.ts[0]) // period * period, before)
+    merged = resample_candles(whole, period)
+    return merged.slice(-limit, None)
 
 
 def _body_candles() -> tuple[Candles, str, str]:

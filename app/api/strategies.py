@@ -15,18 +15,28 @@ from typing import Any, TypeVar
 
 import redis
 from bson import ObjectId
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema, fields, validate
 
+from app.charts import strategy_chart_body
 from app.context import strategy_repository
-from app.schemas import StrategyListArgsSchema, StrategySchema, ValidationSchema, page_of, page_schema
+from app.schemas import (
+    ChartArgsSchema,
+    ChartSchema,
+    StrategyListArgsSchema,
+    StrategySchema,
+    ValidationSchema,
+    page_of,
+    page_schema,
+)
 from strategies.examples import load_example
 from strategies.spec import validate_spec
 from strategies.spec_parts import resolve_value
 from strategies.talib_catalog import TALIB_FUNCTIONS
 from tickflow.storage.active import active_entries
+from tickflow.storage.candles import CandleDataError, normalize_symbol
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.strategies import Strategy
@@ -215,3 +225,63 @@ class StrategyItem(MethodView):
     def delete(self, strategy_id: str):
         """Delete a strategy."""
         strategy_repository().delete(strategy_id)
+
+
+class StrategyChartArgsSchema(ChartArgsSchema):
+    symbol = fields.String(metadata={"description": "Defaults to the spec's first symbol"})
+
+
+class ChartFormingCandleSchema(Schema):
+    t = fields.Integer(metadata={"description": "Open time, epoch ms"})
+    o = fields.Float()
+    h = fields.Float()
+    l = fields.Float()
+    c = fields.Float()
+    v = fields.Float()
+
+
+FillColumnsSchema = Schema.from_dict(
+    {
+        "time": fields.List(fields.Integer(), metadata={"description": "Candle open time the order belongs to"}),
+        "price": fields.List(fields.Float()),
+        "side": fields.List(fields.String(validate=validate.OneOf(["buy", "sell"]))),
+        "size": fields.List(fields.Float()),
+        "commission": fields.List(fields.Float()),
+        "reason": fields.List(fields.String(), metadata={"description": "open, close, or the exit reason"}),
+    },
+    name="FillColumns",
+)
+
+
+class StrategyChartSchema(ChartSchema):
+    strategy_id = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "The strategy version charted"})
+    live_from = fields.Integer(
+        allow_none=True, metadata={"description": "Open time of the first candle from the live working set"}
+    )
+    forming = fields.Nested(
+        ChartFormingCandleSchema, allow_none=True, metadata={"description": "The live candle forming"}
+    )
+    fills = fields.Nested(FillColumnsSchema, required=True, metadata={"description": "The paper broker's fills"})
+
+
+@blp.route("/<strategy_id>/chart")
+class StrategyChart(MethodView):
+    @blp.arguments(StrategyChartArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, StrategyChartSchema)
+    @blp.alt_response(404, schema="Error", description="No strategy has this id.")
+    @blp.alt_response(422, schema="Error", description="A bad query argument, or a symbol without candles, named.")
+    def get(self, strategy_id: str, max_bars: int, symbol: str | None = None, **window: int):
+        """The strategy's current spec on stored history followed by the live working set: candles, indicators,
+        its live trades as markers and its paper fills, in ``[start, end)``, at most ``max_bars`` candles."""
+        strategy = strategy_repository().get(strategy_id)
+        try:
+            symbol = normalize_symbol(symbol or strategy.spec["symbols"][0])
+        except CandleDataError as exc:
+            abort(422, message="The symbol is not valid.", errors={"query": {"symbol": [str(exc)]}})
+        start, end = window.get("start"), window.get("end")
+        body = strategy_chart_body(mongo_db(), redis_client(), strategy, symbol, start, end, max_bars)
+        if body is None:
+            problem = f"no {symbol} {strategy.spec['timeframe']} candles, stored or live"
+            abort(422, message=f"There is nothing to chart: {problem}.", errors={"query": {"symbol": [problem]}})
+        return Response(body, mimetype="application/json")

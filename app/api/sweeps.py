@@ -6,16 +6,18 @@ problem is a 422 naming the field), stores it with its chunks and sends one
 task per chunk; it answers ``202``. A sweep's page shows its chunks by state
 and the best result so far; ``.../results`` pages through the ranking.
 ``.../resume`` sends again the chunks that are not done, after a worker died
-or a chunk failed. docs/backtest-jobs.md has the whole story.
+or a chunk failed. ``.../heatmap`` lays the objective over two parameters.
+``DELETE`` cancels a queued or running sweep and removes a finished one.
+docs/backtest-jobs.md has the whole story.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.backtests import (
@@ -28,8 +30,10 @@ from app.api.backtests import (
 from app.context import strategy_repository
 from app.schemas import PageArgsSchema, page_of, page_schema
 from backtests.defaults import DEFAULT_OBJECTIVE, MAX_CHUNK_SIZE
+from backtests.sweeps import heatmap, stat_names, unknown_stat
+from strategies.document import did_you_mean, joined
 from tasks.backtests import resume_sweep, submit_sweep
-from tickflow.storage.backtest_results import SweepRepository
+from tickflow.storage.backtest_results import State, SweepRepository
 from tickflow.storage.connections import mongo_db
 
 blp = Blueprint("sweeps", __name__, url_prefix="/api/v1/sweeps", description="Parameter sweeps")
@@ -104,6 +108,47 @@ class ResumedSchema(Schema):
     resumed_chunks = fields.Integer(metadata={"description": "Chunks sent again"})
 
 
+class HeatmapArgsSchema(Schema):
+    x = fields.String(required=True, metadata={"description": "A swept parameter, across"})
+    y = fields.String(required=True, metadata={"description": "Another swept parameter, down"})
+    objective = fields.String(metadata={"description": "The stat shown (default: the sweep's objective)"})
+
+
+class HeatmapAxisSchema(Schema):
+    param = fields.String(required=True)
+    values = fields.List(fields.Float(), required=True, metadata={"description": "The swept values, ascending"})
+
+
+class HeatmapBestSchema(Schema):
+    x = fields.Float(required=True)
+    y = fields.Float(required=True)
+    value = fields.Float(required=True)
+
+
+class HeatmapSchema(Schema):
+    x = fields.Nested(HeatmapAxisSchema, required=True)
+    y = fields.Nested(HeatmapAxisSchema, required=True)
+    objective = fields.String(required=True)
+    maximize = fields.Boolean(
+        required=True, metadata={"description": "The sweep's: which end of the objective is best"}
+    )
+    z = fields.List(
+        fields.List(fields.Float(allow_none=True)),
+        required=True,
+        metadata={"description": "A row per y value, a column per x value; null where no result has a value"},
+    )
+    best = fields.Nested(
+        HeatmapBestSchema, allow_none=True, metadata={"description": "The best result's x, y and objective"}
+    )
+    fixed = fields.Dict(
+        keys=fields.String(), values=fields.Float(), required=True, metadata={"description": "The other swept params"}
+    )
+    state = fields.String(required=True)
+    complete = fields.Boolean(
+        required=True, metadata={"description": "False until the sweep is done: the cells are the results so far"}
+    )
+
+
 class ResultPageArgsSchema(PageArgsSchema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_RESULTS_PER_PAGE))
 
@@ -153,13 +198,16 @@ class SweepItem(MethodView):
         repository = SweepRepository(mongo_db())
         return _with_progress(repository, repository.get(sweep_id))
 
-    @blp.response(200, SweepSchema)
+    @blp.response(200, SweepSchema, description="The sweep was queued or running: it is cancelled")
+    @blp.alt_response(204, description="The sweep was finished: it is removed, with its chunks and results")
     @blp.alt_response(404, schema="Error", description="No sweep has this id.")
-    @blp.alt_response(409, schema="Error", description="The sweep is already done or failed.")
+    @blp.alt_response(409, schema="Error", description="The sweep finished while it was being cancelled.")
     def delete(self, sweep_id: str):
-        """Cancel a queued or running sweep: chunks not yet started will not start."""
+        """Cancel a queued or running sweep (chunks not yet started will not start), or remove a done, failed
+        or cancelled one."""
         repository = SweepRepository(mongo_db())
-        return _with_progress(repository, repository.cancel(sweep_id))
+        cancelled = repository.delete(sweep_id)
+        return _with_progress(repository, cancelled) if cancelled is not None else Response(status=204)
 
 
 @blp.route("/<sweep_id>/resume")
@@ -187,3 +235,45 @@ class SweepResults(MethodView):
         results, total = repository.ranking(sweep["_id"], offset, per_page)
         ranked = [{"rank": offset + index + 1, **result} for index, result in enumerate(results)]
         return page_of(ranked, page, per_page, total)
+
+
+@blp.route("/<sweep_id>/heatmap")
+class SweepHeatmap(MethodView):
+    @blp.arguments(HeatmapArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, HeatmapSchema)
+    @blp.alt_response(404, schema="Error", description="No sweep has this id.")
+    @blp.alt_response(422, schema="Error", description="An unknown param or objective, or x equal to y, named.")
+    def get(self, sweep_id: str, x: str, y: str, objective: str | None = None):
+        """The objective over two swept params, the others at the best result's values: a matrix for a heatmap.
+
+        Answered at any state: until the sweep is done, ``complete`` is false and the cells hold the results so far.
+        """
+        repository = SweepRepository(mongo_db())
+        sweep = repository.get(sweep_id)
+        objective = objective or sweep["objective"]
+        _check_heatmap(sweep["space"], x, y, objective)
+        results = repository.results(sweep["_id"], ["params", f"stats.{objective}"])
+        found = heatmap(sweep["space"], results, x, y, objective, sweep["maximize"])
+        return {
+            **found,
+            "x": {"param": x, "values": found["x"]},
+            "y": {"param": y, "values": found["y"]},
+            "objective": objective,
+            "maximize": sweep["maximize"],
+            "state": sweep["state"],
+            "complete": sweep["state"] == State.DONE,
+        }
+
+
+def _check_heatmap(space: dict[str, list], x: str, y: str, objective: str) -> None:
+    """422 naming each of ``x``, ``y``, ``objective`` that the sweep cannot draw."""
+    errors: dict[str, list[str]] = {}
+    for field, param in (("x", x), ("y", y)):
+        if param not in space:
+            errors[field] = [joined(f"{param!r} is not a swept parameter", did_you_mean(param, space))]
+    if x == y:
+        errors.setdefault("y", []).append("must be another parameter than x")
+    if objective not in stat_names():
+        errors["objective"] = [unknown_stat(objective)]
+    if errors:
+        abort(422, message="The heatmap cannot be drawn so.", errors={"query": errors})

@@ -2,9 +2,11 @@
 
 import io
 
+import numpy as np
 import pytest
 
-from strategies.candles import COLUMNS
+from strategies.candles import COLUMNS, Candles
+from tickflow.storage import connections
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.schema import HISTORICAL_CANDLES
 from tickflow.synthetic import generate_candles
@@ -115,6 +117,90 @@ def test_reading_pages_through_a_range_oldest_first(client, auth_headers):
         f"{URL}/BTCUSDT/1m?start=2024-01-01T00:10:00&end={T0 + 2010 * 60_000}&page=3&per_page=700", headers=auth_headers
     ).json
     assert len(last_page["items"]) == 600 and last_page["items"][-1]["ts"] == T0 + 2009 * 60_000
+
+
+@pytest.fixture
+def minutes(client, auth_headers):
+    """3,000 one-minute candles from 2024-01-01, with a gap of an hour and a half after the first 1,000, stored."""
+    candles = generate_candles(3090, start_ms=T0)
+    kept = np.r_[0:1000, 1090:3090]
+    stored = Candles(*(getattr(candles, name)[kept] for name in COLUMNS))
+    CandleStore(connections.mongo_db()).upsert("BTCUSDT", "1m", stored)
+    return stored
+
+
+def test_limit_reads_the_last_candles_before_a_time_oldest_first(client, auth_headers, minutes):
+    before = int(minutes.ts[2500])
+    body = client.get(f"{URL}/BTCUSDT/1m?before={before}&limit=30", headers=auth_headers).json
+    assert [item["ts"] for item in body["items"]] == minutes.ts[2470:2500].tolist()
+    assert body["items"][-1]["close"] == minutes.close[2499] and (body["total"], body["per_page"]) == (30, 30)
+    latest = client.get(f"{URL}/BTCUSDT/1m?limit=5", headers=auth_headers).json
+    assert [item["ts"] for item in latest["items"]] == minutes.ts[-5:].tolist()
+    across_the_gap = client.get(f"{URL}/BTCUSDT/1m?before={int(minutes.ts[1002])}&limit=4", headers=auth_headers).json
+    assert [item["ts"] for item in across_the_gap["items"]] == minutes.ts[998:1002].tolist()
+    too_early = client.get(f"{URL}/BTCUSDT/1m?before={T0}&limit=5", headers=auth_headers).json
+    assert too_early["items"] == [] and too_early["total"] == 0
+
+
+def merged_by_hand(candles, period: int) -> list[dict]:
+    """Each period's candles merged by the OHLCV rules, one loop per period."""
+    rows = []
+    for start in sorted({int(t) // period * period for t in candles.ts}):
+        bars = (candles.ts >= start) & (candles.ts < start + period)
+        rows.append(
+            {
+                "ts": start,
+                "open": candles.open[bars][0],
+                "high": candles.high[bars].max(),
+                "low": candles.low[bars].min(),
+                "close": candles.close[bars][-1],
+                "volume": pytest.approx(candles.volume[bars].sum(), rel=1e-12),
+            }
+        )
+    return rows
+
+
+def without_timestamp(items: list[dict]) -> list[dict]:
+    return [{name: value for name, value in item.items() if name != "timestamp"} for item in items]
+
+
+def test_resample_merges_candles_into_a_coarser_timeframe_by_ohlcv_rules(client, auth_headers, minutes):
+    body = client.get(f"{URL}/BTCUSDT/1m?resample=15m&per_page=5000", headers=auth_headers).json
+    assert (body["timeframe"], body["stored_timeframe"]) == ("15m", "1m")
+    assert without_timestamp(body["items"]) == merged_by_hand(minutes, 900_000)
+    assert body["total"] == len(body["items"]) == 1000 // 15 + 1 + 2000 // 15 + 1
+    hours = client.get(f"{URL}/BTCUSDT/1m?resample=1h&page=2&per_page=10", headers=auth_headers).json
+    assert without_timestamp(hours["items"]) == merged_by_hand(minutes, 3_600_000)[10:20]
+    assert hours["items"][0]["timestamp"] == "2024-01-01T10:00:00Z"
+
+
+def test_a_resampled_range_is_widened_to_whole_periods(client, auth_headers, minutes):
+    start, end = T0 + 70 * 60_000, T0 + 130 * 60_000  # 01:10 to 02:10
+    body = client.get(f"{URL}/BTCUSDT/1m?resample=1h&start={start}&end={end}", headers=auth_headers).json
+    assert [item["ts"] for item in body["items"]] == [T0 + 3_600_000, T0 + 7_200_000]
+    assert without_timestamp(body["items"]) == merged_by_hand(
+        minutes.between(T0 + 3_600_000, T0 + 3 * 3_600_000), 3_600_000
+    )
+
+
+def test_the_last_resampled_candles_are_whole_except_the_one_before_cuts(client, auth_headers, minutes):
+    before = T0 + 34 * 3_600_000 + 20 * 60_000  # 20 minutes into an hour
+    body = client.get(f"{URL}/BTCUSDT/1m?resample=1h&before={before}&limit=3", headers=auth_headers).json
+    expected = merged_by_hand(minutes.between(None, before), 3_600_000)[-3:]
+    assert without_timestamp(body["items"]) == expected and body["timeframe"] == "1h"
+    assert body["items"][-1]["ts"] == before - 20 * 60_000
+
+
+def test_resampling_to_the_stored_timeframe_changes_nothing(client, auth_headers, minutes):
+    plain = client.get(f"{URL}/BTCUSDT/1m?per_page=50", headers=auth_headers).json
+    same = client.get(f"{URL}/BTCUSDT/1m?per_page=50&resample=1m", headers=auth_headers).json
+    assert same["items"] == plain["items"] and same["total"] == plain["total"] == 3000
+
+
+@pytest.mark.parametrize("resample", ["1m", "5m"])
+def test_resampling_to_a_finer_timeframe_is_a_422_naming_resample(client, auth_headers, resample):
+    response = client.get(f"{URL}/BTCUSDT/15m?resample={resample}", headers=auth_headers)
+    assert response.status_code == 422 and "coarser than 15m" in response.json["errors"]["query"]["resample"][0]
 
 
 def test_epoch_bounds_follow_the_same_seconds_or_milliseconds_rule_as_imports(client, auth_headers):
@@ -281,6 +367,15 @@ def test_a_bad_symbol_or_timeframe_in_the_path_is_a_422_naming_it(client, auth_h
         ("per_page=5001", "per_page"),
         ("per_page=0", "per_page"),
         ("page=0", "page"),
+        ("limit=0", "limit"),
+        ("limit=5001", "limit"),
+        ("before=soon", "before"),
+        ("before=2024-01-02&start=2024-01-01", "start"),
+        ("limit=10&page=2", "page"),
+        ("limit=10&per_page=2", "per_page"),
+        ("limit=10&end=2024-01-01", "end"),
+        ("resample=2m", "resample"),
+        ("resample=1w", "resample"),
     ],
 )
 def test_bad_query_arguments_are_a_422_naming_them(client, auth_headers, query, field):
@@ -293,7 +388,7 @@ def test_the_endpoints_and_their_query_arguments_are_in_the_openapi_document(cli
     spec = client.get("/api/v1/openapi.json").json
     series = spec["paths"]["/api/v1/candles/{symbol}/{timeframe}"]
     query = {parameter["name"] for parameter in series["get"]["parameters"] if parameter["in"] == "query"}
-    assert query >= {"start", "end", "page", "per_page"}
+    assert query >= {"start", "end", "page", "per_page", "before", "limit", "resample"}
     assert set(series["post"]["requestBody"]["content"]) == {"multipart/form-data", "text/csv", "application/json"}
     assert "/api/v1/candles" in spec["paths"]
 

@@ -139,21 +139,26 @@ def test_the_list_refuses_bad_query_arguments_with_422(client, auth_headers, que
 
 @pytest.mark.parametrize("run_id", [str(ObjectId()), "nope"])
 def test_an_unknown_run_is_a_404(client, auth_headers, run_id):
-    for method, path in (("get", ""), ("delete", ""), ("get", "/trades"), ("get", "/equity")):
+    for method, path in (("get", ""), ("delete", ""), ("get", "/trades"), ("get", "/equity"), ("get", "/chart")):
         response = getattr(client, method)(f"{URL}/{run_id}{path}", headers=auth_headers)
         assert response.status_code == 404 and response.json["message"] == "No backtest has this id."
 
 
-def test_deleting_a_queued_run_cancels_it_and_deleting_again_changes_nothing(post, client, auth_headers, strategy):
+def test_deleting_a_queued_run_cancels_it_and_deleting_the_cancelled_run_removes_it(
+    post, client, auth_headers, strategy, db
+):
     run = post({"strategy_id": strategy.id})
     first = client.delete(run["location"], headers=auth_headers)
     assert first.status_code == 200 and first.json["state"] == "cancelled" and first.json["finished_at"]
     again = client.delete(run["location"], headers=auth_headers)
-    assert again.status_code == 200 and again.json == first.json
+    assert again.status_code == 204 and again.data == b""
+    assert client.get(run["location"], headers=auth_headers).status_code == 404
+    assert db.backtest_results.count_documents({}) == 0
+    assert client.delete(run["location"], headers=auth_headers).status_code == 404
 
 
-def test_trades_and_equity_of_a_run_that_is_not_done_are_a_409(post, client, auth_headers, strategy):
+def test_trades_equity_and_chart_of_a_run_that_is_not_done_are_a_409(post, client, auth_headers, strategy):
     run = post({"strategy_id": strategy.id})
-    for path in ("/trades", "/equity"):
+    for path in ("/trades", "/equity", "/chart"):
         response = client.get(run["location"] + path, headers=auth_headers)
         assert response.status_code == 409 and "queued" in response.json["message"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from bson import BSON
+from bson import BSON, ObjectId
 from celery.result import AsyncResult
 
+from app.series import sampled
 from strategies.backtest import run_backtest
 from strategies.examples import load_example
 from strategies.spec import validate_spec
@@ -62,15 +64,91 @@ def test_a_worker_runs_a_queued_backtest_and_its_results_match_run_backtest(
     assert run["bars"] == len(candles) and run["n_trades"] == len(expected.trades) > 20
     assert run["stats"] == pytest.approx(expected.to_dict()["stats"], nan_ok=True)
     assert run["open_trades"] == [trade.to_dict() for trade in expected.open_trades]
-    assert run["equity_chart"] == {
-        "ts": expected.ts[expected.chart].tolist(),
-        "equity": expected.equity[expected.chart].tolist(),
-    }
+    assert run["equity_chart"]["ts"] == expected.ts[expected.chart].tolist()
+    assert run["equity_chart"]["equity"] == expected.equity[expected.chart].tolist()
     assert set(run["timings"]) == {"load_s", "run_s"} and run["worker"]["pid"] > 0
 
     assert all_trades(client, auth_headers, run["id"], per_page=7) == expected.trades.to_dicts()
     curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
     assert curve["ts"] == expected.ts.tolist() and curve["equity"] == expected.equity.tolist()
+
+
+def test_a_run_stores_buy_and_hold_from_the_first_open_with_the_entry_costs_and_drawdown_beside_its_equity(
+    finished, client, auth_headers, db, redis, candles
+):
+    doc = {**load_example("sma_cross"), "name": "costly", "costs": {"commission": 0.001, "slippage": 0.0005}}
+    strategy = StrategyRepository(db, redis).create(doc)
+    run = finished(strategy_id=strategy.id, cash=5_000)
+    expected = run_backtest(validate_spec(doc), candles, cash=5_000)
+    units = 5_000 / (candles.open[0] * 1.0005 * 1.001)
+    chart, picked = run["equity_chart"], expected.chart
+    assert chart["buy_hold"] == pytest.approx((units * candles.close[picked]).tolist(), rel=1e-12)
+    peaks = np.maximum.accumulate(expected.equity)
+    assert chart["drawdown"] == pytest.approx((expected.equity / peaks - 1)[picked].tolist(), abs=1e-15)
+    assert min(chart["drawdown"]) == pytest.approx(run["stats"]["max_drawdown_pct"] / 100)
+
+    curve = client.get(f"{URL}/{run['id']}/equity", headers=auth_headers).json
+    assert curve["buy_hold"] == pytest.approx((units * candles.close).tolist(), rel=1e-12)
+    assert curve["drawdown"] == pytest.approx((expected.equity / peaks - 1).tolist(), abs=1e-15)
+
+
+def test_returns_per_month_run_from_the_end_of_the_month_before_and_add_up_to_the_years_and_the_whole_run(
+    finished, strategy, candles
+):
+    run = finished(strategy_id=strategy.id)
+    expected = run_backtest(validate_spec(strategy.spec), candles, cash=10_000)
+    at_month_end: dict[tuple[int, int], float] = {}
+    for ts, equity in zip(expected.ts.tolist(), expected.equity.tolist(), strict=True):
+        moment = datetime.fromtimestamp(ts / 1000, UTC)
+        at_month_end[moment.year, moment.month] = equity  # the last close of each month wins
+    before = float(expected.equity[0])
+    table = {row["year"]: row for row in run["monthly_returns"]}
+    assert sorted(table) == sorted({year for year, _ in at_month_end})
+    growth = 1.0
+    for (year, month), equity in at_month_end.items():
+        assert table[year]["months"][month - 1] == pytest.approx(equity / before - 1, abs=1e-12)
+        growth *= equity / before
+        before = equity
+    assert all(len(row["months"]) == 12 for row in table.values())
+    assert growth - 1 == pytest.approx(run["stats"]["return_pct"] / 100)
+    years = np.prod([1 + row["total"] for row in table.values()]) - 1
+    assert years == pytest.approx(run["stats"]["return_pct"] / 100)
+
+
+def test_the_equity_curve_can_be_cut_to_a_range_and_sampled_to_at_most_max_points(
+    finished, client, auth_headers, strategy, candles
+):
+    run = finished(strategy_id=strategy.id)
+    expected = run_backtest(validate_spec(strategy.spec), candles, cash=10_000)
+    start, end = int(candles.ts[300]), int(candles.ts[1500])
+
+    def curve(query: str) -> dict:
+        response = client.get(f"{URL}/{run['id']}/equity?{query}", headers=auth_headers)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    cut = curve(f"start={start}&end={end}")
+    assert cut["ts"] == expected.ts[300:1500].tolist() and cut["equity"] == expected.equity[300:1500].tolist()
+    peaks = np.maximum.accumulate(expected.equity)  # the peak before the range counts
+    assert cut["drawdown"] == pytest.approx((expected.equity / peaks - 1)[300:1500].tolist(), abs=1e-15)
+
+    few = curve(f"start={start}&end={end}&max_points=100")
+    kept = 300 + sampled(expected.ts[300:1500], 100)
+    assert 90 <= len(few["ts"]) <= 100 and few["ts"][-1] == int(candles.ts[1499])
+    assert few["ts"] == expected.ts[kept].tolist() and few["equity"] == expected.equity[kept].tolist()
+    assert set(few) == {"ts", "equity", "buy_hold", "drawdown"}
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("max_points=1", "max_points"), ("max_points=x", "max_points"), ("start=5&end=4", "end"), ("end=soon", "end")],
+)
+def test_bad_equity_arguments_are_a_422_naming_the_field(
+    finished, client, auth_headers, strategy, candles, query, field
+):
+    run = finished(strategy_id=strategy.id)
+    response = client.get(f"{URL}/{run['id']}/equity?{query}", headers=auth_headers)
+    assert response.status_code == 422 and field in response.json["errors"]["query"], response.json
 
 
 def test_a_run_returns_the_entries_it_skipped_by_reason_with_the_first_few(finished, strategy, candles):
@@ -110,11 +188,18 @@ def test_a_run_without_candles_fails_saying_what_is_missing(finished, strategy, 
     assert late["error"].startswith(f"no {SYMBOL} {TIMEFRAME} candles from 2030-01-01T00:00:00Z: ")
 
 
-def test_a_finished_run_cannot_be_cancelled(finished, client, auth_headers, strategy, candles):
+def test_deleting_a_done_run_removes_it_with_its_trades_and_curves(
+    finished, client, auth_headers, strategy, candles, db
+):
     run = finished(strategy_id=strategy.id)
+    kept = finished(strategy_id=strategy.id, params={"fast": 5})
+    assert db.backtest_arrays.count_documents({"owner": ObjectId(run["id"])}) > 0
     response = client.delete(f"{URL}/{run['id']}", headers=auth_headers)
-    assert response.status_code == 409 and response.json["message"] == "The backtest is already done."
-    assert client.get(f"{URL}/{run['id']}", headers=auth_headers).json["state"] == "done"
+    assert response.status_code == 204 and response.data == b""
+    assert db.backtest_results.count_documents({"_id": ObjectId(run["id"])}) == 0
+    assert db.backtest_arrays.count_documents({"owner": ObjectId(run["id"])}) == 0
+    assert client.get(f"{URL}/{run['id']}", headers=auth_headers).status_code == 404
+    assert client.get(f"{URL}/{kept['id']}/equity", headers=auth_headers).status_code == 200
 
 
 def test_running_a_done_run_again_changes_nothing(finished, client, auth_headers, strategy, candles, db):

@@ -55,6 +55,16 @@ def test_a_cancelled_sweep_stays_cancelled_and_cannot_be_resumed(client, auth_he
     assert client.post(f"{URL}/{sweep['id']}/resume", headers=auth_headers).status_code == 409
 
 
+def test_deleting_a_cancelled_sweep_removes_it_with_its_chunks(client, auth_headers, submit_sweep, strategy, db):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6]}, chunk_size=1)
+    assert client.delete(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 200
+    removed = client.delete(f"{URL}/{sweep['id']}", headers=auth_headers)
+    assert removed.status_code == 204 and removed.data == b""
+    assert db.sweeps.count_documents({}) == 0 and db.sweep_chunks.count_documents({}) == 0
+    assert client.get(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 404
+    assert client.delete(f"{URL}/{sweep['id']}", headers=auth_headers).status_code == 404
+
+
 @pytest.mark.parametrize(
     "body, field, words",
     [
@@ -97,3 +107,15 @@ def test_the_symbol_defaults_to_the_strategys_first(submit_sweep, strategy):
         "sharpe",
         True,
     )
+
+
+def test_the_heatmap_of_a_sweep_not_done_answers_the_results_so_far_flagged_incomplete(
+    client, auth_headers, submit_sweep, strategy
+):
+    sweep = submit_sweep(strategy_id=strategy.id, grid={"fast": [5, 6], "slow": [20, 30, 40]})
+    response = client.get(f"{URL}/{sweep['id']}/heatmap?x=slow&y=fast", headers=auth_headers)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert (body["state"], body["complete"], body["best"], body["fixed"]) == ("queued", False, None, {})
+    assert body["z"] == [[None, None, None], [None, None, None]] and body["x"]["values"] == [20, 30, 40]
+    assert client.get(f"{URL}/{'0' * 24}/heatmap?x=slow&y=fast", headers=auth_headers).status_code == 404

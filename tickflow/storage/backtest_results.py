@@ -57,6 +57,8 @@ from tickflow.storage.schema import BACKTEST_ARRAYS, BACKTEST_RESULTS, SWEEP_CHU
 PART_BYTES = 4 * 1024 * 1024  # per array part: well under 16 MB, and a trade page reads one or two
 TRADE_COLUMNS = tuple(field.name for field in dataclasses.fields(TradeLog))
 EQUITY_COLUMNS = ("ts", "equity")
+CURVE_COLUMNS = (*EQUITY_COLUMNS, "buy_hold")
+"""The per-bar curves of a run; runs stored before buy-and-hold existed have only the first two."""
 
 
 class State(StrEnum):
@@ -236,8 +238,9 @@ class BacktestRepository:
         doc["_id"] = self._runs.insert_one(doc).inserted_id
         return doc
 
-    def get(self, run_id: str | ObjectId) -> dict:
-        doc = self._runs.find_one({"_id": object_id(run_id)})
+    def get(self, run_id: str | ObjectId, projection: Mapping[str, Any] | None = None) -> dict:
+        """The run (only the fields ``projection`` names, if given); ``JobNotFound`` if there is none."""
+        doc = self._runs.find_one({"_id": object_id(run_id)}, projection)
         if doc is None:
             raise JobNotFound(str(run_id))
         return doc
@@ -354,10 +357,24 @@ class BacktestRepository:
             raise WrongState(f"the backtest is already {doc['state']}", doc["state"])
         return doc
 
-    def equity(self, doc: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """The full equity curve of a done run: timestamps (epoch ms) and account values."""
-        ts, equity = (self._arrays.read(doc["_id"], doc["arrays_attempt"], name) for name in EQUITY_COLUMNS)
-        return ts, equity
+    def delete(self, run_id: str | ObjectId) -> dict | None:
+        """Cancel a queued or running run and return it, or remove a finished one with its arrays (``None``).
+
+        ``JobNotFound`` if there is no such run. A run cannot come back from a final state, so
+        the removal cannot race with an execution: a redelivered task finds nothing to claim, and
+        one still finishing finds nothing to flip and deletes the arrays it wrote.
+        """
+        oid = object_id(run_id)
+        if self._runs.find_one_and_delete({"_id": oid, "state": {"$nin": list(ACTIVE)}}, {"_id": 1}) is None:
+            return self.cancel(oid)  # JobNotFound when there is none
+        self._arrays.delete(oid)
+        return None
+
+    def curves(self, doc: Mapping[str, Any], lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
+        """Bars ``lo`` up to ``hi`` of a done run's per-bar curves (``CURVE_COLUMNS``), those it has."""
+        read = self._arrays.read
+        columns = {name: read(doc["_id"], doc["arrays_attempt"], name, lo, hi) for name in CURVE_COLUMNS}
+        return {name: values for name, values in columns.items() if len(values) or name in EQUITY_COLUMNS}
 
     def trades(self, doc: Mapping[str, Any], offset: int, limit: int) -> TradeLog:
         """Closed trades ``offset .. offset + limit - 1`` of a done run (``doc["n_trades"]`` in all)."""
@@ -637,6 +654,25 @@ class SweepRepository:
         if doc["state"] != State.CANCELLED:
             raise WrongState(f"the sweep is already {doc['state']}", doc["state"])
         return doc
+
+    def delete(self, sweep_id: str | ObjectId) -> dict | None:
+        """Cancel a queued or running sweep and return it, or remove a finished one with its chunks and results
+        (``None``). ``JobNotFound`` if there is no such sweep.
+
+        The sweep goes first: a chunk still finishing checks that its sweep is active before it
+        writes results, and finds none.
+        """
+        oid = object_id(sweep_id)
+        if self._sweeps.find_one_and_delete({"_id": oid, "state": {"$nin": list(ACTIVE)}}, {"_id": 1}) is None:
+            return self.cancel(oid)  # JobNotFound when there is none
+        self._chunks.delete_many({"sweep_id": oid})
+        self._results.delete_many({"sweep_id": oid})
+        return None
+
+    def results(self, sweep_id: ObjectId, fields: Sequence[str]) -> list[dict]:
+        """Every result of a sweep so far, in combo order, with only ``fields`` (dotted: ``stats.sharpe``)."""
+        cursor = self._results.find({"sweep_id": sweep_id}, {"_id": 0, **dict.fromkeys(fields, 1)})
+        return list(cursor.sort("combo", ASCENDING))
 
     def reopen(self, sweep_id: str | ObjectId) -> tuple[dict, list[ObjectId]]:
         """Make a sweep runnable again and return the chunks to send: every chunk not done.

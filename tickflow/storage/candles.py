@@ -237,7 +237,15 @@ class CandleStore:
         last = min(int(np.searchsorted(ends, offset + limit, "left")), len(extents) - 1)
         window = self._load_buckets({**key, "start": {"$gte": starts[first], "$lte": starts[last]}})
         skipped = int(ends[first] - counts[first])
-        return _slice(window.between(start_ms, end_ms), offset - skipped, offset - skipped + limit), total
+        return window.between(start_ms, end_ms).slice(offset - skipped, offset - skipped + limit), total
+
+    def last(self, symbol: str, timeframe: str, before_ms: int | None, count: int) -> Candles:
+        """The last ``count`` stored candles opened before ``before_ms`` (all of the series without it), however
+        sparse the history is: counted from the buckets' index, then one page read."""
+        _, total = self.page(symbol, timeframe, None, before_ms, 0, 0)
+        if not total:
+            return Candles.empty()
+        return self.page(symbol, timeframe, None, before_ms, max(0, total - count), count)[0]
 
     def ranges(self) -> list[SymbolRange]:
         """Every stored (symbol, timeframe) with its first and last timestamp and candle count.
@@ -411,7 +419,7 @@ def _split_into_buckets(timeframe: str, candles: Candles) -> Iterator[tuple[int,
     bounds = [0, *(np.flatnonzero(np.diff(starts)) + 1).tolist(), len(candles)]
     for lo, hi in itertools.pairwise(bounds):
         if hi > lo:
-            yield int(starts[lo]), _slice(candles, lo, hi)
+            yield int(starts[lo]), candles.slice(lo, hi)
 
 
 def _start_filter(timeframe: str, start_ms: int | None, end_ms: int | None) -> dict[str, Any]:
@@ -423,7 +431,3 @@ def _start_filter(timeframe: str, start_ms: int | None, end_ms: int | None) -> d
     if end_ms is not None:
         bounds["$lt"] = int(end_ms)
     return {"start": bounds} if bounds else {}
-
-
-def _slice(candles: Candles, lo: int, hi: int) -> Candles:
-    return Candles(*(getattr(candles, name)[lo:hi] for name in COLUMNS))

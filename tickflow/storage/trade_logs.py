@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
@@ -86,6 +86,16 @@ class TradeLogRepository:
             .limit(per_page)
         )
         return list(cursor), total
+
+    def overlapping(self, strategy_id: str, symbol: str, start_ms: int | None, end_ms: int | None) -> list[dict]:
+        """A strategy's trades on ``symbol`` held at some time in ``[start_ms, end_ms)`` (either bound optional):
+        opened before ``end_ms`` and still open or closed at or after ``start_ms``; oldest first."""
+        query: dict[str, Any] = {"strategy_id": strategy_id, "symbol": symbol}
+        if end_ms is not None:
+            query["opened_at"] = {"$lt": _moment(end_ms)}
+        if start_ms is not None:
+            query["$or"] = [{"status": "open"}, {"closed_at": {"$gte": _moment(start_ms)}}]
+        return list(self.collection.find(query, {"_id": 0}).sort([("opened_at", ASCENDING), ("trade_id", ASCENDING)]))
 
     def open_trades(self, strategy_id: str) -> list[dict]:
         return list(self.collection.find({"strategy_id": strategy_id, "status": "open"}, {"_id": 0}))
