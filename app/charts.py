@@ -30,17 +30,13 @@ from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.chart import Chart, strategy_chart
 from strategies.domain import EXIT_REASON_CODES, OrderSide, Side
 from strategies.spec import validate_spec
+from tickflow.settings import live_settings
 from tickflow.storage import keys
 from tickflow.storage.backtest_results import BacktestRepository
 from tickflow.storage.candle_rows import candles_from_joined
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy
 from tickflow.storage.trade_logs import TradeLogRepository
-
-LIVE_MIN_BARS = 500
-LIVE_WARMUP_MULTIPLE = 10
-"""Stored bars read before a strategy chart's ``start``: as many as the live engine's working set holds by default
-(``max(500, 10 x (warm-up + 1))``), so indicators are warmed up as the engine's are."""
 
 _EXIT_REASONS = {code: reason.value for reason, code in EXIT_REASON_CODES.items()}
 _ENTRY_REASONS = {Side.LONG: "enter_long", Side.SHORT: "enter_short"}
@@ -251,7 +247,7 @@ def warmup_start(start_ms: int | None, warmup_bars: int, timeframe: str) -> int 
     """Where to start reading stored history for a chart from ``start_ms``: early enough to warm indicators up."""
     if start_ms is None:
         return None
-    bars = max(LIVE_MIN_BARS, LIVE_WARMUP_MULTIPLE * (warmup_bars + 1))
+    bars = live_settings().working_set_bars(warmup_bars)  # as many as the engine's working set holds
     return start_ms - bars * TIMEFRAME_MS[timeframe]
 
 

@@ -121,9 +121,9 @@ def platform() -> Iterator[tuple[str, str, str]]:
 def seed() -> None:
     """20 strategies, the first 10 trading on paper (an account each for ``/live/positions``)."""
     from strategies.examples import load_example
+    from tickflow.settings import live_settings
     from tickflow.storage.connections import mongo_db, redis_client
     from tickflow.storage.strategies import StrategyRepository
-    from workers.config import live_settings
     from workers.engine import LiveEngine
 
     strategies = StrategyRepository(mongo_db(), redis_client())
@@ -257,9 +257,9 @@ def stream_clients(stream: str, token: str, count: int, pipe: multiprocessing.co
 
 def event_delay(clients: multiprocessing.connection.Connection, streams: int) -> dict[str, float]:
     """Close ``CANDLES`` candles with the ingest script, one every ``CANDLE_EVERY_S``; the delays to every stream."""
+    from tickflow.settings import live_settings
     from tickflow.storage import keys
     from tickflow.storage.connections import redis_client
-    from workers.config import live_settings
     from workers.ingest import Ingestor
     from workers.ticks import decode_batch
 

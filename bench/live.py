@@ -272,8 +272,8 @@ class Bench:
         return round(float(p99), 1)
 
     def _start(self, doc: dict) -> str:
+        from tickflow.settings import live_settings
         from tickflow.storage.strategies import StrategyRepository
-        from workers.config import live_settings
         from workers.engine import LiveEngine
 
         strategy_id = StrategyRepository(self.db, self.redis).create(doc).id

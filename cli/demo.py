@@ -132,7 +132,7 @@ def seed_demo(
         record(examples=ids)
 
     if "paper" not in done:
-        from workers.config import live_settings
+        from tickflow.settings import live_settings
         from workers.engine import LiveEngine
 
         engine = LiveEngine(client, db, live_settings())

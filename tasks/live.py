@@ -30,8 +30,8 @@ from kombu.exceptions import OperationalError
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
 from tickflow.runtime import freeze_startup_objects
+from tickflow.settings import live_settings
 from tickflow.storage.connections import mongo_db, redis_client
-from workers.config import live_settings
 from workers.engine import CloseJob, LiveEngine, NotReady
 from workers.positions import warm_kernels
 from workers.recovery import ensure_live_state

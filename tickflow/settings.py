@@ -1,4 +1,5 @@
-"""One settings object, read from the environment once at start-up.
+"""Settings, read from the environment once at start-up: the process's (``Settings``) and the live
+engine's tuning (``LiveSettings``).
 
 Defaults point at the local Redis and MongoDB that ``make run`` starts, so a
 developer needs no configuration; production sets ``MONGO_URI`` and
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 from redis.connection import parse_url as redis_parse_url
+
+from tickflow.storage.events import EVENTS_LENGTH
 
 # Local development ports, chosen away from the stock ones so that the
 # platform never collides with a Redis or MongoDB the machine already runs.
@@ -253,3 +256,48 @@ def load_env_file(path: str | os.PathLike = ".env") -> None:
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings.from_env()
+
+
+# -- the live engine's tuning --------------------------------------------------------------------
+# Each has a sensible default, so nothing needs configuring to run. The workers use them, and the
+# API where it must size a window as the engine does (a strategy chart's warm-up).
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    min_bars: int = 500
+    """The shortest working set of closed candles kept per symbol and timeframe."""
+    warmup_multiple: int = 10
+    """A strategy gets at least this many times its warm-up bars of history. EMA, RSI, ATR and
+    MACD depend on how much history they start from; 10x the warm-up makes the difference
+    from a backtest over all history negligible (see docs/live-engine.md)."""
+    stale_candles: float = 1.0
+    """Work on a close that arrives more than this many candle periods late is dropped, not traded."""
+    chain_batch: int = 500
+    """Most strategies one decide -> execute chain carries."""
+    path_length: int = 10_000
+    """Entries kept in each symbol's price-path stream (what stops are checked against)."""
+    events_length: int = EVENTS_LENGTH
+    """Entries kept in the events stream that the stream process serves."""
+    order_claim_days: int = 30
+    """How long an order claim (and so the protection against a second send) is kept."""
+
+    def working_set_bars(self, warmup_bars: int) -> int:
+        """Closed candles kept for a strategy whose rules need ``warmup_bars``: ``warmup_multiple`` times its
+        warm-up, at least ``min_bars``."""
+        return max(self.min_bars, self.warmup_multiple * (warmup_bars + 1))
+
+    @classmethod
+    def from_env(cls) -> LiveSettings:
+        env = os.environ
+        return cls(
+            min_bars=env_number(env, "TICKFLOW_LIVE_MIN_BARS", cls.min_bars, int),
+            warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
+            stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
+            chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
+        )
+
+
+@lru_cache(maxsize=1)
+def live_settings() -> LiveSettings:
+    return LiveSettings.from_env()

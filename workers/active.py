@@ -17,6 +17,7 @@ import redis
 from bson import ObjectId
 from pymongo.database import Database
 
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, active_entries, active_entry
 from tickflow.storage.candles import CandleStore
@@ -30,17 +31,17 @@ REBUILD_TIMEFRAMES = lua_script("workers", "rebuild_timeframes")
 
 
 class ActiveSet:
-    def __init__(self, client: redis.Redis, db: Database, min_bars: int, warmup_multiple: int) -> None:
+    def __init__(self, client: redis.Redis, db: Database, settings: LiveSettings) -> None:
         self.redis = client
         self.strategies = db[STRATEGIES]
         self.history = CandleStore(db)
-        self.min_bars = min_bars
-        self.warmup_multiple = warmup_multiple
+        self.settings = settings
+        self.min_bars = settings.min_bars
         self._rebuild_timeframes = client.register_script(REBUILD_TIMEFRAMES)
 
     def entry_for(self, strategy: LiveStrategy, mode: str, cash: float, since: int) -> LiveEntry:
         spec = strategy.spec
-        bars = strategy.bars_needed(self.min_bars, self.warmup_multiple)
+        bars = self.settings.working_set_bars(spec.warmup_bars)
         return LiveEntry(mode, cash, list(spec.symbols), spec.timeframe, bars, since)
 
     def start(self, strategy: LiveStrategy, mode: str, cash: float, since: int) -> LiveEntry:

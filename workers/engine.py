@@ -36,6 +36,7 @@ from pymongo.database import Database
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side, SkippedEntry
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, PositionsOpen
 from tickflow.storage.candle_rows import row_open
@@ -48,7 +49,6 @@ from tickflow.storage.trade_logs import TradeLogRepository
 from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import broker_for, submit_all
-from workers.config import LiveSettings
 from workers.equity import EquityRecorder
 from workers.ingest import Close, Ingestor, working_sets
 from workers.orders import OrderClaims, OrderRequest, client_order_id
@@ -150,7 +150,7 @@ class LiveEngine:
         self.ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
         self.book = PositionBook(client, settings.events_length)
         self.catalog = StrategyCatalog(StrategyRepository(db, client))
-        self.active = ActiveSet(client, db, settings.min_bars, settings.warmup_multiple)
+        self.active = ActiveSet(client, db, settings)
         self.claims = OrderClaims(client, settings.order_claim_days)
         self.trade_logs = TradeLogRepository(db)
         self.archive = Outbox(client, keys.trade_outbox(), self.trade_logs.upsert, "trade_logs")

@@ -76,10 +76,6 @@ class LiveStrategy:
         # ``close`` too: a rule of constants still needs one series to know how many bars there are.
         return frozenset({name for rule in self.spec.rules.values() for name in rule.identifiers} | atr | {"close"})
 
-    def bars_needed(self, min_bars: int, warmup_multiple: int) -> int:
-        """Working-set length this strategy wants: ``warmup_multiple`` x its warm-up, at least ``min_bars``."""
-        return max(min_bars, warmup_multiple * (self.spec.warmup_bars + 1))
-
 
 class StrategyCatalog:
     """Compiled strategies by id, revalidated against the cache at most every ``refresh_s``.

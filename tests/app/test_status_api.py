@@ -3,9 +3,9 @@
 import time
 
 from strategies.examples import load_example
+from tickflow.settings import live_settings
 from tickflow.storage import keys
 from tickflow.storage.strategies import StrategyRepository
-from workers.config import live_settings
 from workers.engine import LiveEngine
 
 

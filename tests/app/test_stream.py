@@ -251,7 +251,7 @@ def test_odd_credentials_are_a_json_401(stream_server, request_options):
 def test_live_events_arrive_as_the_engine_adds_them_with_numbers_as_numbers(stream_server, token, db, redis):
     from tests.workers.conftest import create_strategy, spec_doc
     from tests.workers.replay import run_candles
-    from workers.config import LiveSettings
+    from tickflow.settings import LiveSettings
     from workers.engine import LiveEngine
 
     engine = LiveEngine(redis, db, LiveSettings())

@@ -14,12 +14,12 @@ from cli.demo import (
 from strategies.backtest import run_backtest
 from strategies.examples import EXAMPLES
 from strategies.spec import validate_spec
+from tickflow.settings import live_settings
 from tickflow.storage.backtest_results import BacktestRepository, SweepRepository
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.connections import redis_client
 from tickflow.storage.tokens import TokenRepository
 from tickflow.synthetic import generate_candles
-from workers.config import live_settings
 from workers.engine import LiveEngine
 
 NOW = 1_767_225_600_000 + 12 * 3_600_000  # 2026-01-01 12:00 UTC

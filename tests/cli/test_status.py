@@ -14,12 +14,11 @@ from tasks.backtests import submit_backtest
 from tests.backtests.conftest import new_backtest_worker
 from tests.celery_workers import CeleryWorker
 from tests.conftest import ROOT
-from tickflow.settings import get_settings
+from tickflow.settings import get_settings, live_settings
 from tickflow.storage import keys
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
-from workers.config import live_settings
 from workers.engine import LiveEngine
 
 

@@ -35,11 +35,10 @@ from tasks.routing import (
 from tests.celery_workers import CeleryWorker, started_workers, wait_for
 from tests.workers.conftest import create_strategy, spec_doc
 from tests.workers.replay import archived_trades, backtest_trades, candle_ticks
-from tickflow.settings import SettingsError, get_settings
+from tickflow.settings import LiveSettings, SettingsError, get_settings
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_open, wait_candle_processed
 from workers.ticks import encode_batch

@@ -102,7 +102,7 @@ def test_a_malformed_number_setting_is_one_line_naming_it(raw, kind, bounds, mes
 
 
 def test_the_live_engine_settings_are_checked_the_same_way(monkeypatch):
-    from workers.config import LiveSettings
+    from tickflow.settings import LiveSettings
     from workers.maintenance import IDLE_ENV, prune_idle_s
 
     monkeypatch.setenv("TICKFLOW_LIVE_STALE_CANDLES", "-1")

@@ -20,9 +20,8 @@ import redis as redis_lib
 from strategies.examples import load_example
 from tasks.celery_app import app as celery_app
 from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
-from tickflow.settings import get_settings
+from tickflow.settings import LiveSettings, get_settings
 from tickflow.storage.strategies import StrategyRepository
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 
 SYMBOL = "BTCUSDT"

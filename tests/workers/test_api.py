@@ -15,9 +15,9 @@ from pymongo import MongoClient
 from app.api import live
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.replay import run_candles
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.synthetic import generate_candles
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 
 

@@ -20,8 +20,7 @@ from tasks import live as live_tasks
 from tasks.celery_app import app as celery_app
 from tests.conftest import ROOT
 from tests.workers.conftest import SYMBOL, TIMEFRAME
-from tickflow.settings import get_settings
-from workers.config import LiveSettings
+from tickflow.settings import LiveSettings, get_settings
 from workers.engine import CloseJob, Leg, LiveEngine
 
 
@@ -115,7 +114,7 @@ import json
 from strategies import position as machine
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.replay import candle_ticks
-from workers.config import LiveSettings
+from tickflow.settings import LiveSettings
 from workers.engine import LiveEngine
 from workers.positions import warm_kernels
 from workers.ticks import encode_batch

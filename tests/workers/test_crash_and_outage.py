@@ -30,10 +30,10 @@ from tests.workers.conftest import (
     wait_for,
 )
 from tests.workers.replay import archived_trades, backtest_trades, candle_ticks, replay
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.schema import ensure_schema
 from tickflow.synthetic import generate_candles
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch

@@ -26,12 +26,12 @@ from tasks.beat import BEAT_SCHEDULE, PRUNE_EVERY_S, RECONCILE_EVERY_S, REFRESH_
 from tests.celery_workers import CeleryWorker, wait_for
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers.replay import run_candles
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.positions import Position
 from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, StrategyRepository
 from tickflow.synthetic import generate_candles
 from workers.broker import PaperBroker, account
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.maintenance import IDLE_ENV, prune_live_keys, reconcile_positions, refresh_strategy_cache
 from workers.orders import OrderClaims, OrderRequest, client_order_id

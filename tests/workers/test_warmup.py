@@ -36,12 +36,12 @@ from strategies.spec import validate_spec
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
 from tests.workers.feeds.conftest import take
 from tests.workers.replay import run_candles
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import format_rows
 from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
 from workers import warmup
-from workers.config import LiveSettings
 from workers.engine import LiveEngine
 from workers.feeds import SimulatedFeed
 from workers.recovery import ensure_live_state

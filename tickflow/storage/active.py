@@ -36,7 +36,7 @@ class LiveEntry:
     symbols: list[str]
     timeframe: str
     bars: int
-    """Working-set length it wants (``LiveStrategy.bars_needed``)."""
+    """Working-set length it wants (``LiveSettings.working_set_bars``)."""
     since: int = 0
     """When its run started, in epoch ms: its accounts started then with ``cash`` (0 for an entry stored before
     runs were recorded). Trade records carry it as ``run``."""
