@@ -661,6 +661,77 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/strategies/{strategy_id}/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The strategy's current spec on stored history followed by the live working set: candles, indicators,
+         *     its live trades as markers and its paper fills, in ``[start, end)``, at most ``max_bars`` candles.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First time included: ISO-8601 or epoch seconds or ms */
+                    start?: string;
+                    /** @description Where the range ends (excluded): ISO-8601 or epoch seconds or ms */
+                    end?: string;
+                    /** @description At most this many candles; more are merged into coarser ones */
+                    max_bars?: number;
+                    /** @description Defaults to the spec's first symbol */
+                    symbol?: string;
+                };
+                header?: never;
+                path: {
+                    strategy_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StrategyChart"];
+                    };
+                };
+                /** @description No strategy has this id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A bad query argument, or a symbol without candles, named. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/candles": {
         parameters: {
             query?: never;
@@ -708,16 +779,27 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read candles in a time range, oldest first, a page at a time. */
+        /**
+         * Read candles oldest first: in a time range a page at a time, or the last ``limit`` before a time;
+         *     in the stored timeframe or merged into a coarser one (``resample``).
+         */
         get: {
             parameters: {
                 query?: {
-                    /** @description First open time included: ISO-8601 or epoch seconds or ms */
+                    /** @description First time included: ISO-8601 or epoch seconds or ms */
                     start?: string;
-                    /** @description Open time where the range ends (excluded): ISO-8601 or epoch seconds or ms */
+                    /** @description Where the range ends (excluded): ISO-8601 or epoch seconds or ms */
                     end?: string;
+                    /** @description Default 1 */
                     page?: number;
+                    /** @description Default 1000 */
                     per_page?: number;
+                    /** @description The last `limit` candles opened before this time (instead of a range and pages) */
+                    before?: string;
+                    /** @description How many of the last candles (before `before`, if given); default 1000 */
+                    limit?: number;
+                    /** @description A coarser timeframe to merge the stored candles into, by OHLCV rules */
+                    resample?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d";
                 };
                 header?: never;
                 path: {
@@ -737,7 +819,15 @@ export interface paths {
                         "application/json": components["schemas"]["CandlePage"];
                     };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description A bad symbol, timeframe or query argument, named. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -939,7 +1029,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Cancel a queued or running run; its worker stops at the next stage and stores nothing. */
+        /**
+         * Cancel a queued or running run (its worker stops at the next stage and stores nothing), or remove a
+         *     done, failed or cancelled one.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -951,7 +1044,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description The run was queued or running: it is cancelled */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -959,6 +1052,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Backtest"];
                     };
+                };
+                /** @description The run was finished: it is removed, with its trades and curves */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description No backtest has this id. */
                 404: {
@@ -969,7 +1069,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The run is already done or failed. */
+                /** @description The run finished while it was being cancelled. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1058,10 +1158,20 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The full equity curve of a done run: one point per bar (a million-bar run answers ~25 MB). */
+        /**
+         * The equity, buy-and-hold and drawdown curves of a done run: one point per bar in ``[start, end)``
+         *     (a million-bar run answers ~50 MB), or at most ``max_points`` of them.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description First time included: ISO-8601 or epoch seconds or ms */
+                    start?: string;
+                    /** @description Where the range ends (excluded): ISO-8601 or epoch seconds or ms */
+                    end?: string;
+                    /** @description At most this many points: the last of each equal slice of time (default: all) */
+                    max_points?: number;
+                };
                 header?: never;
                 path: {
                     run_id: string;
@@ -1090,6 +1200,85 @@ export interface paths {
                 };
                 /** @description The run is not done. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{run_id}/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A done run's candles, its spec snapshot's indicators and its trades as markers, in ``[start, end)``,
+         *     merged into at most ``max_bars`` candles.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First time included: ISO-8601 or epoch seconds or ms */
+                    start?: string;
+                    /** @description Where the range ends (excluded): ISO-8601 or epoch seconds or ms */
+                    end?: string;
+                    /** @description At most this many candles; more are merged into coarser ones */
+                    max_bars?: number;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BacktestChart"];
+                    };
+                };
+                /** @description No backtest has this id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The run is not done, or its snapshot no longer validates. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Invalid request: `errors.json` maps each field to its messages. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1239,7 +1428,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Cancel a queued or running sweep: chunks not yet started will not start. */
+        /**
+         * Cancel a queued or running sweep (chunks not yet started will not start), or remove a done, failed
+         *     or cancelled one.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1251,7 +1443,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description The sweep was queued or running: it is cancelled */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1259,6 +1451,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Sweep"];
                     };
+                };
+                /** @description The sweep was finished: it is removed, with its chunks and results */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description No sweep has this id. */
                 404: {
@@ -1269,7 +1468,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The sweep is already done or failed. */
+                /** @description The sweep finished while it was being cancelled. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1388,6 +1587,75 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{sweep_id}/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The objective over two swept params, the others at the best result's values: a matrix for a heatmap.
+         * @description Answered at any state: until the sweep is done, ``complete`` is false and the cells hold the results so far.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description A swept parameter, across */
+                    x: string;
+                    /** @description Another swept parameter, down */
+                    y: string;
+                    /** @description The stat shown (default: the sweep's objective) */
+                    objective?: string;
+                };
+                header?: never;
+                path: {
+                    sweep_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Heatmap"];
+                    };
+                };
+                /** @description No sweep has this id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An unknown param or objective, or x equal to y, named. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1809,6 +2077,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/live/stream/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A ticket that opens the live stream once, within 60 s: ``new EventSource(`${url}?ticket=${ticket}`)``. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Ticket"];
+                    };
+                };
+                /** @description No valid API token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/live/stream": {
         parameters: {
             query?: never;
@@ -1817,33 +2140,166 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Server-Sent Events: ``candle``, ``signal``, ``order`` and ``fill`` events as they happen.
-         * @description Each response lasts ``seconds`` (at most 60) and then ends; the browser's EventSource
-         *     reconnects after ``retry`` and sends ``Last-Event-ID`` to resume.
+         * The live events as Server-Sent Events
+         * @description Server-Sent Events, served by the stream process (`tickflow stream`), not by this API:
+         *     open it at the `url` that `POST /api/v1/live/stream/ticket` answers.
+         *
+         *     Each event is `id: <stream id>`, `event: <type>` and `data: <JSON>`, where the JSON is the
+         *     event type's schema (`x-events` below): numbers are JSON numbers, and values not known
+         *     yet (indicator warm-up) are `null`. A comment line (`: heartbeat`) comes every 15 s;
+         *     a stream ends cleanly after 30 minutes, and the browser reconnects after the
+         *     `retry:` delay.
+         *
+         *     Resuming: a client that reconnects sends the last id it saw as `Last-Event-ID` or
+         *     `?last_id=` (a page opening a new `EventSource` with a new ticket: a ticket opens one
+         *     stream), and the stream sends every event after that id still kept (the newest
+         *     10,000), then the new ones, with no gap and no duplicate. Without either,
+         *     the stream starts with the next event.
          */
         get: {
             parameters: {
                 query?: {
-                    seconds?: number;
+                    /** @description From POST /api/v1/live/stream/ticket: opens one stream, within 60 s */
+                    ticket?: string;
+                    /** @description Resume after this event id, for clients that cannot send Last-Event-ID */
                     last_id?: string;
                 };
+                header?: {
+                    /** @description Resume after this event id (EventSource sends it when it reconnects) */
+                    "Last-Event-ID"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The stream; it stays open (up to 30 minutes) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example retry: 1000
+                         *
+                         *     id: 1700000060012-0
+                         *     event: candle
+                         *     data: {"symbol":"BTCUSDT","timeframe":"1m","t":1700000000000,"o":37000.5,"h":37012.0,"l":36990.25,"c":37005.0,"v":12.5}
+                         *
+                         *     : heartbeat
+                         */
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Last-Event-ID or last_id is not an event id. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No ticket (or it was used or expired) and no valid bearer token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight
+         * @description Allows GET with Authorization and Last-Event-ID from the CORS_ORIGINS origins.
+         */
+        options: {
+            parameters: {
+                query?: never;
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description Server-Sent Events */
+                /** @description Access-Control-Allow-* headers for an allowed origin, none otherwise */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/live/stream/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Is the stream process following the live events? (no auth) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Following them */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "text/event-stream": unknown;
+                        "application/json": {
+                            /** @enum {string} */
+                            status?: "ok" | "unavailable";
+                            /** @enum {string} */
+                            redis?: "up" | "down";
+                            /** @description Streams open in this process */
+                            streams?: number;
+                            last_event_id?: string | null;
+                        };
                     };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
-                default: components["responses"]["DEFAULT_ERROR"];
+                /** @description Redis is unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status?: "ok" | "unavailable";
+                            /** @enum {string} */
+                            redis?: "up" | "down";
+                            /** @description Streams open in this process */
+                            streams?: number;
+                            last_event_id?: string | null;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -2106,6 +2562,91 @@ export interface components {
                 [key: string]: components["schemas"]["ResolvedIndicator"];
             };
         };
+        ChartCandles: {
+            /** @description Open time of each candle, epoch ms */
+            t?: number[];
+            /** @description One value per candle */
+            o?: number[];
+            /** @description One value per candle */
+            h?: number[];
+            /** @description One value per candle */
+            l?: number[];
+            /** @description One value per candle */
+            c?: number[];
+            /** @description Volume, summed over merged bars */
+            v?: number[];
+        };
+        ChartIndicator: {
+            /** @description TA-Lib function */
+            function: string;
+            /** @description Resolved */
+            params: {
+                [key: string]: number;
+            };
+            /**
+             * @description price: over the candles; separate: a pane of its own (TA-Lib's function group)
+             * @enum {string}
+             */
+            pane: "price" | "separate";
+            /** @description TA-Lib output name -> a value per candle (at its close); null during warm-up */
+            outputs: {
+                [key: string]: (number | null)[];
+            };
+        };
+        ChartMarkers: {
+            /** @description Epoch ms of the fill */
+            time?: number[];
+            price?: number[];
+            side?: ("buy" | "sell")[];
+            /** @description enter_long, enter_short, or an exit reason (signal, stop_loss...) */
+            reason?: string[];
+        };
+        ChartFormingCandle: {
+            /** @description Open time, epoch ms */
+            t?: number;
+            o?: number;
+            h?: number;
+            l?: number;
+            c?: number;
+            v?: number;
+        };
+        FillColumns: {
+            /** @description Candle open time the order belongs to */
+            time?: number[];
+            price?: number[];
+            side?: ("buy" | "sell")[];
+            size?: number[];
+            commission?: number[];
+            /** @description open, close, or the exit reason */
+            reason?: string[];
+        };
+        StrategyChart: {
+            symbol: string;
+            timeframe: string;
+            /** @description The range asked for, epoch ms (null: none) */
+            start?: number | null;
+            /** @description The range asked for (excluded), epoch ms */
+            end?: number | null;
+            /** @description Length of each candle: the timeframe, or a multiple once merged */
+            period_ms: number;
+            /** @description Bars of the timeframe in the range, before merging */
+            bars: number;
+            candles: components["schemas"]["ChartCandles"];
+            indicators: {
+                [key: string]: components["schemas"]["ChartIndicator"];
+            };
+            /** @description Trade entries and exits */
+            markers: components["schemas"]["ChartMarkers"];
+            strategy_id: string;
+            /** @description The strategy version charted */
+            version: number;
+            /** @description Open time of the first candle from the live working set */
+            live_from?: number | null;
+            /** @description The live candle forming */
+            forming?: components["schemas"]["ChartFormingCandle"] | (Record<string, never> | null);
+            /** @description The paper broker's fills */
+            fills: components["schemas"]["FillColumns"];
+        };
         Series: {
             symbol?: string;
             timeframe?: string;
@@ -2135,7 +2676,10 @@ export interface components {
         };
         CandlePage: {
             symbol?: string;
+            /** @description The candles' timeframe: `resample`'s when given */
             timeframe?: string;
+            /** @description The timeframe they were read in (the URL's) */
+            stored_timeframe?: string;
             items?: components["schemas"]["Candle"][];
             page?: number;
             per_page?: number;
@@ -2241,6 +2785,13 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        MonthlyReturns: {
+            year?: number;
+            /** @description 12 returns as fractions, January first; null for a month without bars */
+            months?: (number | null)[];
+            /** @description The year's return, as a fraction */
+            total?: number | null;
+        };
         Backtest: {
             /** @description ObjectId, as 24 hex digits */
             id?: string;
@@ -2293,10 +2844,12 @@ export interface components {
             open_trades?: {
                 [key: string]: unknown;
             }[];
-            /** @description ts and equity of at most ~1,000 points drawing the curve */
+            /** @description ts, equity, buy_hold and drawdown (fractions, <= 0) at the same at most ~1,000 points, drawing the curves */
             equity_chart?: {
                 [key: string]: unknown;
             };
+            /** @description Per year with bars: the return of each calendar month (UTC) and of the year */
+            monthly_returns?: components["schemas"]["MonthlyReturns"][];
             /** @description Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, below_min_notional, no_equity) and the first few with time, bar, side, price, equity and reason */
             skipped?: {
                 [key: string]: unknown;
@@ -2332,10 +2885,33 @@ export interface components {
             pages?: number;
         };
         Equity: {
-            /** @description Epoch ms of every bar */
+            /** @description Epoch ms of every bar (or sampled point) */
             ts?: number[];
             /** @description Account value at every close */
             equity?: number[];
+            /** @description The starting cash held in the symbol from the first open */
+            buy_hold?: number[];
+            /** @description equity / running peak - 1 (over the whole run) */
+            drawdown?: number[];
+        };
+        BacktestChart: {
+            symbol: string;
+            timeframe: string;
+            /** @description The range asked for, epoch ms (null: none) */
+            start?: number | null;
+            /** @description The range asked for (excluded), epoch ms */
+            end?: number | null;
+            /** @description Length of each candle: the timeframe, or a multiple once merged */
+            period_ms: number;
+            /** @description Bars of the timeframe in the range, before merging */
+            bars: number;
+            candles: components["schemas"]["ChartCandles"];
+            indicators: {
+                [key: string]: components["schemas"]["ChartIndicator"];
+            };
+            /** @description Trade entries and exits */
+            markers: components["schemas"]["ChartMarkers"];
+            run_id: string;
         };
         Result: {
             rank?: number;
@@ -2543,6 +3119,34 @@ export interface components {
             total?: number;
             pages?: number;
         };
+        HeatmapAxis: {
+            param: string;
+            /** @description The swept values, ascending */
+            values: number[];
+        };
+        HeatmapBest: {
+            x: number;
+            y: number;
+            value: number;
+        };
+        Heatmap: {
+            x: components["schemas"]["HeatmapAxis"];
+            y: components["schemas"]["HeatmapAxis"];
+            objective: string;
+            /** @description The sweep's: which end of the objective is best */
+            maximize: boolean;
+            /** @description A row per y value, a column per x value; null where no result has a value */
+            z: (number | null)[][];
+            /** @description The best result's x, y and objective */
+            best?: components["schemas"]["HeatmapBest"] | (Record<string, never> | null);
+            /** @description The other swept params */
+            fixed: {
+                [key: string]: number;
+            };
+            state: string;
+            /** @description False until the sweep is done: the cells are the results so far */
+            complete: boolean;
+        };
         Start: {
             /**
              * @default paper
@@ -2740,6 +3344,114 @@ export interface components {
             total: number;
             page: number;
             per_page: number;
+        };
+        Ticket: {
+            /** @description Opens one stream, as ?ticket= on url */
+            ticket?: string;
+            /** @description Seconds the ticket stays valid if unused */
+            expires_in?: number;
+            /** @description The stream's URL (STREAM_URL when set) */
+            url?: string;
+        };
+        CandleEvent: {
+            symbol?: string;
+            timeframe?: string;
+            /** @description Open time (epoch ms) */
+            t?: number;
+            o?: number;
+            h?: number;
+            l?: number;
+            c?: number;
+            /** @description Volume */
+            v?: number;
+        };
+        SignalEvent: {
+            strategy_id?: string;
+            symbol?: string;
+            timeframe?: string;
+            /** @description Open time of the candle whose close decided (epoch ms) */
+            t?: number;
+            /** @description none, long, short or flat: the order the position wants */
+            order?: string;
+            /** @description The order changes the position (it is placed next) */
+            pending?: boolean;
+            enter_long?: boolean;
+            exit_long?: boolean;
+            enter_short?: boolean;
+            exit_short?: boolean;
+            /** @description ATR parts of the stop, target and trailing distances; null during warm-up */
+            offsets?: (number | null)[];
+        };
+        OrderEvent: {
+            /** @description <strategy>-<symbol>-<candle open ms>-<action> */
+            client_order_id?: string;
+            strategy_id?: string;
+            symbol?: string;
+            /** @description buy or sell */
+            side?: string;
+            size?: number;
+            price?: number;
+            commission?: number;
+            /** @description Open time of the candle the order belongs to (epoch ms) */
+            ts?: number;
+            /** @description open, or why a position closes (signal, stop_loss...) */
+            reason?: string;
+        };
+        FillEvent: {
+            /** @description <strategy>-<symbol>-<candle open ms>-<action> */
+            client_order_id?: string;
+            strategy_id?: string;
+            symbol?: string;
+            /** @description buy or sell */
+            side?: string;
+            size?: number;
+            price?: number;
+            commission?: number;
+            /** @description When it filled (epoch ms) */
+            ts?: number;
+        };
+        SkippedEvent: {
+            strategy_id?: string;
+            symbol?: string;
+            timeframe?: string;
+            /** @description When the entry would have filled (epoch ms) */
+            time?: number;
+            /** @description Its candle's open time (epoch ms) */
+            bar?: number;
+            /** @description long or short */
+            side?: string;
+            /** @description The price it would have filled at */
+            price?: number;
+            /** @description The account's equity then */
+            equity?: number;
+            /** @description size_below_step, below_min_qty, below_min_notional or no_equity */
+            reason?: string;
+        };
+        MismatchEvent: {
+            strategy_id?: string;
+            symbol?: string;
+            mode?: string;
+            /** @description Signed: > 0 long, < 0 short */
+            engine_size?: number;
+            broker_size?: number;
+            /** @description When the difference was first seen (epoch ms) */
+            since?: number;
+            confirmed?: boolean;
+        };
+        JobEvent: {
+            /** @description backtest or sweep */
+            kind?: string;
+            /** @description The run's or the sweep's id */
+            id?: string;
+            /** @description queued, running, done, failed or cancelled */
+            state?: string;
+            /** @description What the execution that sent it entered: loading, running, storing, or finished */
+            stage?: string;
+            /** @description A run is one chunk */
+            chunks_done?: number;
+            chunks_total?: number;
+            /** @description Why it failed (only when state is failed) */
+            error?: string;
         };
     };
     responses: {
