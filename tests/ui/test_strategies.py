@@ -96,8 +96,20 @@ def test_a_taken_name_and_an_invalid_save_show_at_their_paths(logged_in: Page, d
     expect(page.get_by_role("alert").filter(has_text="Not saved")).to_be_visible()
     assert marked(page) == f'"name": "{SPEC["name"]}"'
     assert db[STRATEGIES].count_documents({}) == 1
+
+    # Saved before the check came back: the store's 422 shows the same way.
+    replace_spec(page, json.dumps({**SPEC, "name": "Other", "timeframe": "2h"}, indent=2))
+    page.get_by_role("button", name="Create strategy").click()
+    expect(page.get_by_role("alert").filter(has_text="Not saved: The strategy spec is invalid.")).to_be_visible()
+    expect(page.get_by_test_id("problems")).to_contain_text("unknown timeframe '2h'")
+    assert db[STRATEGIES].count_documents({}) == 1
+
+    # Unsaved edits: reloading asks first.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
     page.evaluate("localStorage.setItem('tickflow.settings', JSON.stringify({zone: 'utc', theme: 'dark'}))")
     page.reload()
+    assert asked == ["beforeunload"]
     expect(page.locator("html")).to_have_class(re.compile("dark"))
     replace_spec(
         page, json.dumps({**SPEC, "timeframe": "2h", "rules": {"enter_long": "crosses_above(fast, macd)"}}, indent=2)
@@ -145,7 +157,7 @@ def test_edit_params_in_the_form_add_an_indicator_from_the_catalogue_and_save(lo
     expect(page.get_by_test_id("resolved-indicators")).to_contain_text("momentum")
     expect(page.get_by_test_id("resolved-indicators")).to_contain_text("own pane")
 
-    page.get_by_role("button", name="Save", exact=True).click()
+    editor(page).press("ControlOrMeta+s")
     expect(page.get_by_test_id("strategy-state")).to_contain_text("Version 2")
     stored = StrategyRepository(db, redis).get(strategy.id)
     assert stored.version == 2

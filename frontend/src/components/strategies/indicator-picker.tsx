@@ -146,7 +146,7 @@ export function IndicatorPicker({ open, onClose, taken, onInsert }: {
                 >
                   <span className="font-mono">{fn.function}</span>
                   <span className="ml-2 text-slate-600 dark:text-slate-300">{fn.display_name}</span>
-                  <span className="block text-xs text-slate-500 dark:text-slate-400">{fn.group}</span>
+                  <span className="block text-xs text-slate-600 dark:text-slate-400">{fn.group}</span>
                 </li>
               ))}
               {!shown.length && <li className="px-3 py-6 text-center text-sm text-slate-500 dark:text-slate-400">No function matches. Try fewer words, or all groups.</li>}

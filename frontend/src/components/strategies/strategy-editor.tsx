@@ -70,7 +70,7 @@ export function StrategyEditor({ id: routeId }: { id: string | null }) {
 
   // The document being edited, what was last saved, and the version that save (or the load) was.
   const [text, setText] = useState<string | null>(routeId ? null : TEMPLATE_TEXT);
-  const [saved, setSaved] = useState<string>("");
+  const [saved, setSaved] = useState<string>(routeId ? "" : TEMPLATE_TEXT);
   const [version, setVersion] = useState<number | null>(null);
   useEffect(() => {
     if (text === null && loaded.data) {
@@ -120,6 +120,15 @@ export function StrategyEditor({ id: routeId }: { id: string | null }) {
     setSelectPath(null);
   }, [selectPath, parsed]);
 
+  // Leaving (a reload, closing the tab, another address) with unsaved edits asks first.
+  const unsaved = text !== null && text !== saved;
+  useEffect(() => {
+    if (!unsaved) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [unsaved]);
+
   const stored = loaded.data?.data;
   const live = liveOf(stored);
   useStreamEvents(TRADING_EVENTS, (event) => {
@@ -131,7 +140,7 @@ export function StrategyEditor({ id: routeId }: { id: string | null }) {
   const uses = useMemo(() => Object.fromEntries(Object.keys(params ?? {}).map((name) => [name, paramUses(spec, name)])), [spec, params]);
   const taken = useMemo(() => indicatorNames(spec), [spec]);
   const currentErrors = shown && shown.text === current ? shown.errors : check?.errors ?? {};
-  const dirty = text !== null && text !== saved;
+  const dirty = unsaved;
   const docName = spec && typeof (spec as { name?: unknown }).name === "string" ? ((spec as { name: string }).name || null) : null;
 
   if (id && text === null) {
@@ -466,7 +475,8 @@ function ProblemList({ diagnostics, stale, onPick }: { diagnostics: SpecDiagnost
   if (!diagnostics.length) return null;
   return (
     <Card title={`Problems (${diagnostics.length})`} className="border-rose-300 dark:border-rose-900">
-      <ul className={`flex max-h-64 flex-col gap-1 overflow-y-auto text-sm ${stale ? "opacity-60" : ""}`} data-testid="problems" aria-label="Problems in the spec">
+      {stale && <p className="mb-1 text-xs text-slate-600 dark:text-slate-400">As of the last check; checking your changes…</p>}
+      <ul className="flex max-h-64 flex-col gap-1 overflow-y-auto text-sm" data-testid="problems" aria-label="Problems in the spec">
         {diagnostics.map((problem, index) => (
           <li key={`${problem.from}-${index}`}>
             <button
@@ -509,10 +519,10 @@ function ResolvedIndicators({ result, current, onAdd, canAdd }: { result: Valida
       {!result ? (
         <p className="text-sm text-slate-600 dark:text-slate-400">Shown once the spec is valid.</p>
       ) : (
-        <div className={current ? "" : "opacity-60"}>
+        <div>
           <p className="mb-2 text-sm">
             Warm-up: <span className="tabular font-medium" data-testid="warmup">{result.warmup_bars} bars</span>
-            {!current && <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">(last valid spec)</span>}
+            {!current && <span className="ml-1 text-xs text-slate-600 dark:text-slate-400">(of the last valid spec)</span>}
           </p>
           {entries.length ? (
             <ul className="flex flex-col gap-2 text-sm" data-testid="resolved-indicators">
