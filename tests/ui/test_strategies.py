@@ -246,6 +246,7 @@ def test_delete_asks_for_confirmation(logged_in: Page, db, redis):
     page.wait_for_url("**/strategies")
     expect(page.get_by_test_id("empty-state")).to_contain_text("No strategies yet")
     assert db[STRATEGIES].count_documents({}) == 0
+    shot(page, "strategies-empty")
 
 
 def test_the_list_shows_live_badges_filters_by_name_and_pages(logged_in: Page, stack: Stack, token: str, db, redis):

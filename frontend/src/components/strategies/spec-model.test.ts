@@ -150,7 +150,8 @@ describe("specText", () => {
     const text = specText(stored);
     expect(JSON.parse(text)).toEqual(stored);
     expect(text).toContain('\n  "params": {"fast": 10, "slow": 20},\n');
-    expect(text).toContain('\n    "slow": {"function": "SMA", "params": {"timeperiod": "$slow"}, "inputs": {"real": "close"}}\n');
+    expect(text).toContain('\n    "slow": {\n      "function": "SMA",\n      "params": {"timeperiod": "$slow"},\n      "inputs": {"real": "close"}\n    }\n');
+    expect(Math.max(...text.split("\n").map((line) => line.length))).toBeLessThanOrEqual(72);
     expect(text.startsWith('{\n  "name": "SMA",\n')).toBe(true);
   });
 });

@@ -158,7 +158,10 @@ export function orderSpec(spec: unknown): unknown {
   return result;
 }
 
+/** Columns the editor shows without wrapping, at a 1280-px screen. */
+const EDITOR_COLUMNS = 72;
+
 /** The text a stored spec shows in the editor: in the documented order, short parts on one line. */
 export function specText(spec: unknown): string {
-  return `${formatJson(orderSpec(spec))}\n`;
+  return `${formatJson(orderSpec(spec), EDITOR_COLUMNS)}\n`;
 }

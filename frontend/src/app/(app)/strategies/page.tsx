@@ -106,17 +106,19 @@ function StrategyList() {
         }
       />
       <Card>
-        <form role="search" onSubmit={(event) => (event.preventDefault(), go({ name: typed.trim(), page: 1 }))} className="mb-4 flex items-end gap-2">
-          <div className="flex flex-col gap-1">
-            <label htmlFor="strategy-filter" className="text-sm font-medium">
-              Name starts with
-            </label>
-            <input id="strategy-filter" type="search" value={typed} onChange={(event) => setTyped(event.target.value)} placeholder="SMA" autoComplete="off" className={`${inputClass} w-64`} />
-          </div>
-          {name && (
-            <Button onClick={() => (setTyped(""), go({ name: "", page: 1 }))}>Clear</Button>
-          )}
-        </form>
+        {(list.isPending || name || typed || (data?.total ?? 0) > 0) && (
+          <form role="search" onSubmit={(event) => (event.preventDefault(), go({ name: typed.trim(), page: 1 }))} className="mb-4 flex items-end gap-2">
+            <div className="flex flex-col gap-1">
+              <label htmlFor="strategy-filter" className="text-sm font-medium">
+                Name starts with
+              </label>
+              <input id="strategy-filter" type="search" value={typed} onChange={(event) => setTyped(event.target.value)} placeholder="SMA" autoComplete="off" className={`${inputClass} w-64`} />
+            </div>
+            {name && (
+              <Button onClick={() => (setTyped(""), go({ name: "", page: 1 }))}>Clear</Button>
+            )}
+          </form>
+        )}
         {list.isPending ? (
           <div aria-busy="true" aria-label="Loading strategies" className="flex flex-col gap-2">
             {Array.from({ length: 5 }, (_, index) => (
