@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from strategies.examples import load_example
 from tests.ui.conftest import Stack, shot
 from tickflow.storage.candles import CandleStore
+from tickflow.storage.events import publish
 from tickflow.storage.schema import BACKTEST_RESULTS, STRATEGIES
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -286,3 +287,21 @@ def test_the_list_shows_live_badges_filters_by_name_and_pages(logged_in: Page, s
     page.wait_for_url(f"**/strategies/{live.id}")
     expect(page.get_by_test_id("live-badge").first).to_have_text("Live · paper")
     expect(page.get_by_role("button", name="Start live")).to_have_count(0)
+
+
+def test_the_list_marks_a_strategy_live_when_its_first_event_arrives(
+    logged_in: Page, stack: Stack, token: str, db, redis
+):
+    strategy = StrategyRepository(db, redis).create(SPEC)
+    page = logged_in
+    page.goto("/strategies")
+    expect(page.get_by_test_id("stream-status")).to_have_attribute("data-state", re.compile("open|follower"))
+    row = page.get_by_test_id("strategy-row").filter(has_text=SPEC["name"])
+    expect(row).to_be_visible()
+    expect(row.get_by_test_id("live-badge")).to_have_count(0)
+
+    # Started elsewhere: the page learns it from the strategy's first fill on the stream, without a reload.
+    assert api(stack, token, "POST", f"/strategies/{strategy.id}/start", json={"cash": 1000}).status_code == 200
+    fill = {"client_order_id": "c1", "strategy_id": strategy.id, "symbol": "BTCUSDT", "ts": 1, "side": "buy"}
+    publish(redis, "fill", {**fill, "size": 0.01, "price": 60000.0, "commission": 0.0})
+    expect(row.get_by_test_id("live-badge")).to_have_text("Live · paper")
