@@ -56,7 +56,7 @@ def test_create_a_strategy_typing_its_spec_with_an_error_marked_until_fixed(logg
     # The template is valid as it stands.
     expect(page.get_by_test_id("check-status")).to_have_text("Valid · warm-up 20 bars")
 
-    spec = {**SPEC, "name": "Breakout 7m", "timeframe": "7m"}
+    spec = {**SPEC, "name": "Trend follower", "timeframe": "7m"}
     replace_spec(page, json.dumps(spec, indent=2))
     expect(page.get_by_test_id("check-status")).to_have_text("1 problem")
     expect(page.get_by_test_id("problems")).to_contain_text("unknown timeframe '7m'")
@@ -78,9 +78,10 @@ def test_create_a_strategy_typing_its_spec_with_an_error_marked_until_fixed(logg
     page.get_by_role("button", name="Create strategy").click()
     page.wait_for_url(re.compile(r"/strategies/[0-9a-f]{24}$"))
     expect(page.get_by_test_id("strategy-state")).to_contain_text("Version 1")
-    stored = db[STRATEGIES].find_one({"name": "Breakout 7m"})
+    stored = db[STRATEGIES].find_one({"name": "Trend follower"})
     assert stored is not None and stored["spec"]["timeframe"] == "4h"
     assert page.url.endswith(str(stored["_id"]))
+    editor(page).press("ControlOrMeta+Home")
     shot(page, "strategy-editor")
 
 
