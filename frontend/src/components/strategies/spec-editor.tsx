@@ -124,6 +124,8 @@ export function SpecEditor({ value, onChange, diagnostics, diagnosticsText, labe
         ],
       }),
     });
+    // Its scroller can be reached with the keyboard too (axe: scrollable regions must be focusable).
+    editor.scrollDOM.tabIndex = 0;
     view.current = editor;
     return () => {
       editor.destroy();
