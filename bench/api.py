@@ -7,7 +7,8 @@ Procfile runs it (gunicorn, 2 workers of 8 threads) and the stream process (``ti
 stream``), each on a free port with its log under ``var/bench/``; seeds 20 strategies, 10
 of them paper trading (so ``/live/positions`` has 10 accounts). Then measures:
 
-* ``<read>_p50_ms`` / ``_p99_ms``: each read (``READS``) at ``--rate`` requests per second
+* ``<read>_p50_ms`` / ``_p99_ms``: each read (``READS``, ``/health``, and the chart of a done
+  backtest over a year of 1m bars with ``max_bars=2000``) at ``--rate`` requests per second
   for ``--seconds``, no stream open. The load comes from ``hey`` (10 workers, each paced
   at a tenth of the rate, keep-alive) when it is on PATH (``apt-get install hey``), else
   from a paced Python loop, whose own pauses then count in the figures;
@@ -18,8 +19,8 @@ of them paper trading (so ``/live/positions`` has 10 accounts). Then measures:
   pace is in the figure;
 * ``streams_<read>_p50_ms`` / ``_p99_ms``: the reads again while those streams stay open.
 
-Targets (issue 11): reads p99 <= 20 ms at 500 req/s, event delay p99 <= 100 ms with 500
-streams. The machine's cores are shared by every process here, the load generator and
+Targets (issue 11): reads p99 <= 20 ms at 500 req/s, chart p99 <= 150 ms, health p50 <= 10 ms,
+event delay p99 <= 100 ms with 500 streams. The machine's cores are shared by every process here, the load generator and
 the stream clients included. Prints one line per figure, then a final JSON line.
 """
 
@@ -72,10 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, float] = {}
     with bench_services(cache_gb=0.25), platform() as (api, stream, token):
         seed()
-        figures.update(reads(load, api, token, args.rate, args.seconds, prefix=""))
+        paths = [*READS, "/api/v1/health", f"/api/v1/backtests/{year_long_backtest()}/chart?max_bars=2000"]
+        figures.update(reads(load, api, token, paths, args.rate, args.seconds, prefix=""))
         with open_streams(stream, token, args.streams) as clients:
             figures.update(event_delay(clients, args.streams))
-            figures.update(reads(load, api, token, args.rate, args.seconds, prefix="streams_"))
+            figures.update(reads(load, api, token, list(READS), args.rate, args.seconds, prefix="streams_"))
     print(json.dumps(figures))
     return 0
 
@@ -135,18 +137,42 @@ def seed() -> None:
             engine.start(strategy_id, "paper", 10_000)
 
 
+def year_long_backtest() -> str:
+    """A done backtest of the SMA cross on a year of 1m bars (run in this process); its id."""
+    from backtests.jobs import run_backtest_job
+    from backtests.runs import resolve_target
+    from strategies.examples import load_example
+    from tickflow.storage.backtest_results import BacktestRepository
+    from tickflow.storage.candles import CandleStore
+    from tickflow.storage.connections import mongo_db, redis_client
+    from tickflow.storage.strategies import StrategyRepository
+    from tickflow.synthetic import generate_candles
+
+    db = mongo_db()
+    CandleStore(db).upsert("YEARUSDT", "1m", generate_candles(525_600, "1m", seed=7))
+    strategies = StrategyRepository(db, redis_client())
+    spec = {**load_example("sma_cross"), "name": "bench year", "symbols": ["YEARUSDT"], "timeframe": "1m"}
+    target = resolve_target(strategies, strategies.create(spec).id)
+    run_id = str(BacktestRepository(db).create(target)["_id"])
+    assert run_backtest_job(db, run_id, {"hostname": "bench", "pid": 0}) == "done"
+    report("chart run", f"backtest {run_id}: a year of 1m bars, done")
+    return run_id
+
+
 # -- reads --------------------------------------------------------------------------------------
 
 Load = Callable[[str, str, int, float], list[float]]
 """(url, token, requests per second, seconds) -> each request's latency in ms."""
 
 
-def reads(load: Load, api: str, token: str, rate: int, seconds: float, prefix: str) -> dict[str, float]:
+def reads(
+    load: Load, api: str, token: str, paths: list[str], rate: int, seconds: float, prefix: str
+) -> dict[str, float]:
     figures = {}
-    for path in READS:
+    for path in paths:
         latencies = load(f"{api}{path}", token, rate, seconds)
         p50, p99 = np.percentile(latencies, [50, 99])
-        name = f"{prefix}{path.removeprefix('/api/v1/').replace('/', '_')}"
+        name = prefix + re.sub(r"/[0-9a-f]{24}/", "/", path.removeprefix("/api/v1/").split("?")[0]).replace("/", "_")
         achieved = len(latencies) / seconds
         report(name, f"{achieved:.0f} req/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         figures[f"{name}_p50_ms"], figures[f"{name}_p99_ms"] = round(float(p50), 2), round(float(p99), 2)

@@ -204,7 +204,9 @@ def test_backtest_from_the_strategy_goes_to_its_run(logged_in: Page, db, redis):
     # The run's own page is built elsewhere: here it is enough that the browser goes there.
     page.route(
         re.compile(r"/backtests/[0-9a-f]{24}"),
-        lambda route: route.fulfill(status=200, content_type="text/html", body='<html lang="en"><title>run</title></html>'),
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body='<html lang="en"><title>run</title></html>'
+        ),
     )
     open_strategy(page, strategy.id)
     page.get_by_role("button", name="Backtest").click()

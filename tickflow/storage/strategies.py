@@ -217,9 +217,16 @@ class StrategyRepository:
         query: dict[str, Any] = {}
         if name_prefix:
             query["name"] = {"$regex": "^" + re.escape(str(name_prefix))}
-        total = self._collection.count_documents(query)
-        cursor = self._collection.find(query).sort("name", ASCENDING).skip((page - 1) * per_page).limit(per_page)
-        return [Strategy.from_document(doc) for doc in cursor], total
+        # One round trip for the page and the count: a list is what dashboards read most.
+        [result] = self._collection.aggregate([
+            {"$match": query},
+            {"$facet": {
+                "items": [{"$sort": {"name": ASCENDING}}, {"$skip": (page - 1) * per_page}, {"$limit": per_page}],
+                "total": [{"$count": "n"}],
+            }},
+        ])  # fmt: skip
+        total = result["total"][0]["n"] if result["total"] else 0
+        return [Strategy.from_document(doc) for doc in result["items"]], total
 
     def replace(self, strategy_id: str, spec_doc: Mapping[str, Any], expected_version: int | None = None) -> Strategy:
         """Validate and store a whole new spec; with ``expected_version``, only over that version."""
