@@ -217,5 +217,5 @@ export const CandleChart = forwardRef<CandleChartHandle, {
     );
   }, [priceLines, height, theme, zone]);
 
-  return <div ref={container} role="figure" aria-label={label} data-testid="candle-chart" className="w-full" style={{ height }} />;
+  return <div ref={container} role="figure" aria-label={label} data-testid="candle-chart" data-bars={candles.t.length} className="w-full" style={{ height }} />;
 });
