@@ -1,0 +1,8 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+
+export const metadata: Metadata = { title: "System" };
+
+export default function Section({ children }: { children: ReactNode }) {
+  return children;
+}
