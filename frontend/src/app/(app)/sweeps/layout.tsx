@@ -1,8 +1,4 @@
-import type { Metadata } from "next";
-import type { ReactNode } from "react";
+import { titled } from "@/components/section-layout";
 
-export const metadata: Metadata = { title: "Sweeps" };
-
-export default function Section({ children }: { children: ReactNode }) {
-  return children;
-}
+export const metadata = titled("Sweeps");
+export { SectionLayout as default } from "@/components/section-layout";
