@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cli.localservices import ProcfileProcess, free_port
 from tests.backtests.conftest import new_backtest_worker
@@ -45,6 +45,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "ui-screenshots"
 AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORT = {"width": 1280, "height": 900}
+WAIT_MS = 20_000
+"""How long a page may take to show what a test waits for: the stack shares two cores with the test run."""
+expect.set_options(timeout=WAIT_MS)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ def token(db) -> str:
 def page(browser: Browser, stack: Stack, redis, db) -> Iterator[Page]:
     """A fresh browser tab on the UI; the test fails on a console error or a request to a foreign origin."""
     context = browser.new_context(viewport=VIEWPORT, base_url=stack.ui)
+    context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     problems: list[str] = []
 
