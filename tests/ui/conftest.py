@@ -1,6 +1,6 @@
 """The web UI in a real browser against the real platform: Chromium (Debian's), driven by Playwright.
 
-One stack per session, every process as the Procfile runs it, on free ports: the API, the live
+One stack for the browser tests, every process as the Procfile runs it, on free ports: the API, the live
 stream, the UI (``next start`` over the build ``make test`` makes), and a live and a backtest
 worker (the tests' Celery apps, as the worker tests use), over the test Redis and MongoDB. Each
 test starts from emptied databases (the ``db`` and ``redis`` fixtures) and a new browser context.
@@ -61,7 +61,7 @@ class Stack:
         return {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in (self.ui, self.api, self.stream)}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
     """API, stream, UI and workers, as the Procfile runs them, on free ports."""
     request.getfixturevalue("live_broker")  # the broker emptied once, before any worker connects
@@ -97,8 +97,10 @@ def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
             process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one module: Playwright's sync API runs an event loop in this thread while it is open,
+    which would break the asyncio.run of tests that come after."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
