@@ -16,7 +16,9 @@ import { type BreakdownRow, exitReasonBreakdown, sideBreakdown } from "./breakdo
 import { histogramOption, pnlBins } from "./histogram";
 import { cellLabel, monthlyMatrix, monthlyOption, MONTHS, YEAR_COLUMN } from "./monthly";
 
-const TH = "px-2 py-1.5 text-right text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400";
+const HEAD = "px-2 py-1.5 text-xs font-semibold tracking-wide whitespace-nowrap text-slate-500 uppercase dark:text-slate-400";
+const TH = `${HEAD} text-right`;
+const CELL = "tabular px-2 py-1.5 text-right whitespace-nowrap";
 
 function pnlClass(value: number | null): string {
   return value && value > 0 ? "text-emerald-700 dark:text-emerald-400" : value && value < 0 ? "text-rose-700 dark:text-rose-400" : "";
@@ -28,7 +30,7 @@ function BreakdownTable({ rows, first, caption, quote, testId }: { rows: Breakdo
       <caption className="mb-1 text-left text-sm font-medium">{caption}</caption>
       <thead>
         <tr className="border-b border-slate-200 dark:border-slate-700">
-          <th scope="col" className={`${TH} text-left`}>
+          <th scope="col" className={`${HEAD} text-left`}>
             {first}
           </th>
           <th scope="col" className={TH}>
@@ -41,7 +43,7 @@ function BreakdownTable({ rows, first, caption, quote, testId }: { rows: Breakdo
             PnL{quote ? ` (${quote})` : ""}
           </th>
           <th scope="col" className={TH}>
-            Avg PnL
+            Avg PnL{quote ? ` (${quote})` : ""}
           </th>
           <th scope="col" className={TH}>
             Avg return
@@ -51,17 +53,17 @@ function BreakdownTable({ rows, first, caption, quote, testId }: { rows: Breakdo
       <tbody>
         {rows.map((row) => (
           <tr key={row.key} className="border-b border-slate-100 dark:border-slate-800" data-key={row.key}>
-            <th scope="row" className="px-2 py-1.5 text-left font-medium">
+            <th scope="row" className="px-2 py-1.5 text-left font-medium whitespace-nowrap">
               {row.label}
             </th>
-            <td className="tabular px-2 py-1.5 text-right">
+            <td className={CELL}>
               {formatNumber(row.trades, 0)}
               {row.key !== "all" && <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">({formatPercent(row.share, false, 0)})</span>}
             </td>
-            <td className="tabular px-2 py-1.5 text-right">{formatPercent(row.winRate, false, 1)}</td>
-            <td className={`tabular px-2 py-1.5 text-right ${pnlClass(row.pnl)}`}>{row.trades ? formatMoney(row.pnl, true) : "—"}</td>
-            <td className={`tabular px-2 py-1.5 text-right ${pnlClass(row.avgPnl)}`}>{formatMoney(row.avgPnl, true)}</td>
-            <td className="tabular px-2 py-1.5 text-right">{formatPct(row.avgReturnPct)}</td>
+            <td className={CELL}>{formatPercent(row.winRate, false, 1)}</td>
+            <td className={`${CELL} ${pnlClass(row.pnl)}`}>{row.trades ? formatMoney(row.pnl, true) : "—"}</td>
+            <td className={`${CELL} ${pnlClass(row.avgPnl)}`}>{formatMoney(row.avgPnl, true)}</td>
+            <td className={CELL}>{formatPct(row.avgReturnPct)}</td>
           </tr>
         ))}
       </tbody>

@@ -12,7 +12,7 @@ const trades: Trade[] = [
 describe("trades broken down", () => {
   it("by side: counts, wins (PnL > 0), win rate and PnL", () => {
     const [all, long, short] = sideBreakdown(trades);
-    expect(all).toMatchObject({ label: "All trades", trades: 6, wins: 3, winRate: 0.5, pnl: 80, share: 1 });
+    expect(all).toMatchObject({ label: "All", trades: 6, wins: 3, winRate: 0.5, pnl: 80, share: 1 });
     expect(long).toMatchObject({ trades: 4, wins: 2, winRate: 0.5, pnl: 65, avgPnl: 16.25, avgReturnPct: 0.275 });
     expect(short).toMatchObject({ trades: 2, wins: 1, pnl: 15, avgPnl: 7.5 });
     expect(short.share).toBeCloseTo(1 / 3);

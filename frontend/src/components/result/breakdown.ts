@@ -67,7 +67,7 @@ function row(key: string, label: string, trades: Trade[], total: number): Breakd
 export function sideBreakdown(trades: Trade[]): BreakdownRow[] {
   const long = trades.filter((trade) => trade.side === "long");
   const short = trades.filter((trade) => trade.side === "short");
-  return [row("all", "All trades", trades, trades.length), row("long", "Long", long, trades.length), row("short", "Short", short, trades.length)];
+  return [row("all", "All", trades, trades.length), row("long", "Long", long, trades.length), row("short", "Short", short, trades.length)];
 }
 
 /** One row per exit reason that occurred, the most frequent first (ties in the order of EXIT_REASON_LABELS). */

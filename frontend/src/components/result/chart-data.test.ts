@@ -1,6 +1,6 @@
 import { PALETTE } from "@/components/charts/candle-chart";
 
-import { chartHeight, chartMarkers, covers, indicatorLegend, indicatorSeries, maxBarsFromSearch, tradeCentre } from "./chart-data";
+import { chartHeight, chartMarkers, countBetween, covers, indicatorLegend, indicatorSeries, maxBarsFromSearch, tradeCentre } from "./chart-data";
 
 const indicators = {
   fast: { function: "SMA", params: { timeperiod: 10 }, pane: "price" as const, outputs: { real: [null, 1, 2] } },
@@ -17,10 +17,19 @@ describe("what the candle chart draws", () => {
     ]);
   });
 
-  it("leaves the text out when there are too many markers to read", () => {
-    const markers = chartMarkers({ time: [1, 2, 3], side: ["buy", "sell", "buy"], reason: ["enter_long", "signal", "enter_long"] }, 2);
+  it("leaves the text out when asked (too many markers in view to read)", () => {
+    const markers = chartMarkers({ time: [1, 2, 3], side: ["buy", "sell", "buy"], reason: ["enter_long", "signal", "enter_long"] }, false);
     expect(markers.every((marker) => marker.text === undefined)).toBe(true);
     expect(chartMarkers(undefined)).toEqual([]);
+  });
+
+  it("counts the markers in a view", () => {
+    const times = [10, 20, 20, 30, 40];
+    expect(countBetween(times, 20, 30)).toBe(3);
+    expect(countBetween(times, 0, 100)).toBe(5);
+    expect(countBetween(times, 41, 100)).toBe(0);
+    expect(countBetween(times, 30, 20)).toBe(0);
+    expect(countBetween(undefined, 0, 1)).toBe(0);
   });
 
   it("passes indicators with their panes, and a legend in the chart's colours", () => {

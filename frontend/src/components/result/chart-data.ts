@@ -19,8 +19,8 @@ export function maxBarsFromSearch(value: string | null): number {
   return (DETAIL_CHOICES as readonly number[]).includes(wanted) ? wanted : DEFAULT_MAX_BARS;
 }
 
-/** Above this many markers, they go without text: labels would hide the candles. */
-export const LABELLED_MARKERS = 300;
+/** Markers are named ("Long", "Stop"...) when the view holds at most this many: more, and labels hide the candles. */
+export const LABELLED_MARKERS = 40;
 
 const MARKER_TEXT: Record<string, string> = {
   enter_long: "Long",
@@ -33,10 +33,9 @@ const MARKER_TEXT: Record<string, string> = {
   end: "Open",
 };
 
-/** The API's marker columns as the chart's markers: buys below the bar, sells above, each named by its reason. */
-export function chartMarkers(columns: ChartMarkers | undefined, labelled = LABELLED_MARKERS): ChartMarker[] {
+/** The API's marker columns as the chart's markers: buys below the bar, sells above, named by their reason if ``withText``. */
+export function chartMarkers(columns: ChartMarkers | undefined, withText = true): ChartMarker[] {
   const times = columns?.time ?? [];
-  const withText = times.length <= labelled;
   const markers: ChartMarker[] = [];
   times.forEach((time, index) => {
     const side = columns?.side?.[index];
@@ -97,4 +96,20 @@ export function covers(chart: Pick<BacktestChart, "candles" | "period_ms"> | und
   const times = chart?.candles?.t ?? [];
   if (!times.length) return false;
   return ms >= times[0] && ms < times[times.length - 1] + (chart?.period_ms ?? 0);
+}
+
+/** How many of ``times`` (ascending) fall in ``[from, to]``: the markers a view shows. */
+export function countBetween(times: number[] | undefined, from: number, to: number): number {
+  if (!times?.length || to < from) return 0;
+  const lowerBound = (value: number) => {
+    let low = 0;
+    let high = times.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (times[middle] < value) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  return lowerBound(to + 1) - lowerBound(from);
 }

@@ -54,13 +54,12 @@ export function EquityCard({ run, quote }: { run: Backtest; quote: string }) {
           <ul className="mt-3 flex flex-wrap gap-x-6 gap-y-1 text-sm" aria-label="Legend of the equity chart" data-testid="equity-legend">
             <li className="flex items-center gap-2">
               <span aria-hidden className="inline-block h-0.5 w-5" style={{ backgroundColor: EQUITY, height: 3 }} />
-              Equity: {withUnit(formatMoney(number("final_equity")), quote)} ({formatPct(number("return_pct"))})
+              Equity: {withUnit(formatMoney(number("final_equity")), quote)} at the end ({formatPct(number("return_pct"))})
             </li>
             {curves.length > 1 && (
               <li className="flex items-center gap-2">
                 <span aria-hidden className="inline-block h-0.5 w-5" style={{ backgroundColor: HOLD, height: 3 }} />
-                Buy & hold: {withUnit(formatMoney(lastHold), quote)}
-                {typeof lastHold === "number" && run.cash ? ` (${formatPct(((lastHold - run.cash) / run.cash) * 100)})` : ""}
+                Buy & hold (the cash in {run.symbol} from the first bar, costs paid): {withUnit(formatMoney(lastHold), quote)} at the end
               </li>
             )}
             {drawdown && (

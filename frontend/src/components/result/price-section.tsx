@@ -18,7 +18,7 @@ import type { Backtest } from "@/lib/types";
 
 import type { AllTrades } from "./all-trades";
 import { exitReasonLabel, type Trade } from "./breakdown";
-import { chartHeight, chartMarkers, covers, DETAIL_CHOICES, indicatorLegend, indicatorSeries, maxBarsFromSearch, tradeCentre } from "./chart-data";
+import { chartHeight, chartMarkers, countBetween, covers, DETAIL_CHOICES, LABELLED_MARKERS, indicatorLegend, indicatorSeries, maxBarsFromSearch, tradeCentre } from "./chart-data";
 import { ExportTradesButton } from "./export-button";
 import { type ChartRange, chartQuery, chartRequests, fetchTradesPage, TRADES_PER_PAGE, tradesPageKey } from "./queries";
 
@@ -55,7 +55,9 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
     [data],
   );
   const indicators = useMemo(() => indicatorSeries(data?.indicators), [data]);
-  const markers = useMemo(() => chartMarkers(data?.markers), [data]);
+  // Named markers only when the view holds few of them (zoomed in, or a run with few trades).
+  const [labelled, setLabelled] = useState(false);
+  const markers = useMemo(() => chartMarkers(data?.markers, labelled), [data, labelled]);
   const legend = useMemo(() => indicatorLegend(data?.indicators), [data]);
   const height = chartHeight(data?.indicators);
 
@@ -102,6 +104,7 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
 
   function onVisibleRange(next: { from: number; to: number } | null) {
     visible.current = next;
+    if (next) setLabelled(countBetween(shown.current.data?.markers.time, next.from, next.to) <= LABELLED_MARKERS);
     const element = frame.current;
     if (!element) return;
     element.dataset.visibleFrom = next ? String(next.from) : "";

@@ -43,6 +43,10 @@ function timeOf(iso: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+function seconds(value: number): string {
+  return value < 1 ? `${formatNumber(value * 1000, 0)} ms` : `${formatNumber(value, 1)} s`;
+}
+
 function numberStat(run: Backtest, key: string): number | undefined {
   const value = run.stats?.[key];
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
@@ -177,7 +181,7 @@ export function ResultView({ id }: { id: string }) {
         actions={
           <>
             <ButtonLink href="/backtests">Back to runs</ButtonLink>
-            <ButtonLink href={`/backtests/new?strategy_id=${current.strategy_id ?? ""}`}>Run again</ButtonLink>
+            <ButtonLink href={`/backtests/new?strategy_id=${current.strategy_id ?? ""}`}>New run</ButtonLink>
             {!final ? (
               <Button variant="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
                 {cancel.isPending ? "Cancelling…" : "Cancel run"}
@@ -248,7 +252,7 @@ function DoneResult({ run, quote }: { run: Backtest; quote: string }) {
       <StatsCard stats={run.stats} quote={quote} />
       <EquityCard run={run} quote={quote} />
       <PriceSection run={run} quote={quote} allTrades={trades} onDrawn={() => setPriceDrawn(true)} />
-      <div className="mb-6 grid gap-6 xl:grid-cols-2">
+      <div className="mb-6 grid gap-6 xl:grid-cols-[3fr_2fr]">
         <BreakdownCard trades={trades} quote={quote} />
         <HistogramCard trades={trades} quote={quote} />
       </div>
@@ -297,7 +301,7 @@ function RunHeader({ run, seen, actions }: { run: Backtest; seen: { stage: strin
           <span className="text-xs">
             Created {formatTime(timeOf(run.created_at), zone)}
             {run.finished_at && ` · finished ${formatTime(timeOf(run.finished_at), zone)}`}
-            {took > 0 && ` · took ${took < 1 ? `${Math.round(took * 1000)} ms` : `${formatNumber(took, 1)} s`}`}
+            {took > 0 && ` · worked ${seconds(took)} (${Object.entries(timings).map(([step, value]) => `${step.replace(/_s$/, "")} ${seconds(value)}`).join(", ")})`}
             {worker?.hostname && ` · on ${worker.hostname}${worker.pid ? ` (pid ${worker.pid})` : ""}`}
             {(run.attempts ?? 0) > 1 && ` · ${run.attempts} attempts (a worker was lost)`}
             {seen.length > 1 && ` · followed live: ${seen.map((entry) => entry.stage).join(" → ")}`}
