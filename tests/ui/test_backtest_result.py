@@ -248,6 +248,30 @@ def test_cancel_a_queued_run_see_a_failed_one_and_delete_a_finished_one(
     assert BacktestRepository(db).get(doc["_id"])["state"] == "cancelled"
 
 
+def test_a_run_whose_entries_were_all_skipped_says_why(logged_in: Page, db, redis, stack, token):
+    page = logged_in
+    CandleStore(db).upsert(SYMBOL, TIMEFRAME, generate_candles(BARS, TIMEFRAME, seed=3))
+    doc = {**load_example("sma_cross"), "name": "SMA cross, coarse lots", "sizing": {"step": 1000}}
+    strategy = StrategyRepository(db, redis).create(doc)  # 1,000 units a lot: 10,000 USDT never buys one
+    run_id = _launch(stack, token, strategy)
+    page.goto(f"/backtests/{run_id}")
+    expect(_state(page)).to_have_attribute("data-state", "done", timeout=DONE)
+    skipped = _api(stack, token, "GET", f"/backtests/{run_id}").json()["skipped"]
+    assert skipped["total"] > 0
+
+    expect(page.get_by_text("This run closed no trade")).to_be_visible()
+    expect(page.get_by_test_id("stat-n_trades")).to_contain_text("0")
+    expect(page.get_by_test_id("stat-win_rate_pct")).to_contain_text("—")
+    expect(page.get_by_role("button", name="Export CSV")).to_be_disabled()
+    expect(page.get_by_text("No closed trade to break down")).to_be_visible()
+    expect(page.get_by_text("No closed trade to plot")).to_be_visible()
+    card = page.get_by_test_id("skipped")
+    expect(card).to_contain_text(f"Size below the quantity step: {skipped['total']:,}")
+    expect(card.locator("tbody tr")).to_have_count(len(skipped["first"]))
+    expect(page.get_by_test_id("result-chart")).to_have_attribute("data-markers", "0")
+    shot(page, "backtest-result-no-trades")
+
+
 def test_a_20000_bar_chart_draws_in_under_a_second(logged_in: Page, db, redis, stack, token):
     page = logged_in
     CandleStore(db).upsert(SYMBOL, TIMEFRAME, generate_candles(20_000, TIMEFRAME, seed=5))
@@ -261,6 +285,35 @@ def test_a_20000_bar_chart_draws_in_under_a_second(logged_in: Page, db, redis, s
     expect(chart).to_have_attribute("data-bars", "20000")
     expect(chart).to_have_attribute("data-drawn", re.compile(r"^1\d{3}$"))  # periods of whole bars, aligned
     expect(page.get_by_test_id("chart-detail-text")).to_contain_text(re.compile(r"each merging 1[01] bars of 1h"))
+
+    # Zoomed in, the view loads in finer candles; a trade outside it brings the whole run back, centred on it.
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    for _ in range(16):  # each notch zooms in by about a tenth
+        page.mouse.wheel(0, -400)
+    page.wait_for_function(
+        "() => { const d = document.querySelector('[data-testid=result-chart]').dataset;"
+        " return +d.visibleTo - +d.visibleFrom < 0.5 * (+d.bars) * 3600000; }"
+    )
+    merged_period = int(chart.get_attribute("data-period-ms"))
+    page.get_by_role("button", name="Full detail of this view").click()
+    expect(page.get_by_role("button", name="Whole run")).to_be_visible()
+    page.wait_for_function(
+        "p => +document.querySelector('[data-testid=result-chart]').dataset.periodMs < p", arg=merged_period
+    )
+    zoomed = chart.get_attribute("data-visible-from"), chart.get_attribute("data-visible-to")
+    first = _api(stack, token, "GET", f"/backtests/{run_id}/trades", params={"per_page": 1}).json()["items"][0]
+    centre = (first["entry_time"] + first["exit_time"]) // 2
+    assert not int(zoomed[0]) <= centre <= int(zoomed[1])
+    page.get_by_test_id("trade-row").first.click()
+    expect(page.get_by_role("button", name="Whole run")).to_have_count(0)
+    expect(chart).to_have_attribute("data-period-ms", str(merged_period))
+    page.wait_for_function(
+        "c => { const d = document.querySelector('[data-testid=result-chart]').dataset;"
+        " return +d.visibleFrom <= c && c <= +d.visibleTo && +d.visibleTo - +d.visibleFrom < 200 * +d.periodMs; }",
+        arg=centre,
+    )
 
     # Then every bar: the choice goes into the URL, and the draw is timed in the page (waited for by a cheap
     # check every 100 ms: expect()'s retries build accessibility snapshots, which would slow the page it times).

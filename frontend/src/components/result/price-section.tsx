@@ -309,10 +309,7 @@ const TradesCard = memo(function TradesCard({ run, quote, allTrades, selected, o
         actions={<ExportTradesButton run={run} trades={allTrades} />}
       >
         {totalTrades === 0 ? (
-          <EmptyState title="This run closed no trade">
-            {run.open_trades?.length ? "Its one position is still open at the end (below). " : "Its rules never entered. "}
-            Try other params, a longer range, or check the skipped entries below.
-          </EmptyState>
+          <EmptyState title="This run closed no trade">{noTradeReason(run)}</EmptyState>
         ) : trades.isPending ? (
           <div className="flex flex-col gap-2">
             {Array.from({ length: 8 }, (_, index) => (
@@ -352,3 +349,13 @@ const TradesCard = memo(function TradesCard({ run, quote, allTrades, selected, o
       </Card>
   );
 });
+
+/** Why a run closed no trade, and what to try: its entries skipped, its one position still open, or no entry signal. */
+export function noTradeReason(run: Pick<Backtest, "open_trades" | "skipped">): string {
+  const skipped = (run.skipped as { total?: number } | undefined)?.total ?? 0;
+  if (skipped > 0) {
+    return `Its rules signalled ${formatNumber(skipped, 0)} ${skipped === 1 ? "entry" : "entries"}, but the sizing placed no order: see the skipped entries below.`;
+  }
+  if (run.open_trades?.length) return "Its one position is still open at the end (below): try a longer range.";
+  return "Its rules never signalled an entry on these candles: try other params or a longer range.";
+}
