@@ -17,7 +17,7 @@ import { Badge, Button, ButtonLink, Card, EmptyState, ErrorNotice, PageHeader, S
 import { ApiError, del } from "@/lib/api";
 import { formatDuration, formatMoney, formatNumber, formatTime } from "@/lib/format";
 import { useSettings } from "@/lib/settings";
-import type { Backtest } from "@/lib/types";
+import type { Backtest, BacktestSummary, Page } from "@/lib/types";
 
 import { useAllTrades } from "./all-trades";
 import { BreakdownCard, HistogramCard, MonthlyCard } from "./analysis-cards";
@@ -80,6 +80,15 @@ export function ResultView({ id }: { id: string }) {
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
   });
   const current = run.data;
+
+  // Opened from the runs list, a run known done has its chart asked for at once, beside the run itself.
+  useEffect(() => {
+    const pages = queryClient.getQueriesData<Page<BacktestSummary>>({ queryKey: RUNS_KEY });
+    const known = pages.flatMap(([, page]) => page?.items ?? []).find((item) => item.id === id);
+    if (known?.state === "done") void queryClient.prefetchQuery(chartQuery(id, null, maxBars));
+    // Once, when the page opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   // Stages move with the run's `job` events; a final one reads the run again (its stats, its error).
   useStreamEvents(["job"], (event) => {
