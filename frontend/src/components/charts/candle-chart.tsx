@@ -19,7 +19,7 @@ import { forwardRef, useEffect, useImperativeHandle, useRef } from "react";
 
 import { useSettings } from "@/lib/settings";
 
-import { themeOptions, timeOptions, toChartTime } from "./time";
+import { fromChartTime, themeOptions, timeOptions, toChartTime } from "./time";
 
 export interface Candle {
   t: number;
@@ -65,7 +65,8 @@ export interface CandleChartHandle {
   focus(ms: number): void;
 }
 
-const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"];
+/** The colours of indicator outputs, in the order they are drawn (one per output, indicators in order). */
+export const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"];
 
 /** The time of the candle holding ``ms`` (the last one opened at or before it), or null. */
 export function barTime(times: number[], ms: number): number | null {
@@ -95,7 +96,9 @@ export const CandleChart = forwardRef<CandleChartHandle, {
   priceLines?: PriceLineSpec[];
   height?: number;
   label?: string;
-}>(function CandleChart({ candles, indicators = [], markers = [], priceLines = [], height = 420, label = "Price chart" }, ref) {
+  /** Told the visible time range (epoch ms of the first and last bars shown) whenever it changes. */
+  onVisibleRangeChange?: (range: { from: number; to: number } | null) => void;
+}>(function CandleChart({ candles, indicators = [], markers = [], priceLines = [], height = 420, label = "Price chart", onVisibleRangeChange }, ref) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const price = useRef<ISeriesApi<"Candlestick"> | null>(null);
@@ -104,6 +107,8 @@ export const CandleChart = forwardRef<CandleChartHandle, {
   const lines = useRef<IPriceLine[]>([]);
   const times = useRef<number[]>([]);
   const { zone, theme } = useSettings();
+  const rangeListener = useRef(onVisibleRangeChange);
+  rangeListener.current = onVisibleRangeChange;
 
   useImperativeHandle(ref, () => ({
     updateCandle(candle) {
@@ -140,6 +145,9 @@ export const CandleChart = forwardRef<CandleChartHandle, {
     volume.current = created.addSeries(HistogramSeries, { priceScaleId: "volume", priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false });
     created.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     markerApi.current = createSeriesMarkers(price.current, []);
+    created.timeScale().subscribeVisibleTimeRangeChange((range) =>
+      rangeListener.current?.(range ? { from: fromChartTime(range.from), to: fromChartTime(range.to) } : null),
+    );
     return () => {
       created.remove();
       chart.current = null;

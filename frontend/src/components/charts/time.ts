@@ -1,7 +1,7 @@
 // lightweight-charts counts time in UTC seconds; TickFlow in epoch milliseconds. These convert, and make the
 // axis and crosshair show UTC or local time as the user chose.
 
-import type { Time, UTCTimestamp } from "lightweight-charts";
+import { type Time, TickMarkType, type UTCTimestamp } from "lightweight-charts";
 
 import { formatTime, type TimeZoneChoice } from "@/lib/format";
 
@@ -19,14 +19,16 @@ export function timeOptions(zone: TimeZoneChoice) {
     timeScale: {
       timeVisible: true,
       secondsVisible: false,
-      tickMarkFormatter: (time: Time) => {
+      // The first mark of a day (year, month) shows its date, whatever its hour: sampled curves rarely have a point at 00:00.
+      tickMarkFormatter: (time: Time, type?: TickMarkType) => {
         const date = new Date(fromChartTime(time));
         const hours = zone === "utc" ? date.getUTCHours() : date.getHours();
         const minutes = zone === "utc" ? date.getUTCMinutes() : date.getMinutes();
         const day = zone === "utc" ? date.getUTCDate() : date.getDate();
         const month = (zone === "utc" ? date.getUTCMonth() : date.getMonth()) + 1;
-        return hours === 0 && minutes === 0
-          ? `${date.getUTCFullYear()}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
+        const year = zone === "utc" ? date.getUTCFullYear() : date.getFullYear();
+        return (type !== undefined && type <= TickMarkType.DayOfMonth) || (hours === 0 && minutes === 0)
+          ? `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
           : `${String(hours).padStart(2, "0")}:${String(minutes).padStart(2, "0")}`;
       },
     },
