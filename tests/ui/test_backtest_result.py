@@ -272,7 +272,9 @@ def test_a_run_whose_entries_were_all_skipped_says_why(logged_in: Page, db, redi
     shot(page, "backtest-result-no-trades")
 
 
-def test_a_20000_bar_chart_draws_in_under_a_second(logged_in: Page, db, redis, stack, token):
+def test_every_one_of_20000_bars_can_be_drawn_and_a_trade_row_centres_the_chart_on_it(
+    logged_in: Page, db, redis, stack, token
+):
     page = logged_in
     CandleStore(db).upsert(SYMBOL, TIMEFRAME, generate_candles(20_000, TIMEFRAME, seed=5))
     strategy = StrategyRepository(db, redis).create(load_example("sma_cross"))
@@ -319,19 +321,9 @@ def test_a_20000_bar_chart_draws_in_under_a_second(logged_in: Page, db, redis, s
         arg=centre,
     )
 
-    # Then every bar: the choice goes into the URL, and the draw is timed in the page (waited for by a cheap
-    # check every 100 ms: expect()'s retries build accessibility snapshots, which would slow the page it times).
+    # Then every bar: the choice goes into the URL (its speed is bench/ui.py's to measure, not a test's).
     page.get_by_label("Chart detail").select_option("20000")
     page.wait_for_url(re.compile(r"\?bars=20000$"))
     _wait_drawn(page, 20_000)
-    switched = {name: int(chart.get_attribute(f"data-{name}-ms")) for name in ("draw", "load")}
-
-    # A fresh page opened on 20,000 bars: from navigation to drawn.
     page.reload()
     _wait_drawn(page, 20_000)
-    fresh = {name: int(chart.get_attribute(f"data-{name}-ms")) for name in ("draw", "load", "drawn-at")}
-    print(f"20,000-bar chart: switched {switched} ms, fresh page {fresh} ms")
-    # The page's own work (data in → drawn) within the second; with the API's answer (computed once per run
-    # and range, then cached) well within two on a test machine shared with other processes.
-    assert switched["draw"] <= 1000 and fresh["draw"] <= 1000, (switched, fresh)
-    assert switched["load"] <= 2000 and fresh["load"] <= 2000, (switched, fresh)
