@@ -199,7 +199,8 @@ export const CandleChart = forwardRef<CandleChartHandle, {
       }
     }
     if (initialBars && candles.t.length > initialBars) {
-      created.timeScale().setVisibleLogicalRange({ from: candles.t.length - initialBars, to: candles.t.length + 2 });
+      // Room after the last candle, so that it and its markers clear the labels at the price axis.
+      created.timeScale().setVisibleLogicalRange({ from: candles.t.length - initialBars, to: candles.t.length + Math.max(2, Math.round(initialBars / 12)) });
     } else {
       created.timeScale().fitContent();
     }

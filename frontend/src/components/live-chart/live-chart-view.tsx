@@ -243,8 +243,8 @@ export function LiveChartView() {
       />
       <div className="flex flex-col gap-6">
         <Card>
-          <div className="flex flex-wrap items-end justify-between gap-4">
-            <dl className="grid min-w-0 flex-1 grid-cols-3 gap-x-6 gap-y-3 xl:grid-cols-6">
+          <div>
+            <dl className="grid grid-cols-3 gap-x-6 gap-y-3 lg:grid-cols-6">
               {[
                 { label: "Position", value: <span data-testid="position">{positions.isPending ? "…" : positionText(account)}</span> },
                 { label: "Stop", value: <span data-testid="stop-price">{formatPrice(stop)}</span> },
@@ -265,34 +265,35 @@ export function LiveChartView() {
                 </div>
               ))}
             </dl>
-            <div className="flex flex-wrap items-end gap-3">
-              <div className="flex flex-col gap-1">
-                <label htmlFor="chart-symbol" className="text-xs font-medium text-slate-600 dark:text-slate-400">
-                  Symbol
-                </label>
-                <select id="chart-symbol" className={`${inputClass} w-36`} value={symbol} onChange={(event) => setSymbol(event.target.value)}>
-                  {symbols.map((item) => (
-                    <option key={item} value={item}>
-                      {item}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div className="flex flex-col gap-1">
-                <label htmlFor="chart-window" className="text-xs font-medium text-slate-600 dark:text-slate-400">
-                  Candles
-                </label>
-                <select id="chart-window" className={`${inputClass} w-44`} value={window} onChange={(event) => setWindow(event.target.value as ChartWindow)}>
-                  <option value="recent">Recent, bar by bar</option>
-                  <option value="all">All history (merged)</option>
-                </select>
-              </div>
-            </div>
           </div>
         </Card>
 
         <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
-          <Card title={`${symbol} ${target.timeframe}`} className="min-w-0">
+          <Card
+            title={`${symbol} ${target.timeframe}`}
+            className="min-w-0"
+            actions={
+              <div className="flex flex-wrap items-center justify-end gap-3 text-sm">
+                <label className="flex items-center gap-2">
+                  <span className="text-slate-600 dark:text-slate-400">Symbol</span>
+                  <select id="chart-symbol" className={`${inputClass} w-32`} value={symbol} onChange={(event) => setSymbol(event.target.value)}>
+                    {symbols.map((item) => (
+                      <option key={item} value={item}>
+                        {item}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label className="flex items-center gap-2">
+                  <span className="text-slate-600 dark:text-slate-400">Candles</span>
+                  <select id="chart-window" className={`${inputClass} w-44`} value={window} onChange={(event) => setWindow(event.target.value as ChartWindow)}>
+                    <option value="recent">Recent, bar by bar</option>
+                    <option value="all">All history (merged)</option>
+                  </select>
+                </label>
+              </div>
+            }
+          >
             {chart.isPending ? (
               <Skeleton className="h-[460px]" />
             ) : chart.error ? (
