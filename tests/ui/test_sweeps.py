@@ -10,9 +10,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from backtests.sweeps import plan_sweep
 from strategies.examples import load_example
+from tasks.backtests import QUEUE, sweep_chunk
 from tests.conftest import ROOT
 from tests.ui.conftest import Stack, shot
+from tickflow.storage.backtest_results import SweepRepository
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -43,6 +46,11 @@ def stand_in_for_the_run_page(page: Page, stack: Stack) -> None:
         return
     run_page = re.compile(rf"^{re.escape(stack.ui)}/backtests/[0-9a-f]{{24}}(\?.*)?$")
     page.route(run_page, lambda route: route.fulfill(status=200, content_type="text/html", body=STAND_IN))
+
+
+def painted(page: Page) -> None:
+    """Wait for two animation frames: a canvas chart just (re)drawn is on screen."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def click_cell(page: Page, x: int, y: int, columns: int, rows: int) -> None:
@@ -125,6 +133,7 @@ def test_a_sweep_defined_in_the_form_runs_to_done_and_a_heatmap_cell_runs_as_a_b
     expect(page.locator("#cell-x")).to_have_value("1")
     expect(page.locator("#cell-y")).to_have_value("2")
     expect(page.get_by_test_id("cell-value")).to_contain_text("Return:")
+    painted(page)
     shot(page, "sweep-result")
     page.get_by_test_id("cell-backtest").click()
     page.wait_for_url(re.compile(r"/backtests/[0-9a-f]{24}$"))
@@ -148,4 +157,43 @@ def test_a_sweep_defined_in_the_form_runs_to_done_and_a_heatmap_cell_runs_as_a_b
     page.goto(f"/sweeps/{sweep_id}")
     expect(page.locator("html")).to_have_class(re.compile("dark"))
     expect(page.get_by_test_id("heatmap")).to_have_attribute("data-x-count", "3")
+    painted(page)
     shot(page, "sweep-result-dark")
+
+
+def test_a_running_sweep_is_followed_chunk_by_chunk_with_its_results_so_far_flagged(
+    strategy: Strategy, logged_in: Page, db, redis
+):
+    """A sweep stored with its chunks not yet sent: its page shows it queued; each chunk sent to the worker then
+    moves it on (job events), the heatmap and ranking filling in as partial results until the last one."""
+    page = logged_in
+    fields, chunks = plan_sweep(
+        StrategyRepository(db, redis), strategy.id, grid={"fast": [5, 10], "slow": [20, 40]}, chunk_size=2
+    )
+    sweep, chunk_ids = SweepRepository(db).create(fields, chunks)
+    assert len(chunk_ids) == 2
+    page.goto(f"/sweeps/{sweep['_id']}")
+    page.evaluate("window.__sameDocument = true")
+    expect(page.get_by_test_id("sweep-state")).to_have_text("queued")
+    expect(page.get_by_test_id("sweep-chunks")).to_contain_text("0 of 2 chunks done")
+    expect(page.get_by_text("No results yet")).to_be_visible()
+    expect(page.get_by_test_id("ranking-partial")).to_be_visible()
+    expect(page.get_by_test_id("heatmap-partial")).to_contain_text("Partial: 0 of 2 chunks done")
+
+    sweep_chunk.si(str(chunk_ids[0])).apply_async(queue=QUEUE)
+    expect(page.get_by_test_id("sweep-state")).to_have_text("running", timeout=DONE)
+    expect(page.get_by_test_id("sweep-chunks")).to_contain_text("1 of 2 chunks done")
+    expect(page.get_by_test_id("result-row")).to_have_count(2)
+    expect(page.get_by_test_id("results-count")).to_contain_text("2 results so far")
+    expect(page.get_by_test_id("heatmap-partial")).to_contain_text("Partial: 1 of 2 chunks done")
+    expect(page.get_by_role("progressbar", name="Chunks done")).to_have_attribute("aria-valuenow", "1")
+    painted(page)
+    shot(page, "sweep-running")
+
+    sweep_chunk.si(str(chunk_ids[1])).apply_async(queue=QUEUE)
+    expect(page.get_by_test_id("sweep-state")).to_have_text("done", timeout=DONE)
+    expect(page.get_by_test_id("sweep-chunks")).to_contain_text("2 of 2 chunks done")
+    expect(page.get_by_test_id("result-row")).to_have_count(4)
+    expect(page.get_by_test_id("heatmap-partial")).to_have_count(0)
+    expect(page.get_by_test_id("ranking-partial")).to_have_count(0)
+    assert page.evaluate("window.__sameDocument === true")

@@ -42,9 +42,12 @@ export function HeatmapCard({ sweep, onBacktest, backtesting }: {
   const best = map ? bestCell(map) : null;
   const selected = chosen ?? best;
   const label = objectiveLabel(objective);
+  // Made anew only when the matrix itself changed: a read that brings the same cells leaves the chart as it is.
+  const mapKey = map ? JSON.stringify(map) : "";
   const option = useMemo(
     () => (map ? heatmapOption(map, { format: (value) => formatObjective(objective, value), objectiveLabel: label, dark: theme === "dark", selected }) : null),
-    [map, objective, label, theme, selected],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [mapKey, objective, label, theme, selected?.x, selected?.y],
   );
 
   function setAxis(which: "x" | "y", param: string) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { axisLabel, bestCell, cellParams, cellValue, type Heatmap, heatmapCells, heatmapOption } from "./heatmap";
+import { axisLabel, bestCell, cellParams, cellValue, type Heatmap, heatmapCells, heatmapOption, labelColor } from "./heatmap";
 
 const MAP: Heatmap = {
   x: { param: "fast", values: [5, 10, 15] },
@@ -19,7 +19,7 @@ const MAP: Heatmap = {
 
 const format = (value: number) => value.toFixed(2);
 
-type Series = { data: { value: [number, number, number]; itemStyle?: { borderWidth: number }; label?: { formatter: string } }[] };
+type Series = { data: { value: [number, number, number]; itemStyle?: { borderWidth: number }; label?: { formatter?: string; color: string } }[] };
 
 describe("the heatmap", () => {
   it("has a cell per value, a column per x and a row per y, none where there is no value", () => {
@@ -57,6 +57,7 @@ describe("the heatmap", () => {
     expect(data[0].itemStyle?.borderWidth).toBe(3);
     expect(data[4].itemStyle?.borderWidth).toBe(2);
     expect(data[1].itemStyle).toBeUndefined();
+    expect(data[1].label?.formatter).toBeUndefined();
     expect(option.xAxis).toMatchObject({ name: "fast", data: ["5", "10", "15"] });
     expect(option.yAxis.data).toEqual(["20", "40"]);
     expect(option.visualMap).toMatchObject({ min: -0.16, max: 1.65, text: ["best", "worst"] });
@@ -74,6 +75,13 @@ describe("the heatmap", () => {
     expect(flat.visualMap).toMatchObject({ min: 1, max: 2 });
     const empty = heatmapOption({ ...MAP, z: [[null, null, null], [null, null, null]], best: null }, { format, objectiveLabel: "Sharpe" }) as { series: Series[] };
     expect(empty.series[0].data).toEqual([]);
+  });
+
+  it("writes white on the dark ends of the scale and dark in between", () => {
+    expect([-1, 0.1, 0.5, 0.9, 1].map((value) => labelColor(value, -1, 1))).toEqual(["#ffffff", "#0f172a", "#0f172a", "#ffffff", "#ffffff"]);
+    expect(labelColor(3, 3, 3)).toBe("#0f172a");
+    const option = heatmapOption(MAP, { format, objectiveLabel: "Sharpe" }) as { series: Series[] };
+    expect(option.series[0].data.map((item) => item.label?.color)).toEqual(["#ffffff", "#0f172a", "#ffffff", "#0f172a", "#0f172a"]);
   });
 
   it("labels axis values without float noise", () => {

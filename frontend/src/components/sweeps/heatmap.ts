@@ -54,6 +54,12 @@ export function axisLabel(value: number): string {
 
 const WORST_TO_BEST = ["#b91c1c", "#f97316", "#fde047", "#86efac", "#15803d"];
 
+/** A cell's text colour: white on the dark ends of the scale (deep red, deep green), dark in between. */
+export function labelColor(value: number, min: number, max: number): string {
+  const place = max > min ? (value - min) / (max - min) : 0.5;
+  return place < 0.2 || place > 0.8 ? "#ffffff" : "#0f172a";
+}
+
 /**
  * The ECharts option of a heatmap: categories on both axes (x across, y up), a colour scale from the worst value to
  * the best (reversed when the sweep minimises), the best cell outlined and starred, the selected cell outlined.
@@ -75,7 +81,10 @@ export function heatmapOption(
     return {
       value: [cell.x, cell.y, cell.value],
       ...(isBest || isSelected ? { itemStyle: { borderColor: isBest ? ink : "#0ea5e9", borderWidth: isBest ? 3 : 2 } } : {}),
-      ...(isBest ? { label: { show: true, formatter: `★ ${format(cell.value)}`, fontWeight: "bold" } } : {}),
+      label: {
+        color: labelColor(cell.value, min, max),
+        ...(isBest ? { show: true, formatter: `★ ${format(cell.value)}`, fontWeight: "bold" } : {}),
+      },
     };
   });
   const axis = (param: string, categories: number[], position: "x" | "y") => ({
@@ -117,7 +126,7 @@ export function heatmapOption(
       {
         type: "heatmap",
         data,
-        label: { show: showLabels, formatter: (params: { value: [number, number, number] }) => format(params.value[2]), color: "#0f172a", fontSize: 11 },
+        label: { show: showLabels, formatter: (params: { value: [number, number, number] }) => format(params.value[2]), fontSize: 11 },
         emphasis: { itemStyle: { borderColor: ink, borderWidth: 2 } },
       },
     ],
