@@ -61,6 +61,11 @@ export interface PriceLineSpec {
 export interface CandleChartHandle {
   /** Add or replace the last candle (a live update), keeping the view where the user left it. */
   updateCandle(candle: Candle): void;
+  /**
+   * Set the indicators' values at a drawn candle (a live update, after ``updateCandle``): indicator name ->
+   * output name -> value (null: none yet). Values older than an indicator's last point are ignored.
+   */
+  updateIndicators(t: number, values: Record<string, Record<string, number | null>>): void;
   /** Centre the view on the bar holding ``ms``. */
   focus(ms: number): void;
 }
@@ -98,7 +103,12 @@ export const CandleChart = forwardRef<CandleChartHandle, {
   label?: string;
   /** Told the visible time range (epoch ms of the first and last bars shown) whenever it changes. */
   onVisibleRangeChange?: (range: { from: number; to: number } | null) => void;
-}>(function CandleChart({ candles, indicators = [], markers = [], priceLines = [], height = 420, label = "Price chart", onVisibleRangeChange }, ref) {
+  /** Show only the last this many candles at first (the user scrolls back for more); all of them when absent. */
+  initialBars?: number;
+}>(function CandleChart(
+  { candles, indicators = [], markers = [], priceLines = [], height = 420, label = "Price chart", onVisibleRangeChange, initialBars },
+  ref,
+) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const price = useRef<ISeriesApi<"Candlestick"> | null>(null);
@@ -106,6 +116,7 @@ export const CandleChart = forwardRef<CandleChartHandle, {
   const markerApi = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
   const lines = useRef<IPriceLine[]>([]);
   const times = useRef<number[]>([]);
+  const indicatorLines = useRef(new Map<string, { series: ISeriesApi<"Line">; last: number }>());
   const { zone, theme } = useSettings();
   const rangeListener = useRef(onVisibleRangeChange);
   rangeListener.current = onVisibleRangeChange;
@@ -119,6 +130,17 @@ export const CandleChart = forwardRef<CandleChartHandle, {
       const time = toChartTime(candle.t);
       price.current.update({ time, open: candle.o, high: candle.h, low: candle.l, close: candle.c });
       volume.current.update({ time, value: candle.v, color: candle.c >= candle.o ? "#10b98155" : "#ef444455" });
+    },
+    updateIndicators(t, values) {
+      const time = toChartTime(t);
+      for (const [name, outputs] of Object.entries(values)) {
+        for (const [output, value] of Object.entries(outputs)) {
+          const line = indicatorLines.current.get(`${name}\u0000${output}`);
+          if (!line || time < line.last) continue;
+          line.series.update(value === null || !Number.isFinite(value) ? { time } : { time, value });
+          line.last = time;
+        }
+      }
     },
     focus(ms) {
       const bar = barTime(times.current, ms);
@@ -184,10 +206,17 @@ export const CandleChart = forwardRef<CandleChartHandle, {
         );
         series.setData(chartTimes.flatMap((time, i) => (values[i] === null || values[i] === undefined ? [{ time }] : [{ time, value: values[i] as number }])));
         added.push(series);
+        indicatorLines.current.set(`${indicator.name}\u0000${output}`, { series, last: chartTimes[chartTimes.length - 1] ?? 0 });
       }
     }
-    created.timeScale().fitContent();
+    if (initialBars && candles.t.length > initialBars) {
+      // Room after the last candle, so that it and its markers clear the labels at the price axis.
+      created.timeScale().setVisibleLogicalRange({ from: candles.t.length - initialBars, to: candles.t.length + Math.max(2, Math.round(initialBars / 12)) });
+    } else {
+      created.timeScale().fitContent();
+    }
     return () => {
+      indicatorLines.current.clear();
       for (const series of added) {
         try {
           created.removeSeries(series);
@@ -196,13 +225,14 @@ export const CandleChart = forwardRef<CandleChartHandle, {
         }
       }
     };
-  }, [candles, indicators, height, theme, zone]);
+  }, [candles, indicators, height, theme, zone, initialBars]);
 
   useEffect(() => {
     if (!markerApi.current) return;
     const shown: SeriesMarker<Time>[] = [];
     for (const marker of markers) {
-      const bar = barTime(candles.t, marker.time);
+      // The candles drawn, live updates included (a marker on a candle added since the data was set).
+      const bar = barTime(times.current, marker.time);
       if (bar === null) continue;
       shown.push({
         time: toChartTime(bar),

@@ -1,3 +1,13 @@
-export default function Page() {
-  return <h1 className="text-2xl font-semibold">Sweeps</h1>;
+"use client";
+
+import { Suspense } from "react";
+
+import { SweepsList } from "@/components/sweeps/sweeps-list";
+
+export default function SweepsPage() {
+  return (
+    <Suspense>
+      <SweepsList />
+    </Suspense>
+  );
 }
