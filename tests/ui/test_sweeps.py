@@ -4,7 +4,6 @@ best cell marked; a cell clicked and run as a backtest, landing on the run's pag
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -13,7 +12,6 @@ from playwright.sync_api import Page, expect
 from backtests.sweeps import plan_sweep
 from strategies.examples import load_example
 from tasks.backtests import QUEUE, sweep_chunk
-from tests.conftest import ROOT
 from tests.ui.conftest import Stack, shot
 from tickflow.storage.backtest_results import SweepRepository
 from tickflow.storage.candles import CandleStore
@@ -35,19 +33,6 @@ def strategy(db, redis) -> Strategy:
     return StrategyRepository(db, redis).create(load_example("sma_cross"))
 
 
-STAND_IN = '<!doctype html><html lang="en"><title>Backtest run</title><main><h1>Run</h1></main></html>'
-
-
-def stand_in_for_the_run_page(page: Page, stack: Stack) -> None:
-    """The run's page (/backtests/<id>) is built on another branch: until the UI build has it, a stand-in answers
-    there, so that landing on it is checked by its URL without a 404 in the console."""
-    routes = json.loads((ROOT / "frontend" / ".next" / "app-path-routes-manifest.json").read_text()).values()
-    if any(route.startswith("/backtests/[") for route in routes):
-        return
-    run_page = re.compile(rf"^{re.escape(stack.ui)}/backtests/[0-9a-f]{{24}}(\?.*)?$")
-    page.route(run_page, lambda route: route.fulfill(status=200, content_type="text/html", body=STAND_IN))
-
-
 def painted(page: Page) -> None:
     """Wait for two animation frames: a canvas chart just (re)drawn is on screen."""
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
@@ -66,7 +51,6 @@ def test_a_sweep_defined_in_the_form_runs_to_done_and_a_heatmap_cell_runs_as_a_b
     strategy: Strategy, logged_in: Page, stack: Stack, db
 ):
     page = logged_in
-    stand_in_for_the_run_page(page, stack)
     page.evaluate("window.__sameDocument = true")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sweeps").click()
     expect(page.get_by_text("No sweeps yet")).to_be_visible()
