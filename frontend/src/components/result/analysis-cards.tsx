@@ -96,7 +96,7 @@ export function BreakdownCard({ trades, quote }: { trades: AllTrades; quote: str
       ) : !trades.data ? (
         <Reading trades={trades} />
       ) : (
-        <div className="flex flex-col gap-5 overflow-x-auto">
+        <div className="flex flex-col gap-5 overflow-x-auto" tabIndex={0} role="region" aria-label="Long, short and exit-reason tables">
           <BreakdownTable rows={sides} first="Side" caption="By side" quote={quote} testId="side-breakdown" />
           <BreakdownTable rows={reasons} first="Exit reason" caption="By exit reason" quote={quote} testId="reason-breakdown" />
         </div>

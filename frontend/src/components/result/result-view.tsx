@@ -261,7 +261,7 @@ function DoneResult({ run, quote }: { run: Backtest; quote: string }) {
       <StatsCard stats={run.stats} quote={quote} />
       <EquityCard run={run} quote={quote} />
       <PriceSection run={run} quote={quote} allTrades={trades} onDrawn={() => setPriceDrawn(true)} />
-      <div className="mb-6 grid gap-6 xl:grid-cols-[3fr_2fr]">
+      <div className="mb-6 grid gap-6 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <BreakdownCard trades={trades} quote={quote} />
         <HistogramCard trades={trades} quote={quote} />
       </div>
