@@ -116,6 +116,10 @@ class LocalService:
         if port_open(self.port):
             self._wait_ready()
             return self
+        return self.start()
+
+    def start(self) -> LocalService:
+        """Start a daemon of our own and wait until it serves; fails if the port is taken."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(self._command(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.started_here = True

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from cli.localservices import LocalMongo, free_port
+from cli.localservices import LocalMongo, free_port, port_open
 from strategies.spec import validate_spec
 from tests.conftest import ROOT
 from tests.workers.conftest import (
@@ -85,7 +85,7 @@ def own_mongo(tmp_path: Path):
     """A MongoDB only this test uses, so it can be stopped."""
     port = free_port()
     server = LocalMongo(port, ROOT / f"var/test/live-outage-mongo-{port}", cache_gb=0.25)
-    server.ensure_running()
+    server.start()  # never a server found on the port: the test must be able to stop it
     yield server
     server.stop()
 
@@ -109,10 +109,11 @@ def test_trades_closed_during_a_mongodb_outage_reach_trade_logs(start_worker, ow
     before = db.trade_logs.count_documents({"status": "closed"})
 
     own_mongo.stop()
+    assert not port_open(own_mongo.port)
     replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, start=half, timeout_s=60)
     assert engine.archive.pending() > 0  # records wait in Redis
 
-    own_mongo.ensure_running()
+    own_mongo.start()
     wait_for(lambda: engine.archive.pending() == 0, 30, "drain_outbox to empty the outbox")
     assert before < len(expected)
     assert archived_trades(db, strategy_id) == expected
