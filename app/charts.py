@@ -4,8 +4,8 @@ The numbers come from :func:`strategies.chart.strategy_chart` (the engine's own
 indicator code on the same spec); this module gathers what it needs from
 MongoDB and Redis and writes the body. Columns, not rows: ``candles`` is
 ``{"t": [...], "o": [...], ...}``, so a 2,000-candle answer with a few
-indicators is a couple of hundred KB and is written by one ``json.dumps``.
-NaN (warm-up) is written as ``null``.
+indicators is a couple of hundred KB, written straight from the numpy columns by orjson
+(:mod:`app.jsonbody`). NaN (warm-up) is written as ``null``.
 
 A done backtest never changes, so its chart bodies are kept in a small
 per-process LRU cache (keyed by run, attempt and query): a page that
@@ -25,6 +25,7 @@ import numpy as np
 import redis
 from pymongo.database import Database
 
+from app.jsonbody import dumps_bytes
 from backtests.runs import target_spec
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.chart import Chart, strategy_chart
@@ -77,29 +78,21 @@ def chart_json(chart: Chart, markers: Mapping[str, list], **about: Any) -> bytes
         "period_ms": chart.period_ms,
         "bars": chart.bars,
         "candles": {
-            "t": candles.ts.tolist(),
-            **{name[0]: _numbers(values) for name, values in candles.ohlcv().items()},
+            "t": np.ascontiguousarray(candles.ts),
+            **{name[0]: np.ascontiguousarray(values) for name, values in candles.ohlcv().items()},
         },
         "indicators": {
             name: {
                 "function": indicator.function,
                 "params": dict(indicator.params),
                 "pane": indicator.pane,
-                "outputs": {output: _numbers(values) for output, values in indicator.outputs.items()},
+                "outputs": {output: np.ascontiguousarray(values) for output, values in indicator.outputs.items()},
             }
             for name, indicator in chart.indicators.items()
         },
         "markers": markers,
     }
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _numbers(values: np.ndarray) -> list:
-    """Floats as JSON numbers, NaN as ``None``."""
-    listed = values.tolist()
-    if np.isnan(values).any():
-        return [None if value != value else value for value in listed]
-    return listed
+    return dumps_bytes(body)
 
 
 def trade_markers(

@@ -14,7 +14,6 @@ endpoints. docs/backtest-jobs.md has the whole story.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from app.charts import BACKTEST_CHARTS, backtest_chart
 from app.context import strategy_repository
 from app.errors import error_response
+from app.jsonbody import dumps_bytes
 from app.schemas import ChartArgsSchema, ChartSchema, PageArgsSchema, RangeArgsSchema, TimeField, page_of, page_schema
 from app.series import sampled
 from backtests.defaults import DEFAULT_CASH
@@ -284,7 +284,7 @@ class BacktestEquity(MethodView):
         curves["drawdown"] = drawdown(curves["equity"][:hi])  # its running peak starts with the run
         keep = np.arange(lo, hi) if max_points is None else lo + sampled(ts[lo:hi], max_points)
         # Written directly: a schema would spend seconds on a million points.
-        body = json.dumps({name: values[keep].tolist() for name, values in curves.items()}, separators=(",", ":"))
+        body = dumps_bytes({name: values[keep] for name, values in curves.items()})
         return Response(body, mimetype="application/json")
 
 

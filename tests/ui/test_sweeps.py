@@ -34,7 +34,9 @@ def strategy(db, redis) -> Strategy:
 
 
 def painted(page: Page) -> None:
-    """Wait for two animation frames: a canvas chart just (re)drawn is on screen."""
+    """Wait for the heatmap's chart to be made (ECharts loads on demand), then two animation frames: a canvas
+    chart just (re)drawn is on screen."""
+    page.get_by_test_id("heatmap").locator("[role=figure][data-ready=true]").wait_for()
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 

@@ -1,4 +1,5 @@
-// Where the API is, as the UI server says at /ui-config (read once per page load).
+// Where the API is, as the UI server says at /ui-config (read once per page load, asked for as soon as this
+// module loads: every API call of the first render waits on it).
 
 export interface UiConfig {
   apiUrl: string;
@@ -13,3 +14,5 @@ export function uiConfig(): Promise<UiConfig> {
   });
   return loading;
 }
+
+if (typeof window !== "undefined") void uiConfig().catch(() => {}); // a failure is reported to the first caller

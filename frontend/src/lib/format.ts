@@ -4,9 +4,23 @@ export type TimeZoneChoice = "utc" | "local";
 
 const DASH = "—";
 
+// One Intl.NumberFormat per precision, made once: `toLocaleString` with options builds a new one on every call,
+// about 30 µs each, which was a tenth of the time a 20,000-bar result page took to draw.
+const FORMATS = new Map<string, Intl.NumberFormat>();
+
+function numberFormat(minimumFractionDigits: number, maximumFractionDigits: number): Intl.NumberFormat {
+  const key = `${minimumFractionDigits}-${maximumFractionDigits}`;
+  let format = FORMATS.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", { minimumFractionDigits, maximumFractionDigits });
+    FORMATS.set(key, format);
+  }
+  return format;
+}
+
 export function formatNumber(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
-  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return numberFormat(digits, digits).format(value);
 }
 
 /** A price or an amount of quote currency: two decimals at least, more for small prices. */
@@ -14,13 +28,13 @@ export function formatPrice(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
   const magnitude = Math.abs(value);
   const digits = magnitude >= 1000 ? 2 : magnitude >= 1 ? 4 : 8;
-  return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits });
+  return numberFormat(2, digits).format(value);
 }
 
 /** A quantity: as many decimals as it has, up to eight (crypto lot steps go to 1e-8). */
 export function formatQuantity(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
-  return value.toLocaleString("en-US", { maximumFractionDigits: 8 });
+  return numberFormat(0, 8).format(value);
 }
 
 export function formatMoney(value: number | null | undefined, signed = false): string {

@@ -1,17 +1,35 @@
 "use client";
-// ECharts, tree-shaken to what TickFlow draws: the sweep heatmap, monthly returns and histograms.
+// ECharts, tree-shaken to what TickFlow draws: the sweep heatmap, monthly returns and histograms. It is loaded
+// when the first such chart mounts, not with the page: half a megabyte that a page's first paint never needs.
 
-import { BarChart, HeatmapChart } from "echarts/charts";
-import { GridComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
-import * as echarts from "echarts/core";
-import { CanvasRenderer } from "echarts/renderers";
+import type { EChartsCoreOption } from "echarts/core";
 import { useEffect, useRef } from "react";
 
 import { useSettings } from "@/lib/settings";
 
-echarts.use([HeatmapChart, BarChart, GridComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+export type EChartOption = EChartsCoreOption;
 
-export type EChartOption = echarts.EChartsCoreOption;
+let loading: Promise<typeof import("echarts/core")> | null = null;
+
+function loadECharts() {
+  loading ??= Promise.all([
+    import("echarts/core"),
+    import("echarts/charts"),
+    import("echarts/components"),
+    import("echarts/renderers"),
+  ]).then(([core, charts, components, renderers]) => {
+    core.use([
+      charts.HeatmapChart,
+      charts.BarChart,
+      components.GridComponent,
+      components.TooltipComponent,
+      components.VisualMapComponent,
+      renderers.CanvasRenderer,
+    ]);
+    return core;
+  });
+  return loading;
+}
 
 export function EChart({ option, height = 320, label, onClick }: {
   option: EChartOption;
@@ -26,14 +44,25 @@ export function EChart({ option, height = 320, label, onClick }: {
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    const chart = echarts.init(element, theme === "dark" ? "dark" : undefined, { renderer: "canvas" });
-    chart.setOption({ backgroundColor: "transparent", ...option });
-    chart.on("click", (params) => clicked.current?.(params as unknown as { data: unknown; dataIndex: number }));
-    const observer = new ResizeObserver(() => chart.resize());
-    observer.observe(element);
+    let dispose = () => {};
+    let cancelled = false;
+    void loadECharts().then((echarts) => {
+      if (cancelled) return;
+      const chart = echarts.init(element, theme === "dark" ? "dark" : undefined, { renderer: "canvas" });
+      chart.setOption({ backgroundColor: "transparent", ...option });
+      element.dataset.ready = "true";
+      chart.on("click", (params) => clicked.current?.(params as unknown as { data: unknown; dataIndex: number }));
+      const observer = new ResizeObserver(() => chart.resize());
+      observer.observe(element);
+      dispose = () => {
+        observer.disconnect();
+        chart.dispose();
+      };
+    });
     return () => {
-      observer.disconnect();
-      chart.dispose();
+      cancelled = true;
+      delete element.dataset.ready;
+      dispose();
     };
   }, [option, theme]);
   return <div ref={container} role="figure" aria-label={label} className="w-full" style={{ height }} />;

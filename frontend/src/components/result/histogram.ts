@@ -2,6 +2,7 @@
 // an edge, so each bin holds only losses or only gains and is coloured by its sign.
 
 import type { EChartOption } from "@/components/charts/echart";
+import { formatNumber } from "@/lib/format";
 
 export interface Bin {
   /** Lower edge, included. */
@@ -66,7 +67,7 @@ export function edgeText(value: number, width: number): string {
     const factor = width / 10 ** power;
     digits = Math.min(8, Math.max(0, -power + (Math.abs(factor - 2.5) < 1e-6 ? 1 : 0)));
   }
-  const text = Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const text = formatNumber(Math.abs(value), digits);
   return value < 0 && Number(text.replaceAll(",", "")) !== 0 ? `−${text}` : text;
 }
 

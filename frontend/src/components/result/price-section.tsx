@@ -44,6 +44,8 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
   const visible = useRef<{ from: number; to: number } | null>(null);
   const pendingFocus = useRef<number | null>(null);
   const drawnOnce = useRef(false);
+  // The trades table waits for the first draw: its rows are not what a big chart should share the browser with.
+  const [firstDrawn, setFirstDrawn] = useState(false);
 
   const chartOptions = chartQuery(id, range, maxBars);
   const key = chartOptions.queryKey;
@@ -81,6 +83,7 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
       element.dataset.drawnAtMs = String(Math.round(now)); // since the page's navigation began
       if (!drawnOnce.current) {
         drawnOnce.current = true;
+        setFirstDrawn(true);
         onDrawn?.();
       }
       // A trade picked outside the range shown: centred once the whole run is drawn.
@@ -97,6 +100,7 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
   useEffect(() => {
     if (failed && !drawnOnce.current) {
       drawnOnce.current = true;
+      setFirstDrawn(true);
       onDrawn?.();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -232,7 +236,11 @@ export function PriceSection({ run, quote, allTrades, onDrawn }: { run: Backtest
         )}
       </Card>
 
-      <TradesCard run={run} quote={quote} allTrades={allTrades} selected={selected?.number ?? null} onSelect={select} />
+      {firstDrawn ? (
+        <TradesCard run={run} quote={quote} allTrades={allTrades} selected={selected?.number ?? null} onSelect={select} />
+      ) : (
+        <Skeleton className="mb-6 h-96" />
+      )}
     </>
   );
 }

@@ -69,26 +69,23 @@ export function ResultView({ id }: { id: string }) {
 
   const search = useSearchParams();
   const maxBars = maxBarsFromSearch(search.get("bars"));
-  const run = useQuery({
-    queryKey: runKey(id),
-    queryFn: async () => {
-      const answer = await fetchRun(id);
-      // A done run's chart is asked for at once, not after the page under it has rendered.
-      if (answer.state === "done") void queryClient.prefetchQuery(chartQuery(id, null, maxBars));
-      return answer;
-    },
-    retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
-  });
-  const current = run.data;
-
-  // Opened from the runs list, a run known done has its chart asked for at once, beside the run itself.
+  // The chart, the page's heaviest answer, is asked for beside the run rather than after it: a run opened by its
+  // address is most often done. Not when this tab knows the run is still going (launched here, or listed so);
+  // a speculative ask that finds the run unfinished (409) is asked again once the run is done and shown.
   useEffect(() => {
     const pages = queryClient.getQueriesData<Page<BacktestSummary>>({ queryKey: RUNS_KEY });
-    const known = pages.flatMap(([, page]) => page?.items ?? []).find((item) => item.id === id);
-    if (known?.state === "done") void queryClient.prefetchQuery(chartQuery(id, null, maxBars));
+    const listed = pages.flatMap(([, page]) => page?.items ?? []).find((item) => item.id === id);
+    const state = queryClient.getQueryData<Backtest>(runKey(id))?.state ?? listed?.state;
+    if (state === undefined || state === "done") void queryClient.prefetchQuery(chartQuery(id, null, maxBars));
     // Once, when the page opens.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+  const run = useQuery({
+    queryKey: runKey(id),
+    queryFn: () => fetchRun(id),
+    retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
+  });
+  const current = run.data;
 
   // Stages move with the run's `job` events; a final one reads the run again (its stats, its error).
   useStreamEvents(["job"], (event) => {
@@ -259,7 +256,7 @@ function DoneResult({ run, quote }: { run: Backtest; quote: string }) {
   return (
     <div data-testid="result">
       <StatsCard stats={run.stats} quote={quote} />
-      <EquityCard run={run} quote={quote} />
+      {priceDrawn ? <EquityCard run={run} quote={quote} /> : <Skeleton className="mb-6 h-[30rem]" />}
       <PriceSection run={run} quote={quote} allTrades={trades} onDrawn={() => setPriceDrawn(true)} />
       <div className="mb-6 grid gap-6 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <BreakdownCard trades={trades} quote={quote} />
