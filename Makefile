@@ -24,8 +24,8 @@ test: ui
 	@cd frontend && npx vitest run --reporter=dot
 	@$(BIN)/python -m pytest
 
-bench: install
-	@for b in bench/candles.py bench/backtest.py bench/live.py bench/api.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: ui
+	@for b in bench/candles.py bench/backtest.py bench/live.py bench/api.py bench/ui.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stop:
 	@$(BIN)/tickflow services down

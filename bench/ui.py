@@ -1,6 +1,6 @@
 """Web UI benchmark: the dashboard in Debian's Chromium (Playwright) against the real API, stream and UI.
 
-    .venv/bin/python bench/ui.py            # after `make ui` (the UI must be built)
+    .venv/bin/python bench/ui.py            # after `make ui` (the UI must be built); `make bench` does both
 
 Starts a throwaway Redis and MongoDB (free ports, under ``var/bench/``), the API, the stream
 process and the UI as the Procfile runs them, and seeds a paper-trading strategy and a done
