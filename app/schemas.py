@@ -80,6 +80,27 @@ def page_schema(item: type[Schema], name: str, **extra: fields.Field) -> type[Sc
     )
 
 
+MIN_TIME_MS = 0
+MAX_TIME_MS = 253_402_300_799_999
+"""Every time the API reads lies in 1970-01-01 .. 9999-12-31T23:59:59.999Z (epoch ms): what a
+datetime, MongoDB and the charts all hold."""
+_TIME_RANGE = "must be from 1970-01-01 to 9999-12-31 (epoch ms 0 to 253402300799999)"
+
+
+def check_time_ms(value: int) -> int:
+    """``value`` if within the API's time range, else a ValidationError saying the range."""
+    if not MIN_TIME_MS <= value <= MAX_TIME_MS:
+        raise ValidationError(_TIME_RANGE)
+    return value
+
+
+class EpochMsField(fields.Integer):
+    """Epoch milliseconds as an integer, within the API's time range."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return check_time_ms(super()._deserialize(value, attr, data, **kwargs))
+
+
 class TimeField(fields.String):
     """A moment as ISO-8601 (UTC when no offset) or epoch seconds or milliseconds, loaded as epoch ms.
 
@@ -90,12 +111,18 @@ class TimeField(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         try:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return epoch_number_ms(value)
+                return check_time_ms(epoch_number_ms(value))
             if isinstance(value, str):
-                return parse_time_ms(value)
-        except ValueError as exc:
+                return check_time_ms(parse_time_ms(value))
+        except (ValueError, OverflowError) as exc:
             raise ValidationError(str(exc)) from None
         raise ValidationError("expected an ISO-8601 time or an epoch number")
+
+
+def check_end_after_start(data: dict[str, Any]) -> None:
+    """422 at ``end`` when a range would be empty."""
+    if data.get("start") is not None and data.get("end") is not None and data["end"] <= data["start"]:
+        raise ValidationError("must be after start", "end")
 
 
 class RangeArgsSchema(Schema):
@@ -106,8 +133,7 @@ class RangeArgsSchema(Schema):
 
     @validates_schema
     def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "start" in data and "end" in data and data["end"] <= data["start"]:
-            raise ValidationError("must be after start", "end")
+        check_end_after_start(data)
 
 
 class PageArgsSchema(Schema):

@@ -15,9 +15,9 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates_schema
 
-from app.schemas import TimeField
+from app.schemas import MAX_PAGE, EpochMsField, TimeField, check_end_after_start
 from app.series import sampled
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
@@ -200,6 +200,10 @@ class EquityHistoryArgsSchema(Schema):
         metadata={"description": "More points are sampled: the last point of each equal slice of time"},
     )
 
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_end_after_start(data)
+
 
 class EquityHistorySchema(Schema):
     """Columns, oldest first: a point per close of the strategy's timeframe while it traded."""
@@ -216,10 +220,14 @@ class TradeArgsSchema(Schema):
     strategy_id = fields.String()
     symbol = fields.String(validate=validate.Length(max=30))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    start = fields.Integer(metadata={"description": "Opened at or after (epoch ms)"})
-    end = fields.Integer(metadata={"description": "Opened before (epoch ms)"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    start = EpochMsField(metadata={"description": "Opened at or after (epoch ms)"})
+    end = EpochMsField(metadata={"description": "Opened before (epoch ms)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_end_after_start(data)
 
 
 @blp.route("/strategies/<strategy_id>/start")
