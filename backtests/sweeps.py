@@ -60,13 +60,15 @@ from strategies.backtest import run_many
 from strategies.candles import Candles
 from strategies.document import did_you_mean, joined
 from strategies.domain import TradeLog
-from strategies.rules import CompiledRule, RuleError, compile_rule
+from strategies.rules import CompiledRule, RuleError, compile_rule, rule_too_long
 from strategies.spec import SpecError, SpecIssue, StrategySpec
 from strategies.stats import compute_stats
 from tickflow.storage.backtest_results import SweepRepository, json_number
 from tickflow.storage.strategies import StrategyRepository
 
 Number = int | float
+MAX_NUMBER = 2**53
+"""Largest integer a grid may hold: beyond it, integers no longer convert to floats exactly."""
 log = logging.getLogger(__name__)
 
 
@@ -419,7 +421,15 @@ def _range(raw: Mapping[str, Any], path: str, errors: dict[str, list[str]]) -> t
     if step <= 0 or stop < start:
         errors[path] = ["a range needs step > 0 and stop >= start"]
         return None
-    count = math.floor((stop - start) / step + 1e-9) + 1
+    # Floats near 1e308 overflow to infinity, and huge integers cannot become floats at all.
+    try:
+        steps = (stop - start) / step
+    except OverflowError:
+        steps = math.inf
+    if not steps < MAX_VALUES:
+        errors[path] = [f"more than {MAX_VALUES:,} values: widen the step or narrow start..stop"]
+        return None
+    count = math.floor(steps + 1e-9) + 1
     if count > MAX_VALUES:
         errors[path] = [f"{count:,} values, at most {MAX_VALUES:,}"]
         return None
@@ -429,13 +439,20 @@ def _range(raw: Mapping[str, Any], path: str, errors: dict[str, list[str]]) -> t
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number; an integer too big for a float (JSON allows any) is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) <= MAX_NUMBER if isinstance(value, int) else math.isfinite(value)
 
 
 def _constraint(text: Any, spec: StrategySpec, space: ParamSpace, errors: dict[str, list[str]]) -> Constraint | None:
     """The constraint compiled, if it only reads known parameters and stays cheap to apply."""
     if not isinstance(text, str):
         errors["constraint"] = ['expected a rule over parameters, e.g. "$fast < $slow"']
+        return None
+    too_long = rule_too_long(text)
+    if too_long:
+        errors["constraint"] = [too_long]
         return None
     try:
         rule = compile_rule(text, "constraint")
