@@ -16,7 +16,7 @@ from typing import Any
 from .candles import SYMBOL_PATTERN, TIMEFRAME_MS
 from .document import ABSENT, Interval, Issues, SpecError, did_you_mean, joined, json_type
 from .quantities import MAX_STEP_DECIMALS, decimal_text, decimals, exact_decimal
-from .rules import RESERVED_WORDS, CompiledRule, RuleError, compile_rule
+from .rules import RESERVED_WORDS, CompiledRule, RuleError, compile_rule, rule_too_long
 from .spec_parts import (
     ANY_SYMBOL,
     ENTRY_RULES,
@@ -360,6 +360,10 @@ class _Reader:
     def rule(self, raw: Any, path: str) -> CompiledRule | None:
         text = self.issues.string(raw, path, multiline=True)
         if text is None:
+            return None
+        too_long = rule_too_long(text)
+        if too_long:
+            self.issues.add(path, too_long)
             return None
         try:
             rule = compile_rule(text, path)
