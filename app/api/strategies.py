@@ -35,7 +35,7 @@ from strategies.examples import load_example
 from strategies.spec import validate_spec
 from strategies.spec_parts import resolve_value
 from strategies.talib_catalog import TALIB_FUNCTIONS
-from tickflow.storage.active import active_entries
+from tickflow.storage.active import active_entries, active_entry
 from tickflow.storage.candles import CandleDataError, normalize_symbol
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.schema import STRATEGIES
@@ -70,7 +70,7 @@ _IF_MATCH = {
 }
 _ERRORS = {
     404: "No strategy has this id.",
-    409: "Another strategy has this name.",
+    409: "Another strategy has this name, or the strategy trades live (stop it first).",
     412: "If-Match names another version than the current one.",
     422: "Invalid spec: `errors.json` maps each field path to its messages.",
 }
@@ -114,15 +114,29 @@ def json_object() -> dict[str, Any]:
 
 
 def expected_version() -> int | None:
-    """The version named by ``If-Match`` (``None`` when absent or ``*``); 412 if it names no version."""
+    """The version named by ``If-Match`` (``None`` when absent or ``*``); 412 if it names no version.
+
+    An empty header (``If-Match:`` or ``If-Match: ""``) names no version either: 412, as any other
+    tag that is not one of ours, rather than a write that ignores it.
+    """
+    if "If-Match" in request.headers and not request.headers["If-Match"].strip():
+        abort(412, message="If-Match is empty.", errors=_if_match_error("empty: send the ETag read, or no header"))
     if_match = request.if_match
     if not if_match or if_match.star_tag:
         return None
     tags = if_match.as_set()  # strong tags only: If-Match never matches a weak one
-    tag = tags.pop() if len(tags) == 1 else ""
-    if not _VERSION_TAG.fullmatch(tag):
-        abort(412, message="If-Match must hold one ETag, as sent in a strategy's ETag header.")
+    tag = tags.pop() if len(tags) == 1 else None  # werkzeug reads `If-Match: ""` as one tag of None
+    if not tag or not _VERSION_TAG.fullmatch(tag):
+        abort(
+            412,
+            message="If-Match must hold one ETag, as sent in a strategy's ETag header.",
+            errors=_if_match_error("expected one ETag, as sent in the ETag header"),
+        )
     return int(tag)
+
+
+def _if_match_error(reason: str) -> dict[str, dict[str, list[str]]]:
+    return {"headers": {"If-Match": [reason]}}
 
 
 def shown(strategies: list[Strategy]) -> list[dict[str, Any]]:
@@ -147,6 +161,27 @@ def _stored_live(stored: dict[str, Any]) -> dict[str, Any]:
     started = stored.get("started_at")
     since = int(started.replace(tzinfo=UTC).timestamp() * 1000) if started else 0
     return {"active": True, "mode": stored.get("mode", "paper"), "cash": stored.get("cash"), "since": since}
+
+
+def refuse_if_live(strategy_id: str) -> None:
+    """409 if the strategy trades live: changing or deleting it would leave the engine's positions unmanaged.
+
+    The active set in Redis decides; MongoDB's record of it while Redis is unreachable.
+    """
+    try:
+        live = active_entry(redis_client(), strategy_id) is not None
+    except redis.RedisError:
+        live = ObjectId.is_valid(strategy_id) and bool(
+            mongo_db()[STRATEGIES].count_documents({"_id": ObjectId(strategy_id), "live.active": True})
+        )
+    if live:
+        abort(
+            409,
+            message=(
+                "The strategy trades live: stop it first with POST /api/v1/strategies/"
+                f"{strategy_id}/stop (with close_positions if it holds positions), then retry."
+            ),
+        )
 
 
 def _etag(strategy: Strategy) -> dict[str, str]:
@@ -208,7 +243,8 @@ class StrategyItem(MethodView):
     @blp.response(200, StrategySchema)
     @_may_fail_with(404, 409, 412, 422)
     def put(self, strategy_id: str):
-        """Replace a strategy's spec (its name may change too)."""
+        """Replace a strategy's spec (its name may change too); 409 while it trades live."""
+        refuse_if_live(strategy_id)
         strategy = strategy_repository().replace(strategy_id, json_object(), expected_version())
         return shown([strategy])[0], _etag(strategy)
 
@@ -216,14 +252,16 @@ class StrategyItem(MethodView):
     @blp.response(200, StrategySchema)
     @_may_fail_with(404, 409, 412, 422)
     def patch(self, strategy_id: str):
-        """Change part of a spec with a JSON merge patch (RFC 7386); null removes a field."""
+        """Change part of a spec with a JSON merge patch (RFC 7386); null removes a field. 409 while it trades live."""
+        refuse_if_live(strategy_id)
         strategy = strategy_repository().patch(strategy_id, json_object(), expected_version())
         return shown([strategy])[0], _etag(strategy)
 
     @blp.response(204)
-    @_may_fail_with(404)
+    @_may_fail_with(404, 409)
     def delete(self, strategy_id: str):
-        """Delete a strategy."""
+        """Delete a strategy; 409 while it trades live."""
+        refuse_if_live(strategy_id)
         strategy_repository().delete(strategy_id)
 
 

@@ -192,3 +192,19 @@ def test_with_redis_unreachable_strategies_still_read_with_their_live_state_from
         connections.reset_clients()
     assert response.status_code == 200
     assert response.json["live"] == {"active": True, "mode": "paper", "cash": 2_500, "since": started["since"]}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_a_strategy_trading_live_cannot_be_changed_or_deleted_until_stopped(client, auth_headers, db, method):
+    created = client.post(URL, json=spec(), headers=auth_headers).json
+    client.post(f"{URL}/{created['id']}/start", json={"cash": 2_500}, headers=auth_headers)
+    body = {"PUT": {**spec(), "timeframe": "5m"}, "PATCH": {"timeframe": "5m"}, "DELETE": None}[method]
+    response = client.open(f"{URL}/{created['id']}", method=method, json=body, headers=auth_headers)
+    assert response.status_code == 409
+    assert f"POST /api/v1/strategies/{created['id']}/stop" in response.json["message"]
+    assert "close_positions" in response.json["message"]
+    stored = client.get(f"{URL}/{created['id']}", headers=auth_headers).json
+    assert (stored["version"], stored["spec"]["timeframe"]) == (1, created["spec"]["timeframe"])
+    client.post(f"{URL}/{created['id']}/stop", json={}, headers=auth_headers)
+    retried = client.open(f"{URL}/{created['id']}", method=method, json=body, headers=auth_headers)
+    assert retried.status_code in (200, 204)
