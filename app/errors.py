@@ -13,7 +13,7 @@ from typing import Any
 
 import pymongo.errors
 import redis
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -41,6 +41,11 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int, dict[str
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     code = error.code or 500
+    if code == 413 and request.max_content_length:
+        limit = request.max_content_length
+        return error_response(
+            413, f"The body is over this endpoint's limit of {limit:,} bytes ({limit // 1024:,} KiB)."
+        )
     return error_response(
         code, data.get("message") or error.description or "", data.get("errors") or data.get("messages"), headers
     )
