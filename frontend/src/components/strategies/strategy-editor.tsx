@@ -231,6 +231,9 @@ export function StrategyEditor({ id: routeId }: { id: string | null }) {
         const errors = error.fieldErrors();
         setSaveProblem({ text: sent, errors: Object.keys(errors).length ? errors : { "": [error.message] } });
         setNotice(new Error(`Not saved: ${error.message} The problems are marked in the JSON and listed beside it.`));
+      } else if (error instanceof ApiError && error.status === 409 && stored?.live) {
+        // A live strategy is not written to; the API's message says how to stop it first.
+        setNotice(new Error(`Not saved: ${error.message}`));
       } else if (error instanceof ApiError && error.status === 409) {
         setSaveProblem({ text: sent, errors: { name: [error.message] } });
         setNotice(new Error(`Not saved: ${error.message}. Choose another name.`));
