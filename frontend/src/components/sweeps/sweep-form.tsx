@@ -14,10 +14,11 @@ import { z } from "zod";
 import { dateRange, type DateRange } from "@/components/backtests/launch";
 import { specTarget, useStrategies } from "@/components/backtests/queries";
 import { findSeries } from "@/components/data/candles";
+import { StoredRange } from "@/components/data/stored-range";
 import { useSeriesList } from "@/components/data/queries";
 import { ButtonLink, Button, Card, EmptyState, ErrorNotice, Field, inputClass, Skeleton } from "@/components/ui";
 import { ApiError, post } from "@/lib/api";
-import { formatNumber, formatTime } from "@/lib/format";
+import { formatNumber } from "@/lib/format";
 import { useSettings } from "@/lib/settings";
 import type { Sweep } from "@/lib/types";
 
@@ -250,22 +251,7 @@ export function SweepForm() {
                 ))}
               </select>
             </Field>
-            <div className="rounded-md bg-slate-50 p-3 text-sm dark:bg-slate-800" data-testid="stored-range">
-              {stored ? (
-                <>
-                  Stored {stored.symbol} {stored.timeframe} candles: {formatTime(stored.first_ts, zone, false)} → {formatTime(stored.last_ts, zone, false)} (
-                  {formatNumber(stored.count, 0)} candles)
-                </>
-              ) : (
-                <span className="text-amber-800 dark:text-amber-300">
-                  No {symbol} {target.timeframe} candles are stored. Import some on the{" "}
-                  <Link href="/data" className="underline">
-                    Data
-                  </Link>{" "}
-                  page first.
-                </span>
-              )}
-            </div>
+            <StoredRange stored={stored} symbol={symbol} timeframe={target.timeframe} />
             <div className="grid grid-cols-2 gap-4">
               <Field label={`Start date (${zoneName})`} htmlFor="start" error={errors.start?.message} hint={bounds ? `Stored from ${bounds.min}.` : undefined}>
                 <input id="start" type="date" className={inputClass} min={bounds?.min} max={bounds?.max} {...register("start")} {...described("start", errors.start)} />
