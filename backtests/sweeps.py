@@ -427,7 +427,8 @@ def _range(raw: Mapping[str, Any], path: str, errors: dict[str, list[str]]) -> t
     except OverflowError:
         steps = math.inf
     if not steps < MAX_VALUES:
-        errors[path] = [f"more than {MAX_VALUES:,} values: widen the step or narrow start..stop"]
+        counted = f"{math.floor(steps) + 1:,} values" if steps < 1e15 else "too many values to count"
+        errors[path] = [f"{counted}, at most {MAX_VALUES:,}: widen the step or narrow start..stop"]
         return None
     count = math.floor(steps + 1e-9) + 1
     if count > MAX_VALUES:
