@@ -77,7 +77,7 @@ def _state(page: Page):
     return page.get_by_test_id("run-state")
 
 
-def test_a_queued_run_moves_live_to_done_and_shows_its_results(logged_in: Page, db, redis, stack, token, strategy):
+def test_a_queued_run_moves_live_to_done_and_shows_its_results(strategy, logged_in: Page, db, redis, stack, token):
     page = logged_in
     doc = _queued(db, redis, strategy)
     run_id = str(doc["_id"])

@@ -46,7 +46,7 @@ def _still_same_document(page: Page) -> bool:
     return page.evaluate("window.__sameDocument === true")
 
 
-def test_a_backtest_launched_from_the_form_runs_to_done(logged_in: Page, strategy: Strategy):
+def test_a_backtest_launched_from_the_form_runs_to_done(strategy: Strategy, logged_in: Page):
     page = logged_in
     _mark_no_reload(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Backtests").click()
@@ -112,7 +112,7 @@ def test_the_runs_list_follows_a_new_run_to_done_without_reloading(
     shot(page, "backtests")
 
 
-def test_bad_fields_show_their_messages_the_apis_included(logged_in: Page, strategy: Strategy):
+def test_bad_fields_show_their_messages_the_apis_included(strategy: Strategy, logged_in: Page):
     page = logged_in
     page.goto("/backtests/new")
     expect(page.get_by_label("fast")).to_have_value("10")
