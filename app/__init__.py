@@ -11,7 +11,7 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from app import auth, body_limits, docs, errors
-from app.api import backtests, candles, health, indicators, live, me, status, strategies, sweeps
+from app.api import backtests, candles, halt, health, indicators, live, me, status, strategies, sweeps
 from app.api import stream as stream_docs  # not `stream`: that name is the stream process's module, app.stream
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         backtests.blp,
         sweeps.blp,
         live.blp,
+        halt.blp,
         stream_docs.blp,
     ):
         api.register_blueprint(blueprint)

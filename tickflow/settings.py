@@ -281,6 +281,12 @@ class LiveSettings:
     """Entries kept in the events stream that the stream process serves."""
     order_claim_days: int = 30
     """How long an order claim (and so the protection against a second send) is kept."""
+    max_tick_skew_s: float = 5.0
+    """A tick stamped further than this ahead of the ingesting host's clock is quarantined (``workers.quarantine``)."""
+    price_band: float = 0.20
+    """A tick priced further than this fraction from its symbol's last price is quarantined ..."""
+    price_band_window_s: float = 60.0
+    """... while that last price is at most this old (after that, the next tick sets the new level)."""
 
     def working_set_bars(self, warmup_bars: int) -> int:
         """Closed candles kept for a strategy whose rules need ``warmup_bars``: ``warmup_multiple`` times its
@@ -295,6 +301,9 @@ class LiveSettings:
             warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
             stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
             chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
+            max_tick_skew_s=env_number(env, "TICKFLOW_MAX_TICK_SKEW_S", cls.max_tick_skew_s, float),
+            price_band=env_number(env, "TICKFLOW_LIVE_PRICE_BAND", cls.price_band, float),
+            price_band_window_s=env_number(env, "TICKFLOW_LIVE_PRICE_BAND_WINDOW_S", cls.price_band_window_s, float),
         )
 
 

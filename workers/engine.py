@@ -38,11 +38,12 @@ from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide, Side, SkippedEntry
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
-from tickflow.storage.active import LiveEntry, PositionsOpen
+from tickflow.storage.active import LiveEntry, PositionsHeld, PositionsOpen
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
-from tickflow.storage.positions import ADOPT
+from tickflow.storage.halt import Halt, current_halt
+from tickflow.storage.positions import ADOPT, Position
 from tickflow.storage.scripts import lua_script
 from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
@@ -50,7 +51,7 @@ from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import broker_for, submit_all
 from workers.equity import EquityRecorder
-from workers.ingest import Close, Ingestor, working_sets
+from workers.ingest import Close, Ingestor
 from workers.orders import OrderClaims, OrderRequest, client_order_id
 from workers.positions import (
     Commit,
@@ -146,8 +147,9 @@ Move = Callable[[_Change, list[PathEntry]], bool]
 class LiveEngine:
     def __init__(self, client: redis.Redis, db: Database, settings: LiveSettings) -> None:
         self.redis = client
+        self.db = db
         self.settings = settings
-        self.ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
+        self.ingestor = Ingestor(client, settings)
         self.book = PositionBook(client, settings.events_length)
         self.catalog = StrategyCatalog(StrategyRepository(db, client))
         self.active = ActiveSet(client, db, settings)
@@ -162,16 +164,33 @@ class LiveEngine:
     def ingest(self, payload: Mapping) -> tuple[list[CloseJob], dict[str, list[str]]]:
         """Apply a tick batch; return the chains to start and the stop holders to check, by symbol."""
         batch = decode_batch(payload)
-        applied = self.ingestor.apply(batch, working_sets(self.redis))
+        applied = self.ingestor.apply(batch)
         if applied.late:
             log.info("ingest: %d late tick(s) counted, not applied", applied.late)
         moved = set(applied.path_symbols)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.smembers(keys.stop_holders())
+        pipe.hgetall(keys.halt())
+        members, halt_fields = pipe.execute()
+        halted = Halt.from_fields(halt_fields)
+        if halted is not None and halted.flatten:
+            self._flatten(moved)
         holders: dict[str, list[str]] = {}
-        for member in sorted(self.redis.smembers(keys.stop_holders())):
+        for member in sorted(members):
             symbol, strategy_id = member.split(" ")
             if symbol in moved:
                 holders.setdefault(symbol, []).append(strategy_id)
         return self._jobs(applied.closes), holders
+
+    def _flatten(self, symbols: Iterable[str]) -> None:
+        """Halted with ``flatten``: close every active strategy's position on these symbols at their last tick."""
+        trading: dict[str, list[str]] = {}
+        for strategy_id, entry in self.active.all().items():
+            for symbol in entry.symbols:
+                trading.setdefault(symbol, []).append(strategy_id)
+        for symbol in sorted(symbols):
+            if trading.get(symbol):
+                self._close_at_last_price(symbol, trading[symbol])
 
     def _jobs(self, closes: Sequence[Close]) -> list[CloseJob]:
         pipe = self.redis.pipeline(transaction=False)
@@ -356,6 +375,7 @@ class LiveEngine:
                 lost.setdefault(leg.symbol, set()).add(sid)
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
+            halted = current_halt(self.redis) is not None
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
             groups = []
@@ -369,7 +389,7 @@ class LiveEngine:
                         len(pending[leg.symbol]),
                         extra=_fields(job, leg),
                     )
-                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()))
+                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted)
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
         else:
@@ -380,9 +400,11 @@ class LiveEngine:
         self.archive.flush(unflushed)
         self.equity.record([sid for leg in job.legs for sid in leg.ids], job.timeframe, job.close)
 
-    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str]) -> Move:
+    def _execute_move(
+        self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str], halted: bool
+    ) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
-        whose signal key is gone."""
+        whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
@@ -401,6 +423,8 @@ class LiveEngine:
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
+                if halted and _enters(position):
+                    self._block_entry(change, job, "halt")
                 filled = fill(position, leg.next_open, open_price, change.config)
                 self._closed(change, filled.closed)
                 if filled.opened:
@@ -413,6 +437,28 @@ class LiveEngine:
             return True
 
         return move
+
+    def _block_entry(self, change: _Change, job: CloseJob, limit: str) -> None:
+        """Keep the position from growing: an entry order is cancelled, a reversal only exits; a ``limit`` event
+        and a log line say what ``limit`` blocked."""
+        position, strategy_id = change.commit.position, change.strategy.id
+        order = ORDER_NAMES[float(position.state[machine.ORDER])]
+        action = "flat" if position.side else "cancelled"
+        position.state[machine.ORDER] = machine.GO_FLAT if position.side else machine.NO_ORDER
+        data = {"strategy_id": strategy_id, "symbol": position.symbol, "timeframe": job.timeframe, "t": job.close}
+        change.commit.events.append(event("limit", {**data, "limit": limit, "order": order, "action": action}))
+        log.warning(
+            "execute: %s entry blocked by %s (%s)",
+            order,
+            limit,
+            "the position is closed instead" if action == "flat" else "order cancelled",
+            extra={
+                "strategy_id": strategy_id,
+                "symbol": position.symbol,
+                "timeframe": job.timeframe,
+                "close": job.close,
+            },
+        )
 
     def _skipped(self, change: _Change, job: CloseJob, skipped: SkippedEntry) -> None:
         """A ``skipped`` event and a log line for an entry the sizing would not place, saying why."""
@@ -524,12 +570,19 @@ class LiveEngine:
     def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
         """Take a strategy out of the active set, first closing its positions at the last price if asked.
 
-        Positions left open are no longer managed (no signals, no stops) until the strategy is started again.
+        Holding a position, it can only stop with ``close_positions`` (else ``PositionsHeld``): a stopped
+        strategy gets no closes and no stop checks, so a position it kept would be left unmanaged. To stop
+        trading but keep positions under their stops, halt instead (``tickflow.storage.halt``).
         """
         entry = self.active.get(strategy_id)
         if entry is not None and close_positions:
             for symbol in entry.symbols:
-                self._close_at_last_price(strategy_id, symbol)
+                self._close_at_last_price(symbol, [strategy_id])
+        elif entry is not None:
+            wanted = [(strategy_id, symbol, entry.cash) for symbol in entry.symbols]
+            held = [position.symbol for position in self.book.load_many(wanted) if position.side]
+            if held:
+                raise PositionsHeld(strategy_id, held)
         log.info(
             "stopped%s",
             ", positions closed at the last price" if close_positions else "",
@@ -537,7 +590,7 @@ class LiveEngine:
         )
         return self.active.stop(strategy_id)
 
-    def _close_at_last_price(self, strategy_id: str, symbol: str) -> None:
+    def _close_at_last_price(self, symbol: str, strategy_ids: Sequence[str]) -> None:
         ts, price = self.redis.hmget(keys.last_tick(symbol), ["ts", "p"])
         if ts is None:
             return
@@ -551,7 +604,7 @@ class LiveEngine:
             self._closed(change, fill(position, bar, float(price), change.config).closed)
             return True
 
-        self._move(symbol, [strategy_id], close)
+        self._move(symbol, strategy_ids, close)
 
     # -- moving positions --------------------------------------------------------------------
 
@@ -693,6 +746,12 @@ class LiveEngine:
         change.commit.outbox.append(
             outbox_entry(opened_record(position, strategy.spec.timeframe, entry, order.client_order_id))
         )
+
+
+def _enters(position: Position) -> bool:
+    """Whether the order the last close left would open a position or reverse one."""
+    order = position.state[machine.ORDER]
+    return bool((order == machine.GO_LONG or order == machine.GO_SHORT) and order != position.side)
 
 
 def _fields(job: CloseJob, leg: Leg) -> dict[str, object]:

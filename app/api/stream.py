@@ -148,6 +148,41 @@ class JobEventSchema(Schema):
     error = fields.String(metadata={"description": "Why it failed (only when state is failed)"})
 
 
+class HaltEventSchema(Schema):
+    halted = fields.Boolean(metadata={"description": "true: trading halted (or now flattening too); false: resumed"})
+    since = fields.Integer(metadata={"description": "When the halt began (epoch ms); absent on resume"})
+    flatten = fields.Boolean(metadata={"description": "Every position is being closed at its symbol's next tick"})
+    by = fields.String(metadata={"description": "Who halted or resumed: a token's name, or cli"})
+    reason = fields.String()
+
+
+class LimitEventSchema(Schema):
+    strategy_id = fields.String()
+    symbol = fields.String()
+    timeframe = fields.String()
+    t = fields.Integer(metadata={"description": "Open time of the candle whose order was blocked (epoch ms)"})
+    limit = fields.String(metadata={"description": "What blocked it: halt, or the name of a risk limit"})
+    order = fields.String(metadata={"description": "The blocked order: long or short (an entry)"})
+    action = fields.String(metadata={"description": "cancelled, or flat (a reversal that only exits)"})
+
+
+class StaleEventSchema(Schema):
+    symbol = fields.String()
+    timeframe = fields.String(metadata={"description": "The shortest timeframe it is traded on"})
+    last_tick = fields.Integer(allow_none=True, metadata={"description": "Epoch ms; null before the first tick"})
+    age_s = fields.Float(allow_none=True)
+    stale = fields.Boolean(metadata={"description": "true: no tick for 2 periods; false: it ticks again"})
+
+
+class QuarantineEventSchema(Schema):
+    symbol = fields.String()
+    reason = fields.String(metadata={"description": "future (stamped ahead of the host clock) or price_band"})
+    count = fields.Integer(metadata={"description": "Ticks of this symbol the rule kept out of one batch"})
+    ts = fields.Integer(metadata={"description": "The first one's time (epoch ms)"})
+    price = fields.Float(metadata={"description": "The first one's price"})
+    reference = fields.Float(metadata={"description": "The host clock (future) or the last price (price_band)"})
+
+
 EVENTS: dict[str, type[Schema]] = {
     "candle": CandleEventSchema,
     "signal": SignalEventSchema,
@@ -156,6 +191,10 @@ EVENTS: dict[str, type[Schema]] = {
     "skipped": SkippedEventSchema,
     "mismatch": MismatchEventSchema,
     "job": JobEventSchema,
+    "halt": HaltEventSchema,
+    "limit": LimitEventSchema,
+    "stale": StaleEventSchema,
+    "quarantine": QuarantineEventSchema,
 }
 """Each event type (``tickflow.storage.events.TYPES``) and the schema of its ``data`` line."""
 
