@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import click
 
 from cli.localservices import LocalMongo, LocalRedis, LocalService, ServiceError, port_open
-from tickflow.settings import EXAMPLE_SECRET, Settings, get_settings
+from tickflow.settings import Settings, get_settings
 from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
 
@@ -227,9 +227,7 @@ def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
 def flower() -> None:
     """Run Flower, Celery's web monitor, behind basic auth (FLOWER_USER, FLOWER_PASSWORD) until stopped."""
     settings = get_settings()
-    if not settings.flower_password or (
-        settings.environment == "production" and settings.flower_password == EXAMPLE_SECRET
-    ):
+    if not settings.flower_password:  # in production the settings already refused this
         raise click.ClickException(
             "FLOWER_PASSWORD: required to start Flower (set 12+ random characters: openssl rand -hex 16)"
         )

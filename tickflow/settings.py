@@ -131,11 +131,12 @@ class Settings:
 
 
 def refuse_unsafe_production(settings: Settings) -> None:
-    """Stop a production process whose settings would expose it: a development secret, any origin.
+    """Stop a production process whose settings would expose it: a development secret, any origin, an open Flower.
 
     Development runs on defaults; production must not, because a known ``SECRET_KEY`` lets anyone
-    forge what it signs and ``*`` lets every web page call the API with a user's token.
-    (Flower's password is checked where Flower starts, ``tickflow flower``: no other process needs it.)
+    forge what it signs, ``*`` lets every web page call the API with a user's token, and Flower
+    (which can stop workers) must not run without a password. Every process checks all of them,
+    so a deployment's one env file is found wrong by whichever process starts first.
     """
     if settings.secret_key in (DEV_SECRET_KEY, EXAMPLE_SECRET):
         raise SettingsError(
@@ -146,6 +147,10 @@ def refuse_unsafe_production(settings: Settings) -> None:
         raise SettingsError(
             "CORS_ORIGINS: '*' is not allowed when TICKFLOW_ENV=production "
             "(list the web UI's origins, e.g. https://app.example.com)"
+        )
+    if settings.flower_password in ("", EXAMPLE_SECRET):
+        raise SettingsError(
+            "FLOWER_PASSWORD: required when TICKFLOW_ENV=production (set 12+ random characters: openssl rand -hex 16)"
         )
 
 

@@ -64,7 +64,7 @@ def test_flower_refuses_to_start_without_a_password_in_one_line():
     )
 
 
-def test_in_production_the_example_password_is_no_password():
+def test_in_production_the_example_password_is_no_password():  # (tickflow.settings refuses it)
     process = flower(
         {"TICKFLOW_ENV": "production", "SECRET_KEY": "k" * 64, "FLOWER_PASSWORD": "change-me-to-a-long-random-string"}
     )

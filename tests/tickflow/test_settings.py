@@ -191,10 +191,15 @@ def test_redis_and_mongodb_timeouts_default_to_seconds_and_are_read_in_seconds()
         Settings.from_env({"MONGO_SOCKET_TIMEOUT_S": "0"})
 
 
-PRODUCTION = {"TICKFLOW_ENV": "production", "SECRET_KEY": "k" * 64, "CORS_ORIGINS": "https://app.example.com"}
+PRODUCTION = {
+    "TICKFLOW_ENV": "production",
+    "SECRET_KEY": "k" * 64,
+    "CORS_ORIGINS": "https://app.example.com",
+    "FLOWER_PASSWORD": "f" * 32,
+}
 
 
-def test_production_starts_with_a_real_secret_and_listed_origins():
+def test_production_starts_with_a_real_secret_listed_origins_and_a_flower_password():
     settings = Settings.from_env(PRODUCTION)
     assert (settings.environment, settings.cors_origins) == ("production", ("https://app.example.com",))
 
@@ -207,9 +212,11 @@ def test_production_starts_with_a_real_secret_and_listed_origins():
         ({"SECRET_KEY": "change-me-to-a-long-random-string"}, "SECRET_KEY: the development default cannot be used"),
         ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS: '*' is not allowed when TICKFLOW_ENV=production"),
         ({"CORS_ORIGINS": "https://app.example.com,*"}, "CORS_ORIGINS: '*' is not allowed"),
+        ({"FLOWER_PASSWORD": ""}, "FLOWER_PASSWORD: required when TICKFLOW_ENV=production"),
+        ({"FLOWER_PASSWORD": "change-me-to-a-long-random-string"}, "FLOWER_PASSWORD: required when"),
     ],
 )
-def test_production_refuses_to_start_with_a_development_secret_or_any_origin(change, message):
+def test_production_refuses_to_start_with_a_development_secret_any_origin_or_no_flower_password(change, message):
     with pytest.raises(SettingsError) as excinfo:
         Settings.from_env({**PRODUCTION, **change})
     assert str(excinfo.value).startswith(message)
