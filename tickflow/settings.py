@@ -162,8 +162,8 @@ def _flower_user(raw: str) -> str:
 
 
 def _flower_password(raw: str) -> str:
-    """Flower's basic-auth password, when given. Only Flower needs one: its Procfile line refuses to
-    start without it, and ``tickflow run`` generates one for development."""
+    """Flower's basic-auth password, when given: ``tickflow flower`` refuses to start without one, production
+    refuses any process without one (``refuse_unsafe_production``), ``tickflow run`` generates one for development."""
     if not raw:
         return ""
     if len(raw) < 12 or any(c.isspace() or c == "," for c in raw):  # Flower splits FLOWER_BASIC_AUTH at commas
