@@ -212,6 +212,8 @@ class Soak:
         for name in ("feed", "beat", "worker-live"):
             if name in self.processes:
                 self.processes[name].stop()
+        for path in LOGS.glob(f"soak-beat-schedule-{os.getpid()}*"):  # beat's shelve: .dat, .dir, .bak
+            path.unlink()
 
     # -- sampling
 
