@@ -12,7 +12,8 @@
   event on the live stream, once per change.
 * ``prune_live_keys`` deletes live keys past their use: the keys of symbols nobody trades
   or feeds any more, the candles of timeframes no strategy uses, dashboard values of
-  stopped strategies, and flat accounts of deleted strategies.
+  stopped strategies, flat accounts of deleted strategies, and the paper broker's fills
+  once their orders' claims have expired.
 
 Each is safe alongside the live pipeline and alongside itself (a duplicate delivery, two
 beats): reconcile only reads what it judges; the refresh writes through the cache's
@@ -200,6 +201,9 @@ PRUNE_SYMBOL = lua_script("workers", "prune_symbol")
 PRUNE_TIMEFRAME = lua_script("workers", "prune_timeframe")
 PRUNE_FIELDS = lua_script("workers", "prune_fields")
 PRUNE_ACCOUNT = lua_script("workers", "prune_account")
+PRUNE_FILLS = lua_script("workers", "prune_fills")
+FILLS_PER_CALL = 200
+"""Fills one ``PRUNE_FILLS`` call judges: each call is short, so ingest never waits long behind it."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,8 @@ class Pruned:
     """Dashboard values (latest signals, indicator values) of stopped strategies dropped."""
     accounts: list[str]
     """``"strategy_id symbol"`` flat accounts of deleted strategies deleted."""
+    fills: int = 0
+    """The paper broker's fills dropped: their order claims had expired."""
 
     def summary(self) -> dict[str, int]:
         return {
@@ -219,6 +225,7 @@ class Pruned:
             "timeframes": len(self.timeframes),
             "fields": self.fields,
             "accounts": len(self.accounts),
+            "fills": self.fills,
         }
 
 
@@ -257,11 +264,13 @@ def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
     * a timeframe ingest no longer keeps for a symbol, whose forming candle's last tick is older
       than ``idle_s``: its candles, progress mark and indicator values;
     * a stopped strategy's latest signal and indicator values, once older than ``idle_s``;
-    * a flat account (position hash) of a strategy MongoDB no longer has, if it is not active.
+    * a flat account (position hash) of a strategy MongoDB no longer has, if it is not active;
+    * a fill of the paper broker whose order claim has expired and whose time is older than the
+      claims' lifetime (``LiveSettings.order_claim_days``): only a claimed order can be sent again.
 
     Never touched: the active set, open positions, positions of existing strategies (their
-    balance carries over when restarted), the outbox, the paper broker's book, the stop set, and
-    keys that expire or are capped by themselves (signals, order claims, streams, the cache).
+    balance carries over when restarted), the outbox, the paper broker's net positions, the stop
+    set, and keys that expire or are capped by themselves (signals, order claims, streams, the cache).
     """
     client = engine.redis
     idle_ms = int(idle_s * 1000)
@@ -287,8 +296,13 @@ def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
     fields = sum(_run(client, PRUNE_FIELDS, [([keys.live_active(), key], [idle_ms]) for key in dashboards]))
     active = engine.active.all()
     orphans = _orphan_accounts(client, db, [p for p in positions if not p.side and p.strategy_id not in active])
+    fills = _expired_fills(client, engine.settings.order_claim_days * 86_400_000)
     result = Pruned(
-        idle, [f"{symbol} {tf}" for symbol, tf in unused], fields, [f"{p.strategy_id} {p.symbol}" for p in orphans]
+        idle,
+        [f"{symbol} {tf}" for symbol, tf in unused],
+        fields,
+        [f"{p.strategy_id} {p.symbol}" for p in orphans],
+        fills,
     )
     log.info("prune_live_keys: %s", result.summary())
     return result
@@ -345,6 +359,30 @@ def _orphan_accounts(client: redis.Redis, db: Database, flat: list[Position]) ->
         [([keys.live_active(), keys.position(p.strategy_id, p.symbol)], [p.strategy_id, p.version]) for p in orphans],
     )
     return [p for p, pruned in zip(orphans, done) if pruned]
+
+
+def _expired_fills(client: redis.Redis, retention_ms: int) -> int:
+    """Rule 5 over the paper broker's fills: the ones older than ``retention_ms`` (by this clock: the
+    script checks again by Redis's) that ``PRUNE_FILLS`` found unclaimed, and dropped.
+
+    A fill is what makes sending its order again harmless (``PaperBroker`` answers a known id with
+    its first fill), and an order is sent again only by a task that finds its claim. New fills are
+    stored after their claims, so a fill stored while prune runs is never judged unclaimed.
+    """
+    cutoff = int(time.time() * 1000) - retention_ms
+    old = [
+        order_id
+        for order_id, raw in client.hscan_iter(keys.paper_fills(), count=SCAN_COUNT)
+        if json.loads(raw)["ts"] < cutoff
+    ]
+    chunks = [old[i : i + FILLS_PER_CALL] for i in range(0, len(old), FILLS_PER_CALL)]
+    return sum(
+        _run(
+            client,
+            PRUNE_FILLS,
+            [([keys.paper_fills(), *map(keys.order_claim, chunk)], [retention_ms, *chunk]) for chunk in chunks],
+        )
+    )
 
 
 def _existing(db: Database, strategy_ids: Iterable[str]) -> set[str]:

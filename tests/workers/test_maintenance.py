@@ -407,7 +407,67 @@ def test_prune_leaves_what_the_engine_needs_and_runs_twice_harmlessly(engine, re
         "timeframes": 0,
         "fields": 0,
         "accounts": 0,
+        "fills": 0,
     }
+
+
+def paper_order(strategy_id: str, candle_open_ms: int, action: str = "open") -> OrderRequest:
+    return OrderRequest(
+        client_order_id(strategy_id, SYMBOL, candle_open_ms, action),
+        strategy_id,
+        SYMBOL,
+        OrderSide.BUY,
+        1.0,
+        100.0,
+        0.0,
+        candle_open_ms,
+        action,
+    )
+
+
+def test_paper_fills_go_once_their_order_claims_have_expired_and_they_are_older_than_a_claim_lives(engine, db, redis):
+    broker, claims = PaperBroker(redis), OrderClaims(redis, engine.settings.order_claim_days)
+    now = int(time.time() * 1000) // MINUTE * MINUTE
+    expired, claimed, recent = paper_order("s1", T0), paper_order("s1", T0 + MINUTE), paper_order("s1", now)
+    for order in (expired, claimed, recent):
+        assert claims.claim(order)
+        broker.submit(order)
+    redis.delete(keys.order_claim(expired.client_order_id), keys.order_claim(recent.client_order_id))  # expired
+    assert broker.positions([("s1", SYMBOL)]) == [3.0]
+
+    assert prune_live_keys(engine, db, idle_s=60).fills == 1
+    assert sorted(redis.hkeys(keys.paper_fills())) == sorted([claimed.client_order_id, recent.client_order_id])
+    assert broker.positions([("s1", SYMBOL)]) == [3.0]  # the net positions are the book: all fills still count
+    assert broker.submit(claimed).ts == claimed.ts and broker.positions([("s1", SYMBOL)]) == [3.0]  # still once
+    assert prune_live_keys(engine, db, idle_s=60).fills == 0
+
+
+def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
+    """Each fill is judged inside the script that drops it, and a new fill's claim is set before it
+    is stored, so an order filled while prune works through old fills keeps its fill."""
+    broker, claims = PaperBroker(redis), OrderClaims(redis, engine.settings.order_claim_days)
+    old = [paper_order("old", T0 + i * MINUTE) for i in range(3_000)]
+    broker.submit_many(old)  # unclaimed: their claims expired long ago
+    stop = threading.Event()
+    dropped: list[int] = []
+
+    def prune_until_stopped() -> None:
+        while not stop.is_set():
+            dropped.append(prune_live_keys(engine, db, idle_s=60).fills)
+
+    pruner = threading.Thread(target=prune_until_stopped)
+    pruner.start()
+    try:
+        new = [paper_order("new", T0 + i * MINUTE) for i in range(600)]  # as old by market time
+        for i in range(0, len(new), 20):  # as execute does: claim, then fill
+            claims.claim_many(new[i : i + 20])
+            broker.submit_many(new[i : i + 20])
+    finally:
+        stop.set()
+        pruner.join()
+    assert len(dropped) > 1 and sum(dropped) == len(old)
+    assert sorted(redis.hkeys(keys.paper_fills())) == sorted(order.client_order_id for order in new)
+    assert broker.positions([("old", SYMBOL), ("new", SYMBOL)]) == [3_000.0, 600.0]
 
 
 def test_signal_keys_and_order_claims_expire_by_themselves(engine, redis):
