@@ -231,9 +231,10 @@ def test_a_live_worker_rides_out_redis_going_away_and_trades_on_when_it_is_back(
 
 # -- MongoDB under a backtest ---------------------------------------------------------------------
 
-STAGE_DELAY_S = 1.0
-"""Each stage of the backtest pauses this long before its MongoDB reads and writes: the run is still at them,
-three stages long, once MongoDB has stopped (were it not, the run would be done at its first attempt)."""
+STAGE_DELAY_S = 2.0
+"""Each stage of the backtest pauses this long before recording itself in MongoDB: a run seen at its first two
+stages has two more writes to make, seconds later, when MongoDB has stopped (had it not, the run would be done at
+its first attempt, and the test would say so)."""
 
 
 def test_a_backtest_whose_mongodb_stops_mid_run_is_retried_and_done_once_mongodb_is_back(
@@ -254,8 +255,9 @@ def test_a_backtest_whose_mongodb_stops_mid_run_is_retried_and_done_once_mongodb
     worker = CeleryWorker(tmp_path, "jobs", "backtests", "tests.backtests.stage_delay", env=env)
     try:
         run_id = submit_backtest(db, strategies, strategy.id)["_id"]
-        wait_for(lambda: db.backtest_results.find_one({"_id": run_id, "progress.stage": "loading"}), 30, "loading")
-        own_mongo.stop()  # while the worker pauses after announcing the stage: its next read fails
+        started = {"_id": run_id, "progress.stage": {"$in": ["claimed", "loading"]}}
+        wait_for(lambda: db.backtest_results.find_one(started), 30, "the run to start")
+        own_mongo.stop()  # while the worker pauses at a stage: its next write fails
         wait_for(lambda: "retry: Retry in" in worker.tail(200), 60, "the task to be retried")
         own_mongo.start()
         wait_for(lambda: db.backtest_results.find_one({"_id": run_id, "state": {"$ne": "running"}}), 60, "the run")
