@@ -17,11 +17,15 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
+from strategies.candles import Candles
 from strategies.examples import load_example
+from strategies.spec import validate_spec
 from tasks.celery_app import app as celery_app
 from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.workers.replay import backtest_trades
 from tickflow.settings import LiveSettings, get_settings
 from tickflow.storage.strategies import StrategyRepository
+from tickflow.synthetic import generate_candles
 from workers.engine import LiveEngine
 
 SYMBOL = "BTCUSDT"
@@ -75,6 +79,16 @@ def spec_doc(example: str, name: str | None = None, **changes: Any) -> dict:
 
 def create_strategy(db, redis, doc: dict) -> str:
     return StrategyRepository(db, redis).create(doc).id
+
+
+def trading_sma_cross(engine: LiveEngine, bars: int = 400) -> tuple[str, Candles, list[tuple]]:
+    """``sma_cross`` stored and started paper trading 10,000 through ``engine``; its id, the candles a test
+    replays (seed 7), and the closed trades a backtest makes on them."""
+    doc = spec_doc("sma_cross")
+    strategy_id = create_strategy(engine.db, engine.redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(bars, TIMEFRAME, seed=7)
+    return strategy_id, candles, backtest_trades(validate_spec(doc), candles)
 
 
 def send_ingest(payload: dict) -> None:

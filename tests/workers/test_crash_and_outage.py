@@ -19,21 +19,18 @@ import pytest
 from pymongo import MongoClient
 
 from cli.localservices import LocalMongo, free_port, port_open
-from strategies.spec import validate_spec
 from tests.conftest import ROOT
 from tests.workers.conftest import (
     SYMBOL,
     TIMEFRAME,
-    create_strategy,
     send_ingest,
-    spec_doc,
+    trading_sma_cross,
     wait_for,
 )
-from tests.workers.replay import archived_trades, backtest_trades, candle_ticks, replay
+from tests.workers.replay import archived_trades, candle_ticks, replay
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.schema import ensure_schema
-from tickflow.synthetic import generate_candles
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
@@ -50,11 +47,7 @@ def _order_events(redis, client_order_id: str) -> int:
 
 
 def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, engine):
-    doc = spec_doc("sma_cross")
-    strategy_id = create_strategy(db, redis, doc)
-    engine.start(strategy_id, "paper", 10_000)
-    candles = generate_candles(BARS, TIMEFRAME, seed=7)
-    expected = backtest_trades(validate_spec(doc), candles)
+    strategy_id, candles, expected = trading_sma_cross(engine, BARS)
     entry = list(candles.ts).index(expected[1][0])  # the candle at whose open the second trade enters
 
     worker = start_worker()
@@ -96,11 +89,7 @@ def test_trades_closed_during_a_mongodb_outage_reach_trade_logs(start_worker, ow
     db = client.get_default_database()
     ensure_schema(db)
     engine = LiveEngine(redis, db, LiveSettings())
-    doc = spec_doc("sma_cross")
-    strategy_id = create_strategy(db, redis, doc)
-    engine.start(strategy_id, "paper", 10_000)
-    candles = generate_candles(BARS, TIMEFRAME, seed=7)
-    expected = backtest_trades(validate_spec(doc), candles)
+    strategy_id, candles, expected = trading_sma_cross(engine, BARS)
     half = len(candles) // 2
 
     start_worker(env={"MONGO_URI": uri}, beat=True)
