@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
@@ -164,6 +164,31 @@ class TokenRepository:
 
     def identify(self, token: object) -> ApiToken | None:
         """The record of an issued token, expired or not (so the caller can say which), or ``None``."""
+        found = self._lookup(token)
+        return found[1] if found else None
+
+    def verify(self, token: object) -> ApiToken | None:
+        """The record of a valid, unexpired token, or ``None``; notes the use at most once a minute."""
+        found = self._lookup(token)
+        if found is None or found[1].expired():
+            return None
+        digest, record = found
+        now = mongo_now()
+        if record.last_used_at is not None and now - record.last_used_at < LAST_USED_RESOLUTION:
+            return record
+        # Reading the row back also notices, within a minute, a row deleted behind the cache's back.
+        doc = self._tokens.find_one_and_update(
+            {"_id": ObjectId(record.id)}, {"$set": {"last_used_at": now}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            self._forget(digest)
+            return None
+        record = ApiToken.from_document(doc)
+        self._remember(digest, record)
+        return record
+
+    def _lookup(self, token: object) -> tuple[str, ApiToken] | None:
+        """The stored hash and record of an issued token, from the cache or else MongoDB (then cached)."""
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
             return None
         digest = self.hash(token)
@@ -174,27 +199,7 @@ class TokenRepository:
                 return None
             record = ApiToken.from_document(doc)
             self._remember(digest, record)
-        return record
-
-    def verify(self, token: object) -> ApiToken | None:
-        """The record of a valid, unexpired token, or ``None``; notes the use at most once a minute."""
-        record = self.identify(token)
-        if record is None or record.expired():
-            return None
-        now = mongo_now()
-        if record.last_used_at is not None and now - record.last_used_at < LAST_USED_RESOLUTION:
-            return record
-        # Reading the row back also notices, within a minute, a row deleted behind the cache's back.
-        doc = self._tokens.find_one_and_update(
-            {"_id": ObjectId(record.id)}, {"$set": {"last_used_at": now}}, return_document=ReturnDocument.AFTER
-        )
-        digest = self.hash(token)  # type: ignore[arg-type]  # identify() accepted it: a string
-        if doc is None:
-            self._forget(digest)
-            return None
-        record = replace(ApiToken.from_document(doc), last_used_at=now)
-        self._remember(digest, record)
-        return record
+        return digest, record
 
     def is_legacy(self, token: object) -> bool:
         """Whether ``token`` matches a row not yet migrated to keyed hashing (which does not verify)."""
