@@ -10,8 +10,8 @@ from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api
 
-from app import auth, body_limits, docs, errors, security_headers
-from app.api import backtests, candles, halt, health, indicators, live, me, status, strategies, sweeps
+from app import audit_trail, auth, body_limits, docs, errors, security_headers
+from app.api import audit, backtests, candles, halt, health, indicators, live, me, status, strategies, sweeps
 from app.api import stream as stream_docs  # not `stream`: that name is the stream process's module, app.stream
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
@@ -54,12 +54,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         live.blp,
         halt.blp,
         stream_docs.blp,
+        audit.blp,
     ):
         api.register_blueprint(blueprint)
     stream_docs.document(api)  # served by the stream process, documented with the rest
     docs.init_app(app)
     errors.init_app(app)  # after Api: replaces flask-smorest's HTTP error handler
     auth.init_app(app)
+    audit_trail.init_app(app)
     CORS(
         app,
         resources={f"{API_PREFIX}/*": {"origins": list(settings.cors_origins)}},

@@ -24,4 +24,5 @@ def strategy_repository() -> StrategyRepository:
 
 
 def token_repository() -> TokenRepository:
-    return TokenRepository(mongo_db(), redis_client())
+    """Tokens keyed by the app's ``SECRET_KEY``."""
+    return TokenRepository(mongo_db(), redis_client(), settings().secret_key)

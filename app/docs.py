@@ -28,7 +28,12 @@ def openapi_config(prefix: str) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": f"{prefix}/{ASSETS_PATH}/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"persistAuthorization": True},
         "API_SPEC_OPTIONS": {
-            "info": {"description": "Manage strategies and market data. See docs/api.md."},
+            "info": {
+                "description": "Manage strategies and market data. See docs/api.md. A token's scope bounds what it "
+                "may do: GET (and POST /strategies/validate, /live/stream/ticket) needs 'read'; any other method "
+                "'trade'; DELETE, candle writes and /audit 'admin'. A 403 names the scope missing; 20 failed "
+                "authentications in a minute from one address get it 429s for a minute."
+            },
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },

@@ -88,11 +88,23 @@ def client(app):
 
 @pytest.fixture
 def auth_headers(db):
-    """``Authorization`` header with a newly issued token."""
+    """``Authorization`` header with a newly issued token, of the default scope (admin: it may do anything)."""
     from tickflow.storage.tokens import TokenRepository
 
     token, _ = TokenRepository(db, connections.redis_client()).create("tests")
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def headers_for(db):
+    """``headers_for(scope, name=scope)``: an ``Authorization`` header with a new token of that scope."""
+    from tickflow.storage.tokens import TokenRepository
+
+    def issue(scope: str, name: str | None = None) -> dict[str, str]:
+        token, _ = TokenRepository(db, connections.redis_client()).create(name or scope, scope)
+        return {"Authorization": f"Bearer {token}"}
+
+    return issue
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
+import time
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from app import create_app
+from cli.main import main
 from tickflow.settings import get_settings
 from tickflow.storage.connections import redis_client
-from tickflow.storage.tokens import TokenRepository
+from tickflow.storage.lockout import FAILURES, LOCK_S
+from tickflow.storage.schema import API_TOKENS, mongo_now
+from tickflow.storage.tokens import TokenRepository, legacy_hash
 
 URL = "/api/v1/strategies"
 
@@ -114,3 +119,64 @@ def test_the_allowed_origins_come_from_the_settings(db, redis):
     assert response.headers["Access-Control-Allow-Origin"] == "https://trading.example"
     response = app.test_client().get("/api/v1/openapi.json", headers={"Origin": "http://localhost:3000"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# -- expiry, keyed hashes, lockout ---------------------------------------------------------------
+
+
+def test_an_expired_token_is_a_401_saying_it_expired(client, db):
+    tokens = TokenRepository(db, redis_client())
+    token, _ = tokens.create("short-lived", "read", mongo_now() + timedelta(seconds=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(URL, headers=headers).status_code == 200  # now cached in Redis too
+    time.sleep(1.1)
+    response = client.get(URL, headers=headers)
+    assert response.status_code == 401
+    assert response.json["message"].startswith("The token 'short-lived' expired at ")
+
+
+def test_a_row_holding_a_plain_sha256_does_not_verify_even_marked_as_keyed(client, db):
+    token = "tf_planted-by-someone-with-database-access"
+    db[API_TOKENS].insert_one({"name": "planted", "token_hash": legacy_hash(token), "hash_scheme": "hmac-sha256",
+                               "scopes": ["read", "trade", "admin"], "created_at": mongo_now()})  # fmt: skip
+    assert_unauthorized(client.get(URL, headers={"Authorization": f"Bearer {token}"}))
+
+
+def test_a_token_from_before_keyed_hashing_is_refused_until_migrated_and_then_keeps_admin(client, db, capsys):
+    token = "tf_issued-before-the-upgrade"
+    db[API_TOKENS].insert_one({"name": "old", "token_hash": legacy_hash(token), "created_at": mongo_now()})
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.get(URL, headers=headers)
+    assert refused.status_code == 401 and "tickflow token migrate" in refused.json["message"]
+    assert main(["token", "migrate"]) == 0
+    assert "migrated token 'old'" in capsys.readouterr().out
+    me = client.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200 and me.json["scopes"] == ["read", "trade", "admin"]
+    assert db[API_TOKENS].find_one({"name": "old"})["token_hash"] != legacy_hash(token)
+
+
+def test_the_api_warns_at_start_of_tokens_not_yet_migrated(db, redis, caplog):
+    db[API_TOKENS].insert_one({"name": "old", "token_hash": legacy_hash("tf_x"), "created_at": mongo_now()})
+    create_app()
+    assert "1 API token(s) (old) predate keyed hashing" in caplog.text
+
+
+def test_20_failed_authentications_in_a_minute_lock_the_address_out_for_a_minute(client, auth_headers):
+    for _ in range(FAILURES - 1):
+        assert client.get(URL, headers={"Authorization": "Bearer tf_guess"}).status_code == 401
+    assert client.get(URL, headers=auth_headers).status_code == 200  # 19 failures: not yet
+    assert client.get(URL).status_code == 401
+    locked = client.get(URL, headers=auth_headers)  # even with a valid token
+    assert locked.status_code == 429 and locked.json["code"] == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= LOCK_S
+    assert "try again in" in locked.json["message"]
+    other = client.get(URL, headers=auth_headers, environ_overrides={"REMOTE_ADDR": "10.0.0.2"})
+    assert other.status_code == 200  # another address is not locked out
+    assert client.get("/api/v1/health/live").status_code == 200  # nor are the public endpoints
+
+
+def test_scope_refusals_are_not_authentication_failures(client, headers_for):
+    read = headers_for("read")
+    for _ in range(FAILURES + 1):
+        assert client.delete(f"{URL}/x", headers=read).status_code == 403
+    assert client.get(URL, headers=read).status_code == 200

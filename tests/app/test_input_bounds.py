@@ -25,7 +25,14 @@ def assert_error_at(response, code: int, location: str, field: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/trades", "/api/v1/strategies", "/api/v1/backtests", "/api/v1/sweeps", "/api/v1/candles/BTCUSDT/1m"],
+    [
+        "/api/v1/trades",
+        "/api/v1/strategies",
+        "/api/v1/backtests",
+        "/api/v1/sweeps",
+        "/api/v1/candles/BTCUSDT/1m",
+        "/api/v1/audit",
+    ],
 )
 @pytest.mark.parametrize("page", [10**12, 10**6 + 1])
 def test_a_page_beyond_the_bound_is_a_422_at_page_on_every_listing(client, auth_headers, path, page):

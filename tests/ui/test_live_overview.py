@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import requests
+from bson import ObjectId
 from playwright.sync_api import Page, expect
 
 from strategies.spec import validate_spec
@@ -14,6 +15,8 @@ from tests.celery_workers import wait_for
 from tests.ui.conftest import Stack, shot
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, send_ingest, spec_doc
 from tests.workers.replay import backtest_trades, replay
+from tickflow.storage.connections import redis_client
+from tickflow.storage.tokens import TokenRepository
 from tickflow.synthetic import generate_candles
 
 CASH = 5_000
@@ -131,3 +134,28 @@ def test_stop_all_asks_first_then_stops_every_strategy(logged_in: Page, stack: S
     expect(page.get_by_test_id("toast").filter(has_text="Stopped 2 strategies")).to_be_visible()
     assert db.strategies.count_documents({"live.active": True}) == 0
     expect(page.get_by_role("button", name="Stop all")).to_be_disabled()
+
+
+def test_a_read_only_token_is_told_which_scope_starting_and_stopping_need(
+    page: Page, stack: Stack, token: str, db, redis
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross", name="Gamma trend"))
+    url = f"{stack.api}/api/v1/strategies/{strategy_id}/start"
+    assert requests.post(url, json={"cash": 1000}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    idle_id = create_strategy(db, redis, spec_doc("sma_cross", name="Delta trend"))
+    viewer = TokenRepository(db, redis_client()).create("viewer", "read")[0]
+    page.goto(f"/login#token={viewer}")
+    page.wait_for_url("**/live")
+    expect(page.get_by_test_id("me")).to_have_text("Token: viewer (read only)")
+    refusal = "This needs the 'trade' scope; the token 'viewer' has 'read'."
+
+    page.get_by_label("Strategy", exact=True).select_option(label="Delta trend (BTCUSDT · 1m)")
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text=refusal)).to_be_visible()
+    assert db.strategies.find_one({"_id": ObjectId(idle_id)}).get("live") is None
+
+    page.get_by_role("button", name="Stop all").click()
+    page.get_by_role("dialog", name="Stop all 1 active strategy?").get_by_role("button", name="Stop all").click()
+    expect(page.get_by_test_id("toast").filter(has_text="could not be stopped")).to_contain_text(refusal)
+    assert db.strategies.count_documents({"live.active": True}) == 1
+    expect(page.get_by_test_id("strategy-card")).to_have_count(1)

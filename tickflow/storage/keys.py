@@ -16,6 +16,16 @@ def token_cache(token_hash: str) -> str:
     return f"tf:token:{token_hash}"
 
 
+def auth_failures(address: str) -> str:
+    """String: failed authentications from ``address`` in the current minute (``tickflow.storage.lockout``)."""
+    return f"{PREFIX}auth-failures:{address}"
+
+
+def auth_lockout(address: str) -> str:
+    """String: set while ``address`` is locked out for failing to authenticate too often; expires by itself."""
+    return f"{PREFIX}auth-lockout:{address}"
+
+
 def strategy_key(strategy_id: str) -> str:
     """Cached strategy (a hash of ``version`` and ``doc``), written through from MongoDB."""
     return f"{PREFIX}strategy:{strategy_id}"

@@ -27,6 +27,7 @@ SWEEP_RESULTS = "sweep_results"
 EQUITY_HISTORY = "equity_history"
 CONTROLS = "controls"
 """Platform-wide switches kept beside their Redis copy, one document each (``_id``: ``halt``)."""
+AUDIT = "audit"
 
 INDEXES: dict[str, list[IndexModel]] = {
     STRATEGIES: [
@@ -92,6 +93,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     API_TOKENS: [
         IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
         IndexModel([("name", ASCENDING)], unique=True, name="name_unique"),
+    ],
+    # Who wrote what, newest first (tickflow.storage.audit); by token too.
+    AUDIT: [
+        IndexModel([("at", DESCENDING)], name="at"),
+        IndexModel([("token", ASCENDING), ("at", DESCENDING)], name="token_at"),
     ],
 }
 
@@ -167,6 +173,9 @@ VALIDATORS: dict[str, dict] = {
             "properties": {
                 "name": {"bsonType": "string", "minLength": 1},
                 "token_hash": {"bsonType": "string", "minLength": 64, "maxLength": 64},
+                "hash_scheme": {"enum": ["hmac-sha256"]},
+                "scopes": {"bsonType": "array", "items": {"enum": ["read", "trade", "admin"]}},
+                "expires_at": {"bsonType": "date"},
             },
         }
     },

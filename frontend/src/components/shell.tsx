@@ -7,8 +7,9 @@ import { usePathname } from "next/navigation";
 import { useEffect, useState, type ReactNode } from "react";
 
 import { get, onStorageStatus } from "@/lib/api";
-import { clearToken } from "@/lib/auth";
+import { clearToken, scopeNote } from "@/lib/auth";
 import type { StreamState } from "@/lib/stream";
+import type { Schemas } from "@/lib/types";
 
 import { useStreamState } from "./stream-provider";
 
@@ -58,7 +59,7 @@ function StorageBanner() {
 
 export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
-  const me = useQuery({ queryKey: ["me"], queryFn: () => get<{ name: string }>("/me"), staleTime: 300_000 });
+  const me = useQuery({ queryKey: ["me"], queryFn: () => get<Schemas["Me"]>("/me"), staleTime: 300_000 });
   function logOut() {
     clearToken();
     window.location.assign("/login");
@@ -92,7 +93,7 @@ export function Shell({ children }: { children: ReactNode }) {
         <header className="flex items-center justify-end gap-4 border-b border-slate-200 bg-white px-6 py-2 dark:border-slate-800 dark:bg-slate-900">
           <StreamDot />
           <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="me">
-            {me.data ? `Token: ${me.data.name}` : ""}
+            {me.data ? `Token: ${me.data.name}${scopeNote(me.data.scopes)}` : ""}
           </span>
           <button type="button" onClick={logOut} className="text-sm text-sky-700 hover:underline dark:text-sky-400">
             Log out

@@ -94,7 +94,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling token's name and dates (never the token itself). */
+        /** The calling token's name, scopes and dates (never the token itself). */
         get: {
             parameters: {
                 query?: never;
@@ -2259,6 +2259,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every write made with a token (refused ones too), newest first; ``start`` and ``end`` bound ``at``. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    /** @description First time included: ISO-8601 or epoch seconds or ms */
+                    start?: string;
+                    /** @description Where the range ends (excluded): ISO-8601 or epoch seconds or ms */
+                    end?: string;
+                    /** @description Only this token's */
+                    token?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/live/stream": {
         parameters: {
             query?: never;
@@ -2508,6 +2555,8 @@ export interface components {
         Me: {
             /** @description The token's name (tickflow token create --name) */
             name: string;
+            /** @description Every scope it holds: admin implies trade, which implies read */
+            scopes: ("read" | "trade" | "admin")[];
             /** Format: date-time */
             created_at: string;
             /**
@@ -2515,6 +2564,11 @@ export interface components {
              * @description To the minute
              */
             last_used_at?: string | null;
+            /**
+             * Format: date-time
+             * @description null: valid until revoked
+             */
+            expires_at?: string | null;
         };
         ServiceStatus: {
             /** @enum {string} */
@@ -3513,6 +3567,32 @@ export interface components {
             expires_in?: number;
             /** @description The stream's URL (STREAM_URL when set) */
             url?: string;
+        };
+        AuditEntry: {
+            /**
+             * Format: date-time
+             * @description When the API answered, to the millisecond
+             */
+            at: string;
+            /** @description The name of the token that made the request */
+            token: string;
+            token_id: string;
+            method: string;
+            path: string;
+            /** @description The HTTP status answered */
+            status: number;
+            /** @description The ids in the path (candles: symbol/timeframe), or the id made */
+            target_id?: string | null;
+            /** @description The client's address as the API saw it */
+            address?: string | null;
+        };
+        AuditPage: {
+            items?: components["schemas"]["AuditEntry"][];
+            page?: number;
+            per_page?: number;
+            /** @description Matching items on all pages */
+            total?: number;
+            pages?: number;
         };
         CandleEvent: {
             symbol?: string;

@@ -44,4 +44,14 @@ describe("the API client", () => {
     expect(window.sessionStorage.getItem("tickflow.token")).toBeNull();
     expect(assign).toHaveBeenCalledWith("/login?next=%2Fbacktests%3Fpage%3D2");
   });
+
+  it("on a 403 keeps the token and the page, and fails with the API's message naming the scope", async () => {
+    const assign = vi.fn();
+    vi.stubGlobal("location", { ...window.location, assign });
+    const message = "This needs the 'trade' scope; the token 'ui' has 'read'.";
+    vi.stubGlobal("fetch", answer(403, { code: 403, message }));
+    await expect(request("/strategies/s1/start", { method: "POST" })).rejects.toThrow(message);
+    expect(window.sessionStorage.getItem("tickflow.token")).toBe("tf_abc");
+    expect(assign).not.toHaveBeenCalled();
+  });
 });

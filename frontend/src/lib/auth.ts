@@ -22,3 +22,9 @@ export function tokenFromFragment(hash: string): string | null {
   const match = /(?:^#|&)token=([^&]+)/.exec(hash);
   return match ? decodeURIComponent(match[1]) : null;
 }
+
+/** What the shell shows after the token's name: nothing for admin (it may do anything), else what it is limited to. */
+export function scopeNote(scopes: readonly string[]): string {
+  if (scopes.includes("admin")) return "";
+  return scopes.includes("trade") ? " (trade: no deletes or uploads)" : " (read only)";
+}

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -5,8 +6,8 @@ import redis as redis_lib
 
 from tickflow.storage import keys
 from tickflow.storage.connections import redis_client
-from tickflow.storage.schema import API_TOKENS
-from tickflow.storage.tokens import TokenNameTaken, TokenRepository, hash_token
+from tickflow.storage.schema import API_TOKENS, mongo_now
+from tickflow.storage.tokens import TokenNameTaken, TokenRepository
 
 
 @pytest.fixture
@@ -14,11 +15,11 @@ def tokens(db):
     return TokenRepository(db, redis_client())
 
 
-def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(tokens, db):
+def test_a_new_token_is_shown_once_and_only_its_keyed_hash_is_stored(tokens, db):
     token, record = tokens.create("frontend")
     assert token.startswith("tf_") and len(token) > 40
     stored = db[API_TOKENS].find_one({"name": "frontend"})
-    assert stored["token_hash"] == hash_token(token)
+    assert stored["token_hash"] == tokens.hash(token)
     assert token not in str(stored)
     assert record.name == "frontend" and record.last_used_at is None
 
@@ -103,7 +104,7 @@ def cached_tokens(db, redis):
 def test_a_verified_token_is_then_verified_from_redis_without_asking_mongodb(cached_tokens, db, redis):
     token, record = cached_tokens.create("alice")
     assert cached_tokens.verify(token).id == record.id
-    assert redis.ttl(keys.token_cache(hash_token(token))) > 0
+    assert redis.ttl(keys.token_cache(cached_tokens.hash(token))) > 0
     db[API_TOKENS].update_one({"name": "alice"}, {"$set": {"name": "renamed in mongodb only"}})
     assert cached_tokens.verify(token).name == "alice"  # the cached record answered
 
@@ -113,7 +114,7 @@ def test_a_revoked_token_stops_working_at_once_though_it_was_cached(cached_token
     assert cached_tokens.verify(token) is not None
     assert cached_tokens.revoke("alice") is True
     assert cached_tokens.verify(token) is None
-    assert not redis.exists(keys.token_cache(hash_token(token)))
+    assert not redis.exists(keys.token_cache(cached_tokens.hash(token)))
 
 
 def test_with_redis_unreachable_tokens_are_verified_by_mongodb_alone(db):
@@ -122,3 +123,46 @@ def test_with_redis_unreachable_tokens_are_verified_by_mongodb_alone(db):
     token, record = tokens.create("alice")
     assert tokens.verify(token).id == record.id
     assert tokens.revoke("alice") is True and tokens.verify(token) is None
+
+
+def test_a_scope_implies_those_below_it(tokens):
+    assert [tokens.create(scope, scope)[1].scopes for scope in ("read", "trade", "admin")] == [
+        ("read",), ("read", "trade"), ("read", "trade", "admin"),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown scope 'root'"):
+        tokens.create("root", "root")
+
+
+def test_a_token_made_with_another_secret_key_does_not_verify(db):
+    token, _ = TokenRepository(db, redis_client(), "another-secret-key-0123").create("alice")
+    assert TokenRepository(db, redis_client()).verify(token) is None
+
+
+def test_an_expired_token_is_identified_but_does_not_verify(tokens, db):
+    token, _ = tokens.create("alice", "read", mongo_now() + timedelta(hours=1))
+    db[API_TOKENS].update_one({"name": "alice"}, {"$set": {"expires_at": mongo_now() - timedelta(seconds=1)}})
+    assert tokens.verify(token) is None
+    assert tokens.identify(token).expired()
+
+
+def test_an_expiry_in_the_past_is_refused(tokens):
+    with pytest.raises(ValueError, match="not in the future"):
+        tokens.create("alice", "read", mongo_now() - timedelta(seconds=1))
+
+
+def test_the_cached_record_keeps_the_scopes_and_expiry(cached_tokens):
+    expires = mongo_now() + timedelta(days=1)
+    token, _ = cached_tokens.create("alice", "trade", expires)
+    cached_tokens.verify(token)
+    cached = cached_tokens.identify(token)
+    assert cached.scopes == ("read", "trade") and cached.expires_at == expires
+
+
+def test_a_row_deleted_behind_the_caches_back_stops_verifying_within_a_minute(cached_tokens, db, redis):
+    token, _ = cached_tokens.create("alice")
+    record = cached_tokens.verify(token)
+    db[API_TOKENS].delete_one({"name": "alice"})
+    a_minute_on = replace(record, last_used_at=record.last_used_at - timedelta(minutes=2))  # as if a minute passed
+    redis.set(keys.token_cache(cached_tokens.hash(token)), a_minute_on.to_json())
+    assert cached_tokens.verify(token) is None
+    assert not redis.exists(keys.token_cache(cached_tokens.hash(token)))

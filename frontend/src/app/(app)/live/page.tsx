@@ -17,7 +17,7 @@ import { StoppedCard, StrategyCard } from "@/components/live/strategy-card";
 import { useNow } from "@/components/live/use-now";
 import { useToast } from "@/components/toasts";
 import { Button, Card, EmptyState, ErrorNotice, Loaded, PageHeader, Skeleton } from "@/components/ui";
-import { post } from "@/lib/api";
+import { ApiError, post } from "@/lib/api";
 import { useSettings } from "@/lib/settings";
 import type { ActiveStrategy } from "@/lib/types";
 
@@ -37,9 +37,12 @@ function StopAll({ active, nameOf }: { active: ActiveStrategy[]; nameOf: (id: st
     rememberStopped(client, stopped.map((entry) => ({ strategyId: entry.strategy_id, cash: entry.cash, stoppedAt: Date.now() })));
     await refreshLive(client);
     const failed = active.length - stopped.length;
+    // The API's reason when it gave one (a read-only token's 403 says which scope is needed), else "try again".
+    const refusal = results.find((result): result is PromiseRejectedResult => result.status === "rejected")?.reason;
+    const why = refusal instanceof ApiError && refusal.status < 500 ? `: ${refusal.message}` : "; try again.";
     toast(
       failed
-        ? { title: `Stopped ${stopped.length} of ${active.length} strategies`, body: closePositions ? `${failed} could not be stopped; try again.` : `${failed} hold positions: stop them with their positions closed, or halt trading.`, tone: "error" }
+        ? { title: `Stopped ${stopped.length} of ${active.length} strategies`, body: `${failed} could not be stopped${why}`, tone: "error" }
         : { title: `Stopped ${stopped.length} ${stopped.length === 1 ? "strategy" : "strategies"}`, body: closePositions ? "Their positions were closed." : "None held a position.", tone: "info" },
     );
     setBusy(false);
