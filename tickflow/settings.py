@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 from redis.connection import parse_url as redis_parse_url
 
+from strategies.spec_parts import RiskLimits
 from tickflow.storage.events import EVENTS_LENGTH
 
 # Local development ports, chosen away from the stock ones so that the
@@ -281,6 +282,8 @@ class LiveSettings:
     """Entries kept in the events stream that the stream process serves."""
     order_claim_days: int = 30
     """How long an order claim (and so the protection against a second send) is kept."""
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""
 
     def working_set_bars(self, warmup_bars: int) -> int:
         """Closed candles kept for a strategy whose rules need ``warmup_bars``: ``warmup_multiple`` times its
@@ -295,7 +298,32 @@ class LiveSettings:
             warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
             stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
             chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
+            limits=risk_limits(env),
         )
+
+
+# -- risk limits for every live strategy (docs/live-engine.md, "Risk limits") ----------------------
+
+RISK_LIMIT_VARIABLES: Mapping[str, tuple[str, type[int] | type[float], bool]] = {
+    "max_position_notional": ("TICKFLOW_RISK_MAX_POSITION_NOTIONAL", float, False),
+    "max_total_exposure": ("TICKFLOW_RISK_MAX_TOTAL_EXPOSURE", float, False),
+    "max_daily_loss": ("TICKFLOW_RISK_MAX_DAILY_LOSS", float, True),
+    "max_drawdown": ("TICKFLOW_RISK_MAX_DRAWDOWN", float, True),
+    "max_orders_per_minute": ("TICKFLOW_RISK_MAX_ORDERS_PER_MINUTE", int, False),
+}
+"""Limit -> (variable, kind, whether it is a fraction below 1); each unset or empty means no limit."""
+
+
+def risk_limits(env: Mapping[str, str]) -> RiskLimits:
+    """The operator's limits from ``env``, checked as the spec's are: above 0, and fractions below 1."""
+    values: dict[str, float | None] = {}
+    for name, (variable, kind, fraction) in RISK_LIMIT_VARIABLES.items():
+        value = env_number(env, variable, None, kind, 0, 1 if fraction else None)
+        if value is not None and (value == 0 or (fraction and value == 1) or math.isinf(value)):
+            bounds = "between 0 and 1, both excluded" if fraction else "a finite number above 0"
+            raise SettingsError(f"{variable}: {value} is not {bounds}; leave it unset for no limit")
+        values[name] = value
+    return RiskLimits(**values)
 
 
 @lru_cache(maxsize=1)

@@ -35,7 +35,7 @@ from pymongo.database import Database
 
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
-from strategies.domain import OrderSide, Side, SkippedEntry
+from strategies.domain import LOSS_LIMIT_CODES, LimitBreach, OrderSide, RiskLimit, Side, SkippedEntry
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, PositionsOpen
@@ -139,6 +139,22 @@ class _Change:
         return self.strategy.config(self.commit.position.symbol)
 
 
+@dataclass
+class _Limits:
+    """What one step's moves gather for the risk limits (docs/live-engine.md, "Risk limits")."""
+
+    stops: dict[str, LimitBreach] = field(default_factory=dict)
+    """Strategies to stop, by id: one of their accounts tripped a loss limit and is flat."""
+    entries: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    """(strategy id, symbol) -> the value and order count of an entry let through in this step, which the
+    exposure and order-rate checks of the strategy's other symbols count (they are not stored yet)."""
+
+    def approved(self, strategy_id: str, symbol: str) -> tuple[float, int]:
+        """The value and orders of the strategy's entries let through in this step on symbols other than ``symbol``."""
+        others = [figures for (sid, sym), figures in self.entries.items() if sid == strategy_id and sym != symbol]
+        return sum(value for value, _ in others), sum(orders for _, orders in others)
+
+
 Move = Callable[[_Change, list[PathEntry]], bool]
 """Moves ``change.commit.position`` (in place) given the symbol's price path; False if there is nothing to do."""
 
@@ -149,7 +165,7 @@ class LiveEngine:
         self.settings = settings
         self.ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
         self.book = PositionBook(client, settings.events_length)
-        self.catalog = StrategyCatalog(StrategyRepository(db, client))
+        self.catalog = StrategyCatalog(StrategyRepository(db, client), limits=settings.limits)
         self.active = ActiveSet(client, db, settings)
         self.claims = OrderClaims(client, settings.order_claim_days)
         self.trade_logs = TradeLogRepository(db)
@@ -252,6 +268,7 @@ class LiveEngine:
         stale = self._stale_legs(job, job.legs)
         decisions = self._decisions(tails)
         signals: dict[str, str] = {}
+        limits = _Limits()
         groups = []
         for leg in job.legs:
             if stale[leg.symbol]:
@@ -267,12 +284,13 @@ class LiveEngine:
                 (
                     leg.symbol,
                     leg.ids,
-                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals),
+                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals, limits),
                 )
             )
         self._move_many(groups)
         if signals:
             self.redis.hset(keys.last_signals(), mapping=signals)
+        self._stop_by_limits(limits.stops)
 
     def _decisions(self, tails: Mapping[str, Mapping[str, Tails]]) -> dict[str, dict[str, Decision]]:
         """Symbol -> strategy id -> its rules' decision, from symbol -> strategy id -> tails; one rule
@@ -288,7 +306,13 @@ class LiveEngine:
         return decisions
 
     def _evaluate_move(
-        self, job: CloseJob, leg: Leg, decisions: Mapping[str, Decision], stale: bool, signals: dict[str, str]
+        self,
+        job: CloseJob,
+        leg: Leg,
+        decisions: Mapping[str, Decision],
+        stale: bool,
+        signals: dict[str, str],
+        limits: _Limits,
     ) -> Move:
         """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id)."""
 
@@ -315,6 +339,7 @@ class LiveEngine:
                 *decision.offsets,
                 change.config,
             )
+            self._check_loss_limits(change, job, decision.close, limits)
             order = ORDER_NAMES[float(position.state[machine.ORDER])]
             signal = json.dumps(
                 {
@@ -358,6 +383,7 @@ class LiveEngine:
         if legs:
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
+            limits = _Limits()
             groups = []
             for leg, open_price in zip(legs, opens):
                 if stale[leg.symbol]:
@@ -369,9 +395,10 @@ class LiveEngine:
                         len(pending[leg.symbol]),
                         extra=_fields(job, leg),
                     )
-                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()))
+                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), limits)
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
+            self._stop_by_limits(limits.stops)
         else:
             unflushed = []
         mark_candles_processed(self.redis, [(leg.symbol, job.timeframe, job.close) for leg in job.legs])
@@ -380,7 +407,9 @@ class LiveEngine:
         self.archive.flush(unflushed)
         self.equity.record([sid for leg in job.legs for sid in leg.ids], job.timeframe, job.close)
 
-    def _execute_move(self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str]) -> Move:
+    def _execute_move(
+        self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str], limits: _Limits
+    ) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
         whose signal key is gone."""
 
@@ -401,12 +430,16 @@ class LiveEngine:
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
+                if self._entry_blocked(change, job, leg.next_open, open_price, limits):
+                    position.state[machine.ORDER] = machine.GO_FLAT if position.side else machine.NO_ORDER
                 filled = fill(position, leg.next_open, open_price, change.config)
                 self._closed(change, filled.closed)
                 if filled.opened:
                     self._opened(change)
                 if filled.skipped is not None:
                     self._skipped(change, job, filled.skipped)
+                if position.state[machine.LIMIT] and not position.side:  # a loss limit's exit filled
+                    limits.stops[strategy.id] = self._breach(change)
             position.executed = job.close
             position.bar = leg.next_open
             self._closed(change, advance(position, path, strategy.period, change.config))
@@ -427,6 +460,104 @@ class LiveEngine:
             skipped.equity,
             extra={"strategy_id": strategy_id, "symbol": symbol, "timeframe": job.timeframe, "close": job.close},
         )
+
+    # -- risk limits (docs/live-engine.md, "Risk limits") -----------------------------------
+
+    def _check_loss_limits(self, change: _Change, job: CloseJob, close_price: float, limits: _Limits) -> None:
+        """The machine's ``on_close`` at this close: a loss limit tripping here is a ``limit`` event and a warning,
+        and turns the order into an exit; an account that has tripped one and is flat gets its strategy stopped."""
+        position = change.commit.position
+        tripped = bool(position.state[machine.LIMIT])
+        machine.on_close(position.state, job.close, job.close // machine.DAY_MS, close_price, change.config)
+        if not position.state[machine.LIMIT]:
+            return
+        breach = self._breach(change)
+        if not tripped:
+            data = {**breach.to_dict(), "action": "stop", "value": breach.loss}
+            self._limit_event(change, job.timeframe, data, f"{breach.text}; the strategy stops")
+        if not position.side:
+            limits.stops[change.strategy.id] = breach
+
+    @staticmethod
+    def _breach(change: _Change) -> LimitBreach:
+        state = change.commit.position.state
+        breach = machine.limit_breach(state, int(state[machine.LIMIT_BAR]), change.config)
+        assert breach is not None, "only asked of an account that tripped a loss limit"
+        return breach
+
+    def _entry_blocked(self, change: _Change, job: CloseJob, candle: int, open_price: float, limits: _Limits) -> bool:
+        """Whether the entry the position's order would open breaks a limit only live can check (a ``limit`` event
+        and a warning if so): ``max_total_exposure``, the value of all the strategy's positions with this one, or
+        ``max_orders_per_minute``, its orders sent in the last 60 s. Exits are never blocked."""
+        position, strategy = change.commit.position, change.strategy
+        cap, rate = strategy.limits.max_total_exposure, strategy.limits.max_orders_per_minute
+        order = position.state[machine.ORDER]
+        if (cap is None and rate is None) or order not in (machine.GO_LONG, machine.GO_SHORT) or order == position.side:
+            return False
+        trial = position.copy()
+        filled = fill(trial, candle, open_price, change.config)
+        if not filled.opened:  # not placed anyway: the fill reports why
+            return False
+        value = float(trial.state[machine.SIZE] * trial.state[machine.ENTRY_PRICE])
+        other_value, other_orders = limits.approved(strategy.id, position.symbol)
+        if rate is not None:
+            since = int(time.time() * 1000) - 60_000
+            sent = self.redis.zcount(keys.recent_orders(strategy.id), since, "+inf") + other_orders
+            if sent >= rate:
+                self._block(change, job, candle, open_price, RiskLimit.MAX_ORDERS_PER_MINUTE, sent, rate)
+                return True
+        if cap is not None:
+            exposure = self._exposure(change, candle) + other_value + value
+            if exposure > cap:
+                self._block(change, job, candle, open_price, RiskLimit.MAX_TOTAL_EXPOSURE, exposure, cap)
+                return True
+        limits.entries[(strategy.id, position.symbol)] = (value, len(filled.closed) + 1)
+        return False
+
+    def _exposure(self, change: _Change, candle: int) -> float:
+        """The value of the strategy's positions on its other symbols, each marked at its last tick."""
+        position, entry = change.commit.position, change.entry
+        others = [symbol for symbol in entry.symbols if symbol != position.symbol]
+        held = [p for p in self.book.load_many([(position.strategy_id, s, entry.cash) for s in others]) if p.side]
+        if not held:
+            return 0.0
+        prices = self.redis.pipeline(transaction=False)
+        for held_position in held:
+            prices.hget(keys.last_tick(held_position.symbol), "p")
+        return sum(
+            float(p.state[machine.SIZE]) * (float(price) if price is not None else float(p.state[machine.ENTRY_PRICE]))
+            for p, price in zip(held, prices.execute())
+        )
+
+    def _block(
+        self,
+        change: _Change,
+        job: CloseJob,
+        candle: int,
+        price: float,
+        limit: RiskLimit,
+        value: float,
+        threshold: float,
+    ) -> None:
+        """The ``limit`` event and warning of an entry ``limit`` blocks; ``value`` is what broke ``threshold``."""
+        side = Side(int(change.commit.position.state[machine.ORDER]))
+        data = {"limit": limit.value, "action": "block", "time": candle, "side": side.label, "price": price,
+                "value": value, "threshold": threshold}  # fmt: skip
+        text = f"{side.label} entry blocked by {limit.value}: {value:g} against a limit of {threshold:g}"
+        self._limit_event(change, job.timeframe, data, text)
+
+    def _limit_event(self, change: _Change, timeframe: str, data: dict, text: str) -> None:
+        """A ``limit`` event committed with the position, and a warning with the strategy, symbol and timeframe."""
+        strategy_id, symbol = change.strategy.id, change.commit.position.symbol
+        change.commit.events.append(
+            event("limit", {"strategy_id": strategy_id, "symbol": symbol, "timeframe": timeframe, **data})
+        )
+        log.warning("limit: %s", text, extra={"strategy_id": strategy_id, "symbol": symbol, "timeframe": timeframe})
+
+    def _stop_by_limits(self, stops: Mapping[str, LimitBreach]) -> None:
+        """Stop each strategy a loss limit tripped, closing its other positions at their last price."""
+        for strategy_id, breach in stops.items():
+            self.stop(strategy_id, close_positions=True, stopped_by=breach)
 
     def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
         """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
@@ -521,15 +652,21 @@ class LiveEngine:
         )
         return entry
 
-    def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
+    def stop(self, strategy_id: str, close_positions: bool, stopped_by: LimitBreach | None = None) -> LiveEntry | None:
         """Take a strategy out of the active set, first closing its positions at the last price if asked.
 
         Positions left open are no longer managed (no signals, no stops) until the strategy is started again.
+        ``stopped_by``: the loss limit that stops it; its positions close with exit reason ``limit``, and
+        the limit is recorded with the run (``ActiveSet.stop``).
         """
         entry = self.active.get(strategy_id)
         if entry is not None and close_positions:
             for symbol in entry.symbols:
-                self._close_at_last_price(strategy_id, symbol)
+                self._close_at_last_price(strategy_id, symbol, stopped_by)
+        if stopped_by is not None:
+            log.warning("stopped by %s", stopped_by.text, extra={"strategy_id": strategy_id})
+            stopped = {**stopped_by.to_dict(), "stopped_at": int(time.time() * 1000)}
+            return self.active.stop(strategy_id, stopped)
         log.info(
             "stopped%s",
             ", positions closed at the last price" if close_positions else "",
@@ -537,7 +674,7 @@ class LiveEngine:
         )
         return self.active.stop(strategy_id)
 
-    def _close_at_last_price(self, strategy_id: str, symbol: str) -> None:
+    def _close_at_last_price(self, strategy_id: str, symbol: str, stopped_by: LimitBreach | None = None) -> None:
         ts, price = self.redis.hmget(keys.last_tick(symbol), ["ts", "p"])
         if ts is None:
             return
@@ -547,6 +684,8 @@ class LiveEngine:
             if position.side == 0:
                 return False
             bar = int(ts) - int(ts) % strategy.period
+            if stopped_by is not None and not position.state[machine.LIMIT]:  # so the exit says ``limit``
+                position.state[machine.LIMIT] = LOSS_LIMIT_CODES[stopped_by.limit]
             position.state[machine.ORDER] = machine.GO_FLAT
             self._closed(change, fill(position, bar, float(price), change.config).closed)
             return True
@@ -632,6 +771,7 @@ class LiveEngine:
         for mode, indexes in by_mode.items():
             for i, fill_ in zip(indexes, submit_all(broker_for(mode, self.redis), [placed[i][1] for i in indexes])):
                 fills[i] = fill_
+        self._note_sent([(change.strategy, order) for change, order in placed])
         for (change, order), fill_ in zip(placed, fills):
             order_data = json.loads(order.to_json())
             change.commit.events.append(event("order", order_data))
@@ -646,6 +786,19 @@ class LiveEngine:
                     },
                 )
             )
+
+    def _note_sent(self, placed: Sequence[tuple[LiveStrategy, OrderRequest]]) -> None:
+        """Remember the orders of strategies with ``max_orders_per_minute`` for a minute (once per client order id)."""
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        for strategy, order in placed:
+            if strategy.limits.max_orders_per_minute is not None:
+                key = keys.recent_orders(strategy.id)
+                pipe.zadd(key, {order.client_order_id: now}, nx=True)
+                pipe.zremrangebyscore(key, "-inf", now - 60_000)
+                pipe.expire(key, 120)
+        if len(pipe):
+            pipe.execute()
 
     def _closed(self, change: _Change, rows: Sequence[np.ndarray]) -> None:
         """Orders and trade records for trades the machine closed."""

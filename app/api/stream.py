@@ -123,7 +123,45 @@ class SkippedEventSchema(Schema):
     side = fields.String(metadata={"description": "long or short"})
     price = fields.Float(metadata={"description": "The price it would have filled at"})
     equity = fields.Float(metadata={"description": "The account's equity then"})
-    reason = fields.String(metadata={"description": "size_below_step, below_min_qty, below_min_notional or no_equity"})
+    reason = fields.String(
+        metadata={
+            "description": "size_below_step, below_min_qty, below_min_notional, above_max_notional "
+            "(risk.limits.max_position_notional) or no_equity"
+        }
+    )
+
+
+class LimitEventSchema(Schema):
+    """A risk limit (``risk.limits``, or the operator's) that blocked an entry or stops the strategy."""
+
+    strategy_id = fields.String()
+    symbol = fields.String()
+    timeframe = fields.String()
+    limit = fields.String(
+        metadata={
+            "description": "max_daily_loss or max_drawdown (action stop); max_total_exposure or "
+            "max_orders_per_minute (action block)"
+        }
+    )
+    action = fields.String(
+        metadata={
+            "description": "stop: the position closes at the next open and the strategy is stopped; "
+            "block: the entry is not placed"
+        }
+    )
+    time = fields.Integer(
+        metadata={"description": "stop: the candle whose close tripped it; block: the entry's candle"}
+    )
+    value = fields.Float(
+        metadata={
+            "description": "What was measured: the loss (a fraction), the exposure with the entry, or orders sent"
+        }
+    )
+    threshold = fields.Float(metadata={"description": "The limit in force"})
+    equity = fields.Float(metadata={"description": "stop: the account's equity at that close"})
+    reference = fields.Float(metadata={"description": "stop: the day's starting equity, or the peak"})
+    side = fields.String(metadata={"description": "block: long or short"})
+    price = fields.Float(metadata={"description": "block: the price it would have filled at"})
 
 
 class MismatchEventSchema(Schema):
@@ -154,6 +192,7 @@ EVENTS: dict[str, type[Schema]] = {
     "order": OrderEventSchema,
     "fill": FillEventSchema,
     "skipped": SkippedEventSchema,
+    "limit": LimitEventSchema,
     "mismatch": MismatchEventSchema,
     "job": JobEventSchema,
 }

@@ -21,8 +21,9 @@ import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch", "job")
+TYPES = ("candle", "signal", "order", "fill", "skipped", "limit", "mismatch", "job")
 """``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
+``limit``: a risk limit (``risk.limits``) blocked an entry, or a loss limit tripped and stops the strategy;
 ``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
 ``job``: a backtest run or a sweep moved on (``tasks.backtests``)."""
 EVENTS_LENGTH = 10_000
