@@ -10,8 +10,8 @@ from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api
 
-from app import auth, body_limits, docs, errors
-from app.api import backtests, candles, health, indicators, live, me, status, strategies, sweeps
+from app import auth, body_limits, docs, errors, security_headers
+from app.api import backtests, candles, halt, health, indicators, live, me, status, strategies, sweeps
 from app.api import stream as stream_docs  # not `stream`: that name is the stream process's module, app.stream
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_bind_url_ids)  # first: the other hooks' lines carry the ids too
     app.teardown_request(_unbind_url_ids)
     body_limits.init_app(app)
+    security_headers.init_app(app)
 
     api = Api(app)
     for blueprint in (
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         backtests.blp,
         sweeps.blp,
         live.blp,
+        halt.blp,
         stream_docs.blp,
     ):
         api.register_blueprint(blueprint)

@@ -1,4 +1,5 @@
-"""Health probes for Redis, MongoDB and the Celery workers, and the monitor that runs them in the background.
+"""Health probes for Redis, MongoDB, the Celery workers and the feed (every live symbol ticking), and the
+monitor that runs them in the background.
 
 Each probe opens its own short-lived connection with sub-second timeouts:
 the shared clients wait for seconds (or forever) when a server is gone, and
@@ -26,6 +27,8 @@ from pymongo.errors import PyMongoError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tickflow.storage.liveness import symbol_freshness
+
 TIMEOUT_S = 0.5
 
 log = logging.getLogger(__name__)
@@ -35,12 +38,17 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
+def _quick_redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )  # fmt: skip
+
+
 def probe_redis(url: str) -> dict[str, Any]:
     """PING Redis."""
     started = time.perf_counter()
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0)
-    )
+    client = _quick_redis(url)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -49,6 +57,20 @@ def probe_redis(url: str) -> dict[str, Any]:
     finally:
         client.close()
     return {"state": "up", "latency_ms": _elapsed_ms(started)}
+
+
+def probe_feed(url: str) -> dict[str, Any]:
+    """Whether every symbol live strategies trade is ticking (``tickflow.storage.liveness``); the stale ones."""
+    client = _quick_redis(url)
+    try:
+        stale = [row.symbol for row in symbol_freshness(client) if row.stale]
+    except redis.RedisError:
+        return {"state": "down", "stale": []}  # the redis probe says why
+    finally:
+        client.close()
+    if stale:
+        log.warning("health: no recent tick for %s", ", ".join(stale))
+    return {"state": "down" if stale else "up", "stale": stale}
 
 
 def probe_mongodb(uri: str) -> dict[str, Any]:
@@ -96,6 +118,7 @@ class HealthMonitor:
         self._probes = {
             "redis": lambda: probe_redis(redis_url),
             "mongodb": lambda: probe_mongodb(mongo_uri),
+            "feed": lambda: probe_feed(redis_url),
             "celery": lambda: probe_celery(celery, broker_url),
         }
         self._results: dict[str, tuple[dict[str, Any], float]] = {}

@@ -160,11 +160,20 @@ class CeleryProbeSchema(Schema):
     age_s = fields.Float(required=True, metadata={"description": "Seconds since this probe ran"})
 
 
+class FeedProbeSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    stale = fields.List(
+        fields.String(), required=True, metadata={"description": "Live symbols with no tick for 2 periods"}
+    )
+    age_s = fields.Float(required=True, metadata={"description": "Seconds since this probe ran"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded"]))
     redis = fields.Nested(ProbeSchema, required=True)
     mongodb = fields.Nested(ProbeSchema, required=True)
     celery = fields.Nested(CeleryProbeSchema, required=True)
+    feed = fields.Nested(FeedProbeSchema, required=True)
 
 
 class LivenessSchema(Schema):

@@ -4,18 +4,20 @@ Redis, the broker and MongoDB (up or down, with the round trip of one ping), eac
 worker that answers a broadcast within ``timeout`` (its queues and the tasks it is
 running), how many messages wait in each queue this deployment uses (the live queues of
 every shard, ``LIVE_SHARDS``, and ``backtests``), the active strategies' accounts (the
-rows ``GET /api/v1/live/positions`` returns), the age of every live symbol's last tick,
-the trade outbox, and the backtests and sweeps that are queued or running.
+rows ``GET /api/v1/live/positions`` returns), the age of every live symbol's last tick (and
+whether it is stale, ``tickflow.storage.liveness``), the halt if one is in force, the trade
+outbox, and the backtests and sweeps that are queued or running.
 
 Whatever is unreachable is reported as down and the rest is still collected. Each
 problem (a service down, no worker answering, messages waiting where no worker consumes
-them) is one line in ``problems``: the CLI exits 1 when there is any.
+them, a stale symbol) is one line in ``problems``: the CLI exits 1 when there is any.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import pymongo
@@ -28,9 +30,10 @@ from tasks.routing import live_shards, node_queues
 from tickflow.settings import get_settings, server_location
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
-from tickflow.storage.active import active_entries
 from tickflow.storage.backtest_results import ACTIVE, SweepRepository
 from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.halt import current_halt
+from tickflow.storage.liveness import stale_problem, symbol_freshness
 
 BACKTESTS_QUEUE = "backtests"
 PING_TIMEOUT_S = 2.0
@@ -49,7 +52,7 @@ def platform_status(timeout: float = 1.0) -> dict[str, Any]:
     else:
         problems.append("workers unknown: the broker is down")
     if services["redis"]["state"] == "up":
-        status["live"] = _live(services["mongodb"]["state"] == "up")
+        status["live"] = _live(services["mongodb"]["state"] == "up", problems)
     else:
         problems.append("live strategies unknown: Redis is down")
     if services["mongodb"]["state"] == "up":
@@ -140,29 +143,20 @@ def _queues(consumed: set[str], problems: list[str]) -> dict[str, Any]:
     return {"shards": shards, "queues": rows}
 
 
-def _live(with_mongo: bool) -> dict[str, Any]:
+def _live(with_mongo: bool, problems: list[str]) -> dict[str, Any]:
     client = redis_client()
     rows = accounts(client)
     names: dict[str, str] = {}
     if with_mongo and rows:
         ids = [ObjectId(row["strategy_id"]) for row in rows if ObjectId.is_valid(row["strategy_id"])]
         names = {str(d["_id"]): d["name"] for d in mongo_db().strategies.find({"_id": {"$in": ids}}, {"name": 1})}
-    symbols = sorted({symbol for entry in active_entries(client).values() for symbol in entry.symbols})
-    pipe = client.pipeline(transaction=False)
-    for symbol in symbols:
-        pipe.hget(keys.last_tick(symbol), "ts")
-    now_ms = int(time.time() * 1000)
-    ticks = [
-        {
-            "symbol": symbol,
-            "last_tick": None if ts is None else int(ts),
-            "age_s": None if ts is None else round((now_ms - int(ts)) / 1000, 3),
-        }
-        for symbol, ts in zip(symbols, pipe.execute())
-    ]
+    freshness = symbol_freshness(client)
+    problems.extend(stale_problem(row) for row in freshness if row.stale)
+    halted = current_halt(client)
     return {
         "accounts": [{**row, "strategy_name": names.get(row["strategy_id"])} for row in rows],
-        "symbols": ticks,
+        "symbols": [asdict(row) for row in freshness],
+        "halt": None if halted is None else {"halted": True, **asdict(halted)},
         "outbox": client.hlen(keys.trade_outbox()),
     }
 

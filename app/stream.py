@@ -37,6 +37,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from app.auth import bearer_token
+from app.security_headers import SECURITY_HEADERS
 from tickflow.logs import log_context
 from tickflow.settings import Settings
 from tickflow.storage import keys
@@ -226,7 +227,7 @@ def make_app(
             settings.redis_url,
             max_connections=32,
             timeout=10,
-            socket_connect_timeout=5,
+            socket_connect_timeout=settings.redis_connect_timeout_s,
             socket_timeout=READ_BLOCK_MS / 1000 + 10,
             health_check_interval=30,
         )
@@ -237,6 +238,7 @@ def make_app(
     for route in (ROUTE, HEALTH_ROUTE):
         app.router.add_route("OPTIONS", route, preflight)
     app.on_response_prepare.append(_cors)
+    app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
@@ -300,6 +302,12 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     if allowed is not None:
         response.headers["Access-Control-Allow-Origin"] = allowed
     response.headers.add("Vary", "Origin")
+
+
+async def _security_headers(_: web.Request, response: web.StreamResponse) -> None:
+    """The API's security headers (``app.security_headers``) on every response, streams included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 async def preflight(request: web.Request) -> web.Response:

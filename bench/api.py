@@ -291,12 +291,12 @@ def event_delay(clients: multiprocessing.connection.Connection, streams: int) ->
 
     client = redis_client()
     settings = live_settings()
-    ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
+    ingestor = Ingestor(client, settings)
     sent: dict[str, float] = {}
     for n in range(CANDLES + 1):  # each tick opens minute n, which closes minute n - 1
         batch = decode_batch({"s": [SYMBOL], "t": [T0 + n * MINUTE], "p": [100.0 + n], "q": [1.0]})
         started = time.monotonic()
-        if ingestor.apply(batch, {}).closes:
+        if ingestor.apply(batch).closes:
             sent[client.xrevrange(keys.live_events(), count=1)[0][0]] = started
         time.sleep(CANDLE_EVERY_S)
     clients.send(list(sent))

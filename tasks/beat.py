@@ -10,6 +10,7 @@ next run does the work. docs/operations.md, "Periodic work (beat)", has the tabl
 * ``DRAIN_EVERY_S``: copy trade records MongoDB could not take from the Redis outbox to ``trade_logs``.
 * ``RECONCILE_EVERY_S``: compare live positions with the broker's; report lasting differences.
 * ``REFRESH_CACHE_EVERY_S``: rewrite the strategy cache from MongoDB (its entries live 10 minutes).
+* ``LIVENESS_EVERY_S``: report live symbols whose feed went silent (``stale`` events).
 * ``PRUNE_EVERY_S``: delete live keys past their use.
 """
 
@@ -22,6 +23,7 @@ QUEUE = shard_queue(ORDERS_QUEUE, 0, live_shards())
 DRAIN_EVERY_S = 5.0
 RECONCILE_EVERY_S = 60.0
 REFRESH_CACHE_EVERY_S = 300.0
+LIVENESS_EVERY_S = 10.0
 PRUNE_EVERY_S = 3600.0
 
 
@@ -35,5 +37,6 @@ BEAT_SCHEDULE = {
     "tickflow-maintenance-refresh-strategy-cache": _every(
         "tasks.maintenance.refresh_strategy_cache", REFRESH_CACHE_EVERY_S
     ),
+    "tickflow-maintenance-check-liveness": _every("tasks.maintenance.check_liveness", LIVENESS_EVERY_S),
     "tickflow-maintenance-prune-live-keys": _every("tasks.maintenance.prune_live_keys", PRUNE_EVERY_S),
 }

@@ -14,6 +14,14 @@ delivered again while it runs; backtest tasks keep their message's lease
 fresh while they run (``tasks.backtests``), and are correct even when
 delivered twice (first finisher wins, ``backtests.jobs``).
 docs/architecture.md, "Delivery guarantees", has the whole argument.
+
+No connection can hang a process: the broker's and the result backend's Redis
+connections get the same connect and socket timeouts as the live-state client
+(``REDIS_*_TIMEOUT_S``). Neither blocks on a socket read longer than that: a
+worker's ``BRPOP`` waits ``brpop_timeout`` (1 s) and is read only once its
+socket is readable, and waiting for a result polls its pub/sub connection with
+the caller's own timeout. Every task has a soft and a hard time limit fitted
+to its queue (``tasks.time_limits``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from celery import Celery
 from kombu import Queue
 
 from tasks.beat import BEAT_SCHEDULE
+from tasks.time_limits import QueueTimeLimits
 from tickflow.logs import connect_celery
 from tickflow.settings import SettingsError, get_settings
 
@@ -39,6 +48,11 @@ RESTORE_THROTTLE = 1
 # SIGKILLed while holding it leaves the lock until it expires: kombu's default of 300 s would
 # stop every restore, and so delay every dead worker's tasks, by up to five minutes.
 RESTORE_MUTEX_EXPIRE_S = 5
+# The result backend retries a lost connection (20 times, a second apart); against a Redis that
+# accepts but never answers, each try also waits a socket timeout. Sending a task whose result is
+# kept subscribes to it there, so without a bound an API request submitting a backtest would wait
+# minutes. After this many seconds it fails instead (kombu's retry_over_time ``timeout``).
+RESULT_BACKEND_RETRY_S = 15
 BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": VISIBILITY_TIMEOUT_S,
     "unacked_restore_interval": RESTORE_INTERVAL_S,
@@ -64,8 +78,18 @@ def create_celery() -> Celery:
         accept_content=["json"],
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
-        broker_transport_options=dict(BROKER_TRANSPORT_OPTIONS),
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={
+            **BROKER_TRANSPORT_OPTIONS,
+            "socket_connect_timeout": settings.redis_connect_timeout_s,
+            "socket_timeout": settings.redis_socket_timeout_s,
+        },
+        result_backend_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "retry_policy": {"timeout": RESULT_BACKEND_RETRY_S},
+        },
+        redis_socket_connect_timeout=settings.redis_connect_timeout_s,
+        redis_socket_timeout=settings.redis_socket_timeout_s,
+        task_annotations=[QueueTimeLimits()],
         worker_hijack_root_logger=False,
         timezone="UTC",
     )

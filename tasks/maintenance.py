@@ -29,6 +29,12 @@ def refresh_strategy_cache() -> dict[str, int]:
 
 
 @app.task(ignore_result=True)
+def check_liveness() -> list[str]:
+    """Report live symbols that stopped ticking (or tick again) on the event stream; the stale ones."""
+    return maintenance.check_liveness(redis_client())
+
+
+@app.task(ignore_result=True)
 def prune_live_keys() -> dict[str, int]:
     """Delete live keys past their use (docs/redis-keys.md, "Pruning")."""
     return maintenance.prune_live_keys(engine(), mongo_db(), maintenance.prune_idle_s()).summary()

@@ -73,8 +73,9 @@ def split_batch(payload: Mapping[str, list], shards: int) -> dict[int, dict[str,
     """A tick batch (``workers.ticks``) as one batch per shard that has ticks in it.
 
     Ticks keep the batch's order within each part, so one symbol's ticks stay in feed
-    order as the format requires. A batch of a single shard (always, with one shard) comes
-    back with its columns uncopied: splitting costs nothing then.
+    order as the format requires; a batch's id becomes ``id.shard`` in each part. A batch of a
+    single shard (always, with one shard) comes back with its columns uncopied: splitting
+    costs nothing then.
     """
     names = payload["s"]
     shard_by_symbol = {symbol: shard_of(symbol, shards) for symbol in set(names)}
@@ -83,7 +84,9 @@ def split_batch(payload: Mapping[str, list], shards: int) -> dict[int, dict[str,
     rows: dict[int, list[int]] = {}
     for i, symbol in enumerate(names):
         rows.setdefault(shard_by_symbol[symbol], []).append(i)
-    return {
-        shard: {field: [column[i] for i in picked] for field, column in payload.items()}
-        for shard, picked in rows.items()
-    }
+    parts = {}
+    for shard, picked in rows.items():
+        parts[shard] = {field: [column[i] for i in picked] for field, column in payload.items() if field != "id"}
+        if "id" in payload:  # each part is applied once on its own
+            parts[shard]["id"] = f"{payload['id']}.{shard}"
+    return parts

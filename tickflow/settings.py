@@ -32,6 +32,8 @@ DEV_MONGO_PORT = 27027
 DEFAULT_REDIS_URL = f"redis://127.0.0.1:{DEV_REDIS_PORT}/0"
 DEFAULT_MONGO_URI = f"mongodb://127.0.0.1:{DEV_MONGO_PORT}/tickflow?directConnection=true"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
+EXAMPLE_SECRET = "change-me-to-a-long-random-string"
+"""The placeholder ``.env.example`` shows for SECRET_KEY and FLOWER_PASSWORD: never a real secret."""
 N = TypeVar("N", int, float)
 
 
@@ -67,6 +69,13 @@ class Settings:
     stream_url: str = ""
     """The live stream's public URL when a proxy serves it (``https://host/api/v1/live/stream``); empty:
     the API answers a ticket with its own scheme and host name and ``stream_port``."""
+    redis_connect_timeout_s: float = 5.0
+    redis_socket_timeout_s: float = 5.0
+    """How long a Redis command may wait for its reply: a server that accepts but never answers raises
+    ``redis.TimeoutError`` after this instead of hanging the process (tickflow.storage.connections)."""
+    mongo_connect_timeout_s: float = 5.0
+    mongo_socket_timeout_s: float = 30.0
+    """How long a MongoDB operation may wait on its socket; longer than any query TickFlow makes."""
 
     @property
     def mongo_db_name(self) -> str:
@@ -90,7 +99,7 @@ class Settings:
             secret = DEV_SECRET_KEY
         elif len(secret) < 16:
             raise SettingsError("SECRET_KEY: must be at least 16 characters")
-        return cls(
+        settings = cls(
             mongo_uri=_url(env, "MONGO_URI", DEFAULT_MONGO_URI, ("mongodb", "mongodb+srv")),
             redis_url=redis_url,
             celery_broker_url=_url(env, "CELERY_BROKER_URL", redis_url, ("redis", "rediss", "unix")),
@@ -112,6 +121,37 @@ class Settings:
             stream_host=env.get("STREAM_HOST", "127.0.0.1") or "127.0.0.1",
             stream_port=env_number(env, "STREAM_PORT", 8001, int, 1, 65535),
             stream_url=_stream_url(env.get("STREAM_URL", "")),
+            redis_connect_timeout_s=env_number(env, "REDIS_CONNECT_TIMEOUT_S", 5.0, float, 0.01, 600.0),
+            redis_socket_timeout_s=env_number(env, "REDIS_SOCKET_TIMEOUT_S", 5.0, float, 0.01, 600.0),
+            mongo_connect_timeout_s=env_number(env, "MONGO_CONNECT_TIMEOUT_S", 5.0, float, 0.01, 600.0),
+            mongo_socket_timeout_s=env_number(env, "MONGO_SOCKET_TIMEOUT_S", 30.0, float, 0.01, 3600.0),
+        )
+        if environment == "production":
+            refuse_unsafe_production(settings)
+        return settings
+
+
+def refuse_unsafe_production(settings: Settings) -> None:
+    """Stop a production process whose settings would expose it: a development secret, any origin, an open Flower.
+
+    Development runs on defaults; production must not, because a known ``SECRET_KEY`` lets anyone
+    forge what it signs, ``*`` lets every web page call the API with a user's token, and Flower
+    (which can stop workers) must not run without a password. Every process checks all of them,
+    so a deployment's one env file is found wrong by whichever process starts first.
+    """
+    if settings.secret_key in (DEV_SECRET_KEY, EXAMPLE_SECRET):
+        raise SettingsError(
+            "SECRET_KEY: the development default cannot be used when TICKFLOW_ENV=production "
+            "(set the output of: openssl rand -hex 32)"
+        )
+    if "*" in settings.cors_origins:
+        raise SettingsError(
+            "CORS_ORIGINS: '*' is not allowed when TICKFLOW_ENV=production "
+            "(list the web UI's origins, e.g. https://app.example.com)"
+        )
+    if settings.flower_password in ("", EXAMPLE_SECRET):
+        raise SettingsError(
+            "FLOWER_PASSWORD: required when TICKFLOW_ENV=production (set 12+ random characters: openssl rand -hex 16)"
         )
 
 
@@ -123,12 +163,12 @@ def _flower_user(raw: str) -> str:
 
 
 def _flower_password(raw: str) -> str:
-    """Flower's basic-auth password, when given. Only Flower needs one: its Procfile line refuses to
-    start without it, and ``tickflow run`` generates one for development."""
+    """Flower's basic-auth password, when given: ``tickflow flower`` refuses to start without one, production
+    refuses any process without one (``refuse_unsafe_production``), ``tickflow run`` generates one for development."""
     if not raw:
         return ""
-    if len(raw) < 12 or any(c.isspace() for c in raw):
-        raise SettingsError("FLOWER_PASSWORD: must be at least 12 characters, without spaces")
+    if len(raw) < 12 or any(c.isspace() or c == "," for c in raw):  # Flower splits FLOWER_BASIC_AUTH at commas
+        raise SettingsError("FLOWER_PASSWORD: must be at least 12 characters, without spaces or commas")
     return raw
 
 
@@ -282,6 +322,12 @@ class LiveSettings:
     """Entries kept in the events stream that the stream process serves."""
     order_claim_days: int = 30
     """How long an order claim (and so the protection against a second send) is kept."""
+    max_tick_skew_s: float = 5.0
+    """A tick stamped further than this ahead of the ingesting host's clock is quarantined (``workers.quarantine``)."""
+    price_band: float = 0.20
+    """A tick priced further than this fraction from its symbol's last price is quarantined ..."""
+    price_band_window_s: float = 60.0
+    """... while that last price is at most this old (after that, the next tick sets the new level)."""
     limits: RiskLimits = field(default_factory=RiskLimits)
     """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""
 
@@ -298,6 +344,9 @@ class LiveSettings:
             warmup_multiple=env_number(env, "TICKFLOW_LIVE_WARMUP_MULTIPLE", cls.warmup_multiple, int),
             stale_candles=env_number(env, "TICKFLOW_LIVE_STALE_CANDLES", cls.stale_candles, float),
             chain_batch=env_number(env, "TICKFLOW_LIVE_CHAIN_BATCH", cls.chain_batch, int),
+            max_tick_skew_s=env_number(env, "TICKFLOW_MAX_TICK_SKEW_S", cls.max_tick_skew_s, float),
+            price_band=env_number(env, "TICKFLOW_LIVE_PRICE_BAND", cls.price_band, float),
+            price_band_window_s=env_number(env, "TICKFLOW_LIVE_PRICE_BAND_WINDOW_S", cls.price_band_window_s, float),
             limits=risk_limits(env),
         )
 

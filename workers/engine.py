@@ -38,11 +38,12 @@ from strategies.candles import TIMEFRAME_MS
 from strategies.domain import LOSS_LIMIT_CODES, LimitBreach, OrderSide, RiskLimit, Side, SkippedEntry
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
-from tickflow.storage.active import LiveEntry, PositionsOpen
+from tickflow.storage.active import LiveEntry, PositionsHeld, PositionsOpen
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
-from tickflow.storage.positions import ADOPT
+from tickflow.storage.halt import Halt, current_halt
+from tickflow.storage.positions import ADOPT, Position
 from tickflow.storage.scripts import lua_script
 from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
@@ -50,7 +51,7 @@ from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import broker_for, submit_all
 from workers.equity import EquityRecorder
-from workers.ingest import Close, Ingestor, working_sets
+from workers.ingest import Close, Ingestor
 from workers.orders import OrderClaims, OrderRequest, client_order_id
 from workers.positions import (
     Commit,
@@ -162,8 +163,9 @@ Move = Callable[[_Change, list[PathEntry]], bool]
 class LiveEngine:
     def __init__(self, client: redis.Redis, db: Database, settings: LiveSettings) -> None:
         self.redis = client
+        self.db = db
         self.settings = settings
-        self.ingestor = Ingestor(client, settings.min_bars, settings.path_length, settings.events_length)
+        self.ingestor = Ingestor(client, settings)
         self.book = PositionBook(client, settings.events_length)
         self.catalog = StrategyCatalog(StrategyRepository(db, client), limits=settings.limits)
         self.active = ActiveSet(client, db, settings)
@@ -178,16 +180,33 @@ class LiveEngine:
     def ingest(self, payload: Mapping) -> tuple[list[CloseJob], dict[str, list[str]]]:
         """Apply a tick batch; return the chains to start and the stop holders to check, by symbol."""
         batch = decode_batch(payload)
-        applied = self.ingestor.apply(batch, working_sets(self.redis))
+        applied = self.ingestor.apply(batch)
         if applied.late:
             log.info("ingest: %d late tick(s) counted, not applied", applied.late)
         moved = set(applied.path_symbols)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.smembers(keys.stop_holders())
+        pipe.hgetall(keys.halt())
+        members, halt_fields = pipe.execute()
+        halted = Halt.from_fields(halt_fields)
+        if halted is not None and halted.flatten:
+            self._flatten(moved)
         holders: dict[str, list[str]] = {}
-        for member in sorted(self.redis.smembers(keys.stop_holders())):
+        for member in sorted(members):
             symbol, strategy_id = member.split(" ")
             if symbol in moved:
                 holders.setdefault(symbol, []).append(strategy_id)
         return self._jobs(applied.closes), holders
+
+    def _flatten(self, symbols: Iterable[str]) -> None:
+        """Halted with ``flatten``: close every active strategy's position on these symbols at their last tick."""
+        trading: dict[str, list[str]] = {}
+        for strategy_id, entry in self.active.all().items():
+            for symbol in entry.symbols:
+                trading.setdefault(symbol, []).append(strategy_id)
+        for symbol in sorted(symbols):
+            if trading.get(symbol):
+                self._close_at_last_price(symbol, trading[symbol])
 
     def _jobs(self, closes: Sequence[Close]) -> list[CloseJob]:
         pipe = self.redis.pipeline(transaction=False)
@@ -381,6 +400,7 @@ class LiveEngine:
                 lost.setdefault(leg.symbol, set()).add(sid)
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
+            halted = current_halt(self.redis) is not None
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
             limits = _Limits()
@@ -395,7 +415,9 @@ class LiveEngine:
                         len(pending[leg.symbol]),
                         extra=_fields(job, leg),
                     )
-                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), limits)
+                move = self._execute_move(
+                    job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted, limits
+                )
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
             self._stop_by_limits(limits.stops)
@@ -408,10 +430,17 @@ class LiveEngine:
         self.equity.record([sid for leg in job.legs for sid in leg.ids], job.timeframe, job.close)
 
     def _execute_move(
-        self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str], limits: _Limits
+        self,
+        job: CloseJob,
+        leg: Leg,
+        stale: bool,
+        open_price: float | None,
+        lost: set[str],
+        halted: bool,
+        limits: _Limits,
     ) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
-        whose signal key is gone."""
+        whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
@@ -430,8 +459,10 @@ class LiveEngine:
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
-                if self._entry_blocked(change, job, leg.next_open, open_price, limits):
-                    position.state[machine.ORDER] = machine.GO_FLAT if position.side else machine.NO_ORDER
+                if halted and _enters(position):
+                    self._block_entry(change, job, "halt")
+                else:
+                    self._check_entry_limits(change, job, leg.next_open, open_price, limits)
                 filled = fill(position, leg.next_open, open_price, change.config)
                 self._closed(change, filled.closed)
                 if filled.opened:
@@ -446,6 +477,33 @@ class LiveEngine:
             return True
 
         return move
+
+    def _block_entry(
+        self, change: _Change, job: CloseJob, limit: str, figures: Mapping[str, float] | None = None
+    ) -> None:
+        """Keep the position from growing: an entry order is cancelled, a reversal only exits; a ``limit`` event
+        and a log line say what ``limit`` blocked, and with ``figures`` (``value``, ``threshold``) by how much."""
+        position, strategy_id = change.commit.position, change.strategy.id
+        order = ORDER_NAMES[float(position.state[machine.ORDER])]
+        action = "flat" if position.side else "cancelled"
+        position.state[machine.ORDER] = machine.GO_FLAT if position.side else machine.NO_ORDER
+        data = {"strategy_id": strategy_id, "symbol": position.symbol, "timeframe": job.timeframe, "t": job.close}
+        change.commit.events.append(
+            event("limit", {**data, "limit": limit, "order": order, "action": action, **(figures or {})})
+        )
+        log.warning(
+            "execute: %s entry blocked by %s%s (%s)",
+            order,
+            limit,
+            f": {figures['value']:g} against a limit of {figures['threshold']:g}" if figures else "",
+            "the position is closed instead" if action == "flat" else "order cancelled",
+            extra={
+                "strategy_id": strategy_id,
+                "symbol": position.symbol,
+                "timeframe": job.timeframe,
+                "close": job.close,
+            },
+        )
 
     def _skipped(self, change: _Change, job: CloseJob, skipped: SkippedEntry) -> None:
         """A ``skipped`` event and a log line for an entry the sizing would not place, saying why."""
@@ -466,17 +524,21 @@ class LiveEngine:
     def _check_loss_limits(self, change: _Change, job: CloseJob, close_price: float, limits: _Limits) -> None:
         """The machine's ``on_close`` at this close: a loss limit tripping here is a ``limit`` event and a warning,
         and turns the order into an exit; an account that has tripped one and is flat gets its strategy stopped."""
-        position = change.commit.position
+        position, strategy_id = change.commit.position, change.strategy.id
         tripped = bool(position.state[machine.LIMIT])
         machine.on_close(position.state, job.close, job.close // machine.DAY_MS, close_price, change.config)
         if not position.state[machine.LIMIT]:
             return
         breach = self._breach(change)
         if not tripped:
-            data = {**breach.to_dict(), "action": "stop", "value": breach.loss}
-            self._limit_event(change, job.timeframe, data, f"{breach.text}; the strategy stops")
+            fields = {"strategy_id": strategy_id, "symbol": position.symbol, "timeframe": job.timeframe}
+            figures = {"value": breach.loss, "threshold": breach.threshold, "equity": breach.equity,
+                       "reference": breach.reference}  # fmt: skip
+            data = {**fields, "t": job.close, "limit": breach.limit.value, "action": "stop", **figures}
+            change.commit.events.append(event("limit", data))
+            log.warning("evaluate: %s; the strategy stops", breach.text, extra={**fields, "close": job.close})
         if not position.side:
-            limits.stops[change.strategy.id] = breach
+            limits.stops[strategy_id] = breach
 
     @staticmethod
     def _breach(change: _Change) -> LimitBreach:
@@ -485,36 +547,36 @@ class LiveEngine:
         assert breach is not None, "only asked of an account that tripped a loss limit"
         return breach
 
-    def _entry_blocked(self, change: _Change, job: CloseJob, candle: int, open_price: float, limits: _Limits) -> bool:
-        """Whether the entry the position's order would open breaks a limit only live can check (a ``limit`` event
-        and a warning if so): ``max_total_exposure``, the value of all the strategy's positions with this one, or
-        ``max_orders_per_minute``, its orders sent in the last 60 s. Exits are never blocked."""
+    def _check_entry_limits(
+        self, change: _Change, job: CloseJob, candle: int, open_price: float, limits: _Limits
+    ) -> None:
+        """Block (``_block_entry``) the entry the position's order would open if it breaks a limit only live can
+        check: ``max_orders_per_minute``, the strategy's orders sent in the last 60 s, or ``max_total_exposure``,
+        the value of all its positions with this one. Exits are never blocked."""
         position, strategy = change.commit.position, change.strategy
         cap, rate = strategy.limits.max_total_exposure, strategy.limits.max_orders_per_minute
-        order = position.state[machine.ORDER]
-        if (cap is None and rate is None) or order not in (machine.GO_LONG, machine.GO_SHORT) or order == position.side:
-            return False
+        if (cap is None and rate is None) or not _enters(position):
+            return
         trial = position.copy()
         filled = fill(trial, candle, open_price, change.config)
         if not filled.opened:  # not placed anyway: the fill reports why
-            return False
+            return
         value = float(trial.state[machine.SIZE] * trial.state[machine.ENTRY_PRICE])
         other_value, other_orders = limits.approved(strategy.id, position.symbol)
         if rate is not None:
             since = int(time.time() * 1000) - 60_000
             sent = self.redis.zcount(keys.recent_orders(strategy.id), since, "+inf") + other_orders
             if sent >= rate:
-                self._block(change, job, candle, open_price, RiskLimit.MAX_ORDERS_PER_MINUTE, sent, rate)
-                return True
+                self._block_entry(change, job, RiskLimit.MAX_ORDERS_PER_MINUTE, {"value": sent, "threshold": rate})
+                return
         if cap is not None:
-            exposure = self._exposure(change, candle) + other_value + value
+            exposure = self._exposure(change) + other_value + value
             if exposure > cap:
-                self._block(change, job, candle, open_price, RiskLimit.MAX_TOTAL_EXPOSURE, exposure, cap)
-                return True
+                self._block_entry(change, job, RiskLimit.MAX_TOTAL_EXPOSURE, {"value": exposure, "threshold": cap})
+                return
         limits.entries[(strategy.id, position.symbol)] = (value, len(filled.closed) + 1)
-        return False
 
-    def _exposure(self, change: _Change, candle: int) -> float:
+    def _exposure(self, change: _Change) -> float:
         """The value of the strategy's positions on its other symbols, each marked at its last tick."""
         position, entry = change.commit.position, change.entry
         others = [symbol for symbol in entry.symbols if symbol != position.symbol]
@@ -528,31 +590,6 @@ class LiveEngine:
             float(p.state[machine.SIZE]) * (float(price) if price is not None else float(p.state[machine.ENTRY_PRICE]))
             for p, price in zip(held, prices.execute())
         )
-
-    def _block(
-        self,
-        change: _Change,
-        job: CloseJob,
-        candle: int,
-        price: float,
-        limit: RiskLimit,
-        value: float,
-        threshold: float,
-    ) -> None:
-        """The ``limit`` event and warning of an entry ``limit`` blocks; ``value`` is what broke ``threshold``."""
-        side = Side(int(change.commit.position.state[machine.ORDER]))
-        data = {"limit": limit.value, "action": "block", "time": candle, "side": side.label, "price": price,
-                "value": value, "threshold": threshold}  # fmt: skip
-        text = f"{side.label} entry blocked by {limit.value}: {value:g} against a limit of {threshold:g}"
-        self._limit_event(change, job.timeframe, data, text)
-
-    def _limit_event(self, change: _Change, timeframe: str, data: dict, text: str) -> None:
-        """A ``limit`` event committed with the position, and a warning with the strategy, symbol and timeframe."""
-        strategy_id, symbol = change.strategy.id, change.commit.position.symbol
-        change.commit.events.append(
-            event("limit", {"strategy_id": strategy_id, "symbol": symbol, "timeframe": timeframe, **data})
-        )
-        log.warning("limit: %s", text, extra={"strategy_id": strategy_id, "symbol": symbol, "timeframe": timeframe})
 
     def _stop_by_limits(self, stops: Mapping[str, LimitBreach]) -> None:
         """Stop each strategy a loss limit tripped, closing its other positions at their last price."""
@@ -655,14 +692,21 @@ class LiveEngine:
     def stop(self, strategy_id: str, close_positions: bool, stopped_by: LimitBreach | None = None) -> LiveEntry | None:
         """Take a strategy out of the active set, first closing its positions at the last price if asked.
 
-        Positions left open are no longer managed (no signals, no stops) until the strategy is started again.
+        Holding a position, it can only stop with ``close_positions`` (else ``PositionsHeld``): a stopped
+        strategy gets no closes and no stop checks, so a position it kept would be left unmanaged. To stop
+        trading but keep positions under their stops, halt instead (``tickflow.storage.halt``).
         ``stopped_by``: the loss limit that stops it; its positions close with exit reason ``limit``, and
         the limit is recorded with the run (``ActiveSet.stop``).
         """
         entry = self.active.get(strategy_id)
         if entry is not None and close_positions:
             for symbol in entry.symbols:
-                self._close_at_last_price(strategy_id, symbol, stopped_by)
+                self._close_at_last_price(symbol, [strategy_id], stopped_by)
+        elif entry is not None:
+            wanted = [(strategy_id, symbol, entry.cash) for symbol in entry.symbols]
+            held = [position.symbol for position in self.book.load_many(wanted) if position.side]
+            if held:
+                raise PositionsHeld(strategy_id, held)
         if stopped_by is not None:
             log.warning("stopped by %s", stopped_by.text, extra={"strategy_id": strategy_id})
             stopped = {**stopped_by.to_dict(), "stopped_at": int(time.time() * 1000)}
@@ -674,7 +718,9 @@ class LiveEngine:
         )
         return self.active.stop(strategy_id)
 
-    def _close_at_last_price(self, strategy_id: str, symbol: str, stopped_by: LimitBreach | None = None) -> None:
+    def _close_at_last_price(
+        self, symbol: str, strategy_ids: Sequence[str], stopped_by: LimitBreach | None = None
+    ) -> None:
         ts, price = self.redis.hmget(keys.last_tick(symbol), ["ts", "p"])
         if ts is None:
             return
@@ -690,7 +736,7 @@ class LiveEngine:
             self._closed(change, fill(position, bar, float(price), change.config).closed)
             return True
 
-        self._move(symbol, [strategy_id], close)
+        self._move(symbol, strategy_ids, close)
 
     # -- moving positions --------------------------------------------------------------------
 
@@ -846,6 +892,12 @@ class LiveEngine:
         change.commit.outbox.append(
             outbox_entry(opened_record(position, strategy.spec.timeframe, entry, order.client_order_id))
         )
+
+
+def _enters(position: Position) -> bool:
+    """Whether the order the last close left would open a position or reverse one."""
+    order = position.state[machine.ORDER]
+    return bool((order == machine.GO_LONG or order == machine.GO_SHORT) and order != position.side)
 
 
 def _fields(job: CloseJob, leg: Leg) -> dict[str, object]:

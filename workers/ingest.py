@@ -18,6 +18,11 @@ batch is applied atomically and batches from several workers serialize in Redis:
 Within one batch, ticks are grouped by candle in time order, so a batch that holds the
 end of one candle and the start of the next is never late for itself.
 
+Before any of that, ``quarantine.Screen`` takes out ticks that cannot be right (stamped in the
+future, or priced far off the last price), and a batch whose id was applied already is skipped
+whole: the script checks and records the id atomically with the batch's changes, so a batch
+delivered twice (``workers.ticks``) counts once.
+
 Every applied one-minute segment also goes onto the symbol's price-path stream: the
 batch's first price, high and low within that minute. A segment that continues a minute
 already started starts instead from that minute's close so far (the price before the
@@ -30,21 +35,30 @@ every timeframe's candle boundary is a minute boundary.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import redis
 
 from strategies.candles import TIMEFRAME_MS
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
+from tickflow.storage.events import publish
 from tickflow.storage.scripts import lua_script
+from workers.quarantine import Quarantined, Screen
 from workers.ticks import TickBatch
+
+log = logging.getLogger(__name__)
 
 DASHBOARD_TIMEFRAME = "1m"
 """Always kept for every symbol: the dashboard's candles and the price path's granularity."""
 
 INGEST = lua_script("workers", "ingest")
+BATCH_ID_TTL_S = 86_400
+"""How long a batch id is remembered: far longer than any redelivery (the visibility timeout) or feed resend."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +77,12 @@ class Applied:
     late: int
     path_symbols: tuple[str, ...]
     """Symbols whose price path got new entries (the ones stops may need checking on)."""
+    quarantined: list[Quarantined] = field(default_factory=list)
+    duplicate: bool = False
+    """The batch's id was applied before: nothing was done."""
 
 
-def working_sets(client: redis.Redis | redis.client.Pipeline) -> Mapping[str, dict[str, int]]:
+def working_sets(client: redis.Redis) -> Mapping[str, dict[str, int]]:
     """Symbol -> {timeframe: working-set length} that active strategies need; see ``active``."""
     return {symbol: json.loads(raw) for symbol, raw in client.hgetall(keys.live_timeframes()).items()}
 
@@ -73,26 +90,39 @@ def working_sets(client: redis.Redis | redis.client.Pipeline) -> Mapping[str, di
 class Ingestor:
     """Applies tick batches to Redis with the INGEST script."""
 
-    def __init__(self, client: redis.Redis, min_bars: int, path_length: int, events_length: int) -> None:
+    def __init__(self, client: redis.Redis, settings: LiveSettings) -> None:
         self.redis = client
-        self.min_bars = min_bars
-        self.path_length = path_length
-        self.events_length = events_length
+        self.min_bars = settings.min_bars
+        self.path_length = settings.path_length
+        self.events_length = settings.events_length
+        self.screen = Screen(
+            int(settings.max_tick_skew_s * 1000), settings.price_band, int(settings.price_band_window_s * 1000)
+        )
         self._script = client.register_script(INGEST)
 
-    def apply(self, batch: TickBatch, timeframes: Mapping[str, Mapping[str, int]]) -> Applied:
-        """Apply ``batch``; ``timeframes`` is what ``working_sets`` returned (symbols absent get 1m only)."""
-        if not len(batch):
+    def apply(self, batch: TickBatch, now_ms: int | None = None) -> Applied:
+        """Screen ``batch`` against the host clock (``now_ms``, epoch ms) and its symbols' last prices, then
+        apply what is left to the timeframes active strategies need (``working_sets``; others get 1m only)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.live_timeframes())
+        for name in batch.symbols:
+            pipe.hmget(keys.last_tick(name), ["ts", "p"])
+        frames, *ticks = pipe.execute()
+        timeframes = {symbol: json.loads(raw) for symbol, raw in frames.items()}
+        last = {name: (int(ts), float(p)) for name, (ts, p) in zip(batch.symbols, ticks) if ts is not None}
+        batch, quarantined = self.screen.apply(batch, last, int(time.time() * 1000) if now_ms is None else now_ms)
+        if not len(batch) and not quarantined and batch.batch_id is None:
             return Applied([], 0, ())
         order = np.lexsort((batch.ts, batch.symbol_index))  # stable: equal times keep feed order
         sym = batch.symbol_index[order]
         ts, price, qty = batch.ts[order], batch.price[order], batch.qty[order]
         per_symbol = {name: timeframes.get(name) or {DASHBOARD_TIMEFRAME: self.min_bars} for name in batch.symbols}
         used = {tf for frames in per_symbol.values() for tf in frames} | {DASHBOARD_TIMEFRAME}
-        segments = {tf: _segments(sym, ts, price, qty, TIMEFRAME_MS[tf]) for tf in used}
-        symbol_ends = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True])
+        segments = {tf: _segments(sym, ts, price, qty, TIMEFRAME_MS[tf]) if len(sym) else {} for tf in used}
+        symbol_ends = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True]) if len(sym) else []
 
-        key_list = [keys.late_ticks(), keys.live_events()]
+        batch_key = keys.ingested_batch(batch.batch_id or "")
+        key_list = [keys.late_ticks(), keys.live_events(), batch_key, keys.quarantined_ticks()]
         symbols = []
         for end in symbol_ends:
             name = batch.symbols[sym[end]]
@@ -110,10 +140,41 @@ class Ingestor:
                 )
                 key_list += [keys.current_candle(name, tf), keys.closed_candles(name, tf)]
             symbols.append(entry)
-        argument = json.dumps({"symbols": symbols, "path_len": self.path_length, "events_len": self.events_length})
-        reply = self._script(keys=key_list, args=[argument])
+        counts: dict[str, int] = {}
+        for found in quarantined:
+            counts[found.symbol] = counts.get(found.symbol, 0) + found.count
+        argument = {
+            "symbols": symbols,
+            "path_len": self.path_length,
+            "events_len": self.events_length,
+            "batch_ttl": BATCH_ID_TTL_S if batch.batch_id is not None else 0,
+            "quarantined": counts,
+        }
+        reply = self._script(keys=key_list, args=[json.dumps(argument)])
+        if int(reply[0]) < 0:
+            log.info("ingest: batch %s was applied before; skipped", batch.batch_id)
+            return Applied([], 0, (), duplicate=True)
+        if quarantined:
+            self._report(quarantined)
         closes = [Close(reply[i], reply[i + 1], int(reply[i + 2]), int(reply[i + 3])) for i in range(1, len(reply), 4)]
-        return Applied(closes, int(reply[0]), tuple(entry["name"] for entry in symbols))
+        return Applied(closes, int(reply[0]), tuple(entry["name"] for entry in symbols), quarantined)
+
+    def _report(self, quarantined: list[Quarantined]) -> None:
+        """A ``quarantine`` event and a log line per symbol and rule."""
+        pipe = self.redis.pipeline(transaction=False)
+        for found in quarantined:
+            publish(pipe, "quarantine", found.to_dict(), self.events_length)
+            log.warning(
+                "ingest: quarantined %d %s tick(s) of %s (first at %d, price %g against %g)",
+                found.count,
+                found.reason.replace("_", " "),
+                found.symbol,
+                found.ts,
+                found.price,
+                found.reference,
+                extra={"symbol": found.symbol},
+            )
+        pipe.execute()
 
 
 def _segments(sym: np.ndarray, ts: np.ndarray, price: np.ndarray, qty: np.ndarray, period: int) -> dict[int, list]:

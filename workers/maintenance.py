@@ -7,6 +7,9 @@
   a trader's call, and "fixing" either one silently could double a trade or hide a bug.
 * ``refresh_strategy_cache`` rewrites the strategy cache from MongoDB, the truth, and
   tombstones entries of strategies MongoDB no longer has.
+* ``check_liveness`` reports symbols that go stale (no tick for two periods of their shortest
+  live timeframe, ``tickflow.storage.liveness``) and come back: a warning line and a ``stale``
+  event on the live stream, once per change.
 * ``prune_live_keys`` deletes live keys past their use: the keys of symbols nobody trades
   or feeds any more, the candles of timeframes no strategy uses, dashboard values of
   stopped strategies, and flat accounts of deleted strategies.
@@ -38,6 +41,7 @@ from strategies.candles import TIMEFRAME_MS
 from tickflow.settings import env_number
 from tickflow.storage import keys
 from tickflow.storage.events import publish
+from tickflow.storage.liveness import stale_problem, symbol_freshness
 from tickflow.storage.positions import Position
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.scripts import lua_script
@@ -216,6 +220,27 @@ class Pruned:
             "fields": self.fields,
             "accounts": len(self.accounts),
         }
+
+
+def check_liveness(client: redis.Redis) -> list[str]:
+    """Publish a ``stale`` event for each symbol that went stale or recovered since the last check; return the
+    stale symbols. ``keys.stale_symbols()`` remembers the last verdict, so each change is reported once."""
+    rows = symbol_freshness(client)
+    stale = {row.symbol for row in rows if row.stale}
+    known = client.smembers(keys.stale_symbols())
+    pipe = client.pipeline(transaction=True)
+    for row in rows:
+        if row.stale != (row.symbol in known):
+            publish(pipe, "stale", asdict(row))
+            if row.stale:
+                log.warning(stale_problem(row), extra={"symbol": row.symbol})
+            else:
+                log.info("%s ticks again", row.symbol, extra={"symbol": row.symbol})
+    pipe.delete(keys.stale_symbols())
+    if stale:
+        pipe.sadd(keys.stale_symbols(), *sorted(stale))
+    pipe.execute()
+    return sorted(stale)
 
 
 def prune_idle_s() -> float:

@@ -1,7 +1,8 @@
 """Rebuilding live state after Redis comes back empty.
 
 Everything the engine keeps in Redis is either rebuilt here from MongoDB or refills
-itself: strategy configs come back through StrategyRepository's cache; the active set
+itself: a trading halt comes back from its MongoDB copy (``tickflow.storage.halt``); strategy
+configs come back through StrategyRepository's cache; the active set
 from the strategies' ``live`` sub-documents; each active strategy's accounts from
 ``trade_logs`` -- the balance is the starting cash plus the PnL of its closed trades
 (net of commissions), and an open trade becomes the open position again, with the stop,
@@ -28,7 +29,7 @@ import redis
 
 from strategies import position as machine
 from strategies.domain import Side
-from tickflow.storage import keys
+from tickflow.storage import halt, keys
 from tickflow.storage.positions import Position
 from tickflow.storage.strategies import StrategyNotFound
 from workers import warmup
@@ -99,6 +100,7 @@ def rebuild(engine: LiveEngine) -> bool:
     """Put back the active set, every active strategy's accounts and its working sets; existing positions
     are kept. True if some working set waits for its symbol's first tick to be warmed."""
     active: ActiveSet = engine.active
+    halt.restore(engine.redis, engine.db)  # first: entries stay blocked while the rest comes back
     restored = 0
     registered = []
     for doc in active.stored_live():

@@ -4,10 +4,14 @@ Feeds send ``tasks.live.ingest`` a batch of ticks rather than one message per ti
 because Celery's per-message cost (about 1 ms of worker time, measured) would otherwise
 cap the platform at a few hundred ticks per second. A batch is columnar JSON::
 
-    {"s": ["BTCUSDT", ...], "t": [ts_ms, ...], "p": [price, ...], "q": [qty, ...]}
+    {"id": "3f2a9c1b7d4e-42", "s": ["BTCUSDT", ...], "t": [ts_ms, ...], "p": [price, ...], "q": [qty, ...]}
 
 equal-length lists, symbols upper-case, ticks of one symbol in feed order. Columns keep
 the message small (no repeated field names) and decode straight into numpy arrays.
+
+``id`` (optional, ``BATCH_ID_PATTERN``) names the batch: ingest applies a batch id once
+(for ``BATCH_ID_TTL_S``), so a batch delivered twice -- redelivered after a worker died, or
+sent again by a feed that could not tell whether its first send went through -- counts once.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from strategies.domain import Tick
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9._-]{1,30}$")
 """The symbols MongoDB's candle collection accepts (tickflow.storage.schema)."""
 FIELDS = ("s", "t", "p", "q")
+BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class BadBatch(ValueError):
@@ -40,6 +45,7 @@ class TickBatch:
     ts: np.ndarray
     price: np.ndarray
     qty: np.ndarray
+    batch_id: str | None = None
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -51,9 +57,10 @@ class TickBatch:
         ]
 
 
-def encode_batch(ticks: Sequence[Tick]) -> dict[str, list]:
-    """The JSON-able payload for ``tasks.live.ingest`` (symbols upper-cased)."""
+def encode_batch(ticks: Sequence[Tick], batch_id: str | None = None) -> dict[str, Any]:
+    """The JSON-able payload for ``tasks.live.ingest`` (symbols upper-cased), with its id if given."""
     return {
+        **({"id": batch_id} if batch_id is not None else {}),
         "s": [tick.symbol.upper() for tick in ticks],
         "t": [int(tick.ts) for tick in ticks],
         "p": [float(tick.price) for tick in ticks],
@@ -76,6 +83,9 @@ def decode_batch(payload: Mapping[str, Any]) -> TickBatch:
     for symbol in symbols:
         if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
             raise BadBatch(f"bad symbol {symbol!r}: upper-case letters, digits and ._- (at most 30)")
+    batch_id = payload.get("id")
+    if batch_id is not None and not (isinstance(batch_id, str) and BATCH_ID_PATTERN.match(batch_id)):
+        raise BadBatch(f"bad batch id {batch_id!r}: letters, digits and ._:- (at most 64)")
     positions = {symbol: i for i, symbol in enumerate(symbols)}
     try:
         ts = np.array(payload["t"], dtype=np.int64)
@@ -90,4 +100,4 @@ def decode_batch(payload: Mapping[str, Any]) -> TickBatch:
     if not (np.isfinite(qty).all() and (qty >= 0).all()):
         raise BadBatch("tick quantities must be finite and not negative")
     index = np.fromiter((positions[name] for name in names), dtype=np.int32, count=len(names))
-    return TickBatch(symbols, index, ts, price, qty)
+    return TickBatch(symbols, index, ts, price, qty, batch_id)

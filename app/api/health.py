@@ -3,7 +3,7 @@ this process up?
 
 Redis and MongoDB are required (503 when either is down); Celery workers are
 not, since the API manages strategies without them, so their absence only
-makes the status ``degraded``. Answers come from the process's ``HealthMonitor``
+makes the status ``degraded``, as does a stale live symbol (``feed``). Answers come from the process's ``HealthMonitor``
 (``app.probes``), which probes in the background: a request never waits for a
 probe, and each part says how old its probe is.
 """

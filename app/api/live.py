@@ -22,7 +22,7 @@ from app.series import sampled
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
-from tickflow.storage.active import PositionsOpen, active_entries
+from tickflow.storage.active import PositionsHeld, PositionsOpen, active_entries
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
@@ -248,7 +248,7 @@ class Start(MethodView):
         except StrategyNotFound:
             abort(404, message="No strategy has this id.")
         except PositionsOpen as error:
-            abort(409, message=f"{str(error)[:1].upper()}{str(error)[1:]}.")
+            abort(409, message=_sentence(error))
         return {"strategy_id": strategy_id, "active": True, **entry}
 
 
@@ -257,12 +257,19 @@ class Stop(MethodView):
     @blp.arguments(StopSchema)
     @blp.response(200, StoppedSchema)
     @blp.alt_response(404, schema="Error", description="No strategy has this id.")
+    @blp.alt_response(409, schema="Error", description="It holds positions and close_positions is false.")
     def post(self, body: dict[str, Any], strategy_id: str):
-        """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first."""
+        """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first.
+
+        A strategy holding positions stops only with ``close_positions`` (409 otherwise): stopped, nothing
+        would manage them. To stop new entries and keep the positions under their stops, halt trading.
+        """
         try:
             entry = stop_strategy(strategy_id, body["close_positions"])
         except StrategyNotFound:
             abort(404, message="No strategy has this id.")
+        except PositionsHeld as error:
+            abort(409, message=_sentence(error))
         return {"strategy_id": strategy_id, "active": False, "was_active": entry is not None}
 
 
@@ -367,6 +374,11 @@ class Trades(MethodView):
             page=args["page"], per_page=args["per_page"],
         )  # fmt: skip
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def _numbers(raw: dict[str, str]) -> dict[str, float | int]:

@@ -11,6 +11,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api.halt import HaltStateSchema
 from app.api.live import AccountSchema
 from app.status import platform_status
 
@@ -63,12 +64,17 @@ class SymbolFreshnessSchema(Schema):
     symbol = fields.String(required=True)
     last_tick = fields.Integer(allow_none=True, required=True, metadata={"description": "Epoch ms"})
     age_s = fields.Float(allow_none=True, required=True, metadata={"description": "Seconds since the last tick"})
+    timeframe = fields.String(required=True, metadata={"description": "The shortest timeframe it is traded on"})
+    stale = fields.Boolean(
+        required=True, metadata={"description": "No tick for 2 periods of that timeframe: is the feed running?"}
+    )
 
 
 class LiveStatusSchema(Schema):
     accounts = fields.List(fields.Nested(StatusAccountSchema), required=True)
     symbols = fields.List(fields.Nested(SymbolFreshnessSchema), required=True)
     outbox = fields.Integer(required=True, metadata={"description": "Trade records waiting for MongoDB"})
+    halt = fields.Nested(HaltStateSchema, allow_none=True, required=True, metadata={"description": "null: trading"})
 
 
 class RunningBacktestSchema(Schema):

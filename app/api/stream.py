@@ -131,39 +131,6 @@ class SkippedEventSchema(Schema):
     )
 
 
-class LimitEventSchema(Schema):
-    """A risk limit (``risk.limits``, or the operator's) that blocked an entry or stops the strategy."""
-
-    strategy_id = fields.String()
-    symbol = fields.String()
-    timeframe = fields.String()
-    limit = fields.String(
-        metadata={
-            "description": "max_daily_loss or max_drawdown (action stop); max_total_exposure or "
-            "max_orders_per_minute (action block)"
-        }
-    )
-    action = fields.String(
-        metadata={
-            "description": "stop: the position closes at the next open and the strategy is stopped; "
-            "block: the entry is not placed"
-        }
-    )
-    time = fields.Integer(
-        metadata={"description": "stop: the candle whose close tripped it; block: the entry's candle"}
-    )
-    value = fields.Float(
-        metadata={
-            "description": "What was measured: the loss (a fraction), the exposure with the entry, or orders sent"
-        }
-    )
-    threshold = fields.Float(metadata={"description": "The limit in force"})
-    equity = fields.Float(metadata={"description": "stop: the account's equity at that close"})
-    reference = fields.Float(metadata={"description": "stop: the day's starting equity, or the peak"})
-    side = fields.String(metadata={"description": "block: long or short"})
-    price = fields.Float(metadata={"description": "block: the price it would have filled at"})
-
-
 class MismatchEventSchema(Schema):
     strategy_id = fields.String()
     symbol = fields.String()
@@ -186,15 +153,76 @@ class JobEventSchema(Schema):
     error = fields.String(metadata={"description": "Why it failed (only when state is failed)"})
 
 
+class HaltEventSchema(Schema):
+    halted = fields.Boolean(metadata={"description": "true: trading halted (or now flattening too); false: resumed"})
+    since = fields.Integer(metadata={"description": "When the halt began (epoch ms); absent on resume"})
+    flatten = fields.Boolean(metadata={"description": "Every position is being closed at its symbol's next tick"})
+    by = fields.String(metadata={"description": "Who halted or resumed: a token's name, or cli"})
+    reason = fields.String()
+
+
+class LimitEventSchema(Schema):
+    """An entry the halt or a risk limit blocked, or a loss limit that stops the strategy (``action`` stop)."""
+
+    strategy_id = fields.String()
+    symbol = fields.String()
+    timeframe = fields.String()
+    t = fields.Integer(
+        metadata={"description": "Open time of the candle whose close left the order, or tripped the loss limit"}
+    )
+    limit = fields.String(
+        metadata={
+            "description": "halt, max_total_exposure or max_orders_per_minute (an entry blocked); "
+            "max_daily_loss or max_drawdown (action stop)"
+        }
+    )
+    order = fields.String(metadata={"description": "The blocked order: long or short (an entry)"})
+    action = fields.String(
+        metadata={
+            "description": "cancelled, or flat (a reversal that only exits); stop: the position closes at the "
+            "next open and the strategy is stopped"
+        }
+    )
+    value = fields.Float(
+        metadata={
+            "description": "Risk limits: what was measured -- orders sent in the last minute, the strategy's "
+            "exposure with the entry, or the loss (a fraction)"
+        }
+    )
+    threshold = fields.Float(metadata={"description": "Risk limits: the limit in force"})
+    equity = fields.Float(metadata={"description": "stop: the account's equity at that close"})
+    reference = fields.Float(metadata={"description": "stop: the day's starting equity, or the peak"})
+
+
+class StaleEventSchema(Schema):
+    symbol = fields.String()
+    timeframe = fields.String(metadata={"description": "The shortest timeframe it is traded on"})
+    last_tick = fields.Integer(allow_none=True, metadata={"description": "Epoch ms; null before the first tick"})
+    age_s = fields.Float(allow_none=True)
+    stale = fields.Boolean(metadata={"description": "true: no tick for 2 periods; false: it ticks again"})
+
+
+class QuarantineEventSchema(Schema):
+    symbol = fields.String()
+    reason = fields.String(metadata={"description": "future (stamped ahead of the host clock) or price_band"})
+    count = fields.Integer(metadata={"description": "Ticks of this symbol the rule kept out of one batch"})
+    ts = fields.Integer(metadata={"description": "The first one's time (epoch ms)"})
+    price = fields.Float(metadata={"description": "The first one's price"})
+    reference = fields.Float(metadata={"description": "The host clock (future) or the last price (price_band)"})
+
+
 EVENTS: dict[str, type[Schema]] = {
     "candle": CandleEventSchema,
     "signal": SignalEventSchema,
     "order": OrderEventSchema,
     "fill": FillEventSchema,
     "skipped": SkippedEventSchema,
-    "limit": LimitEventSchema,
     "mismatch": MismatchEventSchema,
     "job": JobEventSchema,
+    "halt": HaltEventSchema,
+    "limit": LimitEventSchema,
+    "stale": StaleEventSchema,
+    "quarantine": QuarantineEventSchema,
 }
 """Each event type (``tickflow.storage.events.TYPES``) and the schema of its ``data`` line."""
 

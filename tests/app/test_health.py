@@ -82,3 +82,18 @@ def test_liveness_answers_without_probing_anything(db, redis):
     response = app.test_client().get(URL + "/live")
     assert (response.status_code, response.json) == (200, {"status": "alive"})
     assert "tickflow_health" not in app.extensions
+
+
+def test_a_stale_live_symbol_makes_health_degraded_and_names_it(db, redis):
+    from strategies.examples import load_example
+    from tickflow.settings import live_settings
+    from tickflow.storage import keys
+    from tickflow.storage.strategies import StrategyRepository
+    from workers.engine import LiveEngine
+
+    strategy = StrategyRepository(db, redis).create({**load_example("sma_cross"), "timeframe": "1m"})
+    LiveEngine(redis, db, live_settings()).start(strategy.id, "paper", 1_000.0)
+    redis.hset(keys.last_tick("BTCUSDT"), mapping={"ts": 1_700_000_000_000, "p": 100.0, "q": 1})
+    response = health_of()
+    assert response.status_code == 200 and response.json["status"] == "degraded"
+    assert response.json["feed"]["state"] == "down" and response.json["feed"]["stale"] == ["BTCUSDT"]

@@ -48,10 +48,20 @@ def test_without_workers_it_shows_the_rest_and_exits_1(db, redis, live_strategy)
     for queue in ("ingest", "strategy", "orders", "backtests"):
         assert f"{queue:<10}" in out and "no worker consumes this queue" in out
     assert f"{live_strategy.id}  Status SMA" in out
-    btc = next(line for line in out.splitlines() if "BTCUSDT" in line)
+    btc = next(line for line in out.splitlines() if "BTCUSDT" in line and "last" in line)
     assert "flat" in btc and "last 101.5" in btc and "equity 5,000.00" in btc and "PnL +0.00" in btc
     assert "no tick yet" in next(line for line in out.splitlines() if "ETHUSDT" in line)
+    assert "BTCUSDT stale: no tick for" in out  # its last tick is from 2023
     assert f"backtest {run['_id']}  queued" in out
+
+
+def test_a_halt_is_shown_first_among_the_live_strategies(db, redis, live_strategy):
+    halted = CliRunner().invoke(cli, ["halt", "--reason", "exchange maintenance"], catch_exceptions=False)
+    assert halted.exit_code == 0 and "trading halted" in halted.output
+    out = status().output
+    live = out[out.index("Live strategies") :]
+    assert live.splitlines()[1].strip().startswith("TRADING HALTED since ")
+    assert "by cli: exchange maintenance (`tickflow resume`)" in live
 
 
 def test_a_worker_is_listed_with_its_queues_and_unconsumed_queues_are_problems(db, redis, tmp_path):

@@ -127,15 +127,19 @@ def test_the_stream_listens_on_all_interfaces_in_its_container_and_its_healthche
 
 
 def test_flower_needs_basic_auth_and_is_published_on_loopback_only():
-    line = PROCESSES["flower"]
-    assert line.startswith("celery -A tasks flower ")
-    assert "--basic-auth=${FLOWER_USER:-admin}:${FLOWER_PASSWORD:?" in line, "Flower without a password"
-    assert "--address=${FLOWER_HOST:-127.0.0.1}" in line and "--port=${FLOWER_PORT:-5555}" in line
+    assert PROCESSES["flower"] == "tickflow flower"  # which refuses to start without FLOWER_PASSWORD
     port = listens_on_all_interfaces_published_on_loopback("flower", "FLOWER")
     assert f"127.0.0.1:{port}/healthcheck" in healthcheck_text(service("flower"))
 
 
-# --- health, restarts, dependencies ------------------------------------------------------------
+def test_no_password_is_on_a_command_line_where_ps_would_show_it():
+    texts = [PROCFILE.read_text()] + [
+        yaml.safe_dump({k: svc.get(k) for k in ("command", "entrypoint", "healthcheck")})
+        for svc in compose()["services"].values()
+    ]
+    for text in texts:
+        for flag in ("--basic-auth", "--requirepass", "PASSWORD:?", " -p ", "--password"):
+            assert flag not in text, f"{flag!r} in {text[:200]!r}"
 
 
 def test_the_ui_runs_from_its_own_node_image_published_on_loopback_and_waits_for_the_api():
@@ -189,7 +193,7 @@ def test_stores():
     services = compose()["services"]
     redis, mongo = services["redis"], services["mongo"]
     assert redis["image"].split(":")[0] == "redis" and redis["image"].split(":")[1].startswith("7")
-    assert "--appendonly" in redis["command"] and redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert "--appendonly yes" in " ".join(redis["command"])
     assert "redis-cli ping" in healthcheck_text(redis)
     assert mongo["image"].split(":")[0] == "mongo" and mongo["image"].split(":")[1].startswith("6")
     assert mongo["command"][mongo["command"].index("--replSet") + 1] == "rs0"
@@ -200,11 +204,38 @@ def test_stores():
             assert volume.split(":")[0] in compose()["volumes"], f"{volume}: not a named volume"
 
 
-def test_default_urls_point_at_the_compose_stores():
+def test_redis_requires_the_password_from_the_env_file_given_on_stdin_and_to_its_health_check():
+    redis = service("redis")
+    script = redis["command"][2]
+    assert redis["command"][:2] == ["sh", "-c"] and script.startswith("exec redis-server - ")
+    assert "<<EOF\nrequirepass $$REDIS_PASSWORD\nEOF" in script
+    assert redis["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?set REDIS_PASSWORD")
+    assert redis["environment"]["REDISCLI_AUTH"] == "${REDIS_PASSWORD}"  # redis-cli reads it there
+    assert "ports" not in redis, "Redis is published nowhere outside the compose network"
+
+
+def test_mongodb_runs_with_access_control_a_replica_key_file_and_an_authenticating_health_check():
+    mongo = service("mongo")
+    env = mongo["environment"]
+    assert env["MONGO_INITDB_ROOT_USERNAME"] == "${MONGO_USERNAME:-tickflow}"
+    assert env["MONGO_INITDB_ROOT_PASSWORD"].startswith("${MONGO_PASSWORD:?set MONGO_PASSWORD")
+    key = mongo["command"][mongo["command"].index("--keyFile") + 1]
+    assert key.startswith("/data/configdb/") and "mongo-config:/data/configdb" in mongo["volumes"]
+    entrypoint = mongo["entrypoint"]
+    assert entrypoint[:2] == ["bash", "-c"] and entrypoint[2].rstrip().endswith('exec docker-entrypoint.sh "$$@"')
+    assert f"key={key}" in entrypoint[2] and "chmod 400 $$key" in entrypoint[2]
+    assert "auth(process.env.MONGO_INITDB_ROOT_USERNAME, process.env.MONGO_INITDB_ROOT_PASSWORD)" in (
+        healthcheck_text(mongo)
+    )
+
+
+def test_default_urls_point_at_the_compose_stores_with_their_credentials():
     for name in set(PROCESSES) - {"ui"}:  # the UI reads no store
         env = service(name)["environment"]
-        assert compose_default(env["MONGO_URI"]) == "mongodb://mongo:27017/tickflow?replicaSet=rs0"
-        assert compose_default(env["REDIS_URL"]) == "redis://redis:6379/0"
+        assert compose_default(env["MONGO_URI"]) == (
+            "mongodb://${MONGO_USERNAME:-tickflow}:${MONGO_PASSWORD}@mongo:27017/tickflow?replicaSet=rs0&authSource=admin"
+        )
+        assert compose_default(env["REDIS_URL"]) == "redis://:${REDIS_PASSWORD}@redis:6379/0"
         assert service(name)["env_file"] in (".env", [".env"])
 
 

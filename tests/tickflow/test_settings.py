@@ -205,3 +205,49 @@ def test_the_stream_listens_on_loopback_port_8001_unless_told_otherwise():
     assert (settings.stream_host, settings.stream_port, settings.stream_url) == ("127.0.0.1", 8001, "")
     proxied = Settings.from_env({"STREAM_URL": "https://tf.example.com/api/v1/live/stream", "STREAM_PORT": "9001"})
     assert (proxied.stream_port, proxied.stream_url) == (9001, "https://tf.example.com/api/v1/live/stream")
+
+
+def test_redis_and_mongodb_timeouts_default_to_seconds_and_are_read_in_seconds():
+    defaults = Settings.from_env({})
+    assert (defaults.redis_connect_timeout_s, defaults.redis_socket_timeout_s) == (5.0, 5.0)
+    assert (defaults.mongo_connect_timeout_s, defaults.mongo_socket_timeout_s) == (5.0, 30.0)
+    assert Settings.from_env({"REDIS_SOCKET_TIMEOUT_S": "2.5"}).redis_socket_timeout_s == 2.5
+    with pytest.raises(SettingsError, match=r"^MONGO_SOCKET_TIMEOUT_S: 0.0 is outside"):
+        Settings.from_env({"MONGO_SOCKET_TIMEOUT_S": "0"})
+
+
+PRODUCTION = {
+    "TICKFLOW_ENV": "production",
+    "SECRET_KEY": "k" * 64,
+    "CORS_ORIGINS": "https://app.example.com",
+    "FLOWER_PASSWORD": "f" * 32,
+}
+
+
+def test_production_starts_with_a_real_secret_listed_origins_and_a_flower_password():
+    settings = Settings.from_env(PRODUCTION)
+    assert (settings.environment, settings.cors_origins) == ("production", ("https://app.example.com",))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY: required when TICKFLOW_ENV=production"),
+        ({"SECRET_KEY": "dev-only-secret-change-me"}, "SECRET_KEY: the development default cannot be used"),
+        ({"SECRET_KEY": "change-me-to-a-long-random-string"}, "SECRET_KEY: the development default cannot be used"),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS: '*' is not allowed when TICKFLOW_ENV=production"),
+        ({"CORS_ORIGINS": "https://app.example.com,*"}, "CORS_ORIGINS: '*' is not allowed"),
+        ({"FLOWER_PASSWORD": ""}, "FLOWER_PASSWORD: required when TICKFLOW_ENV=production"),
+        ({"FLOWER_PASSWORD": "change-me-to-a-long-random-string"}, "FLOWER_PASSWORD: required when"),
+    ],
+)
+def test_production_refuses_to_start_with_a_development_secret_any_origin_or_no_flower_password(change, message):
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env({**PRODUCTION, **change})
+    assert str(excinfo.value).startswith(message)
+    assert "\n" not in str(excinfo.value)
+    assert "(" in str(excinfo.value)  # and says what to set
+
+
+def test_development_accepts_the_defaults_and_any_origin():
+    assert Settings.from_env({"CORS_ORIGINS": "*"}).cors_origins == ("*",)

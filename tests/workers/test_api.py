@@ -160,17 +160,40 @@ def test_a_flat_strategy_started_again_with_new_cash_starts_a_new_run_holding_th
     assert (total["cash"], total["equity"]) == (100_000, 100_000)
 
 
-def test_a_strategy_holding_positions_resumes_its_run_only_with_its_own_cash(
-    live_client, auth_headers, db, redis, engine
-):
-    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
-    first = _start(live_client, auth_headers, strategy_id, 10_000).json
+def _hold_a_position(engine, strategy_id: str) -> None:
     candles = generate_candles(300, TIMEFRAME, seed=5)
     for i in range(len(candles)):
         run_candles(engine, candles, i, i + 1)
         if engine.book.load(strategy_id, SYMBOL, 10_000).side:
-            break
-    live_client.post(f"/api/v1/strategies/{strategy_id}/stop", json={}, headers=auth_headers)
+            return
+    raise AssertionError("the strategy never entered")
+
+
+def test_a_strategy_holding_positions_stops_only_with_close_positions(live_client, auth_headers, db, redis, engine):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    _start(live_client, auth_headers, strategy_id, 10_000)
+    _hold_a_position(engine, strategy_id)
+
+    refused = live_client.post(f"/api/v1/strategies/{strategy_id}/stop", json={}, headers=auth_headers)
+    assert refused.status_code == 409
+    assert "BTCUSDT" in refused.json["message"] and "close_positions" in refused.json["message"]
+    assert "halt" in refused.json["message"]
+    assert redis.hexists(keys.live_active(), strategy_id)  # still trading, its stops still checked
+
+    stopped = live_client.post(
+        f"/api/v1/strategies/{strategy_id}/stop", json={"close_positions": True}, headers=auth_headers
+    )
+    assert stopped.status_code == 200 and stopped.json["was_active"] is True
+    assert engine.book.load(strategy_id, SYMBOL, 10_000).side == 0
+
+
+def test_a_strategy_left_holding_positions_resumes_its_run_only_with_its_own_cash(
+    live_client, auth_headers, db, redis, engine
+):
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    first = _start(live_client, auth_headers, strategy_id, 10_000).json
+    _hold_a_position(engine, strategy_id)
+    engine.active.stop(strategy_id)  # left holding it, as a stop before close_positions was required could
     held = engine.book.load(strategy_id, SYMBOL, 10_000).state.copy()
 
     refused = _start(live_client, auth_headers, strategy_id, 50_000)

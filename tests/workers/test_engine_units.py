@@ -50,13 +50,13 @@ def test_batches_round_trip_and_bad_ones_are_refused():
 
 def test_out_of_order_ticks_make_the_right_candle_and_late_ones_are_counted(engine, redis):
     engine.ingest(ticks((T0 + 30_000, 10.0), (T0 + 10_000, 9.0)))  # close first, then an earlier tick
-    engine.ingest(ticks((T0 + 5_000, 8.0), (T0 + 50_000, 12.0), (T0 + 40_000, 13.0)))
-    assert {k: candle(redis)[k] for k in "ohlc"} == {"o": "8.0", "h": "13.0", "l": "8.0", "c": "12.0"}
-    jobs, _ = engine.ingest(ticks((T0 + MINUTE + 1, 11.0), (T0 + 59_000, 7.0)))  # same batch: not late
+    engine.ingest(ticks((T0 + 5_000, 8.5), (T0 + 50_000, 11.0), (T0 + 40_000, 11.5)))
+    assert {k: candle(redis)[k] for k in "ohlc"} == {"o": "8.5", "h": "11.5", "l": "8.5", "c": "11.0"}
+    jobs, _ = engine.ingest(ticks((T0 + MINUTE + 1, 11.0), (T0 + 59_000, 9.5)))  # same batch: not late
     assert jobs == [] and redis.get(keys.candle_processed(SYMBOL, "1m")) == str(T0)
     closed = redis.lrange(keys.closed_candles(SYMBOL, "1m"), 0, -1)
-    assert closed == [f"{T0},8.0,13.0,7.0,7.0,6"]
-    engine.ingest(ticks((T0 + 58_000, 1.0), (T0 + 2, 2.0)))  # after the close: late
+    assert closed == [f"{T0},8.5,11.5,8.5,9.5,6"]
+    engine.ingest(ticks((T0 + 58_000, 10.0), (T0 + 2, 10.5)))  # after the close: late
     assert redis.hget(keys.late_ticks(), SYMBOL) == "2"
     assert redis.llen(keys.closed_candles(SYMBOL, "1m")) == 1
 

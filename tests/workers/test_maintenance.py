@@ -33,7 +33,13 @@ from tickflow.storage.strategies import CACHE_TTL_MS, StrategyNotFound, Strategy
 from tickflow.synthetic import generate_candles
 from workers.broker import PaperBroker, account
 from workers.engine import LiveEngine
-from workers.maintenance import IDLE_ENV, prune_live_keys, reconcile_positions, refresh_strategy_cache
+from workers.maintenance import (
+    IDLE_ENV,
+    check_liveness,
+    prune_live_keys,
+    reconcile_positions,
+    refresh_strategy_cache,
+)
 from workers.orders import OrderClaims, OrderRequest, client_order_id
 from workers.positions import Commit
 from workers.ticks import encode_batch
@@ -294,7 +300,7 @@ def test_a_symbol_nobody_trades_or_feeds_loses_all_its_keys(engine, repository, 
 
 def test_a_symbol_with_an_open_position_keeps_its_keys_after_its_strategy_stops(engine, repository, db, redis):
     strategy_id = traded(engine, repository)
-    engine.stop(strategy_id, close_positions=False)  # open, unmanaged: its last price still values it
+    engine.active.stop(strategy_id)  # left open (as a stop before close_positions was required could): still valued
     time.sleep(0.3)
     assert prune_live_keys(engine, db, idle_s=0.25).symbols == []
     assert redis.exists(keys.last_tick(SYMBOL), keys.position(strategy_id, SYMBOL)) == 2
@@ -444,3 +450,18 @@ def test_the_scheduled_tasks_run_on_a_live_worker(engine, repository, db, redis,
         assert "reconcile: position mismatch" in worker.tail(200)
     finally:
         worker.kill()
+
+
+def test_a_symbol_that_stops_ticking_is_reported_stale_once_and_again_when_it_ticks(engine, repository, redis, caplog):
+    strategy_id = new_strategy(repository, "watched", fast=3, slow=8)
+    engine.start(strategy_id, "paper", 10_000)
+    now = int(time.time() * 1000)
+    ingest(engine, SYMBOL, now - 3 * MINUTE)
+    assert check_liveness(redis) == [SYMBOL]
+    assert check_liveness(redis) == [SYMBOL]  # reported once
+    ingest(engine, SYMBOL, now)
+    assert check_liveness(redis) == []
+    events = [json.loads(f["data"]) for _, f in redis.xrange(keys.live_events()) if f["type"] == "stale"]
+    assert [(e["symbol"], e["stale"]) for e in events] == [(SYMBOL, True), (SYMBOL, False)]
+    assert events[0]["timeframe"] == "1m" and events[0]["age_s"] >= 180
+    assert f"{SYMBOL} is stale: no tick for" in caplog.text

@@ -38,14 +38,10 @@ def test_a_daily_loss_limit_stops_the_strategy_after_the_trades_the_backtest_mak
     assert archived_trades(db, strategy_id)[-1][-1] == "limit"
     (event,) = limit_events(redis)
     assert event == {
-        "strategy_id": strategy_id,
-        "symbol": SYMBOL,
-        "timeframe": TIMEFRAME,
-        **stopped_by.to_dict(),
-        "bar": stopped_by.ts,
-        "action": "stop",
-        "value": stopped_by.loss,
-    }  # fmt: skip  (live bars are candle times)
+        "strategy_id": strategy_id, "symbol": SYMBOL, "timeframe": TIMEFRAME, "t": stopped_by.ts,
+        "limit": "max_daily_loss", "action": "stop", "value": stopped_by.loss, "threshold": 0.02,
+        "equity": stopped_by.equity, "reference": stopped_by.reference,
+    }  # fmt: skip
     assert not redis.hexists(keys.live_active(), strategy_id)
     live = db.strategies.find_one()["live"]
     assert live["active"] is False and live["stopped_by"]["limit"] == "max_daily_loss"
@@ -88,10 +84,8 @@ def test_an_entry_after_max_orders_per_minute_orders_is_blocked_with_a_limit_eve
     # Entry 1, exit 1, entry 2 (3 orders sent), exit 2 (exits are never blocked): the next entry is refused.
     assert db.trade_logs.count_documents({"strategy_id": strategy_id}) == 2
     events = limit_events(redis)
-    assert events and {(e["limit"], e["action"], e["threshold"]) for e in events} == {
-        ("max_orders_per_minute", "block", 3)
-    }
-    assert events[0]["value"] == 4 and events[0]["side"] == "long"
+    assert events and {(e["limit"], e["threshold"]) for e in events} == {("max_orders_per_minute", 3)}
+    assert (events[0]["value"], events[0]["order"], events[0]["action"]) == (4, "long", "cancelled")
     assert redis.zcard(keys.recent_orders(strategy_id)) == 4
     assert any("long entry blocked by max_orders_per_minute" in record.getMessage() for record in caplog.records)
 

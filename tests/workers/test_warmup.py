@@ -135,7 +135,7 @@ def test_a_strategy_started_with_stored_history_holds_the_bars_it_needs_equal_to
 def test_rows_are_written_exactly_as_ingest_writes_them(engine, redis):
     price, qty = 61_234.57, 0.1  # 0.1 has no short %.17g form: the volume's format shows
     feed_tick(engine, 0, price, qty)
-    feed_tick(engine, MINUTE)  # closes the first candle
+    feed_tick(engine, MINUTE, price)  # closes the first candle
     one = Candles.from_columns(
         {"ts": [0], "open": [price], "high": [price], "low": [price], "close": [price], "volume": [qty]}
     )

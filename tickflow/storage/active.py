@@ -27,6 +27,17 @@ class PositionsOpen(Exception):
         )
 
 
+class PositionsHeld(Exception):
+    """A stop without ``close_positions`` of a strategy holding positions, which would then go unmanaged."""
+
+    def __init__(self, strategy_id: str, symbols: Sequence[str]) -> None:
+        self.symbols = list(symbols)
+        super().__init__(
+            f"strategy {strategy_id} holds open positions ({', '.join(symbols)}): stop it with close_positions "
+            f"to close them, or halt trading to block new entries while their stops keep working"
+        )
+
+
 @dataclass(frozen=True)
 class LiveEntry:
     """What the engine needs to know about an active strategy without loading it."""

@@ -21,11 +21,15 @@ import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill", "skipped", "limit", "mismatch", "job")
+TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch", "job", "halt", "limit", "stale", "quarantine")
 """``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
-``limit``: a risk limit (``risk.limits``) blocked an entry, or a loss limit tripped and stops the strategy;
 ``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
-``job``: a backtest run or a sweep moved on (``tasks.backtests``)."""
+``job``: a backtest run or a sweep moved on (``tasks.backtests``);
+``halt``: trading halted or resumed (``tickflow.storage.halt``);
+``limit``: an order a limit or the halt blocked (``limit``: which one), or a loss limit tripped and stops the
+strategy (``action``: ``stop``);
+``stale``: a live symbol stopped ticking, or ticks again (``tickflow.storage.liveness``);
+``quarantine``: ticks kept out of a batch as impossible (``workers.quarantine``)."""
 EVENTS_LENGTH = 10_000
 """Entries the stream keeps (``XADD MAXLEN ~``): how far back a reconnecting client can resume."""
 

@@ -163,3 +163,26 @@ def stream_ticket(ticket: str) -> str:
 def reconcile_status() -> str:
     """Hash: the latest reconciliation of positions against the broker: when, how many, which differ."""
     return f"{LIVE}reconcile"
+
+
+def halt() -> str:
+    """Hash: the kill switch (``tickflow.storage.halt``): ``since`` ms, ``flatten`` 0/1, ``by``, ``reason``.
+    Present while trading is halted; the one live key that is not rebuilt from live state but from its own
+    MongoDB mirror (``controls``), so an emptied Redis does not lift a halt."""
+    return f"{LIVE}halt"
+
+
+def stale_symbols() -> str:
+    """Set of the live symbols found stale at the last liveness check (``workers.maintenance.check_liveness``)."""
+    return f"{LIVE}stale"
+
+
+def ingested_batch(batch_id: str) -> str:
+    """Marker of a tick batch id already applied (``workers.ingest``), kept a day: a redelivery counts once."""
+    return f"{LIVE}batch:{batch_id}"
+
+
+def quarantined_ticks() -> str:
+    """Hash: symbol -> count of ticks quarantined (``workers.quarantine``: stamped in the future, or off the price
+    band), never applied."""
+    return f"{LIVE}quarantined"

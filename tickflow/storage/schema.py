@@ -25,6 +25,8 @@ SWEEPS = "sweeps"
 SWEEP_CHUNKS = "sweep_chunks"
 SWEEP_RESULTS = "sweep_results"
 EQUITY_HISTORY = "equity_history"
+CONTROLS = "controls"
+"""Platform-wide switches kept beside their Redis copy, one document each (``_id``: ``halt``)."""
 
 INDEXES: dict[str, list[IndexModel]] = {
     STRATEGIES: [

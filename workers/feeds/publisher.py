@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -49,6 +50,17 @@ Sink = Callable[[dict[str, list]], Any]
 
 MAX_QUEUED_BATCHES = 8  # sealed batches a healthy broker may lag behind before put() waits
 DROP_WARNING_EVERY_S = 5.0
+
+
+class SealedBatch(list[Tick]):
+    """A batch's ticks and the id every attempt to publish it carries: ingest applies an id once, so a batch
+    the broker took although its send seemed to fail (and is sent again) counts once."""
+
+    __slots__ = ("batch_id",)
+
+    def __init__(self, ticks: Sequence[Tick], batch_id: str) -> None:
+        super().__init__(ticks)
+        self.batch_id = batch_id
 
 
 @dataclass
@@ -86,9 +98,11 @@ class BatchPublisher:
         self._backoff = backoff or Backoff(initial=0.05, maximum=5.0)
         self._buffer: list[Tick] = []  # the batch being filled
         self._timer: asyncio.TimerHandle | None = None  # seals it when its oldest tick is old enough
-        self._queue: deque[list[Tick]] = deque()  # sealed, waiting for the sender
+        self._queue: deque[SealedBatch] = deque()  # sealed, waiting for the sender
         self._queued_ticks = 0
-        self._in_flight: list[Tick] | None = None
+        self._in_flight: SealedBatch | None = None
+        self._id_prefix = secrets.token_hex(6)  # this publisher's batches' ids: prefix-sequence
+        self._sealed = 0
         self._healthy = True  # False from a failed send until the next success
         self._work = asyncio.Event()  # something was queued
         self._progress = asyncio.Event()  # the sender took, sent or failed to send a batch
@@ -157,7 +171,8 @@ class BatchPublisher:
             self._seal(len(self._buffer))
 
     def _seal(self, count: int) -> None:
-        batch = self._buffer[:count]
+        self._sealed += 1
+        batch = SealedBatch(self._buffer[:count], f"{self._id_prefix}-{self._sealed}")
         del self._buffer[:count]
         if self._timer is not None:
             self._timer.cancel()
@@ -170,7 +185,7 @@ class BatchPublisher:
         while self._queued_ticks > self.max_buffered_ticks:
             self._drop(self._queue.popleft())
 
-    def _drop(self, batch: list[Tick]) -> None:
+    def _drop(self, batch: SealedBatch) -> None:
         self._queued_ticks -= len(batch)
         self.stats.ticks_dropped += len(batch)
         self._dropped_since_warning += len(batch)
@@ -197,7 +212,7 @@ class BatchPublisher:
             self._in_flight = None
             self._progress.set()
 
-    async def _deliver(self, batch: list[Tick]) -> None:
+    async def _deliver(self, batch: SealedBatch) -> None:
         """Send one batch, retrying with backoff until it goes through."""
         loop = asyncio.get_running_loop()
         while True:
@@ -225,5 +240,5 @@ class BatchPublisher:
             self.stats.batches_sent += 1
             return
 
-    def _send(self, batch: list[Tick]) -> None:
-        self.sink(encode_batch(batch))
+    def _send(self, batch: SealedBatch) -> None:
+        self.sink(encode_batch(batch, batch.batch_id))

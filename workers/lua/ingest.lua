@@ -1,13 +1,21 @@
--- KEYS: late hash, events stream, then per symbol: last tick, path stream, and per
--- timeframe: forming candle, closed candles. ARGV[1]: JSON {"symbols": [{"name", "tick":
--- [ts, p, q], "tfs": [{"tf", "cap", "path", "segs": [[t, ot, o, h, l, ct, c, v, n], ...]}]}],
--- "path_len", "events_len"}. Prices travel as strings so no digit is lost in Lua (Python's repr of
+-- KEYS: late hash, events stream, the batch id's marker, quarantine counts hash, then per symbol:
+-- last tick, path stream, and per timeframe: forming candle, closed candles. ARGV[1]: JSON
+-- {"symbols": [{"name", "tick": [ts, p, q], "tfs": [{"tf", "cap", "path", "segs": [[t, ot, o, h, l,
+-- ct, c, v, n], ...]}]}], "path_len", "events_len", "batch_ttl" (0: the batch has no id),
+-- "quarantined": {symbol: ticks}}. Prices travel as strings so no digit is lost in Lua (Python's repr of
 -- a finite float: a valid JSON number, which is how candle events carry them).
--- Returns a flat list: late tick count, then (symbol, timeframe, closed open time, next open time) per close.
+-- Returns a flat list: late tick count, then (symbol, timeframe, closed open time, next open time) per close;
+-- {-1} when the batch's id was applied before (nothing is done).
 local batch = cjson.decode(ARGV[1])
+if batch.batch_ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', batch.batch_ttl) then
+  return {-1}
+end
+for name, count in pairs(batch.quarantined) do
+  redis.call('HINCRBY', KEYS[4], name, count)
+end
 local late_total = 0
 local closes = {late_total}
-local k = 3
+local k = 5
 for _, sym in ipairs(batch.symbols) do
   local tick_key, path_key = KEYS[k], KEYS[k + 1]
   k = k + 2

@@ -298,7 +298,7 @@ export interface paths {
                         "application/json": components["schemas"]["Strategy"];
                     };
                 };
-                /** @description Another strategy has this name. */
+                /** @description Another strategy has this name, or the strategy trades live (stop it first). */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -450,7 +450,7 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
-        /** Replace a strategy's spec (its name may change too). */
+        /** Replace a strategy's spec (its name may change too); 409 while it trades live. */
         put: {
             parameters: {
                 query?: never;
@@ -520,7 +520,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Another strategy has this name. */
+                /** @description Another strategy has this name, or the strategy trades live (stop it first). */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -551,7 +551,7 @@ export interface paths {
             };
         };
         post?: never;
-        /** Delete a strategy. */
+        /** Delete a strategy; 409 while it trades live. */
         delete: {
             parameters: {
                 query?: never;
@@ -579,12 +579,21 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Another strategy has this name, or the strategy trades live (stop it first). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         options?: never;
         head?: never;
-        /** Change part of a spec with a JSON merge patch (RFC 7386); null removes a field. */
+        /** Change part of a spec with a JSON merge patch (RFC 7386); null removes a field. 409 while it trades live. */
         patch: {
             parameters: {
                 query?: never;
@@ -629,7 +638,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Another strategy has this name. */
+                /** @description Another strategy has this name, or the strategy trades live (stop it first). */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1747,7 +1756,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first. */
+        /**
+         * Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first.
+         * @description A strategy holding positions stops only with ``close_positions`` (409 otherwise): stopped, nothing
+         *     would manage them. To stop new entries and keep the positions under their stops, halt trading.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1774,6 +1787,15 @@ export interface paths {
                 };
                 /** @description No strategy has this id. */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description It holds positions and close_positions is false. */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2077,6 +2099,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/live/halt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether trading is halted, since when and by whom. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HaltState"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Halt all trading: no new entries anywhere; stops, targets and trailing stops keep firing.
+         * @description With ``flatten``, every position is also closed at its symbol's next tick. Halting again while
+         *     halted changes nothing, except that ``flatten`` can be added. The halt lasts until resumed, through
+         *     worker restarts, and works with MongoDB down.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["HaltRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HaltState"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/live/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift the halt: entries are taken again from the next close on (a no-op when not halted). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HaltState"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/live/stream/ticket": {
         parameters: {
             query?: never;
@@ -2358,12 +2485,21 @@ export interface components {
             /** @description Seconds since this probe ran */
             age_s: number;
         };
+        FeedProbe: {
+            /** @enum {string} */
+            state: "up" | "down";
+            /** @description Live symbols with no tick for 2 periods */
+            stale: string[];
+            /** @description Seconds since this probe ran */
+            age_s: number;
+        };
         Health: {
             /** @enum {string} */
             status: "ok" | "degraded";
             redis: components["schemas"]["Probe"];
             mongodb: components["schemas"]["Probe"];
             celery: components["schemas"]["CeleryProbe"];
+            feed: components["schemas"]["FeedProbe"];
         };
         Liveness: {
             /** @enum {string} */
@@ -2439,12 +2575,28 @@ export interface components {
             last_tick: number | null;
             /** @description Seconds since the last tick */
             age_s: number | null;
+            /** @description The shortest timeframe it is traded on */
+            timeframe: string;
+            /** @description No tick for 2 periods of that timeframe: is the feed running? */
+            stale: boolean;
+        };
+        HaltState: {
+            halted: boolean;
+            /** @description Epoch ms; null when trading */
+            since: number | null;
+            /** @description Positions are being closed as symbols tick */
+            flatten: boolean;
+            /** @description Who halted: a token's name, or cli */
+            by: string | null;
+            reason: string | null;
         };
         LiveStatus: {
             accounts: components["schemas"]["StatusAccount"][];
             symbols: components["schemas"]["SymbolFreshness"][];
             /** @description Trade records waiting for MongoDB */
             outbox: number;
+            /** @description null: trading */
+            halt: components["schemas"]["HaltState"] | (Record<string, never> | null);
         };
         RunningBacktest: {
             id: string;
@@ -3345,6 +3497,15 @@ export interface components {
             page: number;
             per_page: number;
         };
+        HaltRequest: {
+            /**
+             * @description Also close every position at its symbol's next tick
+             * @default false
+             */
+            flatten: boolean;
+            /** @default  */
+            reason: string;
+        };
         Ticket: {
             /** @description Opens one stream, as ?ticket= on url */
             ticket?: string;
@@ -3452,6 +3613,53 @@ export interface components {
             chunks_total?: number;
             /** @description Why it failed (only when state is failed) */
             error?: string;
+        };
+        HaltEvent: {
+            /** @description true: trading halted (or now flattening too); false: resumed */
+            halted?: boolean;
+            /** @description When the halt began (epoch ms); absent on resume */
+            since?: number;
+            /** @description Every position is being closed at its symbol's next tick */
+            flatten?: boolean;
+            /** @description Who halted or resumed: a token's name, or cli */
+            by?: string;
+            reason?: string;
+        };
+        LimitEvent: {
+            strategy_id?: string;
+            symbol?: string;
+            timeframe?: string;
+            /** @description Open time of the candle whose order was blocked (epoch ms) */
+            t?: number;
+            /** @description What blocked it: halt, or the name of a risk limit */
+            limit?: string;
+            /** @description The blocked order: long or short (an entry) */
+            order?: string;
+            /** @description cancelled, or flat (a reversal that only exits) */
+            action?: string;
+        };
+        StaleEvent: {
+            symbol?: string;
+            /** @description The shortest timeframe it is traded on */
+            timeframe?: string;
+            /** @description Epoch ms; null before the first tick */
+            last_tick?: number | null;
+            age_s?: number | null;
+            /** @description true: no tick for 2 periods; false: it ticks again */
+            stale?: boolean;
+        };
+        QuarantineEvent: {
+            symbol?: string;
+            /** @description future (stamped ahead of the host clock) or price_band */
+            reason?: string;
+            /** @description Ticks of this symbol the rule kept out of one batch */
+            count?: number;
+            /** @description The first one's time (epoch ms) */
+            ts?: number;
+            /** @description The first one's price */
+            price?: number;
+            /** @description The host clock (future) or the last price (price_band) */
+            reference?: number;
         };
     };
     responses: {

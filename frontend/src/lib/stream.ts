@@ -14,7 +14,7 @@ export interface StreamEvent {
 
 export type StreamState = "connecting" | "open" | "reconnecting" | "paused" | "follower";
 
-export const EVENT_TYPES = ["candle", "signal", "order", "fill", "mismatch", "skipped", "job"] as const;
+export const EVENT_TYPES = ["candle", "signal", "order", "fill", "mismatch", "skipped", "job", "halt", "limit", "stale", "quarantine"] as const;
 
 export interface EventSourceLike {
   addEventListener(type: string, listener: (event: MessageEvent) => void): void;

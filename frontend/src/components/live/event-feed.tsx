@@ -1,5 +1,5 @@
 "use client";
-// What the live engine did, newest first: orders, fills, skipped entries and position mismatches, as the
+// What the live engine did, newest first: orders, fills, skipped and blocked entries and position mismatches, as the
 // stream delivers them. A fill also pops a toast. The feed lives in the query cache, so it outlasts a visit
 // to another page (not a reload: the stream resumes only from where this browser left it).
 
@@ -14,7 +14,8 @@ import { formatTime, type TimeZoneChoice } from "@/lib/format";
 import { type FeedItem, feedItem, type FeedKind, fillText, type FillEvent, pushFeed } from "./model";
 import { liveKeys } from "./queries";
 
-const KINDS: FeedKind[] = ["order", "fill", "skipped", "mismatch"];
+const KINDS: FeedKind[] = ["order", "fill", "skipped", "limit", "mismatch"];
+const KIND_LABELS: Partial<Record<FeedKind, string>> = { skipped: "Skipped entries", limit: "Blocked entries", mismatch: "Mismatches" };
 
 /** Collect feed items from the stream and toast fills; call once, where the feed is shown. */
 export function useEventFeed(nameOf: (id: string) => string): FeedItem[] {
@@ -52,13 +53,13 @@ export function EventFeed({ items, nameOf, zone }: { items: FeedItem[]; nameOf: 
         {KINDS.map((kind) => (
           <label key={kind} className="flex items-center gap-1.5">
             <input type="checkbox" checked={shown.has(kind)} onChange={() => toggle(kind)} />
-            {kind === "skipped" ? "Skipped entries" : kind === "mismatch" ? "Mismatches" : `${kind[0].toUpperCase()}${kind.slice(1)}s`}
+            {KIND_LABELS[kind] ?? `${kind[0].toUpperCase()}${kind.slice(1)}s`}
           </label>
         ))}
       </fieldset>
       {items.length === 0 ? (
         <EmptyState title="No events yet">
-          Orders, fills, skipped entries and position mismatches appear here as they happen, while this page is open.
+          Orders, fills, skipped and blocked entries and position mismatches appear here as they happen, while this page is open.
         </EmptyState>
       ) : (
         <ol className="max-h-96 divide-y divide-slate-100 overflow-y-auto rounded-md border border-slate-200 dark:divide-slate-800 dark:border-slate-800" aria-label="Live events" data-testid="event-feed">

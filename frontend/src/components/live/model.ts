@@ -50,6 +50,17 @@ export interface SkippedEvent {
   reason: string;
 }
 
+/** An entry the halt or a risk limit blocked. */
+export interface LimitEvent {
+  strategy_id: string;
+  symbol: string;
+  timeframe: string;
+  t: number;
+  limit: string;
+  order: string;
+  action: "cancelled" | "flat";
+}
+
 export interface MismatchEvent {
   strategy_id: string;
   symbol: string;
@@ -136,7 +147,7 @@ export function mergeSignal<T extends SignalEvent>(signals: T[], signal: T): T[]
   return [...rest, signal];
 }
 
-export type FeedKind = "order" | "fill" | "mismatch" | "skipped";
+export type FeedKind = "order" | "fill" | "mismatch" | "skipped" | "limit";
 
 export interface FeedItem {
   id: string;
@@ -178,6 +189,14 @@ export function feedItem(id: string, type: string, data: unknown): FeedItem | nu
       return {
         id, kind: "skipped", strategyId: skipped.strategy_id, time: skipped.time, tone: "amber",
         text: `Skipped ${skipped.side} entry on ${skipped.symbol} @ ${formatPrice(skipped.price)}: ${SKIP_REASONS[skipped.reason] ?? skipped.reason} (equity ${formatMoney(skipped.equity)})`,
+      };
+    }
+    case "limit": {
+      const limit = data as LimitEvent;
+      const what = limit.action === "flat" ? "the position is closed instead" : "order cancelled";
+      return {
+        id, kind: "limit", strategyId: limit.strategy_id, time: limit.t, tone: "red",
+        text: `Blocked ${limit.order} entry on ${limit.symbol} (${limit.limit.replaceAll("_", " ")}): ${what}`,
       };
     }
     case "mismatch": {

@@ -8,6 +8,7 @@ import { useMemo, useState } from "react";
 import { rememberStopped, useStopped } from "@/components/live/actions";
 import { ConfirmDialog } from "@/components/live/confirm-dialog";
 import { EventFeed, useEventFeed } from "@/components/live/event-feed";
+import { HaltBanner, HaltButton, useHalt } from "@/components/live/halt";
 import { latestSignals, strategyTotals } from "@/components/live/model";
 import { FlatToggle, PositionsTable } from "@/components/live/positions-table";
 import { liveKeys, refreshLive, useActive, useLiveUpdates, usePositions, useSignals, useStrategies, useStrategyNames } from "@/components/live/queries";
@@ -38,8 +39,8 @@ function StopAll({ active, nameOf }: { active: ActiveStrategy[]; nameOf: (id: st
     const failed = active.length - stopped.length;
     toast(
       failed
-        ? { title: `Stopped ${stopped.length} of ${active.length} strategies`, body: `${failed} could not be stopped; try again.`, tone: "error" }
-        : { title: `Stopped ${stopped.length} ${stopped.length === 1 ? "strategy" : "strategies"}`, body: closePositions ? "Their positions were closed." : "Their positions stay open, unmanaged.", tone: "info" },
+        ? { title: `Stopped ${stopped.length} of ${active.length} strategies`, body: closePositions ? `${failed} could not be stopped; try again.` : `${failed} hold positions: stop them with their positions closed, or halt trading.`, tone: "error" }
+        : { title: `Stopped ${stopped.length} ${stopped.length === 1 ? "strategy" : "strategies"}`, body: closePositions ? "Their positions were closed." : "None held a position.", tone: "info" },
     );
     setBusy(false);
     setOpen(false);
@@ -63,7 +64,7 @@ function StopAll({ active, nameOf }: { active: ActiveStrategy[]; nameOf: (id: st
           <input type="checkbox" checked={closePositions} onChange={(event) => setClosePositions(event.target.checked)} />
           Close their positions at the last price
         </label>
-        <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Without it, open positions stay open and unmanaged until the strategy starts again.</p>
+        <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Without it, strategies holding positions keep trading: a stopped strategy would leave them unmanaged. To block new entries and keep positions under their stops, halt trading instead.</p>
       </ConfirmDialog>
     </>
   );
@@ -81,6 +82,7 @@ export default function LivePage() {
   const now = useNow(30_000);
   useLiveUpdates();
   const feed = useEventFeed(nameOf);
+  const halt = useHalt();
   const [showFlat, setShowFlat] = useState(false);
 
   const activeList = useMemo(
@@ -97,9 +99,15 @@ export default function LivePage() {
       <PageHeader
         title="Live trading"
         subtitle="Paper trading on the live feed. Prices, positions and events update as they happen."
-        actions={<StopAll active={activeList} nameOf={nameOf} />}
+        actions={
+          <div className="flex gap-2">
+            <HaltButton state={halt.data} />
+            <StopAll active={activeList} nameOf={nameOf} />
+          </div>
+        }
       />
       <div className="flex flex-col gap-6">
+        <HaltBanner state={halt.data} />
         <Card title="Start a strategy">
           <Loaded query={strategies} skeleton={<Skeleton className="h-16" />}>
             {(list) => <StartForm strategies={list} activeIds={activeIds} />}

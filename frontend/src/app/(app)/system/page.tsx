@@ -198,7 +198,7 @@ function Platform({ now, zone }: { now: number; zone: TimeZoneChoice }) {
                 ) : (
                   <>
                     <DataTable rows={symbols} columns={columns} caption="Age of each live symbol's last tick" rowTestId="freshness-row" />
-                    <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Stale: no tick for more than two minutes.</p>
+                    <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Stale: no tick for two periods of the shortest timeframe a strategy trades it on.</p>
                   </>
                 )}
               </Card>
