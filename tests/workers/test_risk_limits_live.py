@@ -10,10 +10,12 @@ import pytest
 
 from strategies.backtest import run_backtest
 from strategies.spec import RiskLimits, validate_spec
-from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc
+from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc, wait_for
 from tests.workers.replay import archived_trades, backtest_trades, run_candles
+from tests.workers.test_parity import replay_from_mongodb
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
+from tickflow.storage.candles import CandleStore
 from tickflow.synthetic import generate_candles
 from workers.engine import LiveEngine
 
@@ -52,6 +54,32 @@ def test_a_daily_loss_limit_stops_the_strategy_after_the_trades_the_backtest_mak
     engine.start(strategy_id, "paper", 10_000)  # a new run: the flag goes, the account trades again
     assert not redis.hexists(keys.limit_stops(), strategy_id)
     assert "stopped_by" not in db.strategies.find_one()["live"]
+
+
+def test_a_replay_through_a_worker_trips_the_daily_loss_limit_where_the_backtester_does(live_worker, engine, db, redis):
+    """The live path as in production (``test_parity``): candles stored in MongoDB, replayed in lockstep through
+    the feed's sink into a real worker subprocess."""
+    doc = spec_doc("sma_cross", "limited live", risk={"limits": {"max_daily_loss": 0.02}})
+    strategy_id = create_strategy(db, redis, doc)
+    engine.start(strategy_id, "paper", 10_000)
+    candles = generate_candles(900, TIMEFRAME, seed=5)
+    CandleStore(db).upsert(SYMBOL, TIMEFRAME, candles)
+
+    replay_from_mongodb(db, redis)
+    wait_for(lambda: engine.archive.pending() == 0, 10, "the outbox to empty")
+
+    expected = run_backtest(validate_spec(doc), candles)
+    assert expected.stopped_by is not None
+    assert archived_trades(db, strategy_id) == backtest_trades(validate_spec(doc), candles)
+    assert [(e["limit"], e["action"], e["t"]) for e in limit_events(redis)] == [
+        ("max_daily_loss", "stop", expected.stopped_by.ts)
+    ]
+    assert not redis.hexists(keys.live_active(), strategy_id)
+    assert db.strategies.find_one({"name": "limited live"})["live"]["stopped_by"] == {
+        **expected.stopped_by.to_dict(),
+        "bar": expected.stopped_by.ts,
+        "stopped_at": json.loads(redis.hget(keys.limit_stops(), strategy_id))["stopped_at"],
+    }
 
 
 def test_the_operators_limits_apply_on_top_of_the_specs(db, redis):
