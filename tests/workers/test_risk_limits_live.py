@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from cli.main import cli
 from strategies.backtest import run_backtest
 from strategies.spec import RiskLimits, validate_spec
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, spec_doc, wait_for
@@ -26,7 +28,9 @@ def limit_events(redis) -> list[dict]:
     return [json.loads(fields["data"]) for _, fields in redis.xrange(keys.live_events()) if fields["type"] == "limit"]
 
 
-def test_a_daily_loss_limit_stops_the_strategy_after_the_trades_the_backtest_makes(engine, db, redis, caplog):
+def test_a_daily_loss_limit_stops_the_strategy_after_the_trades_the_backtest_makes(
+    engine, db, redis, caplog, client, auth_headers
+):
     doc = spec_doc("sma_cross", risk={"limits": {"max_daily_loss": 0.02}})
     strategy_id = create_strategy(db, redis, doc)
     engine.start(strategy_id, "paper", 10_000)
@@ -51,9 +55,18 @@ def test_a_daily_loss_limit_stops_the_strategy_after_the_trades_the_backtest_mak
     line = next(record for record in caplog.records if record.getMessage().startswith("stopped by max_daily_loss"))
     assert line.levelname == "WARNING" and line.strategy_id == strategy_id
 
+    (shown,) = client.get("/api/v1/live/limit-stops", headers=auth_headers).json
+    assert shown["strategy_id"] == strategy_id and shown["limit"] == "max_daily_loss"
+    assert shown["loss"] == pytest.approx(stopped_by.loss) and shown["time"] == stopped_by.ts
+    status = client.get("/api/v1/status?timeout=0.1", headers=auth_headers).json
+    assert [stop["strategy_id"] for stop in status["live"]["limit_stops"]] == [strategy_id]
+    printed = CliRunner().invoke(cli, ["status", "--timeout", "0.1"]).output
+    assert f"{strategy_id} stopped by max_daily_loss at " in printed and "(limit 2.00%; start it again" in printed
+
     engine.start(strategy_id, "paper", 10_000)  # a new run: the flag goes, the account trades again
     assert not redis.hexists(keys.limit_stops(), strategy_id)
     assert "stopped_by" not in db.strategies.find_one()["live"]
+    assert client.get("/api/v1/live/limit-stops", headers=auth_headers).json == []
 
 
 def test_a_replay_through_a_worker_trips_the_daily_loss_limit_where_the_backtester_does(live_worker, engine, db, redis):
