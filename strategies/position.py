@@ -2,14 +2,14 @@
 
 Written once, in numba, and driven two ways:
 
-* the backtester calls ``simulate``, which runs ``step_bar`` over every bar of a
-  history inside one compiled loop;
+* the backtester calls ``simulate``, which runs ``step_bar`` then ``on_close``
+  over every bar of a history inside one compiled loop;
 * the live engine keeps a ``state`` array between candles and calls the same
   kernels from Python: ``fill_order`` on a candle's first trade, ``step_ticks``
   on each batch of trades (so stops and targets fire between closes), and
-  ``on_signals`` when the candle closes. ``step_bar`` is exactly those three
-  with the whole candle as one batch; a live engine without trades can call it
-  once per closed candle.
+  ``on_signals`` then ``on_close`` when the candle closes. ``step_bar`` is
+  exactly the first three with the whole candle as one batch; a live engine
+  without trades can call it (and ``on_close``) once per closed candle.
 
 Everything the machine knows is in two float64 arrays. ``state`` (slots named
 below, built by ``new_state``) is the account and its position and changes as
@@ -33,6 +33,11 @@ Semantics (docs/backtesting.md has the full story, kept equal to backtesting.py'
 * Prices the account gets are moved against it by ``slippage`` (all market
   and stop fills; a take-profit is a limit order and fills at its level or
   better). Commission is a fraction of traded value, paid on entry and exit.
+* Risk limits: an entry worth more than ``max_position_notional`` is skipped;
+  ``on_close``, run after ``on_signals`` at every close, checks the loss limits
+  (daily loss from the UTC day's starting equity, drawdown from the peak) on
+  equity at the close; one that trips turns the order into GO_FLAT (exit
+  reason ``limit`` at the next open), and no entry is taken after it.
 
 Accounting follows backtesting.py: ``BALANCE`` is the realised account value
 (initial cash, plus closed PnL, minus every commission paid) and equity is the

@@ -3,9 +3,9 @@
 Redis holds it for the engine (``keys.live_active``: id -> settings; one subscriber set
 per symbol and timeframe, read at every candle close; the working-set lengths ingest
 keeps per symbol). MongoDB holds the truth, a ``live`` sub-document on the strategy
-(``{"active", "mode", "cash", "started_at", "stopped_at"}``), so that ``recovery`` can
-rebuild the Redis side after Redis comes back empty. Starting a strategy also warms its working
-sets from stored history (``warmup``).
+(``{"active", "mode", "cash", "started_at", "stopped_at"}``, and ``stopped_by`` when a loss limit
+stopped it), so that ``recovery`` can rebuild the Redis side after Redis comes back empty.
+Starting a strategy also warms its working sets from stored history (``warmup``).
 """
 
 from __future__ import annotations
