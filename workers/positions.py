@@ -215,6 +215,7 @@ def warm_kernels() -> None:
     config = np.zeros(machine.CONFIG_SLOTS)
     config[[machine.SIZING_VALUE, machine.STOP_FRACTION, machine.TARGET_FRACTION, machine.TRAIL_FRACTION]] = 0.5
     config[[machine.STEP_NUMERATOR, machine.STEP_DENOMINATOR]] = 1.0
+    config[[machine.MAX_POSITION_NOTIONAL, machine.MAX_DAILY_LOSS, machine.MAX_DRAWDOWN]] = np.nan  # no limits
     position = Position("warm-up", "WARMUP", machine.new_state(10_000.0), bar=0)
     machine.on_signals(position.state, True, False, False, False, 1.0, 1.0, 1.0, config)
     machine.on_close(position.state, 0, 0, 100.0, config)
