@@ -30,6 +30,7 @@ from tasks.routing import live_shards, node_queues
 from tickflow.settings import get_settings, server_location
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
+from tickflow.storage.active import limit_stops
 from tickflow.storage.backtest_results import ACTIVE, SweepRepository
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.halt import current_halt
@@ -157,6 +158,7 @@ def _live(with_mongo: bool, problems: list[str]) -> dict[str, Any]:
         "accounts": [{**row, "strategy_name": names.get(row["strategy_id"])} for row in rows],
         "symbols": [asdict(row) for row in freshness],
         "halt": None if halted is None else {"halted": True, **asdict(halted)},
+        "limit_stops": limit_stops(client),
         "outbox": client.hlen(keys.trade_outbox()),
     }
 

@@ -104,8 +104,8 @@ def run_backtest_job(
 
 def summary(result: BacktestResult, hold: np.ndarray) -> dict[str, Any]:
     """What the run's document holds of a result: stats, open trades, a small chart of the equity, buy-and-hold
-    (``hold``, at every bar) and drawdown curves, returns by month, counts, and the entries it skipped (by
-    reason, the first few in full).
+    (``hold``, at every bar) and drawdown curves, returns by month, counts, the entries it skipped (by
+    reason, the first few in full) and the loss limit that stopped it, if one did.
 
     The trade log and the full curves go to :func:`arrays`: a million-bar run
     can close tens of thousands of trades. The chart's points are the equity's (at most ~1,000): the three
@@ -125,6 +125,7 @@ def summary(result: BacktestResult, hold: np.ndarray) -> dict[str, Any]:
         "n_trades": len(result.trades),
         "bars": len(result.ts),
         "skipped": result.skipped.to_dict(),
+        "stopped_by": result.stopped_by.to_dict() if result.stopped_by is not None else None,
     }
 
 

@@ -83,6 +83,12 @@ def _live(live: dict[str, Any] | None) -> None:
         if row["stale"]:
             quiet = "no tick yet" if row["age_s"] is None else f"no tick for {row['age_s']:,.0f} s"
             _down(f"{row['symbol']} stale: {quiet} (traded on {row['timeframe']}): is the feed running?")
+    for stop in live["limit_stops"]:
+        _down(
+            f"{stop['strategy_id']} stopped by {stop['limit']} at {_when(stop['stopped_at'])}: equity "
+            f"{stop['equity']:,.2f} was {stop['loss']:.2%} below {stop['reference']:,.2f} "
+            f"(limit {stop['threshold']:.2%}; start it again for a new run)"
+        )
     if not live["accounts"]:
         _line("none active (start one: POST /api/v1/strategies/<id>/start)")
         return

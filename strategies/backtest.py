@@ -19,9 +19,9 @@ from functools import cached_property
 import numpy as np
 
 from .candles import Candles
-from .domain import SkippedEntries, Trade, TradeLog, skips_text
+from .domain import LimitBreach, SkippedEntries, Trade, TradeLog, skips_text
 from .indicators import IndicatorCall, keyed_indicators
-from .position import make_config, new_state, open_trade, risk_offsets, simulate, trade_log
+from .position import LIMIT_BAR, limit_breach, make_config, new_state, open_trade, risk_offsets, simulate, trade_log
 from .spec import StrategySpec
 from .stats import Calendar, Stats, chart_indices, compute_stats
 
@@ -44,6 +44,8 @@ class BacktestResult:
     """Account value at every close."""
     skipped: SkippedEntries
     """Entry signals that placed no order (a size the market does not take), by reason."""
+    stopped_by: LimitBreach | None = None
+    """The loss limit that stopped the strategy, if one did: no entry was taken after it."""
 
     @cached_property
     def chart(self) -> np.ndarray:
@@ -68,7 +70,8 @@ class BacktestResult:
         return skips_text(self.skipped.to_dict()["by_reason"]) or "no entry signal"
 
     def to_dict(self) -> dict:
-        """JSON-ready: stats (NaN and infinities as null), trades, the chart's points and the skipped entries."""
+        """JSON-ready: stats (NaN and infinities as null), trades, the chart's points, the skipped entries and
+        the loss limit that stopped it (null if none did)."""
         times, equity = self.equity_chart
         return {
             "params": dict(self.params),
@@ -77,6 +80,7 @@ class BacktestResult:
             "open_trades": [trade.to_dict() for trade in self.open_trades],
             "equity_chart": {"ts": times.tolist(), "equity": equity.tolist()},
             "skipped": self.skipped.to_dict(),
+            "stopped_by": self.stopped_by.to_dict() if self.stopped_by is not None else None,
         }
 
 
@@ -207,6 +211,7 @@ def _run(spec: StrategySpec, cache: SeriesCache, cash: float, symbol: str | None
     signals = cache.signals(spec, {**cache.ohlcv, **indicators}, keys)
     never = np.zeros(n, dtype=np.bool_)
     state = new_state(cash)
+    config = make_config(spec, params, symbol)
     rows, equity, skipped = simulate(
         state,
         candles.ts,
@@ -216,7 +221,7 @@ def _run(spec: StrategySpec, cache: SeriesCache, cash: float, symbol: str | None
         candles.close,
         tuple(signals.get(rule, never) for rule in ("enter_long", "exit_long", "enter_short", "exit_short")),
         risk_offsets(spec, indicators, params),
-        make_config(spec, params, symbol),
+        config,
     )
     trades = trade_log(rows, candles.ts)
     still_open = open_trade(state, candles.ts, candles.close)
@@ -232,6 +237,7 @@ def _run(spec: StrategySpec, cache: SeriesCache, cash: float, symbol: str | None
         ts=candles.ts,
         equity=equity,
         skipped=skipped,
+        stopped_by=limit_breach(state, int(candles.ts[int(state[LIMIT_BAR])]), config),
     )
 
 

@@ -61,6 +61,8 @@ class ExitReason(StrEnum):
     TAKE_PROFIT = "take_profit"
     TRAILING_STOP = "trailing_stop"
     END = "end"
+    LIMIT = "limit"
+    """Closed because a loss limit (``risk.limits``) tripped: the strategy stops trading."""
 
 
 class SkipReason(StrEnum):
@@ -72,6 +74,8 @@ class SkipReason(StrEnum):
     """The size rounds down to zero lots of the quantity step."""
     BELOW_MIN_QTY = "below_min_qty"
     BELOW_MIN_NOTIONAL = "below_min_notional"
+    ABOVE_MAX_NOTIONAL = "above_max_notional"
+    """Size x fill price above ``risk.limits.max_position_notional``."""
 
     @property
     def text(self) -> str:
@@ -84,11 +88,65 @@ _SKIP_TEXTS = {
     SkipReason.SIZE_BELOW_STEP: "size below the quantity step",
     SkipReason.BELOW_MIN_QTY: "size below min_qty",
     SkipReason.BELOW_MIN_NOTIONAL: "value below min_notional",
+    SkipReason.ABOVE_MAX_NOTIONAL: "value above max_position_notional",
 }
 SKIP_REASON_CODES: Mapping[SkipReason, int] = MappingProxyType(
     {reason: code for code, reason in enumerate(SkipReason, start=1)}
 )
 """The small integers compiled code uses for skip reasons; 0 is none."""
+
+
+class RiskLimit(StrEnum):
+    """A limit of ``risk.limits`` (docs/strategy-spec.md, "Limits"), as events and results name it."""
+
+    MAX_POSITION_NOTIONAL = "max_position_notional"
+    MAX_TOTAL_EXPOSURE = "max_total_exposure"
+    MAX_DAILY_LOSS = "max_daily_loss"
+    MAX_DRAWDOWN = "max_drawdown"
+    MAX_ORDERS_PER_MINUTE = "max_orders_per_minute"
+
+
+LOSS_LIMIT_CODES: Mapping[RiskLimit, int] = MappingProxyType({RiskLimit.MAX_DAILY_LOSS: 1, RiskLimit.MAX_DRAWDOWN: 2})
+"""The limits that stop a strategy, as the small integers compiled code records them; 0 is none."""
+
+
+@dataclass(frozen=True)
+class LimitBreach:
+    """A loss limit that tripped at a close: the position closes at the next open and the strategy trades no more.
+
+    ``loss`` is ``1 - equity / reference``: how far equity at that close fell below the day's starting
+    equity (``max_daily_loss``) or the peak (``max_drawdown``); ``threshold`` is the limit in force.
+    """
+
+    limit: RiskLimit
+    ts: int
+    """Open time of the candle whose close tripped it."""
+    bar: int
+    equity: float
+    reference: float
+    loss: float
+    threshold: float
+
+    def to_dict(self) -> dict:
+        return {
+            "limit": self.limit.value,
+            "time": self.ts,
+            "bar": self.bar,
+            "equity": self.equity,
+            "reference": self.reference,
+            "loss": self.loss,
+            "threshold": self.threshold,
+        }
+
+    @property
+    def text(self) -> str:
+        """The breach in words, for log lines and results."""
+        whence = "the day's starting equity" if self.limit is RiskLimit.MAX_DAILY_LOSS else "the peak"
+        return (
+            f"{self.limit.value} tripped: equity {self.equity:g} is {self.loss:.2%} below {whence} "
+            f"{self.reference:g} (limit {self.threshold:.2%})"
+        )
+
 
 EXIT_REASON_CODES: Mapping[ExitReason, int] = MappingProxyType({reason: code for code, reason in enumerate(ExitReason)})
 """The small integers compiled code and columnar logs use for exit reasons."""

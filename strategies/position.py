@@ -2,14 +2,14 @@
 
 Written once, in numba, and driven two ways:
 
-* the backtester calls ``simulate``, which runs ``step_bar`` over every bar of a
-  history inside one compiled loop;
+* the backtester calls ``simulate``, which runs ``step_bar`` then ``on_close``
+  over every bar of a history inside one compiled loop;
 * the live engine keeps a ``state`` array between candles and calls the same
   kernels from Python: ``fill_order`` on a candle's first trade, ``step_ticks``
   on each batch of trades (so stops and targets fire between closes), and
-  ``on_signals`` when the candle closes. ``step_bar`` is exactly those three
-  with the whole candle as one batch; a live engine without trades can call it
-  once per closed candle.
+  ``on_signals`` then ``on_close`` when the candle closes. ``step_bar`` is
+  exactly the first three with the whole candle as one batch; a live engine
+  without trades can call it (and ``on_close``) once per closed candle.
 
 Everything the machine knows is in two float64 arrays. ``state`` (slots named
 below, built by ``new_state``) is the account and its position and changes as
@@ -33,6 +33,11 @@ Semantics (docs/backtesting.md has the full story, kept equal to backtesting.py'
 * Prices the account gets are moved against it by ``slippage`` (all market
   and stop fills; a take-profit is a limit order and fills at its level or
   better). Commission is a fraction of traded value, paid on entry and exit.
+* Risk limits: an entry worth more than ``max_position_notional`` is skipped;
+  ``on_close``, run after ``on_signals`` at every close, checks the loss limits
+  (daily loss from the UTC day's starting equity, drawdown from the peak) on
+  equity at the close; one that trips turns the order into GO_FLAT (exit
+  reason ``limit`` at the next open), and no entry is taken after it.
 
 Accounting follows backtesting.py: ``BALANCE`` is the realised account value
 (initial cash, plus closed PnL, minus every commission paid) and equity is the
@@ -52,8 +57,11 @@ from numba import njit
 
 from .domain import (
     EXIT_REASON_CODES,
+    LOSS_LIMIT_CODES,
     SKIP_REASON_CODES,
     ExitReason,
+    LimitBreach,
+    RiskLimit,
     Side,
     SkippedEntries,
     SkippedEntry,
@@ -61,7 +69,7 @@ from .domain import (
     Trade,
     TradeLog,
 )
-from .spec import AtrDistance, Distance, FractionDistance, StrategySpec, resolve_value
+from .spec import AtrDistance, Distance, FractionDistance, RiskLimits, StrategySpec, resolve_value
 
 # -- state slots --------------------------------------------------------------------------
 SIDE = 0
@@ -93,7 +101,23 @@ ORDER_TRAIL_OFFSET = 13
 SKIPPED = 14
 """The entry order the last fill did not place: its side (+1/-1) times a ``SKIP_REASON_CODES`` code;
 0 for none. Whoever reports skipped entries reads it after a fill and sets it back to 0."""
-STATE_SLOTS = 15
+LIMIT = 15
+"""The loss limit that stopped the strategy (a ``LOSS_LIMIT_CODES`` code); 0 while none has. Once set, every
+close leaves GO_FLAT (in a position) or NO_ORDER: no entry is taken again in this account."""
+LIMIT_BAR = 16
+LIMIT_EQUITY = 17
+LIMIT_REFERENCE = 18
+"""The close that tripped the limit: its ``bar``, the equity there, and the equity the loss is measured from
+(the day's starting equity, or the peak)."""
+DAY = 19
+"""The UTC day (days since the epoch) of the last close seen; -1 before the first."""
+DAY_START_EQUITY = 20
+"""Equity at the last close before the current UTC day's first (the cash, on the first day)."""
+PEAK_EQUITY = 21
+"""The highest equity at a close so far, the cash included."""
+CLOSE_EQUITY = 22
+"""Equity at the last close (the cash before the first)."""
+STATE_SLOTS = 23
 
 NO_ORDER = 0.0
 GO_LONG = 1.0
@@ -120,7 +144,15 @@ MIN_LOTS = 10
 """The minimum quantity, in lots."""
 MIN_NOTIONAL = 11
 """The minimum order value, size x fill price."""
-CONFIG_SLOTS = 12
+MAX_POSITION_NOTIONAL = 12
+"""The largest entry value, size x fill price; NaN for no limit."""
+MAX_DAILY_LOSS = 13
+MAX_DRAWDOWN = 14
+"""The loss limits, fractions of equity (``risk.limits``); NaN for none, which never trips."""
+CONFIG_SLOTS = 15
+
+DAY_MS = 86_400_000
+"""A UTC day in epoch ms: a close's day is its candle's open time // DAY_MS."""
 
 _FRACTION_OF_EQUITY, _FIXED_UNITS, _RISK_PER_TRADE = 0, 1, 2
 SIZING_MODES = {
@@ -142,10 +174,15 @@ _REVERSAL = EXIT_REASON_CODES[ExitReason.REVERSAL]
 _STOP_LOSS = EXIT_REASON_CODES[ExitReason.STOP_LOSS]
 _TAKE_PROFIT = EXIT_REASON_CODES[ExitReason.TAKE_PROFIT]
 _TRAILING_STOP = EXIT_REASON_CODES[ExitReason.TRAILING_STOP]
+_LIMIT_EXIT = EXIT_REASON_CODES[ExitReason.LIMIT]
 _NO_EQUITY = SKIP_REASON_CODES[SkipReason.NO_EQUITY]
 _SIZE_BELOW_STEP = SKIP_REASON_CODES[SkipReason.SIZE_BELOW_STEP]
 _BELOW_MIN_QTY = SKIP_REASON_CODES[SkipReason.BELOW_MIN_QTY]
 _BELOW_MIN_NOTIONAL = SKIP_REASON_CODES[SkipReason.BELOW_MIN_NOTIONAL]
+_ABOVE_MAX_NOTIONAL = SKIP_REASON_CODES[SkipReason.ABOVE_MAX_NOTIONAL]
+_DAILY_LOSS = LOSS_LIMIT_CODES[RiskLimit.MAX_DAILY_LOSS]
+_DRAWDOWN = LOSS_LIMIT_CODES[RiskLimit.MAX_DRAWDOWN]
+_LOSS_LIMITS = {code: limit for limit, code in LOSS_LIMIT_CODES.items()}
 _SKIP_REASONS = {code: reason for reason, code in SKIP_REASON_CODES.items()}
 KEPT_SKIPS = 5
 """Skipped entries a backtest keeps in full (time, price, equity); the rest are only counted."""
@@ -158,13 +195,17 @@ def new_state(cash: float) -> np.ndarray:
     """A flat account holding ``cash``, with no order waiting."""
     state = np.zeros(STATE_SLOTS)
     state[[STOP, TARGET]] = np.nan
-    state[BALANCE] = cash
+    state[[BALANCE, DAY_START_EQUITY, PEAK_EQUITY, CLOSE_EQUITY]] = cash
+    state[DAY] = -1.0
     return state
 
 
-def make_config(spec: StrategySpec, params: Mapping[str, float], symbol: str | None = None) -> np.ndarray:
+def make_config(
+    spec: StrategySpec, params: Mapping[str, float], symbol: str | None = None, limits: RiskLimits | None = None
+) -> np.ndarray:
     """The fixed settings of ``spec`` trading ``symbol`` (default: its first), ``$name`` references
-    resolved from ``params``.
+    resolved from ``params``; ``limits`` in place of the spec's ``risk.limits`` (live: the stricter of
+    those and the operator's).
 
     The symbol picks the quantity rules. A ``fixed_units`` amount is stored in whole lots, rounded
     down here in exact decimals: 0.29 at a step of 0.01 is 29 lots, where float division says 28.
@@ -184,6 +225,13 @@ def make_config(spec: StrategySpec, params: Mapping[str, float], symbol: str | N
     config[STOP_FRACTION] = _fraction(spec.risk.stop_loss, params)
     config[TARGET_FRACTION] = _fraction(spec.risk.take_profit, params)
     config[TRAIL_FRACTION] = _fraction(spec.risk.trailing_stop, params)
+    limits = spec.risk.limits if limits is None else limits
+    for slot, value in (
+        (MAX_POSITION_NOTIONAL, limits.max_position_notional),
+        (MAX_DAILY_LOSS, limits.max_daily_loss),
+        (MAX_DRAWDOWN, limits.max_drawdown),
+    ):
+        config[slot] = np.nan if value is None else value
     return config
 
 
@@ -316,6 +364,8 @@ def _skip_reason(equity, lots, value, config):
         return _BELOW_MIN_QTY
     if not value >= config[MIN_NOTIONAL]:
         return _BELOW_MIN_NOTIONAL
+    if value > config[MAX_POSITION_NOTIONAL]:  # false for NaN: no limit
+        return _ABOVE_MAX_NOTIONAL
     return 0
 
 
@@ -386,7 +436,7 @@ def fill_order(state, bar, open_price, config, trades, n):
     if order == NO_ORDER or order == side:  # noqa: SIM109  (numba compiles this form)
         return n
     if side != 0.0:
-        reason = _SIGNAL if order == GO_FLAT else _REVERSAL
+        reason = _REVERSAL if order != GO_FLAT else (_LIMIT_EXIT if state[LIMIT] != 0.0 else _SIGNAL)
         n = _close(state, bar, _slipped(open_price, -side, config[SLIPPAGE]), reason, config, trades, n)
     if order != GO_FLAT:
         _open(
@@ -477,6 +527,34 @@ def equity(state, price):
 
 
 @_kernel
+def on_close(state, bar, day, close_price, config):
+    """After ``on_signals`` at a close: mark the account at ``close_price``, check the loss limits, return the equity.
+
+    ``day`` is the close's UTC day (its candle's open time // DAY_MS). The daily loss is measured from the
+    equity at the last close before that day, the drawdown from the highest equity at a close; a loss of
+    the limit or more trips it. A tripped limit (or one tripped before) turns the order the close left
+    into GO_FLAT, filled at the next open like any exit, or into none when flat: no entry is taken again.
+    """
+    value = equity(state, close_price)
+    if day != state[DAY]:
+        state[DAY] = day
+        state[DAY_START_EQUITY] = state[CLOSE_EQUITY]
+    state[CLOSE_EQUITY] = value
+    if value > state[PEAK_EQUITY]:
+        state[PEAK_EQUITY] = value
+    if state[LIMIT] == 0.0:  # NaN limits never trip: the comparisons are false
+        if value <= state[DAY_START_EQUITY] * (1.0 - config[MAX_DAILY_LOSS]):
+            state[LIMIT], state[LIMIT_REFERENCE] = _DAILY_LOSS, state[DAY_START_EQUITY]
+        elif value <= state[PEAK_EQUITY] * (1.0 - config[MAX_DRAWDOWN]):
+            state[LIMIT], state[LIMIT_REFERENCE] = _DRAWDOWN, state[PEAK_EQUITY]
+        if state[LIMIT] != 0.0:
+            state[LIMIT_BAR], state[LIMIT_EQUITY] = bar, value
+    if state[LIMIT] != 0.0:
+        state[ORDER] = GO_FLAT if state[SIDE] != 0.0 else NO_ORDER
+    return value
+
+
+@_kernel
 def _note_skip(state, bar, price, skips, counts):
     """Count the entry ``state[SKIPPED]`` holds and keep it as a row of ``skips`` while there is room;
     clear it. ``counts[0]`` is the total, ``counts[code]`` each reason's."""
@@ -493,7 +571,7 @@ def _note_skip(state, bar, price, skips, counts):
 
 @_kernel
 def _simulate(
-    state, open_, high, low, close,
+    state, ts, open_, high, low, close,
     enter_long, exit_long, enter_short, exit_short,
     offsets, config, trades, curve, skips, skip_counts,
 ):  # fmt: skip
@@ -509,7 +587,7 @@ def _simulate(
         )  # fmt: skip
         if state[SKIPPED] != 0.0:
             _note_skip(state, i, open_[i], skips, skip_counts)
-        curve[i] = equity(state, close[i])
+        curve[i] = on_close(state, i, ts[i] // DAY_MS, close[i], config)
     return n
 
 
@@ -545,7 +623,7 @@ def simulate(
     curve = np.empty(len(close))
     trades = np.empty((len(close), TRADE_FIELDS))  # a trade needs an entry, at most one per bar
     skips, counts = np.empty((KEPT_SKIPS, 4)), np.zeros(len(SKIP_REASON_CODES) + 1)
-    n = _simulate(state, open_, high, low, close, *signals, offsets, config, trades, curve, skips, counts)
+    n = _simulate(state, ts, open_, high, low, close, *signals, offsets, config, trades, curve, skips, counts)
     return Simulation(trades[:n].copy(), curve, _skipped_entries(ts, skips, counts) if counts[0] else _NONE_SKIPPED)
 
 
@@ -568,3 +646,18 @@ def skipped_entry(ts: int, bar: int, code: float, price: float, equity: float) -
     return SkippedEntry(
         ts, bar, Side(1 if code > 0 else -1), float(price), float(equity), _SKIP_REASONS[int(abs(code))]
     )
+
+
+def limit_breach(state: np.ndarray, ts: int, config: np.ndarray) -> LimitBreach | None:
+    """The loss limit ``state`` records as tripped, at the close of the candle opened at ``ts``; None if none has.
+
+    ``ts`` is the time of ``state[LIMIT_BAR]`` (the same number live, where bars are candle times).
+    """
+    code = int(state[LIMIT])
+    if code == 0:
+        return None
+    limit = _LOSS_LIMITS[code]
+    value, reference = float(state[LIMIT_EQUITY]), float(state[LIMIT_REFERENCE])
+    threshold = config[MAX_DAILY_LOSS] if limit is RiskLimit.MAX_DAILY_LOSS else config[MAX_DRAWDOWN]
+    loss = 1 - value / reference if reference > 0 else float("nan")  # a short can take equity to 0 or below
+    return LimitBreach(limit, ts, int(state[LIMIT_BAR]), value, reference, loss, float(threshold))

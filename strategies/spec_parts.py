@@ -7,7 +7,7 @@ All frozen; numbers that may come from params are kept as written (a number, or 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -89,12 +89,55 @@ Distance = FractionDistance | AtrDistance
 
 
 @dataclass(frozen=True)
+class RiskLimits:
+    """Limits on what a strategy may hold and lose (docs/strategy-spec.md, "Limits"); None: no limit.
+
+    Plain numbers, like costs: they are the account's rules, not something to tune. Amounts are in
+    the quote currency; losses are fractions of equity (0.05 is 5%).
+    """
+
+    max_position_notional: float | None = None
+    """An entry worth more (size x fill price) is not taken."""
+    max_total_exposure: float | None = None
+    """Live: an entry that would take the positions of all the strategy's symbols above this value is not taken."""
+    max_daily_loss: float | None = None
+    """Equity at a close this fraction or more below the UTC day's starting equity stops the strategy."""
+    max_drawdown: float | None = None
+    """Equity at a close this fraction or more below its highest close stops the strategy."""
+    max_orders_per_minute: int | None = None
+    """Live: an entry after this many orders of the strategy in the last 60 seconds is not placed."""
+
+    def stricter(self, other: RiskLimits) -> RiskLimits:
+        """Each limit the smaller of the two where both set one, else whichever is set."""
+        merged = {}
+        for name in LIMIT_NAMES:
+            given = [value for value in (getattr(self, name), getattr(other, name)) if value is not None]
+            merged[name] = min(given) if given else None
+        return RiskLimits(**merged)
+
+    def to_dict(self) -> dict[str, float]:
+        """The limits set, by name."""
+        return {name: getattr(self, name) for name in LIMIT_NAMES if getattr(self, name) is not None}
+
+
+LIMIT_NAMES = (
+    "max_position_notional",
+    "max_total_exposure",
+    "max_daily_loss",
+    "max_drawdown",
+    "max_orders_per_minute",
+)
+
+
+@dataclass(frozen=True)
 class Risk:
-    """Exits that do not wait for a rule; each is a distance from the entry price (trailing: from the best price)."""
+    """Exits that do not wait for a rule; each is a distance from the entry price (trailing: from the best price).
+    And the limits that block entries or stop the strategy."""
 
     stop_loss: Distance | None = None
     take_profit: Distance | None = None
     trailing_stop: Distance | None = None
+    limits: RiskLimits = field(default_factory=RiskLimits)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from .spec_parts import (
     ParamValue,
     PerSymbol,
     Risk,
+    RiskLimits,
     Sizing,
     for_symbol,
     resolve_value,
@@ -43,6 +44,14 @@ _FRACTION_BELOW_ONE = Interval(0, 1, low_open=True, high_open=True)
 _POSITIVE = Interval(0, low_open=True)
 _COST = Interval(0, 0.1, high_open=True)
 _RISK_FRACTIONS = {"stop_loss": _FRACTION_BELOW_ONE, "take_profit": _POSITIVE, "trailing_stop": _FRACTION_BELOW_ONE}
+_RISK_LIMITS = {
+    "max_position_notional": _POSITIVE,
+    "max_total_exposure": _POSITIVE,
+    "max_daily_loss": _FRACTION_BELOW_ONE,
+    "max_drawdown": _FRACTION_BELOW_ONE,
+    "max_orders_per_minute": Interval(1),
+}
+"""``risk.limits``: the numbers each accepts (amounts in the quote currency, losses as fractions of equity)."""
 _MARKET_LIMITS = {
     "step": (1, _POSITIVE, MAX_STEP_DECIMALS),
     "min_qty": (0, Interval(0), None),
@@ -382,15 +391,32 @@ class _Reader:
     # -- risk, sizing, costs ---------------------------------------------------------------
 
     def risk(self, raw: Any) -> Risk:
-        given = self.issues.fields(raw, "risk", optional=tuple(_RISK_FRACTIONS)) or {}
+        given = self.issues.fields(raw, "risk", optional=(*_RISK_FRACTIONS, "limits")) or {}
         self.stop_loss_given = "stop_loss" in given
         return Risk(
             **{
                 key: self.distance(given[key], f"risk.{key}", fractions)
                 for key, fractions in _RISK_FRACTIONS.items()
                 if key in given
-            }
+            },
+            limits=self.limits(given.get("limits", {})),
         )
+
+    def limits(self, raw: Any) -> RiskLimits:
+        """``risk.limits``: plain numbers (no ``$param``), each in its range; a count of orders a whole number."""
+        given = self.issues.fields(raw, "risk.limits", optional=tuple(_RISK_LIMITS)) or {}
+        numbers = {}
+        for key, interval in _RISK_LIMITS.items():
+            path = f"risk.limits.{key}"
+            if isinstance(given.get(key), str):
+                self.issues.add(path, f"expected a plain number, got {given[key]!r}: limits take no $param references")
+                continue
+            number = self.issues.number(given.get(key, ABSENT), path, interval)
+            if key == "max_orders_per_minute" and number is not None and number != int(number):
+                self.issues.add(path, f"must be a whole number, got {number:g}")
+                number = None
+            numbers[key] = int(number) if key == "max_orders_per_minute" and number is not None else number
+        return RiskLimits(**numbers)
 
     def distance(self, raw: Any, path: str, fractions: Interval) -> Distance | None:
         given = self.issues.fields(raw, path, optional=("fraction", "atr", "multiple"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 from redis.connection import parse_url as redis_parse_url
 
+from strategies.spec_parts import RiskLimits
 from tickflow.storage.events import EVENTS_LENGTH
 
 # Local development ports, chosen away from the stock ones so that the
@@ -327,6 +328,8 @@ class LiveSettings:
     """A tick priced further than this fraction from its symbol's last price is quarantined ..."""
     price_band_window_s: float = 60.0
     """... while that last price is at most this old (after that, the next tick sets the new level)."""
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""
 
     def working_set_bars(self, warmup_bars: int) -> int:
         """Closed candles kept for a strategy whose rules need ``warmup_bars``: ``warmup_multiple`` times its
@@ -344,7 +347,32 @@ class LiveSettings:
             max_tick_skew_s=env_number(env, "TICKFLOW_MAX_TICK_SKEW_S", cls.max_tick_skew_s, float),
             price_band=env_number(env, "TICKFLOW_LIVE_PRICE_BAND", cls.price_band, float),
             price_band_window_s=env_number(env, "TICKFLOW_LIVE_PRICE_BAND_WINDOW_S", cls.price_band_window_s, float),
+            limits=risk_limits(env),
         )
+
+
+# -- risk limits for every live strategy (docs/live-engine.md, "Risk limits") ----------------------
+
+RISK_LIMIT_VARIABLES: Mapping[str, tuple[str, type[int] | type[float], bool]] = {
+    "max_position_notional": ("TICKFLOW_RISK_MAX_POSITION_NOTIONAL", float, False),
+    "max_total_exposure": ("TICKFLOW_RISK_MAX_TOTAL_EXPOSURE", float, False),
+    "max_daily_loss": ("TICKFLOW_RISK_MAX_DAILY_LOSS", float, True),
+    "max_drawdown": ("TICKFLOW_RISK_MAX_DRAWDOWN", float, True),
+    "max_orders_per_minute": ("TICKFLOW_RISK_MAX_ORDERS_PER_MINUTE", int, False),
+}
+"""Limit -> (variable, kind, whether it is a fraction below 1); each unset or empty means no limit."""
+
+
+def risk_limits(env: Mapping[str, str]) -> RiskLimits:
+    """The operator's limits from ``env``, checked as the spec's are: above 0, and fractions below 1."""
+    values: dict[str, float | None] = {}
+    for name, (variable, kind, fraction) in RISK_LIMIT_VARIABLES.items():
+        value = env_number(env, variable, None, kind, 0, 1 if fraction else None)
+        if value is not None and (value == 0 or (fraction and value == 1) or math.isinf(value)):
+            bounds = "between 0 and 1, both excluded" if fraction else "a finite number above 0"
+            raise SettingsError(f"{variable}: {value} is not {bounds}; leave it unset for no limit")
+        values[name] = value
+    return RiskLimits(**values)
 
 
 @lru_cache(maxsize=1)

@@ -3,15 +3,17 @@
 Redis holds it for the engine (``keys.live_active``: id -> settings; one subscriber set
 per symbol and timeframe, read at every candle close; the working-set lengths ingest
 keeps per symbol). MongoDB holds the truth, a ``live`` sub-document on the strategy
-(``{"active", "mode", "cash", "started_at", "stopped_at"}``), so that ``recovery`` can
-rebuild the Redis side after Redis comes back empty. Starting a strategy also warms its working
-sets from stored history (``warmup``).
+(``{"active", "mode", "cash", "started_at", "stopped_at"}``, and ``stopped_by`` when a loss limit
+stopped it), so that ``recovery`` can rebuild the Redis side after Redis comes back empty.
+Starting a strategy also warms its working sets from stored history (``warmup``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from bson import ObjectId
@@ -75,12 +77,19 @@ class ActiveSet:
             strategy_id,
         )
 
-    def stop(self, strategy_id: str) -> LiveEntry | None:
-        """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live."""
+    def stop(self, strategy_id: str, stopped_by: Mapping[str, Any] | None = None) -> LiveEntry | None:
+        """Take the strategy out of the active set (MongoDB first); its entry, None if it was not live.
+
+        ``stopped_by``: the loss limit that stopped it, kept as ``live.stopped_by`` and in
+        ``keys.limit_stops()`` until it starts again.
+        """
         entry = self.get(strategy_id)
-        self.strategies.update_one(
-            {"_id": ObjectId(strategy_id)}, {"$set": {"live.active": False, "live.stopped_at": datetime.now(UTC)}}
-        )
+        stopped: dict[str, Any] = {"live.active": False, "live.stopped_at": datetime.now(UTC)}
+        if stopped_by is not None:
+            stopped["live.stopped_by"] = dict(stopped_by)
+        self.strategies.update_one({"_id": ObjectId(strategy_id)}, {"$set": stopped})
+        if stopped_by is not None:
+            self.redis.hset(keys.limit_stops(), strategy_id, json.dumps(dict(stopped_by)))
         if entry is None:
             return None
         pipe = self.redis.pipeline()
@@ -97,6 +106,7 @@ class ActiveSet:
         """Put an active strategy into Redis (at start, and when rebuilding after Redis was emptied)."""
         pipe = self.redis.pipeline()
         pipe.hset(keys.live_active(), strategy_id, entry.to_json())
+        pipe.hdel(keys.limit_stops(), strategy_id)  # a new run: the limit that stopped the last one is history
         for symbol in entry.symbols:
             pipe.sadd(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
         pipe.execute()

@@ -35,7 +35,7 @@ from pymongo.database import Database
 
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
-from strategies.domain import OrderSide, Side, SkippedEntry
+from strategies.domain import LOSS_LIMIT_CODES, LimitBreach, OrderSide, RiskLimit, Side, SkippedEntry
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, PositionsHeld, PositionsOpen
@@ -140,6 +140,22 @@ class _Change:
         return self.strategy.config(self.commit.position.symbol)
 
 
+@dataclass
+class _Limits:
+    """What one step's moves gather for the risk limits (docs/live-engine.md, "Risk limits")."""
+
+    stops: dict[str, LimitBreach] = field(default_factory=dict)
+    """Strategies to stop, by id: one of their accounts tripped a loss limit and is flat."""
+    entries: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    """(strategy id, symbol) -> the value and order count of an entry let through in this step, which the
+    exposure and order-rate checks of the strategy's other symbols count (they are not stored yet)."""
+
+    def approved(self, strategy_id: str, symbol: str) -> tuple[float, int]:
+        """The value and orders of the strategy's entries let through in this step on symbols other than ``symbol``."""
+        others = [figures for (sid, sym), figures in self.entries.items() if sid == strategy_id and sym != symbol]
+        return sum(value for value, _ in others), sum(orders for _, orders in others)
+
+
 Move = Callable[[_Change, list[PathEntry]], bool]
 """Moves ``change.commit.position`` (in place) given the symbol's price path; False if there is nothing to do."""
 
@@ -151,7 +167,7 @@ class LiveEngine:
         self.settings = settings
         self.ingestor = Ingestor(client, settings)
         self.book = PositionBook(client, settings.events_length)
-        self.catalog = StrategyCatalog(StrategyRepository(db, client))
+        self.catalog = StrategyCatalog(StrategyRepository(db, client), limits=settings.limits)
         self.active = ActiveSet(client, db, settings)
         self.claims = OrderClaims(client, settings.order_claim_days)
         self.trade_logs = TradeLogRepository(db)
@@ -271,6 +287,7 @@ class LiveEngine:
         stale = self._stale_legs(job, job.legs)
         decisions = self._decisions(tails)
         signals: dict[str, str] = {}
+        limits = _Limits()
         groups = []
         for leg in job.legs:
             if stale[leg.symbol]:
@@ -286,12 +303,13 @@ class LiveEngine:
                 (
                     leg.symbol,
                     leg.ids,
-                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals),
+                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals, limits),
                 )
             )
         self._move_many(groups)
         if signals:
             self.redis.hset(keys.last_signals(), mapping=signals)
+        self._stop_by_limits(limits.stops)
 
     def _decisions(self, tails: Mapping[str, Mapping[str, Tails]]) -> dict[str, dict[str, Decision]]:
         """Symbol -> strategy id -> its rules' decision, from symbol -> strategy id -> tails; one rule
@@ -307,7 +325,13 @@ class LiveEngine:
         return decisions
 
     def _evaluate_move(
-        self, job: CloseJob, leg: Leg, decisions: Mapping[str, Decision], stale: bool, signals: dict[str, str]
+        self,
+        job: CloseJob,
+        leg: Leg,
+        decisions: Mapping[str, Decision],
+        stale: bool,
+        signals: dict[str, str],
+        limits: _Limits,
     ) -> Move:
         """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id)."""
 
@@ -334,6 +358,7 @@ class LiveEngine:
                 *decision.offsets,
                 change.config,
             )
+            self._check_loss_limits(change, job, decision.close, limits)
             order = ORDER_NAMES[float(position.state[machine.ORDER])]
             signal = json.dumps(
                 {
@@ -378,6 +403,7 @@ class LiveEngine:
             halted = current_halt(self.redis) is not None
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
+            limits = _Limits()
             groups = []
             for leg, open_price in zip(legs, opens):
                 if stale[leg.symbol]:
@@ -389,9 +415,12 @@ class LiveEngine:
                         len(pending[leg.symbol]),
                         extra=_fields(job, leg),
                     )
-                move = self._execute_move(job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted)
+                move = self._execute_move(
+                    job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted, limits
+                )
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
+            self._stop_by_limits(limits.stops)
         else:
             unflushed = []
         mark_candles_processed(self.redis, [(leg.symbol, job.timeframe, job.close) for leg in job.legs])
@@ -401,7 +430,14 @@ class LiveEngine:
         self.equity.record([sid for leg in job.legs for sid in leg.ids], job.timeframe, job.close)
 
     def _execute_move(
-        self, job: CloseJob, leg: Leg, stale: bool, open_price: float | None, lost: set[str], halted: bool
+        self,
+        job: CloseJob,
+        leg: Leg,
+        stale: bool,
+        open_price: float | None,
+        lost: set[str],
+        halted: bool,
+        limits: _Limits,
     ) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
         whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``)."""
@@ -425,12 +461,16 @@ class LiveEngine:
             else:
                 if halted and _enters(position):
                     self._block_entry(change, job, "halt")
+                else:
+                    self._check_entry_limits(change, job, leg.next_open, open_price, limits)
                 filled = fill(position, leg.next_open, open_price, change.config)
                 self._closed(change, filled.closed)
                 if filled.opened:
                     self._opened(change)
                 if filled.skipped is not None:
                     self._skipped(change, job, filled.skipped)
+                if position.state[machine.LIMIT] and not position.side:  # a loss limit's exit filled
+                    limits.stops[strategy.id] = self._breach(change)
             position.executed = job.close
             position.bar = leg.next_open
             self._closed(change, advance(position, path, strategy.period, change.config))
@@ -438,19 +478,24 @@ class LiveEngine:
 
         return move
 
-    def _block_entry(self, change: _Change, job: CloseJob, limit: str) -> None:
+    def _block_entry(
+        self, change: _Change, job: CloseJob, limit: str, figures: Mapping[str, float] | None = None
+    ) -> None:
         """Keep the position from growing: an entry order is cancelled, a reversal only exits; a ``limit`` event
-        and a log line say what ``limit`` blocked."""
+        and a log line say what ``limit`` blocked, and with ``figures`` (``value``, ``threshold``) by how much."""
         position, strategy_id = change.commit.position, change.strategy.id
         order = ORDER_NAMES[float(position.state[machine.ORDER])]
         action = "flat" if position.side else "cancelled"
         position.state[machine.ORDER] = machine.GO_FLAT if position.side else machine.NO_ORDER
         data = {"strategy_id": strategy_id, "symbol": position.symbol, "timeframe": job.timeframe, "t": job.close}
-        change.commit.events.append(event("limit", {**data, "limit": limit, "order": order, "action": action}))
+        change.commit.events.append(
+            event("limit", {**data, "limit": limit, "order": order, "action": action, **(figures or {})})
+        )
         log.warning(
-            "execute: %s entry blocked by %s (%s)",
+            "execute: %s entry blocked by %s%s (%s)",
             order,
             limit,
+            f": {figures['value']:g} against a limit of {figures['threshold']:g}" if figures else "",
             "the position is closed instead" if action == "flat" else "order cancelled",
             extra={
                 "strategy_id": strategy_id,
@@ -473,6 +518,83 @@ class LiveEngine:
             skipped.equity,
             extra={"strategy_id": strategy_id, "symbol": symbol, "timeframe": job.timeframe, "close": job.close},
         )
+
+    # -- risk limits (docs/live-engine.md, "Risk limits") -----------------------------------
+
+    def _check_loss_limits(self, change: _Change, job: CloseJob, close_price: float, limits: _Limits) -> None:
+        """The machine's ``on_close`` at this close: a loss limit tripping here is a ``limit`` event and a warning,
+        and turns the order into an exit; an account that has tripped one and is flat gets its strategy stopped."""
+        position, strategy_id = change.commit.position, change.strategy.id
+        tripped = bool(position.state[machine.LIMIT])
+        machine.on_close(position.state, job.close, job.close // machine.DAY_MS, close_price, change.config)
+        if not position.state[machine.LIMIT]:
+            return
+        breach = self._breach(change)
+        if not tripped:
+            fields = {"strategy_id": strategy_id, "symbol": position.symbol, "timeframe": job.timeframe}
+            figures = {"value": breach.loss, "threshold": breach.threshold, "equity": breach.equity,
+                       "reference": breach.reference}  # fmt: skip
+            data = {**fields, "t": job.close, "limit": breach.limit.value, "action": "stop", **figures}
+            change.commit.events.append(event("limit", data))
+            log.warning("evaluate: %s; the strategy stops", breach.text, extra={**fields, "close": job.close})
+        if not position.side:
+            limits.stops[strategy_id] = breach
+
+    @staticmethod
+    def _breach(change: _Change) -> LimitBreach:
+        state = change.commit.position.state
+        breach = machine.limit_breach(state, int(state[machine.LIMIT_BAR]), change.config)
+        assert breach is not None, "only asked of an account that tripped a loss limit"
+        return breach
+
+    def _check_entry_limits(
+        self, change: _Change, job: CloseJob, candle: int, open_price: float, limits: _Limits
+    ) -> None:
+        """Block (``_block_entry``) the entry the position's order would open if it breaks a limit only live can
+        check: ``max_orders_per_minute``, the strategy's orders sent in the last 60 s, or ``max_total_exposure``,
+        the value of all its positions with this one. Exits are never blocked."""
+        position, strategy = change.commit.position, change.strategy
+        cap, rate = strategy.limits.max_total_exposure, strategy.limits.max_orders_per_minute
+        if (cap is None and rate is None) or not _enters(position):
+            return
+        trial = position.copy()
+        filled = fill(trial, candle, open_price, change.config)
+        if not filled.opened:  # not placed anyway: the fill reports why
+            return
+        value = float(trial.state[machine.SIZE] * trial.state[machine.ENTRY_PRICE])
+        other_value, other_orders = limits.approved(strategy.id, position.symbol)
+        if rate is not None:
+            since = int(time.time() * 1000) - 60_000
+            sent = self.redis.zcount(keys.recent_orders(strategy.id), since, "+inf") + other_orders
+            if sent >= rate:
+                self._block_entry(change, job, RiskLimit.MAX_ORDERS_PER_MINUTE, {"value": sent, "threshold": rate})
+                return
+        if cap is not None:
+            exposure = self._exposure(change) + other_value + value
+            if exposure > cap:
+                self._block_entry(change, job, RiskLimit.MAX_TOTAL_EXPOSURE, {"value": exposure, "threshold": cap})
+                return
+        limits.entries[(strategy.id, position.symbol)] = (value, len(filled.closed) + 1)
+
+    def _exposure(self, change: _Change) -> float:
+        """The value of the strategy's positions on its other symbols, each marked at its last tick."""
+        position, entry = change.commit.position, change.entry
+        others = [symbol for symbol in entry.symbols if symbol != position.symbol]
+        held = [p for p in self.book.load_many([(position.strategy_id, s, entry.cash) for s in others]) if p.side]
+        if not held:
+            return 0.0
+        prices = self.redis.pipeline(transaction=False)
+        for held_position in held:
+            prices.hget(keys.last_tick(held_position.symbol), "p")
+        return sum(
+            float(p.state[machine.SIZE]) * (float(price) if price is not None else float(p.state[machine.ENTRY_PRICE]))
+            for p, price in zip(held, prices.execute())
+        )
+
+    def _stop_by_limits(self, stops: Mapping[str, LimitBreach]) -> None:
+        """Stop each strategy a loss limit tripped, closing its other positions at their last price."""
+        for strategy_id, breach in stops.items():
+            self.stop(strategy_id, close_positions=True, stopped_by=breach)
 
     def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
         """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
@@ -567,22 +689,28 @@ class LiveEngine:
         )
         return entry
 
-    def stop(self, strategy_id: str, close_positions: bool) -> LiveEntry | None:
+    def stop(self, strategy_id: str, close_positions: bool, stopped_by: LimitBreach | None = None) -> LiveEntry | None:
         """Take a strategy out of the active set, first closing its positions at the last price if asked.
 
         Holding a position, it can only stop with ``close_positions`` (else ``PositionsHeld``): a stopped
         strategy gets no closes and no stop checks, so a position it kept would be left unmanaged. To stop
         trading but keep positions under their stops, halt instead (``tickflow.storage.halt``).
+        ``stopped_by``: the loss limit that stops it; its positions close with exit reason ``limit``, and
+        the limit is recorded with the run (``ActiveSet.stop``).
         """
         entry = self.active.get(strategy_id)
         if entry is not None and close_positions:
             for symbol in entry.symbols:
-                self._close_at_last_price(symbol, [strategy_id])
+                self._close_at_last_price(symbol, [strategy_id], stopped_by)
         elif entry is not None:
             wanted = [(strategy_id, symbol, entry.cash) for symbol in entry.symbols]
             held = [position.symbol for position in self.book.load_many(wanted) if position.side]
             if held:
                 raise PositionsHeld(strategy_id, held)
+        if stopped_by is not None:
+            log.warning("stopped by %s", stopped_by.text, extra={"strategy_id": strategy_id})
+            stopped = {**stopped_by.to_dict(), "stopped_at": int(time.time() * 1000)}
+            return self.active.stop(strategy_id, stopped)
         log.info(
             "stopped%s",
             ", positions closed at the last price" if close_positions else "",
@@ -590,7 +718,9 @@ class LiveEngine:
         )
         return self.active.stop(strategy_id)
 
-    def _close_at_last_price(self, symbol: str, strategy_ids: Sequence[str]) -> None:
+    def _close_at_last_price(
+        self, symbol: str, strategy_ids: Sequence[str], stopped_by: LimitBreach | None = None
+    ) -> None:
         ts, price = self.redis.hmget(keys.last_tick(symbol), ["ts", "p"])
         if ts is None:
             return
@@ -600,6 +730,8 @@ class LiveEngine:
             if position.side == 0:
                 return False
             bar = int(ts) - int(ts) % strategy.period
+            if stopped_by is not None and not position.state[machine.LIMIT]:  # so the exit says ``limit``
+                position.state[machine.LIMIT] = LOSS_LIMIT_CODES[stopped_by.limit]
             position.state[machine.ORDER] = machine.GO_FLAT
             self._closed(change, fill(position, bar, float(price), change.config).closed)
             return True
@@ -685,6 +817,7 @@ class LiveEngine:
         for mode, indexes in by_mode.items():
             for i, fill_ in zip(indexes, submit_all(broker_for(mode, self.redis), [placed[i][1] for i in indexes])):
                 fills[i] = fill_
+        self._note_sent([(change.strategy, order) for change, order in placed])
         for (change, order), fill_ in zip(placed, fills):
             order_data = json.loads(order.to_json())
             change.commit.events.append(event("order", order_data))
@@ -699,6 +832,19 @@ class LiveEngine:
                     },
                 )
             )
+
+    def _note_sent(self, placed: Sequence[tuple[LiveStrategy, OrderRequest]]) -> None:
+        """Remember the orders of strategies with ``max_orders_per_minute`` for a minute (once per client order id)."""
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        for strategy, order in placed:
+            if strategy.limits.max_orders_per_minute is not None:
+                key = keys.recent_orders(strategy.id)
+                pipe.zadd(key, {order.client_order_id: now}, nx=True)
+                pipe.zremrangebyscore(key, "-inf", now - 60_000)
+                pipe.expire(key, 120)
+        if len(pipe):
+            pipe.execute()
 
     def _closed(self, change: _Change, rows: Sequence[np.ndarray]) -> None:
         """Orders and trade records for trades the machine closed."""

@@ -23,7 +23,7 @@ import redis
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.indicators import IndicatorCall, keyed_indicators
 from strategies.position import make_config, risk_offsets
-from strategies.spec import AtrDistance, StrategySpec, validate_spec
+from strategies.spec import AtrDistance, RiskLimits, StrategySpec, validate_spec
 from tickflow.storage import keys
 from tickflow.storage.candle_rows import candles_from_joined
 from tickflow.storage.scripts import lua_script
@@ -43,6 +43,8 @@ class LiveStrategy:
     version: int
     spec: StrategySpec
     params: Mapping[str, float]
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    """Its risk limits live: the spec's, tightened by the operator's (``LiveSettings.limits``)."""
     _configs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -51,9 +53,9 @@ class LiveStrategy:
 
     def config(self, symbol: str) -> np.ndarray:
         """The state machine's settings for trading ``symbol``: the spec's, with that symbol's quantity
-        rules (``make_config``); worked out once per symbol."""
+        rules and the live risk limits (``make_config``); worked out once per symbol."""
         if symbol not in self._configs:
-            self._configs[symbol] = make_config(self.spec, self.params, symbol)
+            self._configs[symbol] = make_config(self.spec, self.params, symbol, self.limits)
         return self._configs[symbol]
 
     @cached_property
@@ -84,9 +86,13 @@ class StrategyCatalog:
     a flushed Redis needs nothing here. An edit reaches running workers within ``refresh_s``.
     """
 
-    def __init__(self, repository: StrategyRepository, refresh_s: float = 1.0) -> None:
+    def __init__(
+        self, repository: StrategyRepository, refresh_s: float = 1.0, limits: RiskLimits | None = None
+    ) -> None:
         self.repository = repository
         self.refresh_s = refresh_s
+        self.limits = limits or RiskLimits()
+        """The operator's limits, applied on top of every strategy's own."""
         self._compiled: dict[str, tuple[float, LiveStrategy]] = {}
 
     def get(self, strategy_id: str) -> LiveStrategy:
@@ -99,7 +105,8 @@ class StrategyCatalog:
             live = cached[1]
         else:
             spec = validate_spec(stored.spec)
-            live = LiveStrategy(stored.id, stored.version, spec, spec.resolved_params())
+            limits = spec.risk.limits.stricter(self.limits)
+            live = LiveStrategy(stored.id, stored.version, spec, spec.resolved_params(), limits)
         self._compiled[strategy_id] = (now, live)
         return live
 
@@ -147,6 +154,8 @@ class Decision:
     enter_short: bool
     exit_short: bool
     offsets: tuple[float, float, float]
+    close: float
+    """The candle's close, which the account is marked at for the loss limits (``on_close``)."""
 
     def to_dict(self) -> dict:
         return {**{rule: getattr(self, rule) for rule in RULES}, "offsets": _json_floats(self.offsets)}
@@ -170,6 +179,7 @@ def decide_many(strategy: LiveStrategy, tails: Mapping[str, Tails]) -> dict[str,
             decisions[symbol] = Decision(
                 *(bool(fired[rule][row]) if rule in fired else False for rule in RULES),
                 offsets=tuple(float(x) for x in offsets[row if len(offsets) > 1 else 0]),
+                close=float(stacked["close"][row, -1]),
             )
     return decisions
 

@@ -142,8 +142,17 @@ class BacktestSchema(TargetOutSchema):
     skipped = fields.Dict(
         metadata={
             "description": "Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, "
-            "below_min_notional, no_equity) and the first few with time, bar, side, price, equity and reason"
+            "below_min_notional, above_max_notional, no_equity) and the first few with time, bar, side, price, "
+            "equity and reason"
         }
+    )
+    stopped_by = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "The loss limit (risk.limits) that stopped the strategy: limit (max_daily_loss or "
+            "max_drawdown), time and bar of the close that tripped it, equity there, reference (the day's starting "
+            "equity or the peak), loss and threshold (fractions); null if none did"
+        },
     )
     timings = fields.Dict()
 

@@ -22,7 +22,7 @@ from app.series import sampled
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
-from tickflow.storage.active import PositionsHeld, PositionsOpen, active_entries
+from tickflow.storage.active import PositionsHeld, PositionsOpen, active_entries, limit_stops
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
@@ -60,6 +60,25 @@ class ActiveStrategySchema(LiveEntrySchema):
 
 class StartedSchema(ActiveStrategySchema):
     active = fields.Boolean(required=True)
+
+
+class LimitStopSchema(Schema):
+    """A strategy a loss limit (``risk.limits``) stopped; kept until it starts again."""
+
+    strategy_id = fields.String(required=True)
+    limit = fields.String(required=True, metadata={"description": "max_daily_loss or max_drawdown"})
+    time = fields.Integer(required=True, metadata={"description": "Open time of the candle whose close tripped it"})
+    bar = fields.Integer(required=True, metadata={"description": "The same, as the engine's bar number"})
+    equity = fields.Float(required=True, metadata={"description": "The account's equity at that close"})
+    reference = fields.Float(
+        required=True,
+        metadata={"description": "What the loss is measured from: the day's starting equity, or the peak"},
+    )
+    loss = fields.Float(
+        allow_none=True, required=True, metadata={"description": "1 - equity / reference; null if reference <= 0"}
+    )
+    threshold = fields.Float(required=True, metadata={"description": "The limit in force (a fraction)"})
+    stopped_at = fields.Integer(required=True, metadata={"description": "When the strategy was stopped (epoch ms)"})
 
 
 class StoppedSchema(Schema):
@@ -279,6 +298,14 @@ class ActiveStrategies(MethodView):
     def get(self):
         """The active set."""
         return [{"strategy_id": sid, **asdict(entry)} for sid, entry in active_entries(redis_client()).items()]
+
+
+@blp.route("/live/limit-stops")
+class LimitStops(MethodView):
+    @blp.response(200, LimitStopSchema(many=True))
+    def get(self):
+        """Strategies a loss limit stopped (their positions closed), oldest first, each until it starts again."""
+        return limit_stops(redis_client())
 
 
 @blp.route("/live/symbols/<symbol>")

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.halt import HaltStateSchema
-from app.api.live import AccountSchema
+from app.api.live import AccountSchema, LimitStopSchema
 from app.status import platform_status
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1/status", description="The platform at a glance")
@@ -75,6 +75,11 @@ class LiveStatusSchema(Schema):
     symbols = fields.List(fields.Nested(SymbolFreshnessSchema), required=True)
     outbox = fields.Integer(required=True, metadata={"description": "Trade records waiting for MongoDB"})
     halt = fields.Nested(HaltStateSchema, allow_none=True, required=True, metadata={"description": "null: trading"})
+    limit_stops = fields.List(
+        fields.Nested(LimitStopSchema),
+        required=True,
+        metadata={"description": "Strategies a loss limit stopped, until they start again (GET /live/limit-stops)"},
+    )
 
 
 class RunningBacktestSchema(Schema):

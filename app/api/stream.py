@@ -123,7 +123,12 @@ class SkippedEventSchema(Schema):
     side = fields.String(metadata={"description": "long or short"})
     price = fields.Float(metadata={"description": "The price it would have filled at"})
     equity = fields.Float(metadata={"description": "The account's equity then"})
-    reason = fields.String(metadata={"description": "size_below_step, below_min_qty, below_min_notional or no_equity"})
+    reason = fields.String(
+        metadata={
+            "description": "size_below_step, below_min_qty, below_min_notional, above_max_notional "
+            "(risk.limits.max_position_notional) or no_equity"
+        }
+    )
 
 
 class MismatchEventSchema(Schema):
@@ -157,13 +162,36 @@ class HaltEventSchema(Schema):
 
 
 class LimitEventSchema(Schema):
+    """An entry the halt or a risk limit blocked, or a loss limit that stops the strategy (``action`` stop)."""
+
     strategy_id = fields.String()
     symbol = fields.String()
     timeframe = fields.String()
-    t = fields.Integer(metadata={"description": "Open time of the candle whose order was blocked (epoch ms)"})
-    limit = fields.String(metadata={"description": "What blocked it: halt, or the name of a risk limit"})
+    t = fields.Integer(
+        metadata={"description": "Open time of the candle whose close left the order, or tripped the loss limit"}
+    )
+    limit = fields.String(
+        metadata={
+            "description": "halt, max_total_exposure or max_orders_per_minute (an entry blocked); "
+            "max_daily_loss or max_drawdown (action stop)"
+        }
+    )
     order = fields.String(metadata={"description": "The blocked order: long or short (an entry)"})
-    action = fields.String(metadata={"description": "cancelled, or flat (a reversal that only exits)"})
+    action = fields.String(
+        metadata={
+            "description": "cancelled, or flat (a reversal that only exits); stop: the position closes at the "
+            "next open and the strategy is stopped"
+        }
+    )
+    value = fields.Float(
+        metadata={
+            "description": "Risk limits: what was measured -- orders sent in the last minute, the strategy's "
+            "exposure with the entry, or the loss (a fraction)"
+        }
+    )
+    threshold = fields.Float(metadata={"description": "Risk limits: the limit in force"})
+    equity = fields.Float(metadata={"description": "stop: the account's equity at that close"})
+    reference = fields.Float(metadata={"description": "stop: the day's starting equity, or the peak"})
 
 
 class StaleEventSchema(Schema):

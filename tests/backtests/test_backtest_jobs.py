@@ -161,6 +161,23 @@ def test_a_run_returns_the_entries_it_skipped_by_reason_with_the_first_few(finis
     assert set(run["skipped"]["first"][0]) == {"time", "bar", "side", "price", "equity", "reason"}
 
 
+def test_a_run_that_trips_its_daily_loss_limit_stops_trading_and_says_where(
+    finished, client, auth_headers, db, redis, candles
+):
+    doc = {**load_example("sma_cross"), "name": "limited", "risk": {"limits": {"max_daily_loss": 0.01}}}
+    strategy = StrategyRepository(db, redis).create(doc)
+
+    run = finished(strategy_id=strategy.id)
+
+    expected = run_backtest(validate_spec(doc), candles)
+    assert expected.stopped_by is not None and expected.stopped_by.bar < len(candles) // 2
+    assert run["stopped_by"] == expected.stopped_by.to_dict() and run["stopped_by"]["limit"] == "max_daily_loss"
+    trades = client.get(f"{URL}/{run['id']}/trades?per_page=1000", headers=auth_headers).json["items"]
+    assert trades == expected.trades.to_dicts() and trades[-1]["exit_reason"] == "limit"
+    assert trades[-1]["exit_bar"] == expected.stopped_by.bar + 1  # the next open; nothing after it
+    assert not run["open_trades"]
+
+
 def test_a_run_sizes_on_the_step_its_symbol_has_in_the_spec(finished, db, redis, candles):
     doc = {**load_example("sma_cross"), "name": "fractional", "sizing": {"step": {SYMBOL: 0.001, "*": 1}}}
     strategy = StrategyRepository(db, redis).create(doc)

@@ -633,3 +633,31 @@ def test_descriptions_and_rules_may_span_lines(doc):
         {**doc, "description": "Line one.\nLine two.", "rules": {**doc["rules"], "enter_long": "close >\n  open"}}
     )
     assert spec.description == "Line one.\nLine two."
+
+
+def test_risk_limits_are_optional_plain_numbers_kept_in_the_normalised_form(doc):
+    limits = {"max_position_notional": 5_000, "max_daily_loss": 0.05, "max_orders_per_minute": 10}
+    spec = validate_spec({**doc, "risk": {"limits": limits}})
+    assert spec.risk.limits.max_daily_loss == 0.05 and spec.risk.limits.max_drawdown is None
+    assert spec.to_dict()["risk"] == {"limits": limits}
+    assert "limits" not in validate_spec(doc).to_dict()["risk"]
+
+
+def test_each_bad_risk_limit_is_reported_at_its_path_with_the_reason(doc):
+    limits = {
+        "max_position_notional": 0,
+        "max_total_exposure": "$cap",
+        "max_daily_loss": 1,
+        "max_drawdown": -0.1,
+        "max_orders_per_minute": 2.5,
+        "max_loss": 0.1,
+    }
+    assert problems({**doc, "risk": {"limits": limits}}) == {
+        "risk.limits.max_position_notional": "must be greater than 0, got 0",
+        "risk.limits.max_total_exposure": "expected a plain number, got '$cap': limits take no $param references",
+        "risk.limits.max_daily_loss": "must be in (0, 1), got 1",
+        "risk.limits.max_drawdown": "must be in (0, 1), got -0.1",
+        "risk.limits.max_orders_per_minute": "must be a whole number, got 2.5",
+        "risk.limits.max_loss": "unknown field 'max_loss'; did you mean 'max_daily_loss'?",
+    }
+    assert problems({**doc, "risk": {"limits": [0.05]}}) == {"risk.limits": "expected an object, got array"}

@@ -115,6 +115,31 @@ def test_the_live_engine_settings_are_checked_the_same_way(monkeypatch):
         prune_idle_s()
 
 
+def test_the_operators_risk_limits_are_unset_by_default_and_checked_like_the_specs(monkeypatch):
+    from strategies.spec import RiskLimits
+    from tickflow.settings import LiveSettings
+
+    assert LiveSettings.from_env().limits == RiskLimits()
+    monkeypatch.setenv("TICKFLOW_RISK_MAX_DAILY_LOSS", "0.05")
+    monkeypatch.setenv("TICKFLOW_RISK_MAX_ORDERS_PER_MINUTE", "20")
+    assert LiveSettings.from_env().limits == RiskLimits(max_daily_loss=0.05, max_orders_per_minute=20)
+    monkeypatch.setenv("TICKFLOW_RISK_MAX_DRAWDOWN", "1")
+    with pytest.raises(SettingsError, match=r"^TICKFLOW_RISK_MAX_DRAWDOWN: 1.0 is not between 0 and 1, both excluded"):
+        LiveSettings.from_env()
+    monkeypatch.setenv("TICKFLOW_RISK_MAX_DRAWDOWN", "")
+    monkeypatch.setenv("TICKFLOW_RISK_MAX_ORDERS_PER_MINUTE", "2.5")
+    with pytest.raises(SettingsError, match=r"^TICKFLOW_RISK_MAX_ORDERS_PER_MINUTE: '2.5' is not a whole number$"):
+        LiveSettings.from_env()
+
+
+def test_the_stricter_of_two_sets_of_limits_takes_each_limit_from_whichever_is_tighter():
+    from strategies.spec import RiskLimits
+
+    spec = RiskLimits(max_daily_loss=0.05, max_drawdown=0.2)
+    operator = RiskLimits(max_daily_loss=0.1, max_total_exposure=50_000)
+    assert spec.stricter(operator) == RiskLimits(max_daily_loss=0.05, max_drawdown=0.2, max_total_exposure=50_000)
+
+
 def test_a_server_is_named_by_host_port_and_path_without_credentials():
     assert server_location("mongodb://tickflow:s3cret@db.internal:27017/prod?tls=true") == "db.internal:27017/prod"
     assert server_location("redis://:p@ss@cache:6379/1") == "cache:6379/1"

@@ -72,3 +72,11 @@ def active_entries(client: redis.Redis, strategy_ids: Iterable[str] | None = Non
     ids = list(strategy_ids)
     raw = client.hmget(keys.live_active(), ids) if ids else []
     return {sid: LiveEntry.from_json(value) for sid, value in zip(ids, raw) if value is not None}
+
+
+def limit_stops(client: redis.Redis) -> list[dict]:
+    """The strategies a loss limit stopped (``keys.limit_stops()``), each until it starts again: its id, the
+    limit, the close that tripped it (``time``, ``bar``), ``equity``, ``reference``, ``loss``, ``threshold``
+    and ``stopped_at`` (epoch ms). What ``GET /api/v1/live/limit-stops`` and ``tickflow status`` show."""
+    stops = [{"strategy_id": sid, **json.loads(raw)} for sid, raw in client.hgetall(keys.limit_stops()).items()]
+    return sorted(stops, key=lambda stop: stop["stopped_at"])

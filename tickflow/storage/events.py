@@ -26,7 +26,8 @@ TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch", "job", "hal
 ``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
 ``job``: a backtest run or a sweep moved on (``tasks.backtests``);
 ``halt``: trading halted or resumed (``tickflow.storage.halt``);
-``limit``: an order a limit or the halt blocked (``limit``: which one);
+``limit``: an order a limit or the halt blocked (``limit``: which one), or a loss limit tripped and stops the
+strategy (``action``: ``stop``);
 ``stale``: a live symbol stopped ticking, or ticks again (``tickflow.storage.liveness``);
 ``quarantine``: ticks kept out of a batch as impossible (``workers.quarantine``)."""
 EVENTS_LENGTH = 10_000

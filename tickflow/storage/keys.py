@@ -123,6 +123,17 @@ def stop_holders() -> str:
     return f"{LIVE}stops"
 
 
+def recent_orders(strategy_id: str) -> str:
+    """Sorted set: client order id -> when it was sent (ms), the strategy's orders of the last minute, for
+    ``risk.limits.max_orders_per_minute``; kept only for strategies with that limit."""
+    return f"{LIVE}recent-orders:{strategy_id}"
+
+
+def limit_stops() -> str:
+    """Hash: strategy id -> JSON of the loss limit that stopped it (``risk.limits``), until it starts again."""
+    return f"{LIVE}limit-stops"
+
+
 def order_claim(client_order_id: str) -> str:
     """Claimed (SET NX) before an order is sent, so a retried or redelivered task never sends it twice."""
     return f"{LIVE}order:{client_order_id}"

@@ -113,6 +113,7 @@ const REASONS: Record<string, string> = {
   take_profit: "take profit",
   trailing_stop: "trailing stop",
   reversal: "reversal",
+  limit: "loss limit",
   open: "open",
   close: "close",
 };

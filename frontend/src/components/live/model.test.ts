@@ -98,6 +98,14 @@ describe("the event feed", () => {
     expect(feedItem("5-0", "candle", {})).toBeNull();
   });
 
+  it("says which loss limit stopped a strategy and by how much", () => {
+    const stop = feedItem("6-0", "limit", {
+      strategy_id: "s1", symbol: "BTCUSDT", timeframe: "1m", t: 11, limit: "max_daily_loss", action: "stop", value: 0.0201, threshold: 0.02, equity: 9799, reference: 10000,
+    });
+    expect(stop).toMatchObject({ kind: "limit", tone: "red", time: 11 });
+    expect(stop?.text).toBe("Stopped by max daily loss on BTCUSDT (2.01% down, limit 2.00%): positions close, the strategy stops");
+  });
+
   it("puts the newest first, drops repeats and keeps a bounded list", () => {
     const item = (id: string) => ({ id, kind: "fill" as const, strategyId: "s1", time: 0, text: id, tone: "green" as const });
     let feed = pushFeed([], item("1"));

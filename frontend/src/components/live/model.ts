@@ -50,15 +50,18 @@ export interface SkippedEvent {
   reason: string;
 }
 
-/** An entry the halt or a risk limit blocked. */
+/** An entry the halt or a risk limit blocked, or a loss limit that stops the strategy (`action` stop). */
 export interface LimitEvent {
   strategy_id: string;
   symbol: string;
   timeframe: string;
   t: number;
   limit: string;
-  order: string;
-  action: "cancelled" | "flat";
+  order?: string;
+  action: "cancelled" | "flat" | "stop";
+  /** Risk limits: what was measured (the loss as a fraction, for a stop) and the limit in force. */
+  value?: number;
+  threshold?: number;
 }
 
 export interface MismatchEvent {
@@ -164,6 +167,7 @@ const SKIP_REASONS: Record<string, string> = {
   below_min_qty: "under the minimum quantity",
   below_min_notional: "under the minimum notional",
   no_equity: "no equity left",
+  above_max_notional: "above the maximum position value",
 };
 
 /** One line of the event feed for a stream event, or null for a type the feed does not show. */
@@ -193,6 +197,14 @@ export function feedItem(id: string, type: string, data: unknown): FeedItem | nu
     }
     case "limit": {
       const limit = data as LimitEvent;
+      const name = limit.limit.replaceAll("_", " ");
+      if (limit.action === "stop") {
+        const loss = `${((limit.value ?? 0) * 100).toFixed(2)}% down, limit ${((limit.threshold ?? 0) * 100).toFixed(2)}%`;
+        return {
+          id, kind: "limit", strategyId: limit.strategy_id, time: limit.t, tone: "red",
+          text: `Stopped by ${name} on ${limit.symbol} (${loss}): positions close, the strategy stops`,
+        };
+      }
       const what = limit.action === "flat" ? "the position is closed instead" : "order cancelled";
       return {
         id, kind: "limit", strategyId: limit.strategy_id, time: limit.t, tone: "red",

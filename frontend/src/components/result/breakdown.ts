@@ -28,6 +28,7 @@ export const EXIT_REASON_LABELS: Record<string, string> = {
   trailing_stop: "Trailing stop",
   reversal: "Reversal",
   end: "Open at the end",
+  limit: "Loss limit",
 };
 
 export function exitReasonLabel(reason: string | undefined): string {

@@ -31,6 +31,7 @@ const MARKER_TEXT: Record<string, string> = {
   trailing_stop: "Trail",
   reversal: "Reverse",
   end: "Open",
+  limit: "Limit",
 };
 
 /** The API's marker columns as the chart's markers: buys below the bar, sells above, named by their reason if ``withText``. */

@@ -17,6 +17,7 @@ export const SKIP_REASONS: Record<string, string> = {
   below_min_qty: "Below the minimum quantity",
   below_min_notional: "Below the minimum order value",
   no_equity: "No equity left",
+  above_max_notional: "Above the maximum position value",
 };
 
 export function OpenTradesCard({ run, quote }: { run: Backtest; quote: string }) {

@@ -27,6 +27,7 @@ const SKIP_REASONS: Record<string, string> = {
   below_min_qty: "under the minimum quantity",
   below_min_notional: "under the minimum notional",
   no_equity: "no equity left",
+  above_max_notional: "above the maximum position value",
 };
 
 function ProgressCard({ sweep, onBacktest, backtesting }: { sweep: Sweep; onBacktest: (params: Record<string, unknown>) => void; backtesting: boolean }) {
