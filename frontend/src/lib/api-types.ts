@@ -1850,6 +1850,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/live/limit-stops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Strategies a loss limit stopped (their positions closed), oldest first, each until it starts again. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LimitStop"][];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/live/symbols/{symbol}": {
         parameters: {
             query?: never;
@@ -2644,6 +2681,25 @@ export interface components {
             by: string | null;
             reason: string | null;
         };
+        LimitStop: {
+            strategy_id: string;
+            /** @description max_daily_loss or max_drawdown */
+            limit: string;
+            /** @description Open time of the candle whose close tripped it */
+            time: number;
+            /** @description The same, as the engine's bar number */
+            bar: number;
+            /** @description The account's equity at that close */
+            equity: number;
+            /** @description What the loss is measured from: the day's starting equity, or the peak */
+            reference: number;
+            /** @description 1 - equity / reference; null if reference <= 0 */
+            loss: number | null;
+            /** @description The limit in force (a fraction) */
+            threshold: number;
+            /** @description When the strategy was stopped (epoch ms) */
+            stopped_at: number;
+        };
         LiveStatus: {
             accounts: components["schemas"]["StatusAccount"][];
             symbols: components["schemas"]["SymbolFreshness"][];
@@ -2651,6 +2707,8 @@ export interface components {
             outbox: number;
             /** @description null: trading */
             halt: components["schemas"]["HaltState"] | (Record<string, never> | null);
+            /** @description Strategies a loss limit stopped, until they start again (GET /live/limit-stops) */
+            limit_stops: components["schemas"]["LimitStop"][];
         };
         RunningBacktest: {
             id: string;
@@ -2952,10 +3010,14 @@ export interface components {
             /** @description Closed trades (GET .../trades) */
             n_trades?: number;
             bars?: number;
-            /** @description Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, below_min_notional, no_equity) and the first few with time, bar, side, price, equity and reason */
+            /** @description Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, below_min_notional, above_max_notional, no_equity) and the first few with time, bar, side, price, equity and reason */
             skipped?: {
                 [key: string]: unknown;
             };
+            /** @description The loss limit (risk.limits) that stopped the strategy: limit (max_daily_loss or max_drawdown), time and bar of the close that tripped it, equity there, reference (the day's starting equity or the peak), loss and threshold (fractions); null if none did */
+            stopped_by?: {
+                [key: string]: unknown;
+            } | null;
             timings?: {
                 [key: string]: unknown;
             };
@@ -3056,10 +3118,14 @@ export interface components {
             };
             /** @description Per year with bars: the return of each calendar month (UTC) and of the year */
             monthly_returns?: components["schemas"]["MonthlyReturns"][];
-            /** @description Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, below_min_notional, no_equity) and the first few with time, bar, side, price, equity and reason */
+            /** @description Entry signals that placed no order: total, by_reason (size_below_step, below_min_qty, below_min_notional, above_max_notional, no_equity) and the first few with time, bar, side, price, equity and reason */
             skipped?: {
                 [key: string]: unknown;
             };
+            /** @description The loss limit (risk.limits) that stopped the strategy: limit (max_daily_loss or max_drawdown), time and bar of the close that tripped it, equity there, reference (the day's starting equity or the peak), loss and threshold (fractions); null if none did */
+            stopped_by?: {
+                [key: string]: unknown;
+            } | null;
             timings?: {
                 [key: string]: unknown;
             };
@@ -3665,7 +3731,7 @@ export interface components {
             price?: number;
             /** @description The account's equity then */
             equity?: number;
-            /** @description size_below_step, below_min_qty, below_min_notional or no_equity */
+            /** @description size_below_step, below_min_qty, below_min_notional, above_max_notional (risk.limits.max_position_notional) or no_equity */
             reason?: string;
         };
         MismatchEvent: {
@@ -3709,14 +3775,22 @@ export interface components {
             strategy_id?: string;
             symbol?: string;
             timeframe?: string;
-            /** @description Open time of the candle whose order was blocked (epoch ms) */
+            /** @description Open time of the candle whose close left the order, or tripped the loss limit */
             t?: number;
-            /** @description What blocked it: halt, or the name of a risk limit */
+            /** @description halt, max_total_exposure or max_orders_per_minute (an entry blocked); max_daily_loss or max_drawdown (action stop) */
             limit?: string;
             /** @description The blocked order: long or short (an entry) */
             order?: string;
-            /** @description cancelled, or flat (a reversal that only exits) */
+            /** @description cancelled, or flat (a reversal that only exits); stop: the position closes at the next open and the strategy is stopped */
             action?: string;
+            /** @description Risk limits: what was measured -- orders sent in the last minute, the strategy's exposure with the entry, or the loss (a fraction) */
+            value?: number;
+            /** @description Risk limits: the limit in force */
+            threshold?: number;
+            /** @description stop: the account's equity at that close */
+            equity?: number;
+            /** @description stop: the day's starting equity, or the peak */
+            reference?: number;
         };
         StaleEvent: {
             symbol?: string;
