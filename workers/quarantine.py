@@ -6,7 +6,8 @@ Two rules, both cheap enough for every tick of every batch (numpy, before the in
   it would close the forming candle and leave every real tick after it counted late, blinding
   the symbol's strategies until real time caught up with it.
 * **Price band**: a price more than ``price_band`` (a fraction) away from the symbol's last
-  applied price, while that price is at most ``price_band_window_s`` old. A real move that large
+  applied price, for a tick at most ``price_band_window_s`` from that price's time (either way:
+  a replay of older data is not judged against today's price). A real move that large
   keeps the symbol's ticks quarantined for one window at most: once the last applied price is
   older than that, the next tick sets the new level.
 
@@ -70,7 +71,7 @@ class Screen:
             if symbol in last:
                 ts, price = last[symbol]
                 mine = batch.symbol_index == index
-                reference[mine & (batch.ts - ts <= self.window_ms)] = price
+                reference[mine & (np.abs(batch.ts - ts) <= self.window_ms)] = price
         with np.errstate(invalid="ignore"):
             off_band = ~future & (np.abs(batch.price / reference - 1.0) > self.band)  # NaN reference: False
         bad = future | off_band

@@ -111,3 +111,10 @@ def test_live_trading_on_ordinary_ticks_quarantines_nothing(engine, db, redis):
     engine.start(strategy_id, "paper", 10_000)
     run_candles(engine, generate_candles(300, "1m", seed=5), 0, 300)
     assert redis.hlen(keys.quarantined_ticks()) == 0 and db.trade_logs.count_documents({}) > 0
+
+
+def test_ticks_from_long_before_the_last_price_are_not_judged_by_it(engine, redis):
+    t0 = now_minute()
+    engine.ingest(batch((t0, 100.0)))
+    engine.ingest(batch((t0 - 86_400_000, 50.0)))  # a day earlier (replayed history): late, not quarantined
+    assert redis.hlen(keys.quarantined_ticks()) == 0 and redis.hget(keys.late_ticks(), SYMBOL) == "1"
