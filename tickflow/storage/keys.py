@@ -188,7 +188,7 @@ def stale_symbols() -> str:
 
 
 def ingested_batch(batch_id: str) -> str:
-    """Marker of a tick batch id already applied (``workers.ingest``), kept a day: a redelivery counts once."""
+    """Marker of a tick batch id already applied (``workers.ingest``), kept an hour: a redelivery counts once."""
     return f"{LIVE}batch:{batch_id}"
 
 
