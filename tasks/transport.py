@@ -35,6 +35,16 @@ class Channel(kombu_redis.Channel):
             shared = self._shared_client = self._create_client()
         yield shared
 
+    def _connparams(self, asynchronous: bool = False) -> dict:
+        if self.connection.client is None:
+            # A worker that loses Redis collects its connection, then closes its channels, and closing one
+            # restores the messages its running tasks hold: kombu would build a pool from the collected
+            # connection and fail with AttributeError, which stops the worker (tests/workers/test_faults.py).
+            # As a connection error it is ignored: the messages stay in Redis's unacked index, and the
+            # restore sweep brings them back after the visibility timeout.
+            raise redis.ConnectionError("the broker connection was closed")
+        return super()._connparams(asynchronous)
+
 
 class Transport(kombu_redis.Transport):
     Channel = Channel

@@ -154,9 +154,13 @@ def test_a_feed_killed_while_publishing_loses_only_what_it_had_not_sent_and_a_ne
 # -- Redis ----------------------------------------------------------------------------------------
 
 BARS = 400
+HOLD_ENV = "TICKFLOW_TEST_HOLD_EXECUTE"
+"""Read by ``tests.workers.held_execute_app`` (not imported here: it shortens the visibility timeout of the app it
+loads, which is this process's too)."""
 OUTAGE_AT = 198
-"""The outage comes with candle 197 forming, while the position opened at 194 is held; the backtest's close of
-197 decides nothing (an empty Redis loses that close with the candle)."""
+"""Candle 198's first tick closes 197, and Redis goes away while that close's ``execute`` runs, the position opened at
+194 held. Neither the close of 197 nor that of 198 (lost with the forming candle when Redis comes back empty) decides
+anything in the backtest."""
 
 
 def app_on(broker_url: str) -> Celery:
@@ -168,16 +172,18 @@ def app_on(broker_url: str) -> Celery:
 
 
 class OwnRedisWorker(CeleryWorker):
-    """A live worker whose broker, result backend and live state are all ``server``."""
+    """A live worker whose broker, result backend and live state are all ``server``; its ``execute`` waits while
+    the file ``hold`` exists (``tests.workers.held_execute_app``)."""
 
-    def __init__(self, log_dir: Path, server: LocalRedis) -> None:
+    def __init__(self, log_dir: Path, server: LocalRedis, hold: Path) -> None:
         self.app = app_on(f"redis://127.0.0.1:{server.port}/1")
         env = {
             "REDIS_URL": server.url,
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{server.port}/1",
             "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{server.port}/2",
+            HOLD_ENV: str(hold),
         }
-        super().__init__(log_dir, "live", LIVE_QUEUES, "tests.workers.live_app", env=env)
+        super().__init__(log_dir, "live", LIVE_QUEUES, "tests.workers.held_execute_app", env=env)
 
     def _answers_ping(self) -> bool:
         if self.process.poll() is not None:
@@ -199,31 +205,37 @@ def own_redis(request, tmp_path: Path) -> Iterator[LocalRedis]:
 
 @pytest.mark.parametrize("own_redis", ["with its data", "empty"], indirect=True)
 def test_a_live_worker_rides_out_redis_going_away_and_trades_on_when_it_is_back(own_redis, db, tmp_path):
-    """Candles replayed in lockstep up to the outage, Redis stopped while the strategy holds a position, started
-    again, the replay carried on: the same worker process trades every candle after it as the backtest does. Empty,
-    the worker rebuilds the strategy's account from MongoDB and warms its candles from ``historical_candles``."""
+    """Candles replayed in lockstep; Redis stopped while a close's ``execute`` runs and the strategy holds a
+    position, started again, the replay carried on: the same worker process trades every later candle as the
+    backtest does. Empty, the worker rebuilds the strategy's account from MongoDB and warms its candles from
+    ``historical_candles``."""
     live = redis_lib.Redis(port=own_redis.port, decode_responses=True)
     engine = LiveEngine(live, db, LiveSettings())
     strategy_id, candles, expected = trading_sma_cross(engine, BARS)
     assert any(trade[0] < int(candles.ts[OUTAGE_AT]) < trade[1] for trade in expected)  # a position is held
-    CandleStore(db).upsert(SYMBOL, TIMEFRAME, candles.slice(0, OUTAGE_AT))  # the history an empty Redis warms up from
+    CandleStore(db).upsert(SYMBOL, TIMEFRAME, candles.slice(0, OUTAGE_AT + 1))  # what an empty Redis warms up from
+    hold = tmp_path / "hold-execute"
 
-    worker = OwnRedisWorker(tmp_path, own_redis)
+    worker = OwnRedisWorker(tmp_path, own_redis, hold)
     send = worker.send_ingest
     try:
         replay(send, live, SYMBOL, TIMEFRAME, candles, stop=OUTAGE_AT)
+        hold.touch()
+        send(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, OUTAGE_AT)))
+        wait_for(Path(f"{hold}.held").exists, 30, "the close's execute to run")
         own_redis.kill()
         wait_for(lambda: "Connection to broker lost" in worker.tail(200), 30, "the worker to notice")
         own_redis.start()
+        hold.unlink()
 
         if own_redis.persistent:
-            replay(send, live, SYMBOL, TIMEFRAME, candles, start=OUTAGE_AT, timeout_s=60)
-        else:  # the forming candle went with Redis: the next one is a first candle again
-            send(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, OUTAGE_AT)))
-            assert wait_candle_open(live, SYMBOL, TIMEFRAME, int(candles.ts[OUTAGE_AT]), 60)
             replay(send, live, SYMBOL, TIMEFRAME, candles, start=OUTAGE_AT + 1, timeout_s=60)
+        else:  # the forming candle went with Redis: the next one is a first candle again
+            send(encode_batch(candle_ticks(SYMBOL, TIMEFRAME, candles, OUTAGE_AT + 1)))
+            assert wait_candle_open(live, SYMBOL, TIMEFRAME, int(candles.ts[OUTAGE_AT + 1]), 60)
+            replay(send, live, SYMBOL, TIMEFRAME, candles, start=OUTAGE_AT + 2, timeout_s=60)
         wait_for(lambda: engine.archive.pending() == 0, 10, "the outbox to empty")
-        assert worker.process.poll() is None  # the same worker all along
+        assert worker.process.poll() is None, worker.tail()  # the same worker all along
     finally:
         worker.kill()
     assert archived_trades(db, strategy_id) == expected
