@@ -38,9 +38,11 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def _quick_redis(url: str) -> redis.Redis:
+def quick_redis(url: str, timeout_s: float = TIMEOUT_S) -> redis.Redis:
+    """A client of its own that gives up within ``timeout_s``, without retrying: a check must answer even when
+    the server does not."""
     return redis.Redis.from_url(
-        url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0),
+        url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, retry=Retry(NoBackoff(), 0),
         decode_responses=True,
     )  # fmt: skip
 
@@ -48,7 +50,7 @@ def _quick_redis(url: str) -> redis.Redis:
 def probe_redis(url: str) -> dict[str, Any]:
     """PING Redis."""
     started = time.perf_counter()
-    client = _quick_redis(url)
+    client = quick_redis(url)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -61,7 +63,7 @@ def probe_redis(url: str) -> dict[str, Any]:
 
 def probe_feed(url: str) -> dict[str, Any]:
     """Whether every symbol live strategies trade is ticking (``tickflow.storage.liveness``); the stale ones."""
-    client = _quick_redis(url)
+    client = quick_redis(url)
     try:
         stale = [row.symbol for row in symbol_freshness(client) if row.stale]
     except redis.RedisError:

@@ -25,6 +25,7 @@ import pymongo.errors
 import redis
 from bson import ObjectId
 
+from app.probes import quick_redis
 from tasks.celery_app import app as celery_app
 from tasks.routing import live_shards, node_queues
 from tickflow.settings import get_settings, server_location
@@ -67,8 +68,8 @@ def platform_status(timeout: float = 1.0) -> dict[str, Any]:
 def _services(problems: list[str]) -> dict[str, dict[str, Any]]:
     settings = get_settings()
     checks: dict[str, tuple[str, Callable[[], object]]] = {
-        "redis": (settings.redis_url, lambda: _quick_redis(settings.redis_url).ping()),
-        "broker": (settings.celery_broker_url, lambda: _quick_redis(settings.celery_broker_url).ping()),
+        "redis": (settings.redis_url, lambda: quick_redis(settings.redis_url, PING_TIMEOUT_S).ping()),
+        "broker": (settings.celery_broker_url, lambda: quick_redis(settings.celery_broker_url, PING_TIMEOUT_S).ping()),
         "mongodb": (settings.mongo_uri, lambda: _quick_mongo(settings.mongo_uri).admin.command("ping")),
     }
     services = {}
@@ -83,13 +84,6 @@ def _services(problems: list[str]) -> dict[str, dict[str, Any]]:
             latency = round((time.perf_counter() - started) * 1000, 2)
             services[name] = {"state": "up", "where": server_location(url), "latency_ms": latency}
     return services
-
-
-def _quick_redis(url: str) -> redis.Redis:
-    """A client that gives up within seconds: status must answer even when a server does not."""
-    return redis.Redis.from_url(
-        url, socket_timeout=PING_TIMEOUT_S, socket_connect_timeout=PING_TIMEOUT_S, decode_responses=True
-    )
 
 
 def _quick_mongo(uri: str) -> pymongo.MongoClient:
@@ -130,7 +124,7 @@ def _queues(consumed: set[str], problems: list[str]) -> dict[str, Any]:
     expected.append(BACKTESTS_QUEUE)
     unsharded = node_queues(0, 1).split(",") if shards > 1 else []
     names = [*expected, *sorted(consumed.difference(expected, unsharded)), *unsharded]
-    pipe = _quick_redis(get_settings().celery_broker_url).pipeline(transaction=False)
+    pipe = quick_redis(get_settings().celery_broker_url, PING_TIMEOUT_S).pipeline(transaction=False)
     for name in names:
         pipe.llen(name)
     rows = []
