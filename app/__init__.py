@@ -10,9 +10,10 @@ from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api
 
-from app import audit_trail, auth, body_limits, docs, errors, security_headers
+from app import audit_trail, auth, body_limits, docs, errors, request_log, security_headers
 from app.api import audit, backtests, candles, halt, health, indicators, live, me, status, strategies, sweeps
 from app.api import stream as stream_docs  # not `stream`: that name is the stream process's module, app.stream
+from app.jsonbody import OrjsonProvider
 from tickflow.logs import configure, log_context
 from tickflow.settings import Settings, get_settings
 from tickflow.storage.schema import ready_db
@@ -30,13 +31,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure("api", settings=settings)  # before Flask's logger exists: it then adds no handler of its own
     app = Flask(__name__, static_folder=None)  # the API serves no files of its own
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
+    app.json = OrjsonProvider(app)
+    app.config.update(  # no SECRET_KEY: the API keeps no sessions, and tokens take it from the settings
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         TICKFLOW_SETTINGS=settings,
         **docs.openapi_config(API_PREFIX),
     )
-    app.before_request(_bind_url_ids)  # first: the other hooks' lines carry the ids too
+    request_log.init_app(app)  # first: its clock counts every other hook
+    app.before_request(_bind_url_ids)  # then: the other hooks' lines carry the ids too
     app.teardown_request(_unbind_url_ids)
     body_limits.init_app(app)
     security_headers.init_app(app)
