@@ -113,4 +113,4 @@ def _warn_of_legacy_tokens(secret_key: str) -> None:
 def init_app(app: Flask) -> None:
     app.before_request(require_token)
     app.teardown_request(_unbind_token)  # registered after the URL ids' hook, so it runs before it
-    _warn_of_legacy_tokens(app.config["SECRET_KEY"])
+    _warn_of_legacy_tokens(app.config["TICKFLOW_SETTINGS"].secret_key)

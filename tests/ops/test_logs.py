@@ -198,9 +198,10 @@ def test_an_api_request_logs_with_the_ids_in_its_url(db, redis, auth_headers, wr
     lines = written(role="api")
     assert app.test_client().get("/api/v1/strategies/abc123/crash", headers=auth_headers).status_code == 500
     log.info("between requests")
-    crashed, between = map(parse_logfmt, lines())
+    crashed, access, between = map(parse_logfmt, lines())
     assert crashed["logger"] == "app" and crashed["level"] == "error" and crashed["strategy_id"] == "abc123"
     assert crashed["proc"] == "api" and crashed["exc"].endswith("RuntimeError: a bug")
+    assert access["logger"] == "app.access" and access["strategy_id"] == "abc123"
     assert "strategy_id" not in between
 
 
