@@ -31,6 +31,11 @@ def strategy_key(strategy_id: str) -> str:
     return f"{PREFIX}strategy:{strategy_id}"
 
 
+def strategy_list_generation() -> str:
+    """A random value replaced on every strategy write: list pages cached under an older one are stale."""
+    return f"{PREFIX}strategies:generation"
+
+
 # -- live engine (workers) ----------------------------------------------------------
 # Live state: every key below is rebuilt from MongoDB (strategies' ``live`` flag and open
 # trades in ``trade_logs``) when Redis comes back empty; see docs/live-engine.md.

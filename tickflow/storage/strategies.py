@@ -16,6 +16,13 @@ Deleting leaves a short-lived tombstone under the deleted version, so that a
 refill racing with the delete cannot bring the strategy back. The periodic
 refresh (``workers.maintenance``) rewrites entries from MongoDB through
 the same script, so it too can never replace a newer entry.
+
+List pages, what dashboards poll most, are kept in each process's memory
+for up to ``LIST_CACHE_S``, under the list generation in Redis: every write
+replaces the generation together with its cache entry, so the next list
+read anywhere goes to MongoDB. A write whose cache update fails (Redis down
+at that moment) leaves pages stale for ``LIST_CACHE_S`` at most; with Redis
+unreachable, lists come from MongoDB.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +44,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from strategies.spec import SpecError, SpecIssue, validate_spec
-from tickflow.storage.keys import strategy_key
+from tickflow.storage.keys import strategy_key, strategy_list_generation
 from tickflow.storage.schema import STRATEGIES, mongo_now
 from tickflow.storage.scripts import lua_script
 
@@ -45,6 +54,10 @@ TOMBSTONE_TTL_MS = 10 * 60 * 1000
 # A merge patch re-reads and retries when another writer got in between.
 PATCH_ATTEMPTS = 3
 SCAN_COUNT = 1000
+# How long a process serves a list page from memory without MongoDB, if no write says otherwise.
+LIST_CACHE_S = 10.0
+_LIST_CACHE_SIZE = 256
+_list_pages: dict[tuple, tuple[float, list[Strategy], int]] = {}
 _INT64 = range(-(2**63), 2**63)
 
 log = logging.getLogger(__name__)
@@ -211,9 +224,32 @@ class StrategyRepository:
         return self._cache(Strategy.from_document(doc))
 
     def list(self, page: int = 1, per_page: int = 20, name_prefix: str | None = None) -> tuple[list[Strategy], int]:
-        """One page of strategies ordered by name, and how many match in all (read from MongoDB)."""
+        """One page of strategies ordered by name, and how many match in all (see the module docstring)."""
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
+        generation = self._list_generation()
+        if generation is None:
+            return self._list_from_mongodb(page, per_page, name_prefix)
+        key = (self._collection.full_name, generation, page, per_page, name_prefix)
+        cached = _list_pages.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1], cached[2]
+        items, total = self._list_from_mongodb(page, per_page, name_prefix)
+        if len(_list_pages) >= _LIST_CACHE_SIZE:
+            _list_pages.clear()  # old generations' pages, mostly: cheaper than tracking which
+        _list_pages[key] = (time.monotonic() + LIST_CACHE_S, items, total)
+        return items, total
+
+    def _list_generation(self) -> str | None:
+        """The list generation, made up here if Redis has none (a new or flushed Redis); None without Redis."""
+        new = uuid.uuid4().hex
+        try:
+            current = self._redis.set(strategy_list_generation(), new, nx=True, get=True)
+        except redis.RedisError:
+            return None
+        return current if current is not None else new
+
+    def _list_from_mongodb(self, page: int, per_page: int, name_prefix: str | None) -> tuple[list[Strategy], int]:
         query: dict[str, Any] = {}
         if name_prefix:
             query["name"] = {"$regex": "^" + re.escape(str(name_prefix))}
@@ -321,7 +357,11 @@ class StrategyRepository:
         """
         key = strategy_key(strategy_id)
         try:
-            return bool(self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms, int(same)]))
+            with self._redis.pipeline(transaction=False) as pipe:
+                self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms, int(same)], client=pipe)
+                pipe.set(strategy_list_generation(), uuid.uuid4().hex)
+                stored, _ = pipe.execute()
+            return bool(stored)
         except redis.RedisError as exc:
             log.error("strategy %s v%s is in MongoDB but the cache write failed: %s", strategy_id, version, exc)
             try:
