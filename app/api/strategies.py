@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import redis
 from bson import ObjectId
-from flask import Response, request, url_for
+from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
@@ -157,6 +157,30 @@ def shown(strategies: list[Strategy]) -> list[dict[str, Any]]:
     return [{**vars(strategy), "live": live.get(strategy.id)} for strategy in strategies]
 
 
+_dumped_without_live: dict[tuple[str, int], dict[str, Any]] = {}
+_DUMPED_KEPT = 4096
+_without_live = StrategySchema(exclude=("live",))
+
+
+def listed(strategies: list[Strategy]) -> list[dict[str, Any]]:
+    """:func:`shown`, already dumped by ``StrategySchema``: what a list page answers.
+
+    A strategy's dump changes only with its version, so each process keeps it by id and version and
+    adds the live state, already in its dumped form, per request. Dumping a page of 20 anew took a
+    quarter of the API's CPU for ``GET /strategies`` (py-spy at 500 req/s, 2026-12-05).
+    """
+    items = []
+    for strategy in shown(strategies):
+        key = (strategy["id"], strategy["version"])
+        dumped = _dumped_without_live.get(key)
+        if dumped is None:
+            if len(_dumped_without_live) >= _DUMPED_KEPT:
+                _dumped_without_live.clear()
+            dumped = _dumped_without_live[key] = _without_live.dump(strategy)
+        items.append({**dumped, "live": strategy["live"]})
+    return items
+
+
 def _stored_live(stored: dict[str, Any]) -> dict[str, Any]:
     started = stored.get("started_at")
     since = int(started.replace(tzinfo=UTC).timestamp() * 1000) if started else 0
@@ -195,7 +219,7 @@ class StrategyCollection(MethodView):
     def get(self, page: int, per_page: int, name: str | None = None):
         """List strategies by name, a page at a time."""
         items, total = strategy_repository().list(page, per_page, name)
-        return page_of(shown(items), page, per_page, total)
+        return jsonify(page_of(listed(items), page, per_page, total))  # a Response: not dumped again
 
     @blp.doc(requestBody=_SPEC_BODY)
     @blp.response(201, StrategySchema, headers={"Location": {"schema": {"type": "string"}}})

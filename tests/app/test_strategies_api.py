@@ -105,6 +105,23 @@ def test_listing_filters_by_a_literal_name_prefix(client, auth_headers):
     assert [s["name"] for s in body["items"]] == ["mean.rev"]
 
 
+def test_a_listed_strategy_is_what_reading_it_answers_live_state_included(client, auth_headers, created):
+    client.post(f"{URL}/{created['id']}/start", json={"mode": "paper", "cash": 2_500}, headers=auth_headers)
+    client.post(URL, json=spec("idle"), headers=auth_headers)
+    listed = client.get(URL, headers=auth_headers).json["items"]
+    assert listed == [client.get(f"{URL}/{item['id']}", headers=auth_headers).json for item in listed]
+
+
+def test_a_list_shows_every_write_at_once_even_when_read_just_before(client, auth_headers, created):
+    assert [s["name"] for s in client.get(URL, headers=auth_headers).json["items"]] == ["mine"]
+    client.patch(f"{URL}/{created['id']}", json={"name": "renamed"}, headers=auth_headers)
+    client.post(URL, json=spec("second"), headers=auth_headers)
+    items = client.get(URL, headers=auth_headers).json["items"]
+    assert [(s["name"], s["version"]) for s in items] == [("renamed", 2), ("second", 1)]
+    client.delete(f"{URL}/{created['id']}", headers=auth_headers)
+    assert [s["name"] for s in client.get(URL, headers=auth_headers).json["items"]] == ["second"]
+
+
 def test_put_replaces_the_spec_and_bumps_the_version(client, auth_headers, created):
     response = client.put(f"{URL}/{created['id']}", json=spec("mine", "rsi_mean_reversion"), headers=auth_headers)
     assert response.status_code == 200

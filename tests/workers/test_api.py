@@ -53,6 +53,7 @@ def test_start_trade_read_and_stop(live_client, auth_headers, db, redis, engine)
     assert live_client.get("/api/v1/trades?status=bogus", headers=auth_headers).status_code == 422
 
     account = live_client.get("/api/v1/live/positions", headers=auth_headers).json[0]
+    assert set(account) == set(live.AccountSchema().fields) and live.AccountSchema().validate(account) == {}
     equity = live_client.get("/api/v1/live/equity", headers=auth_headers).json[0]
     assert equity["equity"] == pytest.approx(account["equity"])
     if account["side"] != "flat":

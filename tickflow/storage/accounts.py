@@ -11,6 +11,10 @@ from tickflow.storage import keys
 from tickflow.storage.active import active_entries
 from tickflow.storage.positions import position_from_fields
 
+# The kernel's own function run as plain Python: one mark needs no machine code, and loading the
+# compiled kernels costs a process about a second and a half on its first call (numba imports SciPy).
+_equity = machine.equity.py_func
+
 
 def accounts(client: redis.Redis) -> list[dict[str, Any]]:
     """One row per active strategy and symbol: position, unrealised PnL, balance and equity at the last price.
@@ -44,6 +48,6 @@ def accounts(client: redis.Redis) -> list[dict[str, Any]]:
             "unrealised_pnl": side * float(state[machine.SIZE]) * (price - float(state[machine.ENTRY_PRICE]))
             if side else 0.0,
             "balance": float(state[machine.BALANCE]),
-            "equity": float(machine.equity(state, price)),
+            "equity": float(_equity(state, price)),
         })  # fmt: skip
     return rows
