@@ -25,8 +25,8 @@ its two pool processes, beat, the feed, redis-server, mongod and this process), 
 rate (its own rate lines). The run is "warm" after the first ``--warm-up`` fraction of it
 (default 20 %: 6 of 30 minutes); growth is from the first sample after that to the last. At the
 warm point and at the end it also measures every TickFlow key's memory by kind (``MEMORY
-USAGE``), to tell growth that stops by itself -- keys that expire (batch ids and signals after a
-day, order claims after 30 days) and streams not yet at their cap -- from growth that would not.
+USAGE``), to tell growth that stops by itself -- keys that expire (batch ids after an hour, signals
+after a day, order claims after 2 days) and streams not yet at their cap -- from growth that would not.
 Ticks applied: the batch ids ingest recorded (``tf:live:batch:*``) times the feed's mean ticks per
 batch, once the feed has stopped and the queue drained. Prints a line per sample, then the
 figures, then a final JSON line. Not part of ``make bench``: run it by hand.
@@ -61,7 +61,7 @@ LOGS = ROOT / "var/bench"
 QUEUES = ("ingest", "strategy", "orders")
 MB = 1024 * 1024
 EXPIRING = ("tf:live:batch", "tf:live:signal", "tf:live:order")
-"""Kinds of key written with a TTL (a day, a day, 30 days): they grow until their first keys expire."""
+"""Kinds of key written with a TTL (an hour, a day, 2 days): they grow until their first keys expire."""
 CAPPED = ("tf:live:path", "tf:live:events")
 """Streams capped at 10,000 entries (per symbol, and in all): they grow until full."""
 

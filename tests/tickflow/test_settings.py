@@ -3,7 +3,15 @@ import re
 
 import pytest
 
-from tickflow.settings import DEFAULT_MONGO_URI, DEFAULT_REDIS_URL, Settings, SettingsError, env_number, server_location
+from tickflow.settings import (
+    DEFAULT_MONGO_URI,
+    DEFAULT_REDIS_URL,
+    LiveSettings,
+    Settings,
+    SettingsError,
+    env_number,
+    server_location,
+)
 
 
 def test_with_no_environment_the_defaults_point_at_the_local_services():
@@ -113,6 +121,14 @@ def test_the_live_engine_settings_are_checked_the_same_way(monkeypatch):
     monkeypatch.setenv(IDLE_ENV, "a week")
     with pytest.raises(SettingsError, match=rf"^{IDLE_ENV}: 'a week' is not a number$"):
         prune_idle_s()
+
+
+@pytest.mark.parametrize("stale_candles", [0.5, 1.0, 2.5])
+def test_order_claims_outlive_the_latest_a_close_of_the_longest_timeframe_is_still_traded(stale_candles):
+    from strategies.candles import TIMEFRAME_MS
+
+    claim_ms = LiveSettings(stale_candles=stale_candles).order_claim_days * 86_400_000
+    assert claim_ms >= stale_candles * max(TIMEFRAME_MS.values()) + 86_400_000
 
 
 def test_the_operators_risk_limits_are_unset_by_default_and_checked_like_the_specs(monkeypatch):
