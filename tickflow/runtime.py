@@ -1,4 +1,4 @@
-"""Process-wide tuning for the long-running, latency-sensitive processes (live workers, the feed)."""
+"""Process-wide tuning for the long-running, latency-sensitive processes (live workers, the feed, the API, the stream)."""
 
 from __future__ import annotations
 
