@@ -1,4 +1,4 @@
-"""Process-wide tuning for the long-running, latency-sensitive processes (live workers, the feed, the API, the stream)."""
+"""Process-wide tuning for the long-running, latency-sensitive processes (live workers, feed, API, stream)."""
 
 from __future__ import annotations
 
