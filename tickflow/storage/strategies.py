@@ -359,8 +359,9 @@ class StrategyRepository:
         try:
             with self._redis.pipeline(transaction=False) as pipe:
                 self._set_if_newer(keys=[key], args=[version, doc_json, ttl_ms, int(same)], client=pipe)
-                pipe.set(strategy_list_generation(), uuid.uuid4().hex)
-                stored, _ = pipe.execute()
+                if not same:  # a write, not a refill from MongoDB: list pages read before it are stale
+                    pipe.set(strategy_list_generation(), uuid.uuid4().hex)
+                stored = pipe.execute()[0]
             return bool(stored)
         except redis.RedisError as exc:
             log.error("strategy %s v%s is in MongoDB but the cache write failed: %s", strategy_id, version, exc)
