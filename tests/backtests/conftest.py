@@ -26,7 +26,7 @@ import pytest
 
 from strategies.examples import load_example
 from tests.backtests.stage_delay import STAGE_DELAY_ENV
-from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.celery_workers import CeleryWorker, discard_broker_messages, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import Strategy, StrategyRepository
 from tickflow.synthetic import generate_candles
@@ -55,6 +55,7 @@ def worker(services, tmp_path_factory) -> Iterator[CeleryWorker]:
     shared = new_backtest_worker(tmp_path_factory.mktemp("workers"))
     yield shared
     shared.kill()  # idle by then; a warm shutdown would only take longer
+    discard_broker_messages()
 
 
 @pytest.fixture

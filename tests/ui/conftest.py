@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cli.localservices import ProcfileProcess, free_port
 from tests.backtests.conftest import new_backtest_worker
-from tests.celery_workers import CeleryWorker
+from tests.celery_workers import CeleryWorker, discard_broker_messages
 from tests.conftest import ROOT
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers.conftest import live_broker, new_live_worker  # noqa: F401  (live_broker: a fixture)
@@ -93,6 +93,7 @@ def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
     finally:
         for worker in workers:
             worker.kill()
+        discard_broker_messages()
         for process in reversed(started):
             process.stop()
 

@@ -21,7 +21,7 @@ from strategies.candles import Candles
 from strategies.examples import load_example
 from strategies.spec import validate_spec
 from tasks.celery_app import app as celery_app
-from tests.celery_workers import CeleryWorker, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.celery_workers import CeleryWorker, discard_broker_messages, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
 from tests.workers.replay import backtest_trades
 from tickflow.settings import LiveSettings, get_settings
 from tickflow.storage.strategies import StrategyRepository
@@ -60,6 +60,7 @@ def live_worker(live_broker, tmp_path_factory) -> Iterator[CeleryWorker]:
     worker = new_live_worker(tmp_path_factory.mktemp("live-workers"))
     yield worker
     worker.kill()
+    discard_broker_messages()
 
 
 @pytest.fixture
