@@ -169,6 +169,7 @@ class Soak:
         self.processes: dict[str, object] = {}
         self.samples: list[Sample] = []
         self.kinds: dict[str, dict[str, tuple[int, int, int]]] = {}
+        self.memory_stats: dict[str, dict[str, int]] = {}
         self.feed_lines = 0
         self.feed_rates: list[tuple[float, float, float]] = []
         self.totals: dict[str, float] = {}
@@ -301,6 +302,22 @@ class Soak:
         measure()
         return {kind: tuple(values) for kind, values in sorted(found.items())}
 
+    def redis_memory_stats(self) -> dict[str, int]:
+        """Redis's own account of ``used_memory`` (``MEMORY STATS``), flattened: ``db.0.overhead.hashtable.main``,
+        ``clients.normal``, ``dataset.bytes``... It holds what no key's ``MEMORY USAGE`` does: the key
+        tables, client buffers, script caches."""
+        flat: dict[str, int] = {}
+
+        def walk(prefix: str, value: object) -> None:
+            if isinstance(value, dict):
+                for name, inner in value.items():
+                    walk(f"{prefix}{name}.", inner)
+            elif isinstance(value, int):
+                flat[prefix.rstrip(".")] = value
+
+        walk("", self.redis.memory_stats())
+        return flat
+
     # -- the run
 
     def run(self) -> None:
@@ -318,6 +335,7 @@ class Soak:
                 self.warm = len(self.samples)
                 self.sample()
                 self.kinds["warm"] = self.kinds_of_keys()
+                self.memory_stats["warm"] = self.redis_memory_stats()
                 self.warm_batches = self.kinds["warm"].get("tf:live:batch", (0, 0, 0))[0]
                 self._prune_once()
                 next_at = elapsed + self.args.sample_s
@@ -327,6 +345,7 @@ class Soak:
             time.sleep(0.5)
         self.sample()
         self.kinds["end"] = self.kinds_of_keys()
+        self.memory_stats["end"] = self.redis_memory_stats()
         self.end_batches = self.kinds["end"].get("tf:live:batch", (0, 0, 0))[0]
 
     def _prune_once(self) -> None:
@@ -463,6 +482,12 @@ class Soak:
                 projected[kind] = round(steady / MB)
                 note = f"; at this pace {steady / MB:,.0f} MB once the first expire ({ttl / 86_400:.0f} d TTL)"
             report(f"  {kind}", f"{n0:,} -> {n1:,} keys, {b0 / MB:.2f} -> {b1 / MB:.2f} MB{note}")
+        stats0, stats1 = self.memory_stats["warm"], self.memory_stats["end"]
+        for name in sorted(set(stats0) & set(stats1)):
+            if name.endswith(("bytes", "allocated", "main", "expires", "normal", "caches", "count")) and (
+                abs(stats1[name] - stats0[name]) >= 64 * 1024 or name.endswith("count")
+            ):
+                report(f"  MEMORY STATS {name}", f"{stats0[name]:,} -> {stats1[name]:,}")
         rest0, rest1 = warm.redis_used - bounded["warm"], end.redis_used - bounded["end"]
         rest_growth = 100 * (rest1 - rest0) / rest0
         report(

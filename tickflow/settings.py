@@ -21,6 +21,7 @@ from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 from redis.connection import parse_url as redis_parse_url
 
+from strategies.candles import TIMEFRAME_MS
 from strategies.spec_parts import RiskLimits
 from tickflow.storage.events import EVENTS_LENGTH
 
@@ -35,6 +36,9 @@ DEV_SECRET_KEY = "dev-only-secret-change-me"
 EXAMPLE_SECRET = "change-me-to-a-long-random-string"
 """The placeholder ``.env.example`` shows for SECRET_KEY and FLOWER_PASSWORD: never a real secret."""
 N = TypeVar("N", int, float)
+
+CLOSE_RETENTION_MARGIN_S = 600
+"""What a close's signal keys and order claims outlive the last moment a task may act on it by, besides a period."""
 
 
 class SettingsError(RuntimeError):
@@ -329,13 +333,19 @@ class LiveSettings:
     limits: RiskLimits = field(default_factory=RiskLimits)
     """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""
 
+    def close_retention_s(self, period_ms: int) -> int:
+        """How long the keys of one close's work live (its signal keys and order claims), for a timeframe
+        of ``period_ms``: every task drops a close once it is ``stale_candles`` periods old, so nothing
+        can act on it after that; the keys outlive it by a period and ``CLOSE_RETENTION_MARGIN_S`` (clocks,
+        restored messages). ``1m``: 12 minutes; ``1d``: 2 days and 10 minutes. Kept longer they only hold
+        memory: a day of signals and claims at 100 pairs on ``1m`` was projected at ~110 MB of Redis."""
+        return math.ceil((math.ceil(self.stale_candles) + 1) * period_ms / 1000) + CLOSE_RETENTION_MARGIN_S
+
     @property
-    def order_claim_days(self) -> int:
-        """How long an order claim (the protection against a second send) is kept: a day longer than
-        the latest a close's work is still traded (``stale_candles`` periods of the longest timeframe,
-        ``1d``). No redelivery or retry can bring an order back after that, and claims kept longer only
-        hold memory: at 50 orders a minute, 30 days of them took ~820 MB of Redis."""
-        return math.ceil(self.stale_candles) + 1
+    def fill_retention_s(self) -> int:
+        """How long the paper broker keeps a fill: as long as the longest-lived order claim (``1d``'s), since
+        a claimed order may be sent again and its fill is what makes that harmless."""
+        return self.close_retention_s(max(TIMEFRAME_MS.values()))
 
     def working_set_bars(self, warmup_bars: int) -> int:
         """Closed candles kept for a strategy whose rules need ``warmup_bars``: ``warmup_multiple`` times its

@@ -79,10 +79,6 @@ log = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 20
 """A commit loses only to another writer of the same position; that many losses in a row is a bug."""
-SIGNAL_TTL_S = 86_400
-"""How long a close's signal key is kept: ``execute`` needs it only until it runs (it cancels the order of
-a signal gone by then); the rest is a day of per-close decisions to inspect. Keys, not a hash, so that each
-expires alone: at 1,000 pairs on 1m they are ~1.4 million a day, ~0.7 GB of Redis (~500 bytes each)."""
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
 
 
@@ -169,7 +165,7 @@ class LiveEngine:
         self.book = PositionBook(client, settings.events_length)
         self.catalog = StrategyCatalog(StrategyRepository(db, client), limits=settings.limits)
         self.active = ActiveSet(client, db, settings)
-        self.claims = OrderClaims(client, settings.order_claim_days)
+        self.claims = OrderClaims(client)
         self.trade_logs = TradeLogRepository(db)
         self.archive = Outbox(client, keys.trade_outbox(), self.trade_logs.upsert, "trade_logs")
         self.equity = EquityRecorder(client, self.book, EquityHistoryRepository(db))
@@ -371,7 +367,9 @@ class LiveEngine:
                     **decision.to_dict(),
                 }
             )
-            change.commit.extras.append((keys.signal(strategy.id, leg.symbol, job.close), signal, SIGNAL_TTL_S))
+            # Kept until no task can act on this close (``execute`` cancels the order of a signal gone by then).
+            retention = self.settings.close_retention_s(strategy.period)
+            change.commit.extras.append((keys.signal(strategy.id, leg.symbol, job.close), signal, retention))
             signals[f"{strategy.id}:{leg.symbol}"] = signal
             if order_pending(position):
                 change.commit.events.append(("signal", signal))
@@ -805,7 +803,10 @@ class LiveEngine:
         placed = [(change, order) for change in changes for order in change.orders]
         if not placed:
             return
-        claimed = self.claims.claim_many([order for _, order in placed])
+        claimed = self.claims.claim_many(
+            [order for _, order in placed],
+            [self.settings.close_retention_s(change.strategy.period) for change, _ in placed],
+        )
         fills: list = [None] * len(placed)
         by_mode: dict[str, list[int]] = {}
         for i, (change, order) in enumerate(placed):

@@ -266,7 +266,7 @@ def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
     * a stopped strategy's latest signal and indicator values, once older than ``idle_s``;
     * a flat account (position hash) of a strategy MongoDB no longer has, if it is not active;
     * a fill of the paper broker whose order claim has expired and whose time is older than the
-      claims' lifetime (``LiveSettings.order_claim_days``): only a claimed order can be sent again.
+      longest claim's lifetime (``LiveSettings.fill_retention_s``): only a claimed order can be sent again.
 
     Never touched: the active set, open positions, positions of existing strategies (their
     balance carries over when restarted), the outbox, the paper broker's net positions, the stop
@@ -296,7 +296,7 @@ def prune_live_keys(engine: LiveEngine, db: Database, idle_s: float) -> Pruned:
     fields = sum(_run(client, PRUNE_FIELDS, [([keys.live_active(), key], [idle_ms]) for key in dashboards]))
     active = engine.active.all()
     orphans = _orphan_accounts(client, db, [p for p in positions if not p.side and p.strategy_id not in active])
-    fills = _expired_fills(client, engine.settings.order_claim_days * 86_400_000)
+    fills = _expired_fills(client, engine.settings.fill_retention_s * 1000)
     result = Pruned(
         idle,
         [f"{symbol} {tf}" for symbol, tf in unused],

@@ -62,21 +62,24 @@ def fill_from_json(raw: str) -> Fill:
 
 
 class OrderClaims:
-    """SET NX per client order id: who may send an order."""
+    """SET NX per client order id: who may send an order.
 
-    def __init__(self, client: redis.Redis, ttl_days: int) -> None:
+    A claim lives ``ttl_s`` seconds (``LiveSettings.close_retention_s`` of the order's timeframe): past
+    the last moment any task may act on the order's close, so no retry finds it gone and sends again.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self.ttl_s = ttl_days * 86_400
 
-    def claim(self, order: OrderRequest) -> bool:
+    def claim(self, order: OrderRequest, ttl_s: int) -> bool:
         """True for the one caller that may send ``order``; False when it was claimed before."""
-        return bool(self.redis.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=self.ttl_s))
+        return self.claim_many([order], [ttl_s])[0]
 
-    def claim_many(self, orders: Sequence[OrderRequest]) -> list[bool]:
-        """``claim`` for many orders in one round trip."""
+    def claim_many(self, orders: Sequence[OrderRequest], ttls_s: Sequence[int]) -> list[bool]:
+        """``claim`` for many orders (each with its claim's lifetime) in one round trip."""
         if not orders:
             return []
         pipe = self.redis.pipeline(transaction=False)
-        for order in orders:
-            pipe.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=self.ttl_s)
+        for order, ttl_s in zip(orders, ttls_s, strict=True):
+            pipe.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=ttl_s)
         return [bool(done) for done in pipe.execute()]

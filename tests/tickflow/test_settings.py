@@ -124,11 +124,16 @@ def test_the_live_engine_settings_are_checked_the_same_way(monkeypatch):
 
 
 @pytest.mark.parametrize("stale_candles", [0.5, 1.0, 2.5])
-def test_order_claims_outlive_the_latest_a_close_of_the_longest_timeframe_is_still_traded(stale_candles):
+def test_a_closes_signals_and_claims_outlive_the_last_moment_any_task_acts_on_it(stale_candles):
+    """Every task drops a close ``stale_candles`` periods after it was seen; its keys live a period and
+    ten minutes longer, and the paper broker's fills as long as the longest of them."""
     from strategies.candles import TIMEFRAME_MS
 
-    claim_ms = LiveSettings(stale_candles=stale_candles).order_claim_days * 86_400_000
-    assert claim_ms >= stale_candles * max(TIMEFRAME_MS.values()) + 86_400_000
+    settings = LiveSettings(stale_candles=stale_candles)
+    for period_ms in TIMEFRAME_MS.values():
+        assert settings.close_retention_s(period_ms) * 1000 >= (stale_candles + 1) * period_ms + 600_000
+    assert LiveSettings().close_retention_s(TIMEFRAME_MS["1m"]) == 12 * 60
+    assert settings.fill_retention_s == max(settings.close_retention_s(p) for p in TIMEFRAME_MS.values())
 
 
 def test_the_operators_risk_limits_are_unset_by_default_and_checked_like_the_specs(monkeypatch):

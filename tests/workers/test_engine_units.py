@@ -109,9 +109,9 @@ def test_an_order_is_claimed_once_and_the_paper_broker_dedupes(redis):
     order = OrderRequest(
         client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02, T0, "entry"
     )
-    claims = OrderClaims(redis, 1)
-    assert claims.claim(order) is True
-    assert claims.claim(order) is False
+    claims = OrderClaims(redis)
+    assert claims.claim(order, 60) is True
+    assert claims.claim(order, 60) is False
     broker = PaperBroker(redis)
     first = broker.submit(order)
     again = broker.submit(OrderRequest(**{**order.__dict__, "price": 99.0}))

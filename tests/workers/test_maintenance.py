@@ -426,11 +426,11 @@ def paper_order(strategy_id: str, candle_open_ms: int, action: str = "open") -> 
 
 
 def test_paper_fills_go_once_their_order_claims_have_expired_and_they_are_older_than_a_claim_lives(engine, db, redis):
-    broker, claims = PaperBroker(redis), OrderClaims(redis, engine.settings.order_claim_days)
+    broker, claims = PaperBroker(redis), OrderClaims(redis)
     now = int(time.time() * 1000) // MINUTE * MINUTE
     expired, claimed, recent = paper_order("s1", T0), paper_order("s1", T0 + MINUTE), paper_order("s1", now)
     for order in (expired, claimed, recent):
-        assert claims.claim(order)
+        assert claims.claim(order, engine.settings.fill_retention_s)
         broker.submit(order)
     redis.delete(keys.order_claim(expired.client_order_id), keys.order_claim(recent.client_order_id))  # expired
     assert broker.positions([("s1", SYMBOL)]) == [3.0]
@@ -445,7 +445,7 @@ def test_paper_fills_go_once_their_order_claims_have_expired_and_they_are_older_
 def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
     """Each fill is judged inside the script that drops it, and a new fill's claim is set before it
     is stored, so an order filled while prune works through old fills keeps its fill."""
-    broker, claims = PaperBroker(redis), OrderClaims(redis, engine.settings.order_claim_days)
+    broker, claims = PaperBroker(redis), OrderClaims(redis)
     old = [paper_order("old", T0 + i * MINUTE) for i in range(3_000)]
     broker.submit_many(old)  # unclaimed: their claims expired long ago
     stop = threading.Event()
@@ -460,7 +460,7 @@ def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
     try:
         new = [paper_order("new", T0 + i * MINUTE) for i in range(600)]  # as old by market time
         for i in range(0, len(new), 20):  # as execute does: claim, then fill
-            claims.claim_many(new[i : i + 20])
+            claims.claim_many(new[i : i + 20], [60] * 20)
             broker.submit_many(new[i : i + 20])
     finally:
         stop.set()
@@ -478,9 +478,9 @@ def test_signal_keys_and_order_claims_expire_by_themselves(engine, redis):
     order = OrderRequest(
         client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 1.0, 1.0, 0.0, T0, "entry"
     )
-    OrderClaims(redis, engine.settings.order_claim_days).claim(order)
+    OrderClaims(redis).claim(order, 720)
     assert 0 < redis.ttl(signal) <= 7 * 86_400
-    assert 0 < redis.ttl(keys.order_claim(order.client_order_id)) <= 30 * 86_400
+    assert 0 < redis.ttl(keys.order_claim(order.client_order_id)) <= 720
 
 
 # -- the tasks on a worker -----------------------------------------------------------------------------------
