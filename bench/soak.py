@@ -11,7 +11,8 @@ each as the Procfile runs it with its log under ``var/bench/soak-<name>.log``:
 * ``worker-live`` (``-Q ingest,strategy,orders -c 2 -P prefork``, log level INFO);
 * ``beat``, with a schedule file of its own, so the outbox drain, reconciliation, liveness and
   cache refresh run as in production (the hourly prune would first run after an hour, so the
-  bench sends it once itself, at the end of the warm-up);
+  bench sends it once itself, halfway through the warm-up: what its first run allocates in a pool
+  process is then part of the warm state, as it is an hour into a real run);
 * ``feed``: ``tickflow feed --source simulated`` over the 100 symbols at ``--rate`` ticks/s
   (batches of at most 500 ticks, sealed every 20 ms: its defaults).
 
@@ -25,11 +26,12 @@ its two pool processes, beat, the feed, redis-server, mongod and this process), 
 rate (its own rate lines). The run is "warm" after the first ``--warm-up`` fraction of it
 (default 20 %: 6 of 30 minutes); growth is from the first sample after that to the last. At the
 warm point and at the end it also measures every TickFlow key's memory by kind (``MEMORY
-USAGE``), to tell growth that stops by itself -- keys that expire (batch ids after an hour, signals
-after a day, order claims after 2 days) and streams not yet at their cap -- from growth that would not.
-Ticks applied: the batch ids ingest recorded (``tf:live:batch:*``) times the feed's mean ticks per
-batch, once the feed has stopped and the queue drained. Prints a line per sample, then the
-figures, then a final JSON line. Not part of ``make bench``: run it by hand.
+USAGE``, and Redis's ``MEMORY STATS``), to tell growth that stops by itself -- keys that expire (a
+close's signals and order claims after 12 minutes on ``1m``, batch id bitmaps a day after their last
+batch) and streams not yet at their cap -- from growth that would not. Ticks applied: the batch ids
+ingest recorded (bits set in ``tf:live:batches:*``) times the feed's mean ticks per batch, once
+the feed has stopped and the queue drained. Prints a line per sample, then the figures, then a
+final JSON line. Not part of ``make bench``: run it by hand.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ STRATEGIES = 10
 LOGS = ROOT / "var/bench"
 QUEUES = ("ingest", "strategy", "orders")
 MB = 1024 * 1024
-EXPIRING = ("tf:live:batch", "tf:live:signal", "tf:live:order")
-"""Kinds of key written with a TTL (an hour, a day, 2 days): they grow until their first keys expire."""
+EXPIRING = ("tf:live:batches", "tf:live:signal", "tf:live:order")
+"""Kinds of key written with a TTL: they grow until their first keys expire."""
 CAPPED = ("tf:live:path", "tf:live:events")
 """Streams capped at 10,000 entries (per symbol, and in all): they grow until full."""
 
@@ -302,6 +304,13 @@ class Soak:
         measure()
         return {kind: tuple(values) for kind, values in sorted(found.items())}
 
+    def batches_marked(self) -> int:
+        """Batch ids ingest has marked applied: the bits set in every feed run's marker bitmaps."""
+        from tickflow.storage import keys
+
+        markers = list(self.redis.scan_iter(match=keys.ingested_batches("*", "*"), count=1000))
+        return sum(self.redis.bitcount(marker) for marker in markers)
+
     def redis_memory_stats(self) -> dict[str, int]:
         """Redis's own account of ``used_memory`` (``MEMORY STATS``), flattened: ``db.0.overhead.hashtable.main``,
         ``clients.normal``, ``dataset.bytes``... It holds what no key's ``MEMORY USAGE`` does: the key
@@ -325,19 +334,21 @@ class Soak:
         warm_s = total_s * self.args.warm_up
         self.sample()
         next_at = self.args.sample_s
-        warm_done = False
+        warm_done = pruned = False
         while (elapsed := time.monotonic() - self.started) < total_s:
             for name in ("worker-live", "beat", "feed"):
                 if self.processes[name].process.poll() is not None:
                     raise SystemExit(f"{name} exited:\n{self.processes[name].tail()}")
+            if not pruned and elapsed >= warm_s / 2:
+                pruned = True
+                self._prune_once()
             if not warm_done and elapsed >= warm_s:
                 warm_done = True
                 self.warm = len(self.samples)
                 self.sample()
                 self.kinds["warm"] = self.kinds_of_keys()
                 self.memory_stats["warm"] = self.redis_memory_stats()
-                self.warm_batches = self.kinds["warm"].get("tf:live:batch", (0, 0, 0))[0]
-                self._prune_once()
+                self.warm_batches = self.batches_marked()
                 next_at = elapsed + self.args.sample_s
             elif elapsed >= next_at:
                 self.sample()
@@ -346,7 +357,7 @@ class Soak:
         self.sample()
         self.kinds["end"] = self.kinds_of_keys()
         self.memory_stats["end"] = self.redis_memory_stats()
-        self.end_batches = self.kinds["end"].get("tf:live:batch", (0, 0, 0))[0]
+        self.end_batches = self.batches_marked()
 
     def _prune_once(self) -> None:
         from tasks.beat import QUEUE
@@ -368,7 +379,7 @@ class Soak:
             time.sleep(0.2)
         self.drained_s = time.monotonic() - feed_stopped
         self._feed_rate()  # its last line: the totals
-        self.applied_batches = sum(1 for _ in self.redis.scan_iter(match=keys.ingested_batch("*"), count=1000))
+        self.applied_batches = self.batches_marked()
         now = int(time.time() * 1000)
         marks = self.redis.mget([keys.candle_processed(symbol, "1m") for symbol in SYMBOLS])
         reconcile = self.redis.hgetall(keys.reconcile_status())

@@ -49,7 +49,7 @@ from tickflow.storage import keys
 from tickflow.storage.events import publish
 from tickflow.storage.scripts import lua_script
 from workers.quarantine import Quarantined, Screen
-from workers.ticks import TickBatch
+from workers.ticks import TickBatch, batch_marker
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,10 @@ DASHBOARD_TIMEFRAME = "1m"
 """Always kept for every symbol: the dashboard's candles and the price path's granularity."""
 
 INGEST = lua_script("workers", "ingest")
-BATCH_ID_TTL_S = 3_600
-"""How long a batch id is remembered: far longer than a redelivery (the 30 s visibility timeout) or a feed's resend
-after a broker hiccup, and short enough to stay small: ~47 batches/s at 10,000 ticks/s is ~15 MB of ids an hour
-(bench/soak.py, 2026-12-05), where a day would be ~350 MB."""
+BATCH_ID_TTL_S = 86_400
+"""How long applied batch ids are remembered after a source's last batch: far longer than a redelivery (the
+30 s visibility timeout) or a feed's resend. A bit per batch makes a day cheap: ~47 batches/s at 10,000 ticks/s
+is ~0.5 MB a day, where a key per id took ~15 MB an hour (bench/soak.py, 2026-12-05)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class Ingestor:
         segments = {tf: _segments(sym, ts, price, qty, TIMEFRAME_MS[tf]) if len(sym) else {} for tf in used}
         symbol_ends = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True]) if len(sym) else []
 
-        batch_key = keys.ingested_batch(batch.batch_id or "")
+        batch_key, batch_bit = batch_marker(batch.batch_id) if batch.batch_id is not None else ("", 0)
         key_list = [keys.late_ticks(), keys.live_events(), batch_key, keys.quarantined_ticks()]
         symbols = []
         for end in symbol_ends:
@@ -150,6 +150,7 @@ class Ingestor:
             "path_len": self.path_length,
             "events_len": self.events_length,
             "batch_ttl": BATCH_ID_TTL_S if batch.batch_id is not None else 0,
+            "batch_bit": batch_bit,
             "quarantined": counts,
         }
         reply = self._script(keys=key_list, args=[json.dumps(argument)])

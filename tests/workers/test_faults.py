@@ -47,7 +47,7 @@ from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
 from workers.engine import LiveEngine
 from workers.progress import wait_candle_open
-from workers.ticks import decode_batch, encode_batch
+from workers.ticks import batch_marker, decode_batch, encode_batch
 
 # -- the feed -------------------------------------------------------------------------------------
 
@@ -124,8 +124,8 @@ def test_a_feed_killed_while_publishing_loses_only_what_it_had_not_sent_and_a_ne
 
     worker = CeleryWorker(tmp_path, "live", LIVE_QUEUES, "tests.workers.live_app", concurrency=1)
     try:
-        markers = [keys.ingested_batch(batch["id"]) for batch in batches]
-        wait_for(lambda: redis.exists(*markers) == len(batches), 30, "every batch to be ingested")
+        markers = [batch_marker(batch["id"]) for batch in batches]
+        wait_for(lambda: all(redis.getbit(*marker) for marker in markers), 30, "every batch to be ingested")
     finally:
         worker.kill()
 

@@ -19,7 +19,7 @@ from tests.workers.conftest import SYMBOL, create_strategy, send_ingest, spec_do
 from tests.workers.replay import run_candles
 from tickflow.storage import keys
 from tickflow.synthetic import generate_candles
-from workers.ticks import BadBatch, decode_batch, encode_batch
+from workers.ticks import BadBatch, batch_marker, decode_batch, encode_batch
 
 MINUTE = 60_000
 
@@ -95,15 +95,20 @@ def test_a_batch_redelivered_to_the_workers_counts_once(live_worker, redis, db):
 
 
 def test_batch_ids_are_checked_and_each_shard_of_a_split_batch_gets_its_own():
+    """``{source}-{number}``, ``.{shard}`` for a split batch's parts: each marked by its own bit."""
     with pytest.raises(BadBatch, match="bad batch id"):
         decode_batch({"id": "x" * 65, "s": [], "t": [], "p": [], "q": []})
     with pytest.raises(BadBatch, match="bad batch id"):
         decode_batch({"id": 7, "s": [], "t": [], "p": [], "q": []})
+    with pytest.raises(BadBatch, match=r"bad batch id 'feed-x': '\{source\}-\{number\}'"):
+        decode_batch({"id": "feed-x", "s": [], "t": [], "p": [], "q": []})
     assert decode_batch(batch((1, 1.0), batch_id="a.b:c-1")).batch_id == "a.b:c-1"
 
     payload = encode_batch([Tick(f"S{i}USDT", 1, 1.0, 1.0) for i in range(20)], "b-9")
     parts = split_batch(payload, 4)
     assert len(parts) > 1 and sorted(part["id"] for part in parts.values()) == [f"b-9.{s}" for s in sorted(parts)]
+    markers = {batch_marker(part["id"]) for part in parts.values()} | {batch_marker("b-9"), batch_marker("b-65545")}
+    assert len(markers) == len(parts) + 2 and batch_marker("b-65545") == (keys.ingested_batches("b", 1), 9)
 
 
 def test_live_trading_on_ordinary_ticks_quarantines_nothing(engine, db, redis):

@@ -192,9 +192,10 @@ def stale_symbols() -> str:
     return f"{LIVE}stale"
 
 
-def ingested_batch(batch_id: str) -> str:
-    """Marker of a tick batch id already applied (``workers.ingest``), kept an hour: a redelivery counts once."""
-    return f"{LIVE}batch:{batch_id}"
+def ingested_batches(source: str, block: int) -> str:
+    """Bitmap of the tick batches of one feed run (``source``) already applied, a bit per batch number within
+    ``block`` (``workers.ticks.batch_marker``); kept a day after its last batch: a redelivery counts once."""
+    return f"{LIVE}batches:{source}:{block}"
 
 
 def quarantined_ticks() -> str:

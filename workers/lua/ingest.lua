@@ -1,14 +1,17 @@
--- KEYS: late hash, events stream, the batch id's marker, quarantine counts hash, then per symbol:
+-- KEYS: late hash, events stream, the batch id's marker bitmap, quarantine counts hash, then per symbol:
 -- last tick, path stream, and per timeframe: forming candle, closed candles. ARGV[1]: JSON
 -- {"symbols": [{"name", "tick": [ts, p, q], "tfs": [{"tf", "cap", "path", "segs": [[t, ot, o, h, l,
--- ct, c, v, n], ...]}]}], "path_len", "events_len", "batch_ttl" (0: the batch has no id),
+-- ct, c, v, n], ...]}]}], "path_len", "events_len", "batch_ttl" (0: the batch has no id), "batch_bit",
 -- "quarantined": {symbol: ticks}}. Prices travel as strings so no digit is lost in Lua (Python's repr of
 -- a finite float: a valid JSON number, which is how candle events carry them).
 -- Returns a flat list: late tick count, then (symbol, timeframe, closed open time, next open time) per close;
 -- {-1} when the batch's id was applied before (nothing is done).
 local batch = cjson.decode(ARGV[1])
-if batch.batch_ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', batch.batch_ttl) then
-  return {-1}
+if batch.batch_ttl > 0 then
+  if redis.call('SETBIT', KEYS[3], batch.batch_bit, 1) == 1 then
+    return {-1}
+  end
+  redis.call('EXPIRE', KEYS[3], batch.batch_ttl)
 end
 for name, count in pairs(batch.quarantined) do
   redis.call('HINCRBY', KEYS[4], name, count)
