@@ -75,6 +75,10 @@ class LocalVenue:
         order, or instead of booking it with ``"before_booking": True``."""
         return self._control("faults", {"faults": list(faults)})
 
+    def reset(self) -> dict:
+        """Forget every symbol, balance, order, fault, skew and limit: a fresh venue, same process and keys."""
+        return self._control("reset", {})
+
     def state(self) -> dict:
         """Orders (with fills), trades, balances as ``[free, locked]``, requests per endpoint, faults not yet used."""
         return self._control("state")

@@ -10,7 +10,8 @@ Under ``/_venue/`` (loopback only, unsigned) a test or the sandbox sets the mark
 injects faults: symbols with their filters, price and depth; balances; candles; the clock's
 skew; the weight limit; and what the next order placements do after they are booked (answer
 late, drop the connection, answer an error such as 503 or -1007), or instead of being booked.
-``GET /_venue/state`` shows the orders, trades, balances and how many requests each endpoint got.
+``POST /_venue/reset`` starts it afresh; ``GET /_venue/state`` shows the orders, trades,
+balances and how many requests each endpoint got.
 """
 
 from __future__ import annotations
@@ -52,8 +53,12 @@ class Venue:
 
     def __init__(self, api_key: str, api_secret: str) -> None:
         self.lock = threading.Lock()
-        self.book = Book()
         self.api_key, self.api_secret = api_key, api_secret
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh venue: no symbols, balances, orders, faults, skew or spent weight."""
+        self.book = Book()
         self.skew_ms = 0
         self.weight_limit = 6000
         self.retry_after_s = 0
@@ -98,6 +103,8 @@ class Venue:
 
     def control(self, path: str, body: dict) -> dict:
         """A ``/_venue/`` request: set the market up, inject faults, or read the state."""
+        if path == "/_venue/reset":
+            self.reset()
         book = self.book
         if path == "/_venue/symbol":
             book.set_symbol(body)
@@ -113,7 +120,7 @@ class Venue:
             self.retry_after_s = int(body.get("retry_after_s", self.retry_after_s))
         elif path == "/_venue/faults":
             self.faults.extend(body["faults"])
-        elif path != "/_venue/state":
+        elif path not in ("/_venue/state", "/_venue/reset"):
             raise KeyError(path)
         return {
             "orders": [{**o.result(), "fills": o.fills} for o in book.orders],

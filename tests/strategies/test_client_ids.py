@@ -84,5 +84,5 @@ def test_two_symbols_sharing_a_code_are_found_before_any_id_is_made():
     )
     with pytest.raises(ClientIdError, match="share the client id code"):
         client_ids.distinct_symbol_codes(clash)
-    with pytest.raises(ClientIdError, match="matches .* and "):
+    with pytest.raises(ClientIdError, match=r"matches .* and "):
         decode(encode(STRATEGY, clash[0], CANDLE, "open"), clash)
