@@ -303,6 +303,83 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+# -- the exchange live orders go to (docs/exchanges.md) --------------------------------------------
+
+EXCHANGES = ("binance",)
+"""The ccxt ids TickFlow trades on: each needs its REST URLs mapped and its error codes classified."""
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    """Where live orders go and with which keys. Neither key appears in a repr or a message."""
+
+    exchange: str = "binance"
+    """ccxt's id of the venue."""
+    url: str = ""
+    """The venue's REST base (``http://127.0.0.1:9000``: a local venue or a self-hosted gateway); empty: ccxt's own."""
+    api_key: str = field(default="", repr=False)
+    api_secret: str = field(default="", repr=False)
+    env: str = "testnet"
+    """``testnet`` (the venue's sandbox, unless ``url`` says otherwise) or ``live`` (real money)."""
+    timeout_s: float = 10.0
+    """How long one request may take before its outcome is unknown and must be looked up."""
+    recv_window_ms: int = 5000
+    """How old a signed request may arrive and still be executed; after it, the venue refuses it (-1021)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ExchangeSettings:
+        """The exchange settings; ``live`` needs TICKFLOW_ENV=production and TICKFLOW_ALLOW_REAL_TRADING=1."""
+        env = os.environ if env is None else env
+        exchange = _choice(env, "TICKFLOW_EXCHANGE", "binance", EXCHANGES)
+        trading = _choice(env, "TICKFLOW_EXCHANGE_ENV", "testnet", ("testnet", "live"))
+        if trading == "live" and (
+            env.get("TICKFLOW_ENV") != "production" or env.get("TICKFLOW_ALLOW_REAL_TRADING") != "1"
+        ):
+            raise SettingsError(
+                "TICKFLOW_EXCHANGE_ENV: 'live' trades real money and needs TICKFLOW_ENV=production "
+                "and TICKFLOW_ALLOW_REAL_TRADING=1 (or use 'testnet')"
+            )
+        return cls(
+            exchange=exchange,
+            url=_exchange_url(env.get("TICKFLOW_EXCHANGE_URL", "")),
+            api_key=env.get("TICKFLOW_EXCHANGE_API_KEY", ""),
+            api_secret=_exchange_secret(env),
+            env=trading,
+            timeout_s=env_number(env, "TICKFLOW_EXCHANGE_TIMEOUT_S", cls.timeout_s, float, 0.1, 60.0),
+            recv_window_ms=env_number(env, "TICKFLOW_EXCHANGE_RECV_WINDOW_MS", cls.recv_window_ms, int, 100, 60_000),
+        )
+
+
+def _exchange_url(raw: str) -> str:
+    """An http(s) base URL without query, so a typo fails at start-up rather than on the first order."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or parts.password:
+        raise SettingsError(
+            f"TICKFLOW_EXCHANGE_URL: {_redacted(raw)!r} is not an http(s) URL without credentials or query"
+        )
+    return raw.rstrip("/")
+
+
+def _exchange_secret(env: Mapping[str, str]) -> str:
+    """The API secret from TICKFLOW_EXCHANGE_API_SECRET or the file TICKFLOW_EXCHANGE_API_SECRET_FILE names
+    (a Docker or Kubernetes secret); never both, and a file that cannot be read says so without its content."""
+    secret, path = env.get("TICKFLOW_EXCHANGE_API_SECRET", ""), env.get("TICKFLOW_EXCHANGE_API_SECRET_FILE", "")
+    if secret and path:
+        raise SettingsError("TICKFLOW_EXCHANGE_API_SECRET and TICKFLOW_EXCHANGE_API_SECRET_FILE: set one, not both")
+    if not path:
+        return secret
+    try:
+        with open(path, encoding="utf-8") as file:
+            secret = file.read().strip()
+    except OSError as exc:
+        raise SettingsError(f"TICKFLOW_EXCHANGE_API_SECRET_FILE: cannot read {path}: {exc.strerror}") from None
+    if not secret:
+        raise SettingsError(f"TICKFLOW_EXCHANGE_API_SECRET_FILE: {path} is empty")
+    return secret
+
+
 # -- the live engine's tuning --------------------------------------------------------------------
 # Each has a sensible default, so nothing needs configuring to run. The workers use them, and the
 # API where it must size a window as the engine does (a strategy chart's warm-up).

@@ -1,0 +1,87 @@
+"""One order's round trip to a venue through ccxt: the exchange broker against the local Binance-speaking venue.
+
+    .venv/bin/python bench/venue.py [--orders 500]
+
+Starts ``cli.venue.server`` on a free port, points an ``ExchangeBroker`` at it (as
+TICKFLOW_EXCHANGE_URL would) and times, one after the other: ``submit`` of a MARKET order
+that fills (signing, HTTP, the venue's matching, parsing the FULL answer) and ``lookup`` by
+client order id (order, then its trades). This is the "plus one HTTP round trip" in issue 14's
+close -> exchange-ack target; it prints one line per figure, then a JSON line for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
+
+from cli.venue import LocalVenue  # noqa: E402
+from strategies.client_ids import encode  # noqa: E402
+from strategies.domain import OrderSide  # noqa: E402
+from tickflow.settings import ExchangeSettings  # noqa: E402
+from workers.exchange import ExchangeBroker, OutcomeKind  # noqa: E402
+from workers.orders import OrderRequest  # noqa: E402
+
+STRATEGY = "65f1c2a9e4b0d3f7a1c2e3d4"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=500)
+    args = parser.parse_args()
+    log = ROOT / "var" / "bench" / "venue.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    venue = LocalVenue.start(log, "benchKey", "benchSecret")
+    try:
+        venue.symbol(
+            "BTCUSDT", "BTC", "USDT", price=60_000, depth=1_000_000, max_qty=1_000_000, market_max_qty=1_000_000
+        )
+        venue.balance(USDT=10**12, BTC=0)
+        venue.limits(weight=10**9)  # a lookup weighs 24 (order 4, trades 20): Binance's 6,000 a minute is 250 of them
+        broker = ExchangeBroker(ExchangeSettings(url=venue.url, api_key="benchKey", api_secret="benchSecret"))
+        broker.rules("BTCUSDT")  # exchangeInfo once per process, as a worker loads it
+        submits, lookups = [], []
+        for i in range(args.orders):
+            candle = 1_717_200_000_000 + i * 60_000
+            order = OrderRequest(
+                encode(STRATEGY, "BTCUSDT", candle, "open"),
+                STRATEGY,
+                "BTCUSDT",
+                OrderSide.BUY,
+                0.001,
+                60_000.0,
+                0.0,
+                candle,
+                "open",
+            )
+            started = time.perf_counter()
+            outcome = broker.submit(order)
+            submits.append(time.perf_counter() - started)
+            assert outcome.kind is OutcomeKind.FILLED, outcome
+            started = time.perf_counter()
+            broker.lookup(order.client_order_id, "BTCUSDT")
+            lookups.append(time.perf_counter() - started)
+    finally:
+        venue.stop()
+    figures = {"orders": args.orders, "submit": percentiles(submits), "lookup": percentiles(lookups)}
+    print(f"submit (MARKET, FULL answer)  p50 {figures['submit']['p50_ms']} ms  p99 {figures['submit']['p99_ms']} ms")
+    print(f"lookup (order + its trades)   p50 {figures['lookup']['p50_ms']} ms  p99 {figures['lookup']['p99_ms']} ms")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

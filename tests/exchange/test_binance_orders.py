@@ -1,0 +1,177 @@
+"""Orders through ccxt against the local Binance-speaking venue: what the venue did is what the broker reports.
+
+Every test runs the real ``cli.venue.server`` process over HTTP; nothing of ccxt or the network is
+replaced. ``venue.state()`` is the venue's own record: how many orders it booked and how many
+placements it received, so "sent once" and "sent nothing" are read from the venue itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import ccxt
+import pytest
+
+from strategies.client_ids import encode
+from strategies.domain import OrderSide
+from tests.exchange.conftest import API_SECRET, exchange_settings
+from workers.exchange import ExchangeBroker, OutcomeKind
+from workers.orders import OrderRequest
+
+STRATEGY = "65f1c2a9e4b0d3f7a1c2e3d4"
+CANDLE = 1_717_200_000_000
+
+
+def market(size: float, side: OrderSide = OrderSide.BUY, action: str = "open", candle: int = CANDLE, **changes):
+    values = {
+        "client_order_id": encode(STRATEGY, "BTCUSDT", candle, action),
+        "strategy_id": STRATEGY,
+        "symbol": "BTCUSDT",
+        "side": side,
+        "size": size,
+        "price": 60_000.0,
+        "commission": 0.0,
+        "ts": candle,
+        "reason": action,
+        **changes,
+    }
+    return OrderRequest(**values)
+
+
+def placements(venue) -> int:
+    return venue.state()["requests"].get("POST /api/v3/order", 0)
+
+
+def test_a_market_buy_fills_and_holds_the_quantity_net_of_the_fee_taken_in_base(venue, broker):
+    outcome = broker.submit(market(0.01))
+    assert outcome.kind is OutcomeKind.FILLED
+    assert (outcome.gross, outcome.average_price) == (0.01, 60_000.0)
+    assert outcome.executed == pytest.approx(0.00999)  # the 0.1 % fee came out of the BTC received
+    assert outcome.fees == (("BTC", pytest.approx(0.00001)),)
+    assert outcome.commission == pytest.approx(0.6)
+    assert outcome.fill(CANDLE).size == outcome.executed
+    assert venue.state()["balances"]["BTC"][0] == "1.00999000"
+    sold = broker.submit(market(outcome.executed, OrderSide.SELL, "signal", CANDLE + 60_000))
+    assert sold.kind is OutcomeKind.FILLED and sold.executed == pytest.approx(0.00999)
+    assert sold.fees == (("USDT", pytest.approx(0.5994)),)  # a sell pays in the quote it receives
+    assert venue.state()["balances"]["BTC"][0] == "1.00000000"
+
+
+def test_a_market_order_beyond_the_depth_fills_partly_then_expires_with_what_it_executed(venue, broker):
+    venue.symbol("BTCUSDT", "BTC", "USDT", asks=[[60_000, 0.003], [60_010, 0.002]])
+    outcome = broker.submit(market(0.01))
+    assert (outcome.kind, outcome.venue_status) == (OutcomeKind.PARTIAL, "EXPIRED")
+    assert outcome.gross == pytest.approx(0.005) and outcome.executed == pytest.approx(0.004995)
+    assert outcome.average_price == pytest.approx((0.003 * 60_000 + 0.002 * 60_010) / 0.005)
+    assert len(outcome.trade_ids) == 2
+    looked_up = broker.lookup(outcome.client_order_id, "BTCUSDT")
+    assert (looked_up.kind, looked_up.executed, looked_up.fees) == (outcome.kind, outcome.executed, outcome.fees)
+
+
+def test_a_filled_orders_client_id_is_accepted_again_by_the_venue_so_only_the_claim_prevents_a_second_trade(
+    venue, broker
+):
+    first, again = broker.submit(market(0.01)), broker.submit(market(0.01))
+    assert first.kind is again.kind is OutcomeKind.FILLED
+    assert first.venue_order_id != again.venue_order_id
+    assert len(venue.state()["orders"]) == 2
+
+
+def test_an_open_orders_id_is_a_duplicate_and_the_broker_reports_that_order_instead(venue, broker):
+    options = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+    client = ccxt.binance({"apiKey": broker.settings.api_key, "secret": API_SECRET, "options": options})
+    client.urls["api"] = {**client.urls["api"], "public": f"{venue.url}/api/v3", "private": f"{venue.url}/api/v3"}
+    order = market(0.01)
+    client.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000, {"newClientOrderId": order.client_order_id})
+    outcome = broker.submit(order)
+    assert (outcome.kind, outcome.venue_status, outcome.executed) == (OutcomeKind.PENDING, "NEW", 0.0)
+    assert len(venue.state()["orders"]) == 1
+
+
+def test_a_size_is_rounded_down_to_the_step_and_one_below_the_filters_is_refused_without_sending(venue, broker):
+    assert broker.submit(market(0.0123456789)).requested == 0.01234
+    sent = placements(venue)
+    for size, filter_name in ((0.000001, "LOT_SIZE"), (0.00005, "NOTIONAL"), (500.0, "LOT_SIZE")):
+        outcome = broker.submit(market(size))
+        assert outcome.kind is OutcomeKind.NOT_SENT and outcome.final
+        assert outcome.reason.startswith(filter_name)
+    assert placements(venue) == sent
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        (lambda venue: venue.balance(USDT=10), -2010),  # insufficient balance
+        (
+            lambda venue: venue.symbol("BTCUSDT", "BTC", "USDT", price=100, depth=1),
+            -1013,
+        ),  # NOTIONAL at the venue's price
+        (lambda venue: venue.clock(-30_000), -1021),  # our request looks 30 s old to the venue
+    ],
+)
+def test_venue_rejections_are_final_and_carry_binances_code(venue, broker, setup, code):
+    setup(venue)
+    outcome = broker.submit(market(0.01))
+    assert (outcome.kind, outcome.code, outcome.final) == (OutcomeKind.REJECTED, code, True)
+    assert outcome.reason and outcome.executed == 0
+    assert venue.state()["orders"] == []
+
+
+def test_an_id_outside_the_venues_alphabet_is_rejected_with_minus_1100(venue, broker):
+    outcome = broker.submit(market(0.01, client_order_id=f"{STRATEGY}-BTCUSDT-{CANDLE}-open"))  # today's 51 characters
+    assert (outcome.kind, outcome.code) == (OutcomeKind.REJECTED, -1100)
+
+
+def test_a_wrong_key_or_secret_is_refused_by_the_venue(venue):
+    wrong_key = ExchangeBroker(exchange_settings(venue, api_key="someoneElsesKey"))
+    assert wrong_key.submit(market(0.01)).code == -2015
+    wrong_secret = ExchangeBroker(exchange_settings(venue, api_secret="notTheSecret"))
+    assert wrong_secret.submit(market(0.01)).code == -1022
+    assert venue.state()["orders"] == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"action": "drop"},
+        {"action": "error", "status": 503},
+        {"action": "error", "status": 408, "code": -1007, "msg": "Timeout waiting for response from backend server."},
+        {"action": "delay", "seconds": 3},
+    ],
+    ids=["connection dropped", "503", "-1007", "answer after the timeout"],
+)
+def test_an_order_booked_without_a_usable_answer_is_unknown_and_settled_by_lookup_never_by_sending_again(
+    venue, broker, fault
+):
+    venue.faults(fault)
+    sent_at = int(time.time() * 1000)
+    outcome = broker.submit(market(0.01))
+    assert outcome.kind is OutcomeKind.UNKNOWN and not outcome.final
+    settled = broker.resolve(outcome, "BTCUSDT", sent_at)
+    assert settled.kind is OutcomeKind.FILLED and settled.executed == pytest.approx(0.00999)
+    assert settled.fees == (("BTC", pytest.approx(0.00001)),)
+    assert placements(venue) == 1 and len(venue.state()["orders"]) == 1
+
+
+def test_an_order_the_venue_never_booked_is_not_sent_only_once_no_request_can_still_arrive(venue, broker):
+    venue.faults({"action": "error", "status": 503, "before_booking": True})
+    sent_at = int(time.time() * 1000)
+    outcome = broker.submit(market(0.01))
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert broker.resolve(outcome, "BTCUSDT", sent_at).kind is OutcomeKind.UNKNOWN  # a late copy could still land
+    horizon = broker.settings.recv_window_ms + broker.settings.timeout_s * 1000
+    assert broker.resolve(outcome, "BTCUSDT", sent_at - int(horizon) - 1).kind is OutcomeKind.NOT_SENT
+    assert placements(venue) == 1 and venue.state()["orders"] == []
+
+
+def test_a_rate_limited_order_is_not_sent_and_carries_the_venues_retry_after(venue, broker):
+    broker.submit(market(0.01))
+    assert broker.used_weight is not None and broker.used_weight > 0
+    venue.limits(retry_after_s=7)
+    outcome = broker.submit(market(0.01, action="signal"))
+    assert (outcome.kind, outcome.code, outcome.retry_after_s) == (OutcomeKind.NOT_SENT, -1003, 7.0)
+    assert len(venue.state()["orders"]) == 1
+
+
+def test_free_balances_are_the_venues(venue, broker):
+    assert broker.free_balances() == {"BTC": 1.0, "USDT": 100_000.0}

@@ -1,0 +1,373 @@
+"""Orders on a real venue through ccxt (Binance spot first), reported as what happened.
+
+A venue does not behave like the paper broker, and this module is built on how it does
+(issue 14; Binance's spot API documentation):
+
+* an error is not a failure: a timeout, a dropped connection, HTTP 5xx or -1007 leave the
+  order's fate unknown (Binance: "execution status unknown"). The outcome is ``UNKNOWN`` and
+  only a lookup by client order id settles it; this module never sends an order again;
+* a client order id is unique only among *open* orders: a filled MARKET order's id is accepted
+  and trades again, so "look it up, else send" is only safe once the venue has answered
+  "unknown order" *and* more than ``recvWindow`` plus the request timeout has passed since the
+  send (an older request is refused by the venue): ``resolve`` says ``NOT_SENT`` only then;
+* a MARKET order may end ``EXPIRED`` after a partial fill, and the fee is taken from the asset
+  received: ``executed`` is what the account really gained or gave (net of a base-asset fee);
+* rejections are classified by Binance's code, which is stable, not by ccxt's exception class
+  (ccxt maps some filter failures to ``BadRequest``): the status, code and message come from
+  the HTTP answer itself, recorded by a response hook on the client's ``requests`` session;
+* quantities are rounded down to the venue's step and checked against its filters before
+  anything is sent: a local refusal is ``NOT_SENT`` and the venue sees nothing.
+
+One ``ExchangeBroker`` (one ccxt client, synchronous) per worker process. The keys live only
+in the ccxt client: no repr, log line or outcome carries them, and ccxt's debug log (which
+prints request headers, the API key among them) is held at INFO whatever ``LOG_LEVEL`` says.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+
+import ccxt
+import requests
+
+from strategies.domain import Fill, OrderSide
+from tickflow.settings import ExchangeSettings
+from workers.orders import OrderRequest
+
+log = logging.getLogger(__name__)
+logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").level))
+
+UNKNOWN_CODES = frozenset({-1006, -1007})
+"""Binance's "execution status unknown" codes: the order may be on the book."""
+DUPLICATE = "Duplicate order sent."
+"""-2010's message when an *open* order already has this client id: the order exists, look it up."""
+TERMINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
+
+
+class OutcomeKind(StrEnum):
+    FILLED = "filled"
+    PARTIAL = "partial"
+    """Ended (``EXPIRED``, ``CANCELED``) with less than was asked, possibly nothing."""
+    REJECTED = "rejected"
+    """Refused by the venue, with its code: final, never retried."""
+    NOT_SENT = "not_sent"
+    """The venue has not got it: refused locally (filters), rate limited, or known to be safely absent."""
+    PENDING = "pending"
+    """On the venue's book, not done yet."""
+    UNKNOWN = "unknown"
+    """May or may not be on the venue: look it up by client id (``resolve``), never send it again."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one order, as the venue reports it."""
+
+    kind: OutcomeKind
+    client_order_id: str
+    side: OrderSide
+    requested: float = 0.0
+    """The quantity sent, after rounding to the venue's step."""
+    executed: float = 0.0
+    """Base units the account gained (buy, net of a base-asset fee) or gave (sell): what a position holds."""
+    gross: float = 0.0
+    """Base units traded (``executedQty``)."""
+    average_price: float = 0.0
+    quote: float = 0.0
+    """Quote units traded (``cummulativeQuoteQty``)."""
+    fees: tuple[tuple[str, float], ...] = ()
+    """(asset, amount) per fee asset, as the venue charged them."""
+    commission: float = 0.0
+    """The fees in quote units (a base-asset fee at its trade's price; other assets are in ``fees`` only)."""
+    code: int | None = None
+    """Binance's error code of a rejection (or of the answer that left the outcome unknown)."""
+    reason: str = ""
+    venue_order_id: str = ""
+    venue_status: str = ""
+    trade_ids: tuple[int, ...] = ()
+    retry_after_s: float | None = None
+    """Set when the venue rate-limited the request (429/418): no request may go before this many seconds."""
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more will happen to this order on the venue."""
+        return self.kind in (OutcomeKind.FILLED, OutcomeKind.PARTIAL, OutcomeKind.REJECTED, OutcomeKind.NOT_SENT)
+
+    def fill(self, ts: int) -> Fill | None:
+        """The engine's ``Fill`` for what was executed at the candle ``ts``; None when nothing was."""
+        if self.executed <= 0:
+            return None
+        return Fill(ts, self.side, self.executed, self.average_price, self.commission)
+
+
+@dataclass(frozen=True)
+class VenueRules:
+    """A symbol's filters as the venue publishes them (``exchangeInfo``), in exact decimals."""
+
+    base: str
+    quote: str
+    step: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    market_step: Decimal
+    market_min_qty: Decimal
+    market_max_qty: Decimal
+    min_notional: Decimal
+    max_notional: Decimal | None
+    trading: bool
+
+    @classmethod
+    def of(cls, info: dict) -> VenueRules:
+        filters = {f["filterType"]: f for f in info.get("filters", [])}
+        lot, market = filters.get("LOT_SIZE", {}), filters.get("MARKET_LOT_SIZE", {})
+        notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {}
+        apply_min = notional.get("applyMinToMarket", notional.get("applyToMarket", True))
+        return cls(
+            base=info["baseAsset"],
+            quote=info["quoteAsset"],
+            step=Decimal(lot.get("stepSize", "0")),
+            min_qty=Decimal(lot.get("minQty", "0")),
+            max_qty=Decimal(lot.get("maxQty", "0")) or Decimal("Infinity"),
+            market_step=Decimal(market.get("stepSize", "0")),
+            market_min_qty=Decimal(market.get("minQty", "0")),
+            market_max_qty=Decimal(market.get("maxQty", "0")) or Decimal("Infinity"),
+            min_notional=Decimal(notional.get("minNotional", "0")) if apply_min else Decimal(0),
+            max_notional=Decimal(notional["maxNotional"]) if notional.get("applyMaxToMarket") else None,
+            trading=info.get("status") == "TRADING",
+        )
+
+    def market_quantity(self, size: float, price: float) -> tuple[Decimal, str]:
+        """``size`` rounded down to the steps, and "" if a MARKET order of it passes every filter at ``price``,
+        else why not (the venue would answer -1013)."""
+        quantity = _floor(Decimal(repr(float(size))), self.step)
+        quantity = _floor(quantity, self.market_step)
+        notional = quantity * Decimal(repr(float(price)))
+        if not self.trading:
+            return quantity, "the symbol is not trading"
+        if quantity <= 0 or quantity < self.min_qty or quantity < self.market_min_qty:
+            return quantity, f"LOT_SIZE: {quantity} is below the minimum {max(self.min_qty, self.market_min_qty)}"
+        if quantity > self.max_qty or quantity > self.market_max_qty:
+            return quantity, f"LOT_SIZE: {quantity} is above the maximum {min(self.max_qty, self.market_max_qty)}"
+        if notional < self.min_notional:
+            return quantity, f"NOTIONAL: {notional} is below the minimum {self.min_notional}"
+        if self.max_notional is not None and notional > self.max_notional:
+            return quantity, f"NOTIONAL: {notional} is above the maximum {self.max_notional}"
+        return quantity, ""
+
+
+def _floor(value: Decimal, step: Decimal) -> Decimal:
+    return value if step <= 0 else (value / step).to_integral_value(ROUND_DOWN) * step
+
+
+@dataclass
+class _Answer:
+    """The last HTTP answer the client got: status, headers and body (the hook's record)."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def error(self) -> tuple[int | None, str]:
+        """Binance's ``code`` and ``msg`` in the body, (None, the body's start) when it has none."""
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "code" in data:
+            return int(data["code"]), str(data.get("msg", ""))
+        return None, self.body[:200]
+
+
+class ExchangeBroker:
+    """Market orders on one venue account through one synchronous ccxt client."""
+
+    def __init__(self, settings: ExchangeSettings) -> None:
+        if not settings.api_key or not settings.api_secret:
+            raise ValueError(
+                "TICKFLOW_EXCHANGE_API_KEY and TICKFLOW_EXCHANGE_API_SECRET (or ..._SECRET_FILE) are needed to trade"
+            )
+        self.settings = settings
+        self._answer: _Answer | None = None
+        session = requests.Session()
+        session.hooks["response"].append(self._record)
+        client = getattr(ccxt, settings.exchange)(
+            {
+                "apiKey": settings.api_key,
+                "secret": settings.api_secret,
+                "session": session,
+                "timeout": int(settings.timeout_s * 1000),
+                # TickFlow limits the rate across processes itself (the venue counts per IP), not per client
+                "enableRateLimit": False,
+                "options": {
+                    "fetchMarkets": {"types": ["spot"]},
+                    "fetchCurrencies": False,
+                    "fetchMargins": False,
+                    "recvWindow": settings.recv_window_ms,
+                },
+            }
+        )
+        if settings.url:
+            base = f"{settings.url}/api/v3"
+            client.urls["api"] = {**client.urls["api"], "public": base, "private": base}
+        elif settings.env == "testnet":
+            client.set_sandbox_mode(True)
+        self._client = client
+        self._rules: dict[str, VenueRules] = {}
+        self.used_weight: int | None = None
+        """The venue's ``X-MBX-USED-WEIGHT-1M`` after the last request: its count of this IP's weight this minute."""
+
+    def __repr__(self) -> str:
+        return f"ExchangeBroker({self.settings.exchange}, {self.settings.url or self.settings.env})"
+
+    def _record(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        self._answer = _Answer(response.status_code, dict(response.headers), response.text)
+        weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
+        if weight is not None:
+            self.used_weight = int(weight)
+
+    def rules(self, symbol: str) -> VenueRules:
+        """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo`` loaded once per process."""
+        if not self._rules:
+            self._client.load_markets()
+            for market in self._client.markets.values():
+                self._rules[market["id"]] = VenueRules.of(market["info"])
+        found = self._rules.get(symbol)
+        if found is None:
+            raise ValueError(f"{symbol}: not a spot symbol on {self.settings.exchange}")
+        return found
+
+    def _unified(self, symbol: str) -> str:
+        self.rules(symbol)
+        return self._client.markets_by_id[symbol][0]["symbol"]
+
+    def submit(self, order: OrderRequest) -> Outcome:
+        """Send ``order`` as a MARKET order under its client id, once; what happened, as far as the answer tells."""
+        rules = self.rules(order.symbol)
+        quantity, refusal = rules.market_quantity(order.size, order.price)
+        if refusal:
+            log.warning("order not sent: %s %s (client_order_id=%s)", order.symbol, refusal, order.client_order_id)
+            return Outcome(OutcomeKind.NOT_SENT, order.client_order_id, order.side, reason=refusal)
+        self._answer = None
+        try:
+            raw = self._client.create_order(
+                self._unified(order.symbol),
+                "market",
+                order.side.value,
+                float(quantity),
+                None,
+                {"newClientOrderId": order.client_order_id, "newOrderRespType": "FULL"},
+            )["info"]
+        except ccxt.BaseError as exc:
+            return self._failed(order.client_order_id, order.side, float(quantity), exc, order.symbol)
+        return self._outcome(raw, raw.get("fills", []), order.side, rules)
+
+    def lookup(self, client_order_id: str, symbol: str) -> Outcome | None:
+        """The order the venue knows by this client id (its latest), None if it knows none.
+
+        Raises ``ccxt.BaseError`` when the venue cannot be asked (a lookup has no side effect: ask again).
+        """
+        rules = self.rules(symbol)
+        unified = self._unified(symbol)
+        self._answer = None
+        try:
+            raw = self._client.fetch_order(None, unified, {"origClientOrderId": client_order_id})["info"]
+        except ccxt.BaseError:
+            if self._answer is not None and self._answer.error()[0] == -2013:
+                return None
+            raise
+        side = OrderSide(raw["side"].lower())
+        trades = []
+        if Decimal(raw["executedQty"]) > 0:
+            trades = [t["info"] for t in self._client.fetch_my_trades(unified, params={"orderId": raw["orderId"]})]
+        return self._outcome(raw, trades, side, rules)
+
+    def resolve(self, unknown: Outcome, symbol: str, sent_at_ms: int) -> Outcome:
+        """Settle an ``UNKNOWN`` outcome by lookup, never by sending: the venue's outcome if it has the order;
+        ``NOT_SENT`` if it has none and no request sent at ``sent_at_ms`` can still arrive (recvWindow + timeout
+        later); else still ``UNKNOWN``."""
+        found = self.lookup(unknown.client_order_id, symbol)
+        if found is not None:
+            return found
+        horizon_ms = self.settings.recv_window_ms + self.settings.timeout_s * 1000
+        if time.time() * 1000 - sent_at_ms > horizon_ms:
+            return Outcome(
+                OutcomeKind.NOT_SENT, unknown.client_order_id, unknown.side, reason="the venue never booked it"
+            )
+        return Outcome(
+            OutcomeKind.UNKNOWN,
+            unknown.client_order_id,
+            unknown.side,
+            reason=f"not on the venue yet; a request could still arrive for {horizon_ms:.0f} ms after sending",
+        )
+
+    def _failed(self, client_id: str, side: OrderSide, quantity: float, exc: ccxt.BaseError, symbol: str) -> Outcome:
+        """Classify a failed send by its HTTP answer and Binance's code, not by ccxt's exception class."""
+        answer = self._answer
+        if answer is None:  # no answer at all: timed out or the connection dropped, maybe after booking
+            return Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, reason=f"no answer: {type(exc).__name__}")
+        code, message = answer.error()
+        if answer.status in (418, 429):
+            retry = answer.headers.get("Retry-After")
+            return Outcome(
+                OutcomeKind.NOT_SENT,
+                client_id,
+                side,
+                code=code,
+                reason=f"rate limited ({answer.status}): {message}",
+                retry_after_s=float(retry) if retry else None,
+            )
+        if answer.status >= 500 or code in UNKNOWN_CODES:
+            return Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
+        if code == -2010 and message == DUPLICATE:  # an open order has this id: that one is ours
+            return self.lookup(client_id, symbol) or Outcome(
+                OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message
+            )
+        log.warning("order rejected: code=%s %s (client_order_id=%s)", code, message, client_id)
+        return Outcome(OutcomeKind.REJECTED, client_id, side, quantity, code=code, reason=message)
+
+    def _outcome(self, raw: dict, fills: list[dict], side: OrderSide, rules: VenueRules) -> Outcome:
+        """An outcome from the venue's order (``POST`` FULL answer or ``GET``) and its fills or trades."""
+        gross, quote = Decimal(raw["executedQty"]), Decimal(raw["cummulativeQuoteQty"])
+        fees: dict[str, Decimal] = {}
+        base_fee, commission = Decimal(0), Decimal(0)
+        for fill in fills:
+            asset, amount = fill["commissionAsset"], Decimal(fill["commission"])
+            fees[asset] = fees.get(asset, Decimal(0)) + amount
+            if asset == rules.base:
+                base_fee += amount
+                commission += amount * Decimal(fill["price"])
+            elif asset == rules.quote:
+                commission += amount
+        status = raw["status"]
+        requested = Decimal(raw["origQty"])
+        if status == "FILLED":
+            kind = OutcomeKind.FILLED
+        elif status in TERMINAL:
+            kind = OutcomeKind.PARTIAL if status != "REJECTED" else OutcomeKind.REJECTED
+        else:
+            kind = OutcomeKind.PENDING
+        executed = gross - base_fee if side == OrderSide.BUY else gross
+        return Outcome(
+            kind,
+            raw["clientOrderId"],
+            side,
+            requested=float(requested),
+            executed=float(executed),
+            gross=float(gross),
+            average_price=float(quote / gross) if gross else 0.0,
+            quote=float(quote),
+            fees=tuple((asset, float(amount)) for asset, amount in sorted(fees.items())),
+            commission=float(commission),
+            venue_order_id=str(raw["orderId"]),
+            venue_status=status,
+            trade_ids=tuple(int(f.get("tradeId", f.get("id", 0))) for f in fills),
+        )
+
+    def free_balances(self) -> dict[str, float]:
+        """Free balance per asset on the account (what a live start checks its cash against)."""
+        balance = self._client.fetch_balance()
+        return {asset: float(amount or 0.0) for asset, amount in balance["free"].items()}
