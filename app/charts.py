@@ -15,7 +15,6 @@ redraws the same chart reads the run's document and nothing else.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
@@ -27,6 +26,7 @@ from pymongo.database import Database
 
 from app.jsonbody import dumps_bytes
 from backtests.runs import target_spec
+from strategies import client_ids
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.chart import Chart, strategy_chart
 from strategies.domain import EXIT_REASON_CODES, OrderSide, Side
@@ -41,7 +41,6 @@ from tickflow.storage.trade_logs import TradeLogRepository
 
 _EXIT_REASONS = {code: reason.value for reason, code in EXIT_REASON_CODES.items()}
 _ENTRY_REASONS = {Side.LONG: "enter_long", Side.SHORT: "enter_short"}
-_ORDER_ID = re.compile(r"(?P<ts>[0-9]+)-(?P<action>[a-z_]+)")
 
 
 class BodyCache:
@@ -216,24 +215,20 @@ def joined(stored: Candles, tail: Candles) -> Candles:
 def paper_fills(client: redis.Redis, strategy_id: str, symbol: str, start_ms: int | None, end_ms: int | None) -> dict:
     """The paper broker's fills of ``strategy_id`` on ``symbol`` in ``[start_ms, end_ms)``, as columns in time
     order; ``reason`` is the order's action (``open``, ``close`` or an exit reason) from its client order id."""
-    prefix = f"{strategy_id}-{symbol}-"
+    try:
+        prefix = client_ids.order_prefix(strategy_id, symbol)
+    except client_ids.ClientIdError:  # not an id the engine trades under: it has no fills
+        prefix = None
     found = []
-    for order_id, raw in client.hscan_iter(keys.paper_fills(), match=f"{_glob_escaped(prefix)}*", count=1000):
-        named = _ORDER_ID.fullmatch(order_id[len(prefix) :])
-        if named is None:  # another symbol that starts with this one and a dash
-            continue
+    for order_id, raw in client.hscan_iter(keys.paper_fills(), match=f"{prefix}*", count=1000) if prefix else ():
         fill = json.loads(raw)
         if (start_ms is None or fill["ts"] >= start_ms) and (end_ms is None or fill["ts"] < end_ms):
-            found.append({**fill, "reason": named["action"]})
+            found.append({**fill, "reason": client_ids.decode(order_id, [symbol]).action})
     found.sort(key=lambda fill: fill["ts"])
     return {
         "time": [fill["ts"] for fill in found],
         **{name: [fill[name] for fill in found] for name in ("price", "side", "size", "commission", "reason")},
     }
-
-
-def _glob_escaped(text: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def warmup_start(start_ms: int | None, warmup_bars: int, timeframe: str) -> int | None:

@@ -53,6 +53,8 @@ ACTIONS: MappingProxyType[str, str] = MappingProxyType(
 _ACTION_OF = {code: action for action, code in ACTIONS.items()}
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 _CANDLE_BYTES = 6
+_CANDLE_AT = 23
+"""Where the candle field starts: after the prefix (3), the strategy (16) and the symbol code (4)."""
 
 
 class ClientIdError(ValueError):
@@ -103,6 +105,11 @@ def encode(strategy_id: str, symbol: str, candle_open_ms: int, action: str) -> s
     )
 
 
+def order_prefix(strategy_id: str, symbol: str) -> str:
+    """What every id of ``strategy_id``'s orders on ``symbol`` starts with (prefix, strategy, symbol code)."""
+    return encode(strategy_id, symbol, 0, "open")[:_CANDLE_AT]
+
+
 def is_ours(client_id: str) -> bool:
     """Whether a venue's order carries an id of this format (else it is foreign: placed by hand or another bot)."""
     return len(client_id) == LENGTH and client_id.startswith(PREFIX) and VENUE_CLIENT_ID.match(client_id) is not None
@@ -118,7 +125,7 @@ def decode_strategy(client_id: str) -> str:
 def decode(client_id: str, symbols: Iterable[str]) -> Decoded:
     """Strategy, symbol, candle and action of ``client_id``; ``symbols`` are the strategy's, one of which it names."""
     strategy_id = decode_strategy(client_id)
-    code, candle, action_code = client_id[19:23], client_id[23:31], client_id[31]
+    code, candle, action_code = client_id[19:_CANDLE_AT], client_id[_CANDLE_AT:31], client_id[31]
     matching = sorted({symbol for symbol in symbols if symbol_code(symbol) == code})
     if len(matching) != 1:
         found = "none" if not matching else " and ".join(matching)

@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass
 
 import redis
 
+from strategies import client_ids
 from strategies.domain import Fill, OrderSide
 from tickflow.storage import keys
 
 
 def client_order_id(strategy_id: str, symbol: str, candle_open_ms: int, action: str) -> str:
-    """``<strategy>-<symbol>-<candle open ms>-<action>``; action is ``open``, ``close`` or an exit reason."""
-    return f"{strategy_id}-{symbol}-{int(candle_open_ms)}-{action}"
+    """The order's deterministic id (``strategies.client_ids``: 32 characters a venue accepts, which decode back
+    to the strategy, symbol, candle and action); action is ``open``, ``close`` or an exit reason."""
+    return client_ids.encode(strategy_id, symbol, int(candle_open_ms), action)
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,12 @@ class SignalEventSchema(Schema):
 class _ExecutionSchema(Schema):
     """What an order and its fill both say."""
 
-    client_order_id = fields.String(metadata={"description": "<strategy>-<symbol>-<candle open ms>-<action>"})
+    client_order_id = fields.String(
+        metadata={
+            "description": "32 characters a venue accepts: tf1, then the strategy, a code of the symbol, the"
+            " candle open time and the action (strategies/client_ids.py)"
+        }
+    )
     strategy_id = fields.String()
     symbol = fields.String()
     side = fields.String(metadata={"description": "buy or sell"})

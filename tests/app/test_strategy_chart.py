@@ -24,6 +24,7 @@ from tickflow.storage.candles import CandleStore
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
 from tickflow.synthetic import generate_candles
+from workers.orders import client_order_id
 
 URL = "/api/v1/strategies"
 SYMBOL = "BTCUSDT"
@@ -139,8 +140,8 @@ def test_live_trades_and_paper_fills_are_markers_in_time_order(chart, strategy, 
     redis.hset(
         keys.paper_fills(),
         mapping={
-            f"{strategy.id}-{SYMBOL}-{int(history.ts[509])}-open": json.dumps(fill),
-            f"{strategy.id}-{SYMBOL}-PERP-{int(history.ts[509])}-open": json.dumps(fill),  # another symbol
+            client_order_id(strategy.id, SYMBOL, int(history.ts[509]), "open"): json.dumps(fill),
+            client_order_id(strategy.id, f"{SYMBOL}-PERP", int(history.ts[509]), "open"): json.dumps(fill),
         },
     )
     body = chart(strategy.id)

@@ -118,7 +118,7 @@ def test_venue_rejections_are_final_and_carry_binances_code(venue, broker, setup
 
 
 def test_an_id_outside_the_venues_alphabet_is_rejected_with_minus_1100(venue, broker):
-    outcome = broker.submit(market(0.01, client_order_id=f"{STRATEGY}-BTCUSDT-{CANDLE}-open"))  # today's 51 characters
+    outcome = broker.submit(market(0.01, client_order_id=f"{STRATEGY}-BTCUSDT-{CANDLE}-open"))  # the 51-character ids of before
     assert (outcome.kind, outcome.code) == (OutcomeKind.REJECTED, -1100)
 
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.ui.conftest import shot
 from tests.workers.conftest import create_strategy, spec_doc
 from tickflow.storage.trade_logs import TradeLogRepository
+from workers.orders import client_order_id
 
 HOUR = 3_600_000
 START = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1000)
@@ -46,7 +47,7 @@ def trade_records(strategy_id: str, symbol: str, closed: int, open_: int, price:
             "target": None,
             "trail_offset": 0.0,
             "trail_anchor": 0.0,
-            "entry_order_id": f"{strategy_id}-{symbol}-{t}-open",
+            "entry_order_id": client_order_id(strategy_id, symbol, t, "open"),
         }
         price = round(price * (1 + rng.gauss(0, 0.01)), 2)
         if i < closed:
@@ -58,7 +59,7 @@ def trade_records(strategy_id: str, symbol: str, closed: int, open_: int, price:
                 rev=1, status="closed", exit_time=exit_time, exit_price=price,
                 exit_reason=rng.choice(["signal", "stop_loss"]),
                 pnl=pnl, commission=commission, return_pct=pnl / (size * entry_price) * 100,
-                exit_order_id=f"{strategy_id}-{symbol}-{exit_time}-signal",
+                exit_order_id=client_order_id(strategy_id, symbol, exit_time, "signal"),
             )  # fmt: skip
             t = exit_time
         records.append(record)

@@ -32,6 +32,7 @@ from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.schema import ensure_schema
 from workers.engine import LiveEngine
+from workers.orders import client_order_id
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
 
@@ -66,7 +67,7 @@ def test_worker_killed_mid_chain_places_the_order_once(start_worker, db, redis, 
     replay(send_ingest, redis, SYMBOL, TIMEFRAME, candles, start=entry + 1)
     wait_for(lambda: engine.archive.pending() == 0, 10, "the outbox to empty")
 
-    order_id = f"{strategy_id}-{SYMBOL}-{int(candles.ts[entry])}-open"
+    order_id = client_order_id(strategy_id, SYMBOL, int(candles.ts[entry]), "open")
     assert _order_events(redis, order_id) == 1
     assert redis.hexists(keys.paper_fills(), order_id)
     assert db.trade_logs.count_documents({"entry_order_id": order_id}) == 1

@@ -107,7 +107,7 @@ def test_concurrent_batches_close_each_candle_exactly_once(engine, redis):
 
 def test_an_order_is_claimed_once_and_the_paper_broker_dedupes(redis):
     order = OrderRequest(
-        client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02, T0, "entry"
+        client_order_id("a1" * 12, SYMBOL, T0, "open"), "a1" * 12, SYMBOL, OrderSide.BUY, 2.0, 10.0, 0.02, T0, "entry"
     )
     claims = OrderClaims(redis)
     assert claims.claim(order, 60) is True

@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "BTCUSDT"
 T0 = 1_704_067_200_000  # 2024-01-01: market times this old are past any idle age below
 MINUTE = 60_000
+S1, S2, OLD, NEW = "a1" * 12, "b2" * 12, "0d" * 12, "ee" * 12
+"""Strategy ids of orders with no strategy behind them: ObjectIds, as client order ids encode them."""
 MAINTENANCE = {
     "tasks.maintenance.reconcile_positions": RECONCILE_EVERY_S,
     "tasks.maintenance.refresh_strategy_cache": REFRESH_CACHE_EVERY_S,
@@ -122,13 +124,13 @@ def test_the_paper_broker_reports_net_positions_from_its_fills_each_counted_once
     broker = PaperBroker(redis)
 
     def order(action: str, side: OrderSide, size: float) -> OrderRequest:
-        return OrderRequest(client_order_id("s1", SYMBOL, T0, action), "s1", SYMBOL, side, size, 10.0, 0.0, T0, action)
+        return OrderRequest(client_order_id(S1, SYMBOL, T0, action), S1, SYMBOL, side, size, 10.0, 0.0, T0, action)
 
     broker.submit(order("open", OrderSide.BUY, 2.5))
     broker.submit_many([order("open", OrderSide.BUY, 2.5)])  # a redelivered task sends it again
-    assert broker.positions([("s1", SYMBOL), ("s2", SYMBOL)]) == [2.5, 0.0]
+    assert broker.positions([(S1, SYMBOL), (S2, SYMBOL)]) == [2.5, 0.0]
     broker.submit_many([order("signal", OrderSide.SELL, 2.5), order("reversal", OrderSide.SELL, 1.0)])
-    assert broker.positions([("s1", SYMBOL)]) == [-1.0]
+    assert broker.positions([(S1, SYMBOL)]) == [-1.0]
 
 
 def test_an_engine_that_traded_agrees_with_its_paper_broker(engine, repository, redis):
@@ -428,17 +430,17 @@ def paper_order(strategy_id: str, candle_open_ms: int, action: str = "open") -> 
 def test_paper_fills_go_once_their_order_claims_have_expired_and_they_are_older_than_a_claim_lives(engine, db, redis):
     broker, claims = PaperBroker(redis), OrderClaims(redis)
     now = int(time.time() * 1000) // MINUTE * MINUTE
-    expired, claimed, recent = paper_order("s1", T0), paper_order("s1", T0 + MINUTE), paper_order("s1", now)
+    expired, claimed, recent = paper_order(S1, T0), paper_order(S1, T0 + MINUTE), paper_order(S1, now)
     for order in (expired, claimed, recent):
         assert claims.claim(order, engine.settings.fill_retention_s)
         broker.submit(order)
     redis.delete(keys.order_claim(expired.client_order_id), keys.order_claim(recent.client_order_id))  # expired
-    assert broker.positions([("s1", SYMBOL)]) == [3.0]
+    assert broker.positions([(S1, SYMBOL)]) == [3.0]
 
     assert prune_live_keys(engine, db, idle_s=60).fills == 1
     assert sorted(redis.hkeys(keys.paper_fills())) == sorted([claimed.client_order_id, recent.client_order_id])
-    assert broker.positions([("s1", SYMBOL)]) == [3.0]  # the net positions are the book: all fills still count
-    assert broker.submit(claimed).ts == claimed.ts and broker.positions([("s1", SYMBOL)]) == [3.0]  # still once
+    assert broker.positions([(S1, SYMBOL)]) == [3.0]  # the net positions are the book: all fills still count
+    assert broker.submit(claimed).ts == claimed.ts and broker.positions([(S1, SYMBOL)]) == [3.0]  # still once
     assert prune_live_keys(engine, db, idle_s=60).fills == 0
 
 
@@ -446,7 +448,7 @@ def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
     """Each fill is judged inside the script that drops it, and a new fill's claim is set before it
     is stored, so an order filled while prune works through old fills keeps its fill."""
     broker, claims = PaperBroker(redis), OrderClaims(redis)
-    old = [paper_order("old", T0 + i * MINUTE) for i in range(3_000)]
+    old = [paper_order(OLD, T0 + i * MINUTE) for i in range(3_000)]
     broker.submit_many(old)  # unclaimed: their claims expired long ago
     stop = threading.Event()
     dropped: list[int] = []
@@ -458,7 +460,7 @@ def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
     pruner = threading.Thread(target=prune_until_stopped)
     pruner.start()
     try:
-        new = [paper_order("new", T0 + i * MINUTE) for i in range(600)]  # as old by market time
+        new = [paper_order(NEW, T0 + i * MINUTE) for i in range(600)]  # as old by market time
         for i in range(0, len(new), 20):  # as execute does: claim, then fill
             claims.claim_many(new[i : i + 20], [60] * 20)
             broker.submit_many(new[i : i + 20])
@@ -467,17 +469,15 @@ def test_fills_stored_while_prune_runs_are_never_lost(engine, db, redis):
         pruner.join()
     assert len(dropped) > 1 and sum(dropped) == len(old)
     assert sorted(redis.hkeys(keys.paper_fills())) == sorted(order.client_order_id for order in new)
-    assert broker.positions([("old", SYMBOL), ("new", SYMBOL)]) == [3_000.0, 600.0]
+    assert broker.positions([(OLD, SYMBOL), (NEW, SYMBOL)]) == [3_000.0, 600.0]
 
 
 def test_signal_keys_and_order_claims_expire_by_themselves(engine, redis):
     """Prune never scans for them: they are written with their TTL in the same command."""
-    position = Position("s1", SYMBOL, machine.new_state(10_000.0))
-    signal = keys.signal("s1", SYMBOL, T0)
+    position = Position(S1, SYMBOL, machine.new_state(10_000.0))
+    signal = keys.signal(S1, SYMBOL, T0)
     engine.book.commit_many([Commit(position, False, extras=[(signal, "{}", 7 * 86_400)])])
-    order = OrderRequest(
-        client_order_id("s1", SYMBOL, T0, "open"), "s1", SYMBOL, OrderSide.BUY, 1.0, 1.0, 0.0, T0, "entry"
-    )
+    order = OrderRequest(client_order_id(S1, SYMBOL, T0, "open"), S1, SYMBOL, OrderSide.BUY, 1.0, 1.0, 0.0, T0, "entry")
     OrderClaims(redis).claim(order, 720)
     assert 0 < redis.ttl(signal) <= 7 * 86_400
     assert 0 < redis.ttl(keys.order_claim(order.client_order_id)) <= 720

@@ -3690,7 +3690,7 @@ export interface components {
             offsets?: (number | null)[];
         };
         OrderEvent: {
-            /** @description <strategy>-<symbol>-<candle open ms>-<action> */
+            /** @description 32 characters a venue accepts: tf1, then the strategy, a code of the symbol, the candle open time and the action (strategies/client_ids.py) */
             client_order_id?: string;
             strategy_id?: string;
             symbol?: string;
@@ -3705,7 +3705,7 @@ export interface components {
             reason?: string;
         };
         FillEvent: {
-            /** @description <strategy>-<symbol>-<candle open ms>-<action> */
+            /** @description 32 characters a venue accepts: tf1, then the strategy, a code of the symbol, the candle open time and the action (strategies/client_ids.py) */
             client_order_id?: string;
             strategy_id?: string;
             symbol?: string;
