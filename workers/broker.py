@@ -1,9 +1,10 @@
 """Where orders go: the ``Broker`` interface and the paper broker.
 
-A broker must be idempotent by client order id, as real exchanges are: submitting an id
-it has seen returns the first fill rather than trading again. Together with the claim
-in ``orders.OrderClaims`` this is what guarantees one order per decision even when a
-task dies between sending an order and recording it.
+The paper broker is idempotent by client order id: submitting an id it has seen returns
+the first fill rather than trading again. Together with the claim in ``orders.OrderClaims``
+this is what guarantees one order per decision even when a task dies between sending an
+order and recording it. Real venues are not (Binance keeps a client id unique only among
+*open* orders): ``workers.exchange`` settles an unknown outcome by lookup, never by sending again.
 
 A broker also reports the net position it holds for each account, from its own records,
 so that positions can be reconciled against it (``workers.maintenance``).

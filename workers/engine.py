@@ -812,7 +812,7 @@ class LiveEngine:
         for i, (change, order) in enumerate(placed):
             if claimed[i]:
                 by_mode.setdefault(change.entry.mode, []).append(i)
-            else:  # claimed by an earlier attempt: it may have died before sending; brokers dedupe by id
+            else:  # claimed by an earlier attempt: it may have died before sending; the paper broker dedupes by id
                 broker = broker_for(change.entry.mode, self.redis)
                 fills[i] = broker.lookup(order.client_order_id) or broker.submit(order)
         for mode, indexes in by_mode.items():

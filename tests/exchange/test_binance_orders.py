@@ -118,7 +118,7 @@ def test_venue_rejections_are_final_and_carry_binances_code(venue, broker, setup
 
 
 def test_an_id_outside_the_venues_alphabet_is_rejected_with_minus_1100(venue, broker):
-    outcome = broker.submit(market(0.01, client_order_id=f"{STRATEGY}-BTCUSDT-{CANDLE}-open"))  # the 51-character ids of before
+    outcome = broker.submit(market(0.01, client_order_id=f"{STRATEGY}-BTCUSDT-{CANDLE}-open"))  # old ids: 51 chars
     assert (outcome.kind, outcome.code) == (OutcomeKind.REJECTED, -1100)
 
 
