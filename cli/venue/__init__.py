@@ -64,9 +64,12 @@ class LocalVenue:
         """Run the venue's clock ``skew_ms`` ahead of the machine's (behind when negative)."""
         return self._control("clock", {"skew_ms": skew_ms})
 
-    def limits(self, weight: int | None = None, retry_after_s: int | None = None) -> dict:
-        """The weight allowed per minute; or refuse everything with 429 and this ``Retry-After`` (0 stops it)."""
-        body = {"weight": weight, "retry_after_s": retry_after_s}
+    def limits(
+        self, weight: int | None = None, retry_after_s: int | None = None, banned_s: float | None = None
+    ) -> dict:
+        """The weight allowed per minute; or refuse everything with 429 and this ``Retry-After`` (0 stops it);
+        or refuse everything for the next ``banned_s`` seconds, ``Retry-After`` counting down, then serve again."""
+        body = {"weight": weight, "retry_after_s": retry_after_s, "banned_s": banned_s}
         return self._control("limits", {k: v for k, v in body.items() if v is not None})
 
     def faults(self, *faults: dict) -> dict:

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 CLIENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 ZERO = Decimal(0)
+INTERVALS = frozenset(("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"))
+"""Binance spot's kline intervals; any other is -1120."""
 
 
 class VenueError(Exception):
@@ -430,13 +432,21 @@ class Book:
         return found[: min(_int(params, "limit", 500), 1000)]
 
     def kline_rows(self, params: dict) -> list[list]:
+        """``GET /api/v3/klines`` as Binance pages it: open times within ``startTime..endTime`` (both inclusive),
+        at most ``limit`` (500 unless given, 1000 at most) of them."""
         name = self.symbol(params.get("symbol")).symbol
         interval = params.get("interval")
         if not interval:
             raise bad_request(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.")
-        start, end = _int(params, "startTime", 0), _int(params, "endTime", 1 << 62)
+        if interval not in INTERVALS:
+            raise bad_request(-1120, "Invalid interval.")
+        start, end = _int(params, "startTime", -1), _int(params, "endTime", 1 << 62)
+        if start > end:
+            raise bad_request(-1023, "Start time is greater than end time.")
+        limit = min(_int(params, "limit", 500), 1000)
         rows = [row for row in self.klines.get((name, interval), []) if start <= row[0] <= end]
-        return rows[: min(_int(params, "limit", 500), 1000)]
+        # Binance: the first ``limit`` from startTime on; without startTime, the most recent up to endTime
+        return rows[:limit] if start >= 0 else rows[-limit:]
 
     def set_klines(self, symbol: str, interval: str, rows: list[list], period_ms: int) -> None:
         """Store candles ``[open ms, open, high, low, close, volume]`` in Binance's 12-field shape."""

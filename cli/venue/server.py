@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import math
 import socket
 import threading
 import time
@@ -63,6 +64,9 @@ class Venue:
         self.weight_limit = 6000
         self.retry_after_s = 0
         """While above 0, every API request is refused with 429 and this Retry-After (set by control)."""
+        self.banned_until = 0.0
+        """Until this ``time.monotonic()``, every API request is refused with 429 and a Retry-After counting down
+        to it, as Binance bans an IP for a while: a client that waits it out is served again."""
         self.used: dict[int, int] = {}
         self.faults: list[dict] = []
         self.requests: Counter[str] = Counter()
@@ -118,6 +122,8 @@ class Venue:
         elif path == "/_venue/limits":
             self.weight_limit = int(body.get("weight", self.weight_limit))
             self.retry_after_s = int(body.get("retry_after_s", self.retry_after_s))
+            if "banned_s" in body:
+                self.banned_until = time.monotonic() + float(body["banned_s"])
         elif path == "/_venue/faults":
             self.faults.extend(body["faults"])
         elif path not in ("/_venue/state", "/_venue/reset"):
@@ -184,8 +190,9 @@ def handler_for(venue: Venue) -> type[BaseHTTPRequestHandler]:
                 venue.requests[f"{method} {parts.path}"] += 1
                 used = venue.weigh(method, parts.path, params)
                 headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
-                if venue.retry_after_s or used > venue.weight_limit:
-                    retry = venue.retry_after_s or 60 - int(time.time()) % 60
+                banned_s = venue.banned_until - time.monotonic()
+                if venue.retry_after_s or banned_s > 0 or used > venue.weight_limit:
+                    retry = venue.retry_after_s or (math.ceil(banned_s) if banned_s > 0 else 60 - int(time.time()) % 60)
                     body = {
                         "code": -1003,
                         "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.",
