@@ -16,7 +16,9 @@ from decimal import Decimal
 
 CLIENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 ZERO = Decimal(0)
-INTERVALS = frozenset(("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"))
+INTERVALS = frozenset(
+    ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+)
 """Binance spot's kline intervals; any other is -1120."""
 
 
