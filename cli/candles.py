@@ -144,7 +144,8 @@ def _download_lines(report: DownloadReport, seconds: float) -> list[str]:
         f"downloaded {report.symbol} {report.timeframe} from {report.exchange} "
         f"({_minute(report.start_ms)} → {_minute(report.end_ms - period)} UTC): {report.fetched:,} fetched, "
         f"{report.stored:,} stored, {report.already_present + report.unchanged:,} already present, "
-        f"{len(report.gaps):,} gaps in {report.pages:,} pages and {seconds:.1f} s{waited}"
+        f"{len(report.gaps):,} gap{'' if len(report.gaps) == 1 else 's'} in {report.pages:,} pages and {seconds:.1f} s"
+        f"{waited}"
     ]
     lines += [
         f"gap: {_minute(gap.first_ts)} → {_minute(gap.last_ts)} UTC, {gap.missing:,} candles missing (not filled)"
