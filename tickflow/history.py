@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import ccxt
 import numpy as np
@@ -112,7 +113,7 @@ class VenueHistory:
         rows = self._call(self._client.fetch_ohlcv, unified, timeframe, start_ms, PAGE_LIMIT, {"until": end_ms - 1})
         return [row for row in rows if start_ms <= row[0] < end_ms]
 
-    def _call(self, method: Callable, *args: object) -> list:
+    def _call(self, method: Callable[..., Any], *args: object) -> Any:
         """One request, no sooner than ``pace_s`` after the last; a 429/418 is waited out for its Retry-After."""
         for _ in range(RATE_LIMITED_TRIES):
             pause = self._last_request + self.pace_s - time.monotonic()
