@@ -21,10 +21,15 @@ request (``VenueLimiter.acquire``):
 below the 30 s visibility timeout, and an order not sent before its candle's deadline is not sent at
 all, so a longer wait is not slept through but raised as ``RateLimited(wait_s)``: the caller reports
 the order ``not_sent`` with ``retry_after_s`` and decides whether its deadline allows another try.
+
+Without Redis there is no shared count, and nothing is sent uncounted: ``acquire`` raises
+``RateLimited`` (fails closed). ``observe`` only logs: the venue's answer has already arrived, and a
+send's outcome must not be lost because its feedback could not be stored.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +39,8 @@ import redis
 
 from tickflow.storage import keys
 from tickflow.storage.scripts import lua_script
+
+log = logging.getLogger(__name__)
 
 ACQUIRE = lua_script("workers", "venue_acquire")
 OBSERVE = lua_script("workers", "venue_observe")
@@ -62,6 +69,8 @@ _REASONS = {
     2: "this minute's budget is spent",
     3: "slowing down near the venue's limit",
 }
+UNREACHABLE_WAIT_S = 1.0
+"""How long a caller is told to wait when Redis, and so the shared count, cannot be reached."""
 
 
 def request_weight(method: str, path: str, query: Mapping[str, str]) -> int:
@@ -134,7 +143,12 @@ class VenueLimiter:
             raise ValueError(f"a request of weight {weight} can never fit a budget of {self.budget} a minute")
         deadline = time.monotonic() + self.max_wait_s
         while True:
-            state, wait_ms, _ = self._acquire(keys=[self.key], args=[weight, self.slow_from, self.budget])
+            try:
+                state, wait_ms, _ = self._acquire(keys=[self.key], args=[weight, self.slow_from, self.budget])
+            except redis.RedisError as exc:
+                raise RateLimited(
+                    UNREACHABLE_WAIT_S, f"the shared count is out of reach ({type(exc).__name__})"
+                ) from exc
             if state == 0:
                 return
             wait_s = wait_ms / 1000
@@ -147,13 +161,22 @@ class VenueLimiter:
         429/418's ``Retry-After`` (every process waits it out)."""
         if used_weight is None and retry_after_s is None:
             return
-        self._observe(
-            keys=[self.key],
-            args=[
-                "" if used_weight is None else int(used_weight),
-                "" if retry_after_s is None else round(retry_after_s * 1000),
-            ],
-        )
+        try:
+            self._observe(
+                keys=[self.key],
+                args=[
+                    "" if used_weight is None else int(used_weight),
+                    "" if retry_after_s is None else round(retry_after_s * 1000),
+                ],
+            )
+        except redis.RedisError as exc:
+            log.warning(
+                "%s: the venue's answer (used weight %s, Retry-After %s) not shared: %s",
+                self.venue,
+                used_weight,
+                retry_after_s,
+                type(exc).__name__,
+            )
 
     def usage(self) -> Usage:
         """The count and pause as they stand, read without taking anything."""

@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import urllib.request
 
 import ccxt
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from cli.localservices import free_port
 from tests.celery_workers import wait_for
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_REDIS_PORT
 from tests.exchange.conftest import exchange_settings
 from tests.exchange.test_binance_orders import market
 from tests.exchange.venue_process import START
@@ -185,3 +190,31 @@ def test_a_spent_budget_holds_requests_back_until_the_next_minute(venue):
         limiter.acquire(1)
     assert 0 < held.value.wait_s <= 60
     assert limiter.usage().used == 90
+
+
+def test_without_redis_nothing_is_sent_uncounted(venue):
+    """No shared count, no request: the order is reported not sent, and the venue never hears of it."""
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    settings = exchange_settings(venue)
+    broker = ExchangeBroker(settings, VenueLimiter(unreachable, venue_name(settings)))
+    outcome = broker.submit(market(0.01))
+    assert outcome.kind == OutcomeKind.NOT_SENT and outcome.retry_after_s > 0
+    assert "out of reach" in outcome.reason
+    assert venue.state()["requests"] == {}
+
+
+def test_an_order_sent_keeps_its_outcome_when_redis_fails_before_the_answer_is_shared(venue):
+    """The venue books the order and answers a second later; Redis stops answering meanwhile. The feedback is
+    lost (logged), the fill is not."""
+    limiter_client = redis.Redis(port=TEST_REDIS_PORT, socket_timeout=0.3, retry=Retry(NoBackoff(), 0))
+    settings = exchange_settings(venue)
+    broker = ExchangeBroker(settings, VenueLimiter(limiter_client, venue_name(settings)))
+    broker.rules("BTCUSDT")
+    venue.faults({"action": "delay", "seconds": 1})
+    outcomes = []
+    sender = threading.Thread(target=lambda: outcomes.append(broker.submit(market(0.01))))
+    sender.start()
+    wait_for(lambda: venue.state()["orders"], what="the order booked")
+    connections.redis_client().execute_command("CLIENT", "PAUSE", 2000, "ALL")
+    sender.join(timeout=30)
+    assert [o.kind for o in outcomes] == [OutcomeKind.FILLED]
