@@ -16,8 +16,7 @@ A venue does not behave like the paper broker, and this module is built on how i
   (ccxt maps some filter failures to ``BadRequest``): the status, code and message come from
   the HTTP answer itself, recorded by a response hook on the client's ``requests`` session;
 * quantities are rounded down to the venue's step and checked against its filters before
-  anything is sent: a local refusal is ``NOT_SENT`` and the venue sees nothing.
-
+  anything is sent: a local refusal is ``NOT_SENT`` and the venue sees nothing;
 * the venue's rate limit is per IP across every process: each request first takes its weight from the
   budget every process shares in Redis (``workers.venue_limits``), and each answer feeds back the venue's
   count and any ``Retry-After``, so a 429 seen by one process pauses all of them. A request held back is
@@ -190,8 +189,8 @@ class _LimitedSession(requests.Session):
 
 
 def venue_name(settings: ExchangeSettings) -> str:
-    """Whose limit a broker shares: the ccxt id and where it points (a URL's host, or testnet/live), since each
-    endpoint counts its own weight."""
+    """Whose limit a broker shares: the ccxt id and where it points (a URL's host, or testnet/live), since testnet,
+    live and a gateway each count their own weight."""
     return f"{settings.exchange}:{urlsplit(settings.url).netloc if settings.url else settings.env}"
 
 
