@@ -16,7 +16,11 @@ A venue does not behave like the paper broker, and this module is built on how i
   (ccxt maps some filter failures to ``BadRequest``): the status, code and message come from
   the HTTP answer itself, recorded by a response hook on the client's ``requests`` session;
 * quantities are rounded down to the venue's step and checked against its filters before
-  anything is sent: a local refusal is ``NOT_SENT`` and the venue sees nothing.
+  anything is sent: a local refusal is ``NOT_SENT`` and the venue sees nothing;
+* the venue's rate limit is per IP across every process: each request first takes its weight from the
+  budget every process shares in Redis (``workers.venue_limits``), and each answer feeds back the venue's
+  count and any ``Retry-After``, so a 429 seen by one process pauses all of them. A request held back is
+  never sent: ``submit`` reports it ``NOT_SENT`` with ``retry_after_s``.
 
 One ``ExchangeBroker`` (one ccxt client, synchronous) per worker process. The keys live only
 in the ccxt client: no repr, log line or outcome carries them, and ccxt's debug log (which
@@ -31,13 +35,16 @@ import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
 import requests
 
 from strategies.domain import Fill, OrderSide
 from tickflow.settings import ExchangeSettings
+from tickflow.storage import connections
 from workers.orders import OrderRequest
+from workers.venue_limits import RateLimited, VenueLimiter, request_weight
 
 log = logging.getLogger(__name__)
 logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").level))
@@ -163,6 +170,30 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
     return value if step <= 0 else (value / step).to_integral_value(ROUND_DOWN) * step
 
 
+class _LimitedSession(requests.Session):
+    """A ``requests`` session that takes each request's weight from the shared budget before sending it.
+
+    Every HTTP request ccxt makes goes through here (orders, lookups, ``exchangeInfo`` when markets load), so
+    nothing reaches the venue uncounted; ``RateLimited`` propagates through ccxt unchanged (it is no
+    ``RequestException``), and the request is not sent.
+    """
+
+    def __init__(self, limiter: VenueLimiter) -> None:
+        super().__init__()
+        self.limiter = limiter
+
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:
+        parts = urlsplit(url)
+        self.limiter.acquire(request_weight(method, parts.path, dict(parse_qsl(parts.query))))
+        return super().request(method, url, *args, **kwargs)
+
+
+def venue_name(settings: ExchangeSettings) -> str:
+    """Whose limit a broker shares: the ccxt id and where it points (a URL's host, or testnet/live), since testnet,
+    live and a gateway each count their own weight."""
+    return f"{settings.exchange}:{urlsplit(settings.url).netloc if settings.url else settings.env}"
+
+
 @dataclass
 class _Answer:
     """The last HTTP answer the client got: status, headers and body (the hook's record)."""
@@ -185,14 +216,19 @@ class _Answer:
 class ExchangeBroker:
     """Market orders on one venue account through one synchronous ccxt client."""
 
-    def __init__(self, settings: ExchangeSettings) -> None:
+    def __init__(self, settings: ExchangeSettings, limiter: VenueLimiter | None = None) -> None:
+        """``limiter``: the shared budget to take each request's weight from; by default the venue's own in
+        ``REDIS_URL``, waiting at most a quarter of ``recvWindow`` (a signed request's clock runs while it waits)."""
         if not settings.api_key or not settings.api_secret:
             raise ValueError(
                 "TICKFLOW_EXCHANGE_API_KEY and TICKFLOW_EXCHANGE_API_SECRET (or ..._SECRET_FILE) are needed to trade"
             )
         self.settings = settings
         self._answer: _Answer | None = None
-        session = requests.Session()
+        self.limiter = limiter or VenueLimiter(
+            connections.redis_client(), venue_name(settings), max_wait_s=min(2.0, settings.recv_window_ms / 4000)
+        )
+        session = _LimitedSession(self.limiter)
         session.hooks["response"].append(self._record)
         client = getattr(ccxt, settings.exchange)(
             {
@@ -228,6 +264,10 @@ class ExchangeBroker:
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None:
             self.used_weight = int(weight)
+        retry_after = None
+        if response.status_code in (418, 429):  # without a Retry-After, wait a minute (Binance always sends one)
+            retry_after = float(response.headers.get("Retry-After") or 60)
+        self.limiter.observe(self.used_weight if weight is not None else None, retry_after)
 
     def rules(self, symbol: str) -> VenueRules:
         """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo`` loaded once per process."""
@@ -246,7 +286,10 @@ class ExchangeBroker:
 
     def submit(self, order: OrderRequest) -> Outcome:
         """Send ``order`` as a MARKET order under its client id, once; what happened, as far as the answer tells."""
-        rules = self.rules(order.symbol)
+        try:
+            rules = self.rules(order.symbol)
+        except RateLimited as exc:
+            return self._held_back(order, exc)
         quantity, refusal = rules.market_quantity(order.size, order.price)
         if refusal:
             log.warning("order not sent: %s %s (client_order_id=%s)", order.symbol, refusal, order.client_order_id)
@@ -261,14 +304,28 @@ class ExchangeBroker:
                 None,
                 {"newClientOrderId": order.client_order_id, "newOrderRespType": "FULL"},
             )["info"]
+        except RateLimited as exc:
+            return self._held_back(order, exc)
         except ccxt.BaseError as exc:
             return self._failed(order.client_order_id, order.side, float(quantity), exc, order.symbol)
         return self._outcome(raw, raw.get("fills", []), order.side, rules)
 
+    def _held_back(self, order: OrderRequest, limited: RateLimited) -> Outcome:
+        """The shared rate limit kept ``order`` from being sent at all: not sent, with how long to wait."""
+        log.warning("order not sent: %s (client_order_id=%s)", limited, order.client_order_id)
+        return Outcome(
+            OutcomeKind.NOT_SENT,
+            order.client_order_id,
+            order.side,
+            reason=f"rate limited before sending: {limited}",
+            retry_after_s=limited.wait_s,
+        )
+
     def lookup(self, client_order_id: str, symbol: str) -> Outcome | None:
         """The order the venue knows by this client id (its latest), None if it knows none.
 
-        Raises ``ccxt.BaseError`` when the venue cannot be asked (a lookup has no side effect: ask again).
+        Raises ``ccxt.BaseError`` when the venue cannot be asked (a lookup has no side effect: ask again), among
+        them ``RateLimited`` (its ``wait_s`` says when) when the shared rate limit holds the lookup back.
         """
         rules = self.rules(symbol)
         unified = self._unified(symbol)

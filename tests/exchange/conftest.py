@@ -1,7 +1,8 @@
 """The local Binance-speaking venue (``cli.venue``), one process for the session, reset before each test.
 
-Adapter tests need neither Redis nor MongoDB: they drive ``workers.exchange`` against the venue's
-real HTTP server, as a worker would, and read back what the venue booked.
+Adapter tests drive ``workers.exchange`` against the venue's real HTTP server, as a worker would, and read
+back what the venue booked; every broker takes its requests' weight from the rate limit shared in Redis
+(``workers.venue_limits``), so the venue comes with a flushed Redis.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def local_venue() -> Iterator[LocalVenue]:
 
 
 @pytest.fixture
-def venue(local_venue: LocalVenue) -> LocalVenue:
+def venue(local_venue: LocalVenue, redis) -> LocalVenue:
     """A fresh venue: BTCUSDT at 60,000 with 1 BTC of depth each side, 100,000 USDT and 1 BTC free."""
     local_venue.reset()
     local_venue.symbol(

@@ -202,3 +202,10 @@ def quarantined_ticks() -> str:
     """Hash: symbol -> count of ticks quarantined (``workers.quarantine``: stamped in the future, or off the price
     band), never applied."""
     return f"{LIVE}quarantined"
+
+
+def venue_limits(venue: str) -> str:
+    """Hash: ``minute`` (Redis clock, ms // 60,000), ``used`` (request weight spent in it) and ``until`` (ms
+    before which no request may go: a venue's Retry-After) of one venue's IP limit, shared by every process that
+    calls the venue (``workers.venue_limits``); expires a minute or two after its last use."""
+    return f"{PREFIX}venue-limits:{venue}"
