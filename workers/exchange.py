@@ -23,8 +23,9 @@ A venue does not behave like the paper broker, and this module is built on how i
   never sent: ``submit`` reports it ``NOT_SENT`` with ``retry_after_s``.
 
 One ``ExchangeBroker`` (one ccxt client, synchronous) per worker process. The keys live only
-in the ccxt client: no repr, log line or outcome carries them, and ccxt's debug log (which
-prints request headers, the API key among them) is held at INFO whatever ``LOG_LEVEL`` says.
+in the ccxt client (built by ``tickflow.exchange_client``): no repr, log line or outcome carries
+them, and ccxt's debug log (which prints request headers, the API key among them) is held at INFO
+whatever ``LOG_LEVEL`` says.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ import ccxt
 import requests
 
 from strategies.domain import Fill, OrderSide
+from tickflow.exchange_client import ccxt_client
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
 from workers.orders import OrderRequest
 from workers.venue_limits import RateLimited, VenueLimiter, request_weight
 
 log = logging.getLogger(__name__)
-logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").level))
 
 UNKNOWN_CODES = frozenset({-1006, -1007})
 """Binance's "execution status unknown" codes: the order may be on the book."""
@@ -230,28 +231,7 @@ class ExchangeBroker:
         )
         session = _LimitedSession(self.limiter)
         session.hooks["response"].append(self._record)
-        client = getattr(ccxt, settings.exchange)(
-            {
-                "apiKey": settings.api_key,
-                "secret": settings.api_secret,
-                "session": session,
-                "timeout": int(settings.timeout_s * 1000),
-                # TickFlow limits the rate across processes itself (the venue counts per IP), not per client
-                "enableRateLimit": False,
-                "options": {
-                    "fetchMarkets": {"types": ["spot"]},
-                    "fetchCurrencies": False,
-                    "fetchMargins": False,
-                    "recvWindow": settings.recv_window_ms,
-                },
-            }
-        )
-        if settings.url:
-            base = f"{settings.url}/api/v3"
-            client.urls["api"] = {**client.urls["api"], "public": base, "private": base}
-        elif settings.env == "testnet":
-            client.set_sandbox_mode(True)
-        self._client = client
+        self._client = ccxt_client(settings, signed=True, session=session)
         self._rules: dict[str, VenueRules] = {}
         self.used_weight: int | None = None
         """The venue's ``X-MBX-USED-WEIGHT-1M`` after the last request: its count of this IP's weight this minute."""
