@@ -360,9 +360,11 @@ class ExchangeBroker:
         if answer.status >= 500 or code in UNKNOWN_CODES:
             return Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
         if code == -2010 and message == DUPLICATE:  # an open order has this id: that one is ours
-            return self.lookup(client_id, symbol) or Outcome(
-                OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message
-            )
+            unknown = Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
+            try:
+                return self.lookup(client_id, symbol) or unknown
+            except ccxt.BaseError:  # the venue (or the shared rate limit) did not let us ask: settle it later
+                return unknown
         log.warning("order rejected: code=%s %s (client_order_id=%s)", code, message, client_id)
         return Outcome(OutcomeKind.REJECTED, client_id, side, quantity, code=code, reason=message)
 

@@ -14,7 +14,7 @@ import pytest
 
 from strategies.client_ids import encode
 from strategies.domain import OrderSide
-from tests.exchange.conftest import API_SECRET, exchange_settings
+from tests.exchange.conftest import API_KEY, API_SECRET, exchange_settings
 from workers.exchange import ExchangeBroker, OutcomeKind
 from workers.orders import OrderRequest
 
@@ -77,12 +77,17 @@ def test_a_filled_orders_client_id_is_accepted_again_by_the_venue_so_only_the_cl
     assert len(venue.state()["orders"]) == 2
 
 
-def test_an_open_orders_id_is_a_duplicate_and_the_broker_reports_that_order_instead(venue, broker):
+def open_limit_order(venue, client_order_id: str) -> None:
+    """A resting LIMIT buy under ``client_order_id``, placed by another client: an open order with that id."""
     options = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
-    client = ccxt.binance({"apiKey": broker.settings.api_key, "secret": API_SECRET, "options": options})
+    client = ccxt.binance({"apiKey": API_KEY, "secret": API_SECRET, "options": options})
     client.urls["api"] = {**client.urls["api"], "public": f"{venue.url}/api/v3", "private": f"{venue.url}/api/v3"}
+    client.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000, {"newClientOrderId": client_order_id})
+
+
+def test_an_open_orders_id_is_a_duplicate_and_the_broker_reports_that_order_instead(venue, broker):
     order = market(0.01)
-    client.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000, {"newClientOrderId": order.client_order_id})
+    open_limit_order(venue, order.client_order_id)
     outcome = broker.submit(order)
     assert (outcome.kind, outcome.venue_status, outcome.executed) == (OutcomeKind.PENDING, "NEW", 0.0)
     assert len(venue.state()["orders"]) == 1

@@ -24,7 +24,7 @@ from cli.localservices import free_port
 from tests.celery_workers import wait_for
 from tests.conftest import ROOT, TEST_REDIS_PORT
 from tests.exchange.conftest import exchange_settings
-from tests.exchange.test_binance_orders import market
+from tests.exchange.test_binance_orders import market, open_limit_order
 from tests.exchange.venue_process import START
 from tickflow.storage import connections
 from workers.exchange import ExchangeBroker, OutcomeKind, venue_name
@@ -218,3 +218,18 @@ def test_an_order_sent_keeps_its_outcome_when_redis_fails_before_the_answer_is_s
     connections.redis_client().execute_command("CLIENT", "PAUSE", 2000, "ALL")
     sender.join(timeout=30)
     assert [o.kind for o in outcomes] == [OutcomeKind.FILLED]
+
+
+def test_a_duplicate_whose_lookup_the_limit_holds_back_is_reported_unknown_not_rejected(venue):
+    """-2010 "Duplicate order sent." means an open order has the id: ours, on the book. When the shared budget leaves
+    room for the send (weight 1) but not for the lookup (4), the order's fate is unknown, to be settled later."""
+    room_in_this_minute()
+    order = market(0.01)
+    open_limit_order(venue, order.client_order_id)
+    settings = exchange_settings(venue)
+    broker = ExchangeBroker(settings, limiter_for(venue, limit=200, slow_from=1.0, stop_at=1.0, max_wait_s=0))
+    broker.rules("BTCUSDT")
+    broker.limiter.acquire(200 - broker.limiter.usage().used - 2)
+    outcome = broker.submit(order)
+    assert (outcome.kind, outcome.code, outcome.reason) == (OutcomeKind.UNKNOWN, -2010, "Duplicate order sent.")
+    assert not outcome.final
