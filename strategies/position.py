@@ -661,3 +661,57 @@ def limit_breach(state: np.ndarray, ts: int, config: np.ndarray) -> LimitBreach 
     threshold = config[MAX_DAILY_LOSS] if limit is RiskLimit.MAX_DAILY_LOSS else config[MAX_DRAWDOWN]
     loss = 1 - value / reference if reference > 0 else float("nan")  # a short can take equity to 0 or below
     return LimitBreach(limit, ts, int(state[LIMIT_BAR]), value, reference, loss, float(threshold))
+
+
+# -- booking what a venue executed ---------------------------------------------------------
+# The machine books every order as the paper broker fills it: whole, at the slipped price, for the
+# spec's commission. A venue may execute less, at another price, for another fee; the live engine
+# then rebooks the position (or the trade it closed) at the venue's figures with these.
+
+
+def rebook_entry(state: np.ndarray, size: float, price: float, commission: float) -> None:
+    """The open position as its entry really filled: ``size`` at ``price`` for ``commission``.
+
+    The stop and target keep their distances from the entry price; the balance gets back the
+    commission the machine booked and pays the real one.
+    """
+    shift = price - state[ENTRY_PRICE]
+    state[BALANCE] += state[ENTRY_COMMISSION] - commission
+    state[SIZE] = size
+    state[ENTRY_PRICE] = price
+    state[ENTRY_COMMISSION] = commission
+    state[STOP] += shift
+    state[TARGET] += shift
+
+
+def cancel_entry(state: np.ndarray) -> None:
+    """The open position's entry executed nothing: flat again, the booked commission given back."""
+    state[BALANCE] += state[ENTRY_COMMISSION]
+    state[SIDE] = 0.0
+    state[SIZE] = 0.0
+    state[STOP] = np.nan
+    state[TARGET] = np.nan
+
+
+def rebook_trade(
+    state: np.ndarray,
+    trade: np.ndarray,
+    *,
+    size: float | None = None,
+    entry_price: float | None = None,
+    exit_price: float | None = None,
+    commission_change: float = 0.0,
+) -> None:
+    """A closed trade row with the venue's figures in place of the booked ones, and the balance moved by the
+    change in its PnL (a closed trade's PnL is all the balance holds of it)."""
+    before = trade[T_PNL]
+    if size is not None:
+        trade[T_SIZE] = size
+    if entry_price is not None:
+        trade[T_ENTRY_PRICE] = entry_price
+    if exit_price is not None:
+        trade[T_EXIT_PRICE] = exit_price
+    trade[T_COMMISSION] += commission_change
+    gain = trade[T_SIDE] * trade[T_SIZE] * (trade[T_EXIT_PRICE] - trade[T_ENTRY_PRICE])
+    trade[T_PNL] = gain - trade[T_COMMISSION]
+    state[BALANCE] += trade[T_PNL] - before

@@ -31,6 +31,7 @@ from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
 from tickflow.runtime import freeze_startup_objects
 from tickflow.settings import live_settings
+from tickflow.storage.active import OrderUnsettled
 from tickflow.storage.connections import mongo_db, redis_client
 from workers.engine import CloseJob, LiveEngine, NotReady
 from workers.positions import warm_kernels
@@ -46,6 +47,9 @@ NOT_READY_RETRIES = int(2 * (VISIBILITY_TIMEOUT_S + RESTORE_INTERVAL_S) / NOT_RE
 That close's ``execute`` may be a dead worker's message, which comes back only after the
 visibility timeout and a restore sweep; waiting twice that means a crash never costs the
 next close as well."""
+UNSETTLED_RETRIES = 300
+"""How many times ``execute`` looks again at a venue order whose fate is unknown (1-5 s apart: minutes). A venue
+that has not settled an order by then needs a person: the task fails with the order's id in its log line."""
 _engines: dict[int, LiveEngine] = {}
 
 
@@ -128,10 +132,14 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-@app.task(ignore_result=True)
-def execute(job: dict[str, Any]) -> None:
+@app.task(bind=True, ignore_result=True, max_retries=UNSETTLED_RETRIES)
+def execute(self, job: dict[str, Any]) -> None:
+    """Fill the close's orders; while a venue order's fate is unknown, try again (its lookup settles it)."""
     started = time.perf_counter()
-    engine().execute(CloseJob.from_dict(job))
+    try:
+        engine().execute(CloseJob.from_dict(job))
+    except OrderUnsettled as error:
+        raise self.retry(countdown=error.retry_after_s) from None
     log.info(
         "execute: close %s %d, %d symbols in %.1f ms",
         job["timeframe"],

@@ -407,6 +407,10 @@ class LiveSettings:
     """A tick priced further than this fraction from its symbol's last price is quarantined ..."""
     price_band_window_s: float = 60.0
     """... while that last price is at most this old (after that, the next tick sets the new level)."""
+    order_resend_after_s: float = 60.0
+    """A claimed venue order the venue does not know is sent again only this long after its claim: longer than any
+    attempt that claimed it can live (the ``orders`` queue's hard time limit, 25 s) plus the venue's ``recvWindow``
+    and request timeout, after which no request of that attempt can still arrive (``workers.venue_orders``)."""
     limits: RiskLimits = field(default_factory=RiskLimits)
     """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""
 

@@ -37,7 +37,7 @@ AWAY_S = 5.0
 """After MongoDB failed a flush, how long flushes leave their records to the drain (beat's, every 5 s)."""
 
 
-def _number(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
@@ -58,8 +58,8 @@ def opened_record(position: Position, timeframe: str, entry: LiveEntry, order_id
         "entry_time": int(state[machine.ENTRY_BAR]),
         "entry_price": float(state[machine.ENTRY_PRICE]),
         "entry_commission": float(state[machine.ENTRY_COMMISSION]),
-        "stop": _number(state[machine.STOP]),
-        "target": _number(state[machine.TARGET]),
+        "stop": finite_or_none(state[machine.STOP]),
+        "target": finite_or_none(state[machine.TARGET]),
         "trail_offset": float(state[machine.TRAIL_OFFSET]),
         "trail_anchor": float(state[machine.TRAIL_ANCHOR]),
         "entry_order_id": order_id,

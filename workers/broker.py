@@ -1,37 +1,41 @@
-"""Where orders go: the ``Broker`` interface and the paper broker.
+"""Where orders go: the ``Broker`` interface, the paper broker, and the venue broker of ``live`` mode.
 
-The paper broker is idempotent by client order id: submitting an id it has seen returns
-the first fill rather than trading again. Together with the claim in ``orders.OrderClaims``
-this is what guarantees one order per decision even when a task dies between sending an
-order and recording it. Real venues are not (Binance keeps a client id unique only among
-*open* orders): ``workers.exchange`` settles an unknown outcome by lookup, never by sending again.
+A broker reports what became of each order as an ``orders.Outcome`` -- filled, partly filled,
+rejected, not sent, pending or unknown -- with the size, average price and fees executed.
 
-A broker also reports the net position it holds for each account, from its own records,
-so that positions can be reconciled against it (``workers.maintenance``).
+The paper broker fills every order whole and is idempotent by client order id: submitting an
+id it has seen returns the first fill rather than trading again. Together with the claim in
+``orders.OrderClaims`` this is what guarantees one order per decision even when a task dies
+between sending an order and recording it. Real venues are not (Binance keeps a client id
+unique only among *open* orders): the engine settles a venue order it may have sent by lookup
+(``LiveEngine._place``), never by sending again.
+
+The paper broker also reports the net position it holds for each account, from its own
+records, so that paper positions can be reconciled against it (``workers.maintenance``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import redis
 
 from strategies.domain import Fill, OrderSide
+from tickflow.settings import ExchangeSettings
 from tickflow.storage import keys
 from tickflow.storage.scripts import lua_script
-from workers.orders import OrderRequest, fill_from_json, fill_to_json
+from workers.exchange import ExchangeBroker
+from workers.orders import OrderRequest, Outcome, fill_from_json, fill_to_json
 
 
 class Broker(Protocol):
-    def submit(self, order: OrderRequest) -> Fill:
-        """Send ``order`` (or find its earlier fill, if this id was sent before) and return the fill."""
+    def submit(self, order: OrderRequest) -> Outcome:
+        """Send ``order`` and report what became of it."""
 
-    def lookup(self, client_order_id: str) -> Fill | None:
-        """The fill of an order sent before, None if the broker never saw this id."""
-
-    def positions(self, accounts: Sequence[tuple[str, str]]) -> list[float]:
-        """The net size the broker holds for each (strategy id, symbol): > 0 long, < 0 short, 0 flat."""
+    def lookup(self, client_order_id: str, symbol: str) -> Outcome | None:
+        """What became of an order sent before, None if the broker knows no order with this id."""
 
 
 FILL_MANY = lua_script("workers", "fill_many")
@@ -54,14 +58,14 @@ class PaperBroker:
         self.redis = client
         self._fill_many = client.register_script(FILL_MANY)
 
-    def submit(self, order: OrderRequest) -> Fill:
+    def submit(self, order: OrderRequest) -> Outcome:
         return self.submit_many([order])[0]
 
-    def lookup(self, client_order_id: str) -> Fill | None:
+    def lookup(self, client_order_id: str, symbol: str = "") -> Outcome | None:
         raw = self.redis.hget(keys.paper_fills(), client_order_id)
-        return None if raw is None else fill_from_json(raw)
+        return None if raw is None else Outcome.of_fill(client_order_id, fill_from_json(raw))
 
-    def submit_many(self, orders: Sequence[OrderRequest]) -> list[Fill]:
+    def submit_many(self, orders: Sequence[OrderRequest]) -> list[Outcome]:
         """``submit`` for many orders in one round trip (a close can decide hundreds).
 
         Each fill and the net position it moves are stored together (``FILL_MANY``), so the
@@ -74,9 +78,8 @@ class PaperBroker:
             fill = Fill(order.ts, order.side, order.size, order.price, order.commission)
             signed = order.size if order.side == OrderSide.BUY else -order.size
             args += [order.client_order_id, fill_to_json(fill), account(order.strategy_id, order.symbol), repr(signed)]
-        return [
-            fill_from_json(raw) for raw in self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()], args=args)
-        ]
+        stored = self._fill_many(keys=[keys.paper_fills(), keys.paper_positions()], args=args)
+        return [Outcome.of_fill(order.client_order_id, fill_from_json(raw)) for order, raw in zip(orders, stored)]
 
     def adopt(self, held: Mapping[tuple[str, str], float]) -> None:
         """Take net positions (strategy id, symbol) -> signed size into a book that has none for them.
@@ -97,14 +100,14 @@ class PaperBroker:
         return [float(value or 0.0) for value in raw]
 
 
-def submit_all(broker: Broker, orders: Sequence[OrderRequest]) -> list[Fill]:
-    """Submit ``orders`` through ``broker``, all at once where the broker can (``submit_many``)."""
-    many = getattr(broker, "submit_many", None)
-    return many(orders) if many is not None else [broker.submit(order) for order in orders]
+_venue_brokers: dict[int, ExchangeBroker] = {}
 
 
-def broker_for(mode: str, client: redis.Redis) -> Broker:
-    """The broker a strategy started in ``mode`` trades through (only ``paper`` exists so far)."""
-    if mode != "paper":
-        raise ValueError(f"unknown trading mode {mode!r}; only 'paper' is supported")
-    return PaperBroker(client)
+def venue_broker() -> ExchangeBroker:
+    """This process's broker on the venue of ``TICKFLOW_EXCHANGE`` (one ccxt client per process, built on first
+    use after the fork). Raises ``ValueError`` naming what is missing when the settings cannot trade."""
+    pid = os.getpid()
+    if pid not in _venue_brokers:
+        _venue_brokers.clear()
+        _venue_brokers[pid] = ExchangeBroker(ExchangeSettings.from_env())
+    return _venue_brokers[pid]

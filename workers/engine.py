@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC
 
+import ccxt
 import numpy as np
 import redis
 from pymongo.database import Database
@@ -36,9 +37,9 @@ from pymongo.database import Database
 from strategies import position as machine
 from strategies.candles import TIMEFRAME_MS
 from strategies.domain import LOSS_LIMIT_CODES, LimitBreach, OrderSide, RiskLimit, Side, SkippedEntry
-from tickflow.settings import LiveSettings
+from tickflow.settings import LiveSettings, SettingsError
 from tickflow.storage import keys
-from tickflow.storage.active import LiveEntry, PositionsHeld, PositionsOpen
+from tickflow.storage.active import MODES, LiveEntry, LiveStartRefused, OrderUnsettled, PositionsHeld, PositionsOpen
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
@@ -49,10 +50,10 @@ from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
 from tickflow.storage.trade_logs import TradeLogRepository
 from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
-from workers.broker import broker_for, submit_all
+from workers.broker import PaperBroker, venue_broker
 from workers.equity import EquityRecorder
 from workers.ingest import Close, Ingestor
-from workers.orders import OrderClaims, OrderRequest, client_order_id
+from workers.orders import OrderClaims, OrderRequest, Outcome, client_order_id
 from workers.positions import (
     Commit,
     PathEntry,
@@ -74,6 +75,7 @@ from workers.runner import (
     working_sets_at,
 )
 from workers.ticks import decode_batch
+from workers.venue_orders import PlacedOrder, VenueOrders
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ class _Change:
     strategy: LiveStrategy
     entry: LiveEntry
     commit: Commit
-    orders: list[OrderRequest] = field(default_factory=list)
+    orders: list[PlacedOrder] = field(default_factory=list)
 
     @property
     def config(self) -> np.ndarray:
@@ -236,7 +238,10 @@ class LiveEngine:
             return position.cursor != cursor
 
         for symbol, ids in holders.items():
-            self._move(symbol, ids, move)
+            try:
+                self._move(symbol, ids, move)
+            except OrderUnsettled:  # the stop's close is looked up again when the next batch steps these ticks
+                pass
 
     # -- the chain ---------------------------------------------------------------------------
     #
@@ -655,13 +660,16 @@ class LiveEngine:
         Either way its accounts rejoin at the current ticks.
         """
         strategy = self.catalog.get(strategy_id)
-        broker_for(mode, self.redis)  # an unknown mode fails here, before anything is recorded
+        if mode not in MODES:
+            raise ValueError(f"unknown trading mode {mode!r}; one of {', '.join(MODES)}")
         held = [
             p.symbol for p in self.book.load_many([(strategy_id, s, cash) for s in strategy.spec.symbols]) if p.side
         ]
         run = self.active.last_run(strategy_id) or {}
         if held and float(run.get("cash", cash)) != cash:
             raise PositionsOpen(strategy_id, held, float(run["cash"]))
+        if mode == "live":
+            self._check_venue(strategy, cash if not held else 0.0)
         resumed = bool(held) and run.get("started_at") is not None
         since = int(run["started_at"].replace(tzinfo=UTC).timestamp() * 1000) if resumed else int(time.time() * 1000)
         entry = self.active.start(strategy, mode, cash, since)
@@ -686,6 +694,43 @@ class LiveEngine:
             extra={"strategy_id": strategy_id},
         )
         return entry
+
+    def _check_venue(self, strategy: LiveStrategy, cash: float) -> None:
+        """Refuse (``LiveStartRefused``) a live start the venue could not carry: a symbol it does not trade, entries
+        short on a spot venue, or ``cash`` per symbol beyond the free quote balance that other live strategies have
+        not reserved (each of their accounts holds its run's cash)."""
+        spec = strategy.spec
+        if "enter_short" in spec.rules:
+            raise LiveStartRefused(
+                f"{spec.name} has an enter_short rule: a spot venue cannot sell what it does not hold"
+            )
+        try:
+            broker = venue_broker()
+            quotes = {symbol: broker.rules(symbol).quote for symbol in spec.symbols}
+            for symbol in spec.symbols:
+                if not broker.rules(symbol).trading:
+                    raise LiveStartRefused(f"{symbol} is not trading on {broker.settings.exchange} now")
+            if cash <= 0:
+                return
+            reserved: dict[str, float] = {}
+            for sid, entry in self.active.all().items():
+                if entry.mode == "live" and sid != strategy.id:
+                    for symbol in entry.symbols:
+                        quote = broker.rules(symbol).quote
+                        reserved[quote] = reserved.get(quote, 0.0) + entry.cash
+            free = broker.free_balances()
+        except (ValueError, SettingsError) as error:
+            raise LiveStartRefused(f"cannot trade live: {error}") from None
+        except ccxt.BaseError as error:
+            raise LiveStartRefused(f"the venue could not be asked: {type(error).__name__}: {error}") from None
+        for quote in sorted(set(quotes.values())):
+            needed = cash * sum(1 for q in quotes.values() if q == quote)
+            available = free.get(quote, 0.0) - reserved.get(quote, 0.0)
+            if needed > available:
+                raise LiveStartRefused(
+                    f"cash {cash:g} on {len(spec.symbols)} symbol(s) needs {needed:g} {quote} free; the account has "
+                    f"{free.get(quote, 0.0):g} free, {reserved.get(quote, 0.0):g} of it held by other live strategies"
+                )
 
     def stop(self, strategy_id: str, close_positions: bool, stopped_by: LimitBreach | None = None) -> LiveEntry | None:
         """Take a strategy out of the active set, first closing its positions at the last price if asked.
@@ -758,8 +803,11 @@ class LiveEngine:
         Only active strategies are moved. A commit that lost to another writer is redone from
         what that writer stored. The trade records committed go to MongoDB at once, or, with
         ``flush=False``, are returned (outbox fields) for the caller to ``archive.flush`` later.
+        A position whose venue order is not settled yet is not stored: once the others are, the
+        first such ``OrderUnsettled`` is raised (their records reach MongoDB through the outbox drain).
         """
         unflushed: list[str] = []
+        unsettled: list[OrderUnsettled] = []
         every = list(dict.fromkeys(sid for _, ids, _ in groups for sid in ids))
         entries = self.active.entries(every)
         strategies = self._strategies(entries)
@@ -767,6 +815,8 @@ class LiveEngine:
         pending = [(symbol, sid) for symbol, ids, _ in groups for sid in ids if sid in strategies]
         for _ in range(COMMIT_ATTEMPTS):
             if not pending:
+                if unsettled:
+                    raise unsettled[0]
                 return unflushed
             positions = self.book.load_many([(sid, symbol, entries[sid].cash) for symbol, sid in pending])
             oldest: dict[str, str] = {}
@@ -781,7 +831,9 @@ class LiveEngine:
                 change = _Change(strategies[sid], entries[sid], Commit(position, strategies[sid].has_stops))
                 if moves[position.symbol](change, paths[position.symbol]):
                     changes.append(change)
-            self._place(changes)
+            placed = self._place(changes)
+            unsettled += [error for error in placed if error is not None]
+            changes = [change for change, error in zip(changes, placed) if error is None]
             stored = self.book.commit_many([change.commit for change in changes])
             names = [name for change, ok in zip(changes, stored) if ok for name, _ in change.commit.outbox]
             if flush:
@@ -795,44 +847,76 @@ class LiveEngine:
             ]
         raise RuntimeError(f"positions {pending} kept changing under {COMMIT_ATTEMPTS} attempts")
 
-    def _place(self, changes: Sequence[_Change]) -> None:
-        """Send the changes' orders, each at most once (claimed first), and record order and fill events.
+    def _place(self, changes: Sequence[_Change]) -> list[OrderUnsettled | None]:
+        """Send the changes' orders, each at most once (claimed first); record their trades, order and fill events.
 
-        Claims and paper fills go in one round trip each for all the orders of the changes.
+        Paper orders go in one round trip each for claims and fills. Live orders go one position at a
+        time to the venue, which books what it executed into the position (``workers.venue_orders``).
+        Returns, per change, the ``OrderUnsettled`` of a venue order whose fate is not known yet (the
+        change must not be stored), else None.
         """
-        placed = [(change, order) for change in changes for order in change.orders]
-        if not placed:
-            return
+        paper = [(change, placed) for change in changes if change.entry.mode == "paper" for placed in change.orders]
+        if paper:
+            self._place_paper(paper)
+        errors: list[OrderUnsettled | None] = [None] * len(changes)
+        for i, change in enumerate(changes):
+            if change.entry.mode != "paper" and change.orders:
+                venue = VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s)
+                ttl_s = self.settings.close_retention_s(change.strategy.period)
+                try:
+                    change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))
+                except OrderUnsettled as error:
+                    log.warning("%s; the move waits for it", error, extra={"strategy_id": change.strategy.id})
+                    errors[i] = error
+        done = [change for change, error in zip(changes, errors) if error is None]
+        self._note_sent([(change.strategy, p.request) for change in done for p in change.orders if p.outcome])
+        for change in done:
+            self._record(change)
+        return errors
+
+    def _place_paper(self, placed: Sequence[tuple[_Change, PlacedOrder]]) -> None:
+        orders = [p.request for _, p in placed]
         claimed = self.claims.claim_many(
-            [order for _, order in placed],
-            [self.settings.close_retention_s(change.strategy.period) for change, _ in placed],
+            orders, [self.settings.close_retention_s(change.strategy.period) for change, _ in placed]
         )
-        fills: list = [None] * len(placed)
-        by_mode: dict[str, list[int]] = {}
-        for i, (change, order) in enumerate(placed):
-            if claimed[i]:
-                by_mode.setdefault(change.entry.mode, []).append(i)
-            else:  # claimed by an earlier attempt: it may have died before sending; the paper broker dedupes by id
-                broker = broker_for(change.entry.mode, self.redis)
-                fills[i] = broker.lookup(order.client_order_id) or broker.submit(order)
-        for mode, indexes in by_mode.items():
-            for i, fill_ in zip(indexes, submit_all(broker_for(mode, self.redis), [placed[i][1] for i in indexes])):
-                fills[i] = fill_
-        self._note_sent([(change.strategy, order) for change, order in placed])
-        for (change, order), fill_ in zip(placed, fills):
-            order_data = json.loads(order.to_json())
-            change.commit.events.append(event("order", order_data))
-            change.commit.events.append(
-                event(
-                    "fill",
-                    {
-                        **fill_.to_dict(),
-                        "client_order_id": order.client_order_id,
-                        "strategy_id": order.strategy_id,
-                        "symbol": order.symbol,
-                    },
+        broker = PaperBroker(self.redis)
+        for (_, p), first in zip(placed, claimed):
+            if not first:  # claimed by an earlier attempt that may have died before sending: the paper broker dedupes
+                p.outcome = broker.lookup(p.request.client_order_id) or broker.submit(p.request)
+        fresh = [p for (_, p), first in zip(placed, claimed) if first]
+        for p, outcome in zip(fresh, broker.submit_many([p.request for p in fresh])):
+            p.outcome = outcome
+
+    def _record(self, change: _Change) -> None:
+        """The trade records and the ``order`` and ``fill`` events of the change's placed orders."""
+        position, timeframe = change.commit.position, change.strategy.spec.timeframe
+        for placed in change.orders:
+            order, outcome = placed.request, placed.outcome
+            if outcome is None:  # not sent: its entry executed nothing, so neither trade happened
+                continue
+            if placed.opened is not None:
+                change.commit.outbox.append(outbox_entry(placed.opened))
+            if placed.trade is not None:
+                record = closed_record(
+                    position.strategy_id, position.symbol, timeframe, change.entry, placed.trade, order.client_order_id
                 )
-            )
+                change.commit.outbox.append(outbox_entry(record))
+            change.commit.events.append(event("order", json.loads(order.to_json())))
+            fill_ = outcome.fill(order.ts)
+            if fill_ is not None:
+                venue = {} if change.entry.mode == "paper" else _venue_fields(outcome)
+                change.commit.events.append(
+                    event(
+                        "fill",
+                        {
+                            **fill_.to_dict(),
+                            "client_order_id": order.client_order_id,
+                            "strategy_id": order.strategy_id,
+                            "symbol": order.symbol,
+                            **venue,
+                        },
+                    )
+                )
 
     def _note_sent(self, placed: Sequence[tuple[LiveStrategy, OrderRequest]]) -> None:
         """Remember the orders of strategies with ``max_orders_per_minute`` for a minute (once per client order id)."""
@@ -848,8 +932,8 @@ class LiveEngine:
             pipe.execute()
 
     def _closed(self, change: _Change, rows: Sequence[np.ndarray]) -> None:
-        """Orders and trade records for trades the machine closed."""
-        position, strategy, entry = change.commit.position, change.strategy, change.entry
+        """Orders for the trades the machine closed (their records are written once the orders are placed)."""
+        position = change.commit.position
         for row in rows:
             side, size, price = (
                 Side(int(row[machine.T_SIDE])),
@@ -868,14 +952,10 @@ class LiveEngine:
                 bar,
                 reason,
             )
-            change.orders.append(order)
-            record = closed_record(
-                position.strategy_id, position.symbol, strategy.spec.timeframe, entry, row, order.client_order_id
-            )
-            change.commit.outbox.append(outbox_entry(record))
+            change.orders.append(PlacedOrder(order, trade=row))
 
     def _opened(self, change: _Change) -> None:
-        """The order and trade record of the position just opened."""
+        """The order and trade record of the position just opened (the record as the machine booked it)."""
         position, strategy, entry = change.commit.position, change.strategy, change.entry
         state, bar = position.state, int(position.state[machine.ENTRY_BAR])
         order = OrderRequest(
@@ -889,10 +969,19 @@ class LiveEngine:
             bar,
             "entry",
         )
-        change.orders.append(order)
-        change.commit.outbox.append(
-            outbox_entry(opened_record(position, strategy.spec.timeframe, entry, order.client_order_id))
-        )
+        record = opened_record(position, strategy.spec.timeframe, entry, order.client_order_id)
+        change.orders.append(PlacedOrder(order, opened=record))
+
+
+def _venue_fields(outcome: Outcome) -> dict[str, object]:
+    """What a venue's fill adds to a ``fill`` event: its order id and status, the size asked and traded, the fees."""
+    return {
+        "venue_order_id": outcome.venue_order_id,
+        "status": outcome.venue_status,
+        "requested": outcome.requested,
+        "gross": outcome.gross,
+        "fees": [{"asset": asset, "amount": amount} for asset, amount in outcome.fees],
+    }
 
 
 def _enters(position: Position) -> bool:

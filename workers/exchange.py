@@ -35,17 +35,16 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
 import requests
 
-from strategies.domain import Fill, OrderSide
+from strategies.domain import OrderSide
 from tickflow.exchange_client import ccxt_client
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
-from workers.orders import OrderRequest
+from workers.orders import OrderRequest, Outcome, OutcomeKind
 from workers.venue_limits import RateLimited, VenueLimiter, request_weight
 
 log = logging.getLogger(__name__)
@@ -55,61 +54,6 @@ UNKNOWN_CODES = frozenset({-1006, -1007})
 DUPLICATE = "Duplicate order sent."
 """-2010's message when an *open* order already has this client id: the order exists, look it up."""
 TERMINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
-
-
-class OutcomeKind(StrEnum):
-    FILLED = "filled"
-    PARTIAL = "partial"
-    """Ended (``EXPIRED``, ``CANCELED``) with less than was asked, possibly nothing."""
-    REJECTED = "rejected"
-    """Refused by the venue, with its code: final, never retried."""
-    NOT_SENT = "not_sent"
-    """The venue has not got it: refused locally (filters), rate limited, or known to be safely absent."""
-    PENDING = "pending"
-    """On the venue's book, not done yet."""
-    UNKNOWN = "unknown"
-    """May or may not be on the venue: look it up by client id (``resolve``), never send it again."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one order, as the venue reports it."""
-
-    kind: OutcomeKind
-    client_order_id: str
-    side: OrderSide
-    requested: float = 0.0
-    """The quantity sent, after rounding to the venue's step."""
-    executed: float = 0.0
-    """Base units the account gained (buy, net of a base-asset fee) or gave (sell): what a position holds."""
-    gross: float = 0.0
-    """Base units traded (``executedQty``)."""
-    average_price: float = 0.0
-    quote: float = 0.0
-    """Quote units traded (``cummulativeQuoteQty``)."""
-    fees: tuple[tuple[str, float], ...] = ()
-    """(asset, amount) per fee asset, as the venue charged them."""
-    commission: float = 0.0
-    """The fees in quote units (a base-asset fee at its trade's price; other assets are in ``fees`` only)."""
-    code: int | None = None
-    """Binance's error code of a rejection (or of the answer that left the outcome unknown)."""
-    reason: str = ""
-    venue_order_id: str = ""
-    venue_status: str = ""
-    trade_ids: tuple[int, ...] = ()
-    retry_after_s: float | None = None
-    """Set when the venue rate-limited the request (429/418): no request may go before this many seconds."""
-
-    @property
-    def final(self) -> bool:
-        """Whether nothing more will happen to this order on the venue."""
-        return self.kind in (OutcomeKind.FILLED, OutcomeKind.PARTIAL, OutcomeKind.REJECTED, OutcomeKind.NOT_SENT)
-
-    def fill(self, ts: int) -> Fill | None:
-        """The engine's ``Fill`` for what was executed at the candle ``ts``; None when nothing was."""
-        if self.executed <= 0:
-            return None
-        return Fill(ts, self.side, self.executed, self.average_price, self.commission)
 
 
 @dataclass(frozen=True)

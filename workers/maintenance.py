@@ -47,7 +47,7 @@ from tickflow.storage.positions import Position
 from tickflow.storage.schema import STRATEGIES
 from tickflow.storage.scripts import lua_script
 from tickflow.storage.strategies import Strategy, StrategyRepository
-from workers.broker import broker_for
+from workers.broker import PaperBroker
 from workers.engine import LiveEngine
 from workers.ingest import DASHBOARD_TIMEFRAME, working_sets
 
@@ -107,19 +107,19 @@ def reconcile_positions(engine: LiveEngine, confirm_s: float = CONFIRM_S) -> Rec
     A difference is remembered in ``keys.reconcile_status()`` with the time it was first seen,
     and reported -- a warning line and a ``mismatch`` event, at every run while it lasts -- once
     it has lasted ``confirm_s``. Positions of stopped strategies are not checked: nothing moves
-    them, and they are checked again once their strategy is restarted.
+    them, and they are checked again once their strategy is restarted. Nor are accounts trading on a
+    venue: its balance of an asset is one figure for every account trading it (docs/exchanges.md).
     """
     client = engine.redis
     now = int(time.time() * 1000)
-    wanted = [(sid, symbol, entry) for sid, entry in engine.active.all().items() for symbol in entry.symbols]
+    wanted = [
+        (sid, symbol, entry)
+        for sid, entry in engine.active.all().items()
+        if entry.mode == "paper"
+        for symbol in entry.symbols
+    ]
     positions = engine.book.load_many([(sid, symbol, entry.cash) for sid, symbol, entry in wanted])
-    held = [0.0] * len(wanted)
-    by_mode: dict[str, list[int]] = {}
-    for i, (_, _, entry) in enumerate(wanted):
-        by_mode.setdefault(entry.mode, []).append(i)
-    for mode, indexes in by_mode.items():
-        for i, size in zip(indexes, broker_for(mode, client).positions([wanted[i][:2] for i in indexes])):
-            held[i] = size
+    held = PaperBroker(client).positions([(sid, symbol) for sid, symbol, _ in wanted])
     first_seen = {
         (m["strategy_id"], m["symbol"]): m["since"]
         for m in json.loads(client.hget(keys.reconcile_status(), "details") or "[]")

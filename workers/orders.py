@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import redis
 
 from strategies import client_ids
 from strategies.domain import Fill, OrderSide
 from tickflow.storage import keys
+from tickflow.storage.scripts import lua_script
 
 
 def client_order_id(strategy_id: str, symbol: str, candle_open_ms: int, action: str) -> str:
@@ -54,6 +56,9 @@ class OrderRequest:
         return cls(**{**data, "side": OrderSide(data["side"])})
 
 
+RETAKE_CLAIM = lua_script("workers", "retake_claim")
+
+
 def fill_to_json(fill: Fill) -> str:
     return json.dumps(fill.to_dict())
 
@@ -72,6 +77,7 @@ class OrderClaims:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._retake = client.register_script(RETAKE_CLAIM)
 
     def claim(self, order: OrderRequest, ttl_s: int) -> bool:
         """True for the one caller that may send ``order``; False when it was claimed before."""
@@ -85,3 +91,91 @@ class OrderClaims:
         for order, ttl_s in zip(orders, ttls_s, strict=True):
             pipe.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=ttl_s)
         return [bool(done) for done in pipe.execute()]
+
+    def release(self, order: OrderRequest) -> None:
+        """Give up the claim of an order that was never sent (the rate limit held it back), so a retry may send it."""
+        self.redis.delete(keys.order_claim(order.client_order_id))
+
+    def age_s(self, order: OrderRequest, ttl_s: int) -> float:
+        """How long ago ``order`` was claimed (with lifetime ``ttl_s``); ``ttl_s`` when the claim is gone."""
+        remaining_ms = self.redis.pttl(keys.order_claim(order.client_order_id))
+        return ttl_s - max(remaining_ms, 0) / 1000
+
+    def retake(self, order: OrderRequest, ttl_s: int, age_s: float) -> bool:
+        """Claim ``order`` again, for a new lifetime, if its claim is still at least ``age_s`` old: True for the one
+        caller that may now send it (a venue order that was never booked, long enough after the last claim)."""
+        remaining_ms = int((ttl_s - age_s) * 1000)
+        return bool(
+            self._retake(keys=[keys.order_claim(order.client_order_id)], args=[remaining_ms, order.to_json(), ttl_s])
+        )
+
+
+class OutcomeKind(StrEnum):
+    FILLED = "filled"
+    PARTIAL = "partial"
+    """Ended (``EXPIRED``, ``CANCELED``) with less than was asked, possibly nothing."""
+    REJECTED = "rejected"
+    """Refused by the venue, with its code: final, never retried."""
+    NOT_SENT = "not_sent"
+    """The venue has not got it: refused locally (filters), rate limited, or known to be safely absent."""
+    PENDING = "pending"
+    """On the venue's book, not done yet."""
+    UNKNOWN = "unknown"
+    """May or may not be on the venue: look it up by client id (``resolve``), never send it again."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one order, as the venue reports it."""
+
+    kind: OutcomeKind
+    client_order_id: str
+    side: OrderSide
+    requested: float = 0.0
+    """The quantity sent, after rounding to the venue's step."""
+    executed: float = 0.0
+    """Base units the account gained (buy, net of a base-asset fee) or gave (sell): what a position holds."""
+    gross: float = 0.0
+    """Base units traded (``executedQty``)."""
+    average_price: float = 0.0
+    quote: float = 0.0
+    """Quote units traded (``cummulativeQuoteQty``)."""
+    fees: tuple[tuple[str, float], ...] = ()
+    """(asset, amount) per fee asset, as the venue charged them."""
+    commission: float = 0.0
+    """The fees in quote units (a base-asset fee at its trade's price; other assets are in ``fees`` only)."""
+    code: int | None = None
+    """Binance's error code of a rejection (or of the answer that left the outcome unknown)."""
+    reason: str = ""
+    venue_order_id: str = ""
+    venue_status: str = ""
+    trade_ids: tuple[int, ...] = ()
+    retry_after_s: float | None = None
+    """Set when the venue rate-limited the request (429/418): no request may go before this many seconds."""
+
+    @classmethod
+    def of_fill(cls, client_order_id: str, fill: Fill) -> Outcome:
+        """A whole fill (the paper broker's): everything asked was executed at ``fill.price``."""
+        return cls(
+            OutcomeKind.FILLED,
+            client_order_id,
+            fill.side,
+            requested=fill.size,
+            executed=fill.size,
+            gross=fill.size,
+            average_price=fill.price,
+            quote=fill.size * fill.price,
+            commission=fill.commission,
+            venue_status="FILLED",
+        )
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more will happen to this order on the venue."""
+        return self.kind in (OutcomeKind.FILLED, OutcomeKind.PARTIAL, OutcomeKind.REJECTED, OutcomeKind.NOT_SENT)
+
+    def fill(self, ts: int) -> Fill | None:
+        """The engine's ``Fill`` for what was executed at the candle ``ts``; None when nothing was."""
+        if self.executed <= 0:
+            return None
+        return Fill(ts, self.side, self.executed, self.average_price, self.commission)

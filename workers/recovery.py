@@ -34,7 +34,7 @@ from tickflow.storage.positions import Position
 from tickflow.storage.strategies import StrategyNotFound
 from workers import warmup
 from workers.active import ActiveSet
-from workers.broker import PaperBroker, broker_for
+from workers.broker import PaperBroker
 from workers.engine import LiveEngine
 from workers.positions import Commit
 
@@ -126,9 +126,8 @@ def rebuild(engine: LiveEngine) -> bool:
         ]
         stored = engine.book.commit_many(commits)  # version 0: only where no position exists
         restored += sum(stored)
-        broker = broker_for(entry.mode, engine.redis)
-        if isinstance(broker, PaperBroker):
-            broker.adopt(
+        if entry.mode == "paper":
+            PaperBroker(engine.redis).adopt(
                 {
                     (strategy_id, commit.position.symbol): commit.position.side
                     * float(commit.position.state[machine.SIZE])

@@ -23,7 +23,15 @@ from app.series import sampled
 from tasks.live import start_strategy, stop_strategy
 from tickflow.storage import keys
 from tickflow.storage.accounts import accounts
-from tickflow.storage.active import PositionsHeld, PositionsOpen, active_entries, limit_stops
+from tickflow.storage.active import (
+    MODES,
+    LiveStartRefused,
+    OrderUnsettled,
+    PositionsHeld,
+    PositionsOpen,
+    active_entries,
+    limit_stops,
+)
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
@@ -38,7 +46,11 @@ MAX_HISTORY_POINTS = 20_000
 
 
 class StartSchema(Schema):
-    mode = fields.String(load_default="paper", validate=validate.OneOf(["paper"]))
+    mode = fields.String(
+        load_default="paper",
+        validate=validate.OneOf(MODES),
+        metadata={"description": "paper: the paper broker; live: the venue of TICKFLOW_EXCHANGE (docs/exchanges.md)"},
+    )
     cash = fields.Float(load_default=10_000.0, validate=validate.Range(min=0, min_inclusive=False, max=1e15))
 
 
@@ -47,7 +59,7 @@ class StopSchema(Schema):
 
 
 class LiveEntrySchema(Schema):
-    mode = fields.String(required=True, metadata={"description": "paper"})
+    mode = fields.String(required=True, metadata={"description": "paper or live"})
     cash = fields.Float(required=True, metadata={"description": "Each account's cash when its run started"})
     symbols = fields.List(fields.String(), required=True)
     timeframe = fields.String(required=True)
@@ -255,19 +267,25 @@ class Start(MethodView):
     @blp.arguments(StartSchema)
     @blp.response(200, StartedSchema)
     @blp.alt_response(404, schema="Error", description="No strategy has this id.")
-    @blp.alt_response(409, schema="Error", description="It holds positions from a run with other cash.")
+    @blp.alt_response(
+        409,
+        schema="Error",
+        description="It holds positions from a run with other cash, or the venue cannot carry a live start.",
+    )
     def post(self, body: dict[str, Any], strategy_id: str):
-        """Start trading a strategy live (``paper`` only so far).
+        """Start trading a strategy, on paper or (``live``) on the venue of ``TICKFLOW_EXCHANGE``.
 
         Flat, it starts a new run: every account holds ``cash`` again. Holding positions, it resumes
         its run, which keeps its cash: a start with other cash is a 409 (stop it with
-        ``close_positions`` first).
+        ``close_positions`` first). A live start is a 409 with the reason unless the venue trades
+        every symbol, the spec has no short entries (spot), and the free quote balance not held by
+        other live strategies covers ``cash`` on every symbol.
         """
         try:
             entry = start_strategy(strategy_id, body["mode"], body["cash"])
         except StrategyNotFound:
             abort(404, message="No strategy has this id.")
-        except PositionsOpen as error:
+        except (PositionsOpen, LiveStartRefused) as error:
             abort(409, message=_sentence(error))
         return {"strategy_id": strategy_id, "active": True, **entry}
 
@@ -278,6 +296,7 @@ class Stop(MethodView):
     @blp.response(200, StoppedSchema)
     @blp.alt_response(404, schema="Error", description="No strategy has this id.")
     @blp.alt_response(409, schema="Error", description="It holds positions and close_positions is false.")
+    @blp.alt_response(503, schema="Error", description="A closing order's fate on the venue is not known yet.")
     def post(self, body: dict[str, Any], strategy_id: str):
         """Stop trading a strategy; with ``close_positions`` its open positions are closed at the last price first.
 
@@ -290,6 +309,12 @@ class Stop(MethodView):
             abort(404, message="No strategy has this id.")
         except PositionsHeld as error:
             abort(409, message=_sentence(error))
+        except OrderUnsettled as error:
+            abort(
+                503,
+                message=f"{_sentence(error)} The venue has not told what became of a closing order yet: "
+                f"stop again in {max(1, round(error.retry_after_s))} s.",
+            )
         return {"strategy_id": strategy_id, "active": False, "was_active": entry is not None}
 
 

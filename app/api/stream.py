@@ -117,6 +117,22 @@ class OrderEventSchema(_ExecutionSchema):
 
 class FillEventSchema(_ExecutionSchema):
     ts = fields.Integer(metadata={"description": "When it filled (epoch ms)"})
+    venue_order_id = fields.String(metadata={"description": "live only: the venue's order id"})
+    status = fields.String(metadata={"description": "live only: the venue's order status (FILLED, EXPIRED...)"})
+    requested = fields.Float(metadata={"description": "live only: the size sent, rounded to the venue's step"})
+    gross = fields.Float(metadata={"description": "live only: the size traded; size is it net of a base-asset fee"})
+    fees = fields.List(fields.Dict(), metadata={"description": "live only: [{asset, amount}] as the venue charged"})
+
+
+class RejectedEventSchema(Schema):
+    client_order_id = fields.String()
+    strategy_id = fields.String()
+    symbol = fields.String()
+    side = fields.String(metadata={"description": "buy or sell"})
+    size = fields.Float()
+    kind = fields.String(metadata={"description": "rejected (by the venue), not_sent (by its filters) or partial"})
+    code = fields.Integer(allow_none=True, metadata={"description": "The venue's error code (Binance: -2010...)"})
+    reason = fields.String()
 
 
 class SkippedEventSchema(Schema):
@@ -144,6 +160,7 @@ class MismatchEventSchema(Schema):
     broker_size = fields.Float()
     since = fields.Integer(metadata={"description": "When the difference was first seen (epoch ms)"})
     confirmed = fields.Boolean()
+    reason = fields.String(metadata={"description": "Set when a venue close left part of a position held"})
 
 
 class JobEventSchema(Schema):
@@ -221,6 +238,7 @@ EVENTS: dict[str, type[Schema]] = {
     "signal": SignalEventSchema,
     "order": OrderEventSchema,
     "fill": FillEventSchema,
+    "rejected": RejectedEventSchema,
     "skipped": SkippedEventSchema,
     "mismatch": MismatchEventSchema,
     "job": JobEventSchema,

@@ -15,8 +15,8 @@ import pytest
 from strategies.client_ids import encode
 from strategies.domain import OrderSide
 from tests.exchange.conftest import API_KEY, API_SECRET, exchange_settings
-from workers.exchange import ExchangeBroker, OutcomeKind
-from workers.orders import OrderRequest
+from workers.exchange import ExchangeBroker
+from workers.orders import OrderRequest, OutcomeKind
 
 STRATEGY = "65f1c2a9e4b0d3f7a1c2e3d4"
 CANDLE = 1_717_200_000_000

@@ -115,7 +115,7 @@ def test_an_order_is_claimed_once_and_the_paper_broker_dedupes(redis):
     broker = PaperBroker(redis)
     first = broker.submit(order)
     again = broker.submit(OrderRequest(**{**order.__dict__, "price": 99.0}))
-    assert first == again and first.price == 10.0
+    assert first == again and first.average_price == 10.0
     assert redis.hlen(keys.paper_fills()) == 1
 
 

@@ -27,6 +27,26 @@ class PositionsOpen(Exception):
         )
 
 
+MODES = ("paper", "live")
+"""How a strategy trades: ``paper``, with the paper broker; ``live``, on the venue of ``TICKFLOW_EXCHANGE``."""
+SETTLE_RETRY_S = 1.0
+"""How soon to look again at a venue order whose fate the venue has not told yet."""
+
+
+class OrderUnsettled(Exception):
+    """An order's fate is not known yet (or it was held back before sending): retry the move after ``retry_after_s``."""
+
+    def __init__(self, client_order_id: str, reason: str, retry_after_s: float = SETTLE_RETRY_S) -> None:
+        self.client_order_id = client_order_id
+        self.retry_after_s = max(retry_after_s, 0.0)
+        super().__init__(f"order {client_order_id}: {reason}")
+
+
+class LiveStartRefused(Exception):
+    """A start in ``live`` mode the venue could not carry (a symbol it does not trade, shorts on spot, too little
+    free balance) or that cannot reach the venue; the message says which."""
+
+
 class PositionsHeld(Exception):
     """A stop without ``close_positions`` of a strategy holding positions, which would then go unmanaged."""
 

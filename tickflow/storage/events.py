@@ -21,7 +21,20 @@ import redis
 
 from tickflow.storage import keys
 
-TYPES = ("candle", "signal", "order", "fill", "skipped", "mismatch", "job", "halt", "limit", "stale", "quarantine")
+TYPES = (
+    "candle",
+    "signal",
+    "order",
+    "fill",
+    "rejected",
+    "skipped",
+    "mismatch",
+    "job",
+    "halt",
+    "limit",
+    "stale",
+    "quarantine",
+)
 """``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
 ``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
 ``job``: a backtest run or a sweep moved on (``tasks.backtests``);

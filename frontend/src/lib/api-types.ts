@@ -1688,10 +1688,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start trading a strategy live (``paper`` only so far).
+         * Start trading a strategy, on paper or (``live``) on the venue of ``TICKFLOW_EXCHANGE``.
          * @description Flat, it starts a new run: every account holds ``cash`` again. Holding positions, it resumes
          *     its run, which keeps its cash: a start with other cash is a 409 (stop it with
-         *     ``close_positions`` first).
+         *     ``close_positions`` first). A live start is a 409 with the reason unless the venue trades
+         *     every symbol, the spec has no short entries (spot), and the free quote balance not held by
+         *     other live strategies covers ``cash`` on every symbol.
          */
         post: {
             parameters: {
@@ -1726,7 +1728,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description It holds positions from a run with other cash. */
+                /** @description It holds positions from a run with other cash, or the venue cannot carry a live start. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1804,6 +1806,15 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description A closing order's fate on the venue is not known yet. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3421,15 +3432,16 @@ export interface components {
         };
         Start: {
             /**
+             * @description paper: the paper broker; live: the venue of TICKFLOW_EXCHANGE (docs/exchanges.md)
              * @default paper
              * @enum {string}
              */
-            mode: "paper";
+            mode: "paper" | "live";
             /** @default 10000 */
             cash: number;
         };
         Started: {
-            /** @description paper */
+            /** @description paper or live */
             mode: string;
             /** @description Each account's cash when its run started */
             cash: number;
@@ -3452,7 +3464,7 @@ export interface components {
             was_active: boolean;
         };
         ActiveStrategy: {
-            /** @description paper */
+            /** @description paper or live */
             mode: string;
             /** @description Each account's cash when its run started */
             cash: number;
@@ -3716,6 +3728,31 @@ export interface components {
             commission?: number;
             /** @description When it filled (epoch ms) */
             ts?: number;
+            /** @description live only: the venue's order id */
+            venue_order_id?: string;
+            /** @description live only: the venue's order status (FILLED, EXPIRED...) */
+            status?: string;
+            /** @description live only: the size sent, rounded to the venue's step */
+            requested?: number;
+            /** @description live only: the size traded; size is it net of a base-asset fee */
+            gross?: number;
+            /** @description live only: [{asset, amount}] as the venue charged */
+            fees?: {
+                [key: string]: unknown;
+            }[];
+        };
+        RejectedEvent: {
+            client_order_id?: string;
+            strategy_id?: string;
+            symbol?: string;
+            /** @description buy or sell */
+            side?: string;
+            size?: number;
+            /** @description rejected (by the venue), not_sent (by its filters) or partial */
+            kind?: string;
+            /** @description The venue's error code (Binance: -2010...) */
+            code?: number | null;
+            reason?: string;
         };
         SkippedEvent: {
             strategy_id?: string;
@@ -3744,6 +3781,8 @@ export interface components {
             /** @description When the difference was first seen (epoch ms) */
             since?: number;
             confirmed?: boolean;
+            /** @description Set when a venue close left part of a position held */
+            reason?: string;
         };
         JobEvent: {
             /** @description backtest or sweep */

@@ -1,0 +1,111 @@
+"""A strategy started in ``live`` mode trades on a venue (the local Binance-speaking server, in its own process):
+the engine sends its orders there and books what the venue executed, net of fees."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from strategies import position as machine
+from tests.exchange.conftest import API_KEY, API_SECRET, local_venue  # noqa: F401 (a fixture)
+from tests.workers.conftest import SYMBOL, create_strategy, spec_doc
+from tests.workers.replay import run_candles
+from tickflow.storage import keys
+from tickflow.storage.active import LiveStartRefused
+from tickflow.synthetic import generate_candles
+from workers import broker as brokers
+
+
+@pytest.fixture
+def venue(local_venue, redis, monkeypatch):  # noqa: F811
+    """A fresh venue the process's venue broker points at: BTCUSDT near the replayed prices, deep, 1,000,000 USDT."""
+    local_venue.reset()
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_URL", local_venue.url)
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_SECRET", API_SECRET)
+    brokers._venue_brokers.clear()
+    yield local_venue
+    brokers._venue_brokers.clear()
+
+
+def list_venue(venue, price: float) -> None:
+    venue.symbol("BTCUSDT", "BTC", "USDT", price=price, depth=1_000_000, step="0.00001", min_qty="0.00001")
+    venue.balance(USDT=1_000_000, BTC=0)
+
+
+def events(redis, kind: str) -> list[dict]:
+    return [json.loads(data["data"]) for _, data in redis.xrange(keys.live_events()) if data["type"] == kind]
+
+
+def test_a_live_entry_holds_what_the_venue_executed_net_of_its_base_asset_fee(engine, db, redis, venue):
+    candles = generate_candles(120, "1m", seed=7)
+    price = round(float(candles.close[-1]), 2)
+    list_venue(venue, price)
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "live", 10_000)
+    run_candles(engine, candles, 0, 120)
+    orders = venue.state()["orders"]
+    assert orders, "sma_cross entered at least once over 120 candles"
+    buy = orders[0]
+    assert buy["side"] == "BUY" and buy["clientOrderId"].startswith("tf1")
+    fills = [fill for fill in events(redis, "fill") if fill["client_order_id"] == buy["clientOrderId"]]
+    assert len(fills) == 1 and fills[0]["status"] == "FILLED"
+    executed = float(buy["executedQty"])
+    assert fills[0]["size"] == pytest.approx(executed * (1 - 0.001))  # the fee came out of the BTC received
+    assert fills[0]["price"] == pytest.approx(price)
+    position = engine.book.load(strategy_id, SYMBOL, 10_000)
+    if len(orders) == 1:  # still open: the position holds exactly what the account got
+        assert float(position.state[machine.SIZE]) == pytest.approx(executed * (1 - 0.001))
+    else:  # closed: the sell sold what the buy left, rounded down to the step
+        assert float(orders[1]["origQty"]) == pytest.approx(executed * (1 - 0.001), abs=0.00001)
+
+
+def test_a_rejected_entry_leaves_the_strategy_flat_with_a_rejected_event_and_is_not_sent_again(
+    engine, db, redis, venue
+):
+    candles = generate_candles(120, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    venue.balance(USDT=10_000, BTC=0)
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "live", 10_000)
+    venue.balance(USDT=5, BTC=0)  # spent elsewhere after the start: the venue refuses the buy (-2010)
+    run_candles(engine, candles, 0, 120)
+    rejected = events(redis, "rejected")
+    assert rejected and rejected[0]["code"] == -2010 and rejected[0]["kind"] == "rejected"
+    assert venue.state()["orders"] == [] or all(o["status"] != "FILLED" for o in venue.state()["orders"])
+    position = engine.book.load(strategy_id, SYMBOL, 10_000)
+    assert position.side == 0 and float(position.state[machine.BALANCE]) == pytest.approx(10_000)
+    assert not events(redis, "fill")
+
+
+def test_a_live_start_the_venue_cannot_carry_is_refused_with_the_reason(engine, db, redis, venue):
+    list_venue(venue, 100.0)
+    venue.balance(USDT=15_000, BTC=0)
+    shorting = create_strategy(db, redis, spec_doc("sma_cross", rules={"enter_short": "crosses_below(fast, slow)"}))
+    with pytest.raises(LiveStartRefused, match="enter_short"):
+        engine.start(shorting, "live", 10_000)
+    first = create_strategy(db, redis, spec_doc("sma_cross", name="first"))
+    engine.start(first, "live", 10_000)
+    second = create_strategy(db, redis, spec_doc("sma_cross", name="second"))
+    with pytest.raises(LiveStartRefused, match="10000 of it held by other live strategies"):
+        engine.start(second, "live", 10_000)
+    elsewhere = create_strategy(db, redis, spec_doc("sma_cross", name="elsewhere", symbols=["ETHUSDT"]))
+    with pytest.raises(LiveStartRefused, match="ETHUSDT: not a spot symbol"):
+        engine.start(elsewhere, "live", 1_000)
+
+
+def test_the_api_starts_a_live_strategy_or_answers_409_with_what_the_venue_cannot_carry(
+    client, auth_headers, db, redis, venue
+):
+    list_venue(venue, 100.0)
+    venue.balance(USDT=5_000, BTC=0)
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    url = f"/api/v1/strategies/{strategy_id}/start"
+    refused = client.post(url, json={"mode": "live", "cash": 10_000}, headers=auth_headers)
+    assert refused.status_code == 409
+    assert "needs 10000 USDT free; the account has 5000 free" in refused.json["message"]
+    started = client.post(url, json={"mode": "live", "cash": 2_000}, headers=auth_headers)
+    assert started.status_code == 200 and started.json["mode"] == "live"
+    unknown = client.post(url, json={"mode": "margin"}, headers=auth_headers)
+    assert unknown.status_code == 422 and "mode" in json.dumps(unknown.json)
