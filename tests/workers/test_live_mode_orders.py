@@ -10,11 +10,12 @@ import pytest
 from strategies import position as machine
 from tests.exchange.conftest import API_KEY, API_SECRET, local_venue  # noqa: F401 (a fixture)
 from tests.workers.conftest import SYMBOL, create_strategy, spec_doc
-from tests.workers.replay import run_candles
+from tests.workers.replay import candle_ticks, run_candles
 from tickflow.storage import keys
-from tickflow.storage.active import LiveStartRefused
+from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
 from workers import broker as brokers
+from workers.ticks import encode_batch
 
 
 @pytest.fixture
@@ -109,3 +110,30 @@ def test_the_api_starts_a_live_strategy_or_answers_409_with_what_the_venue_canno
     assert started.status_code == 200 and started.json["mode"] == "live"
     unknown = client.post(url, json={"mode": "margin"}, headers=auth_headers)
     assert unknown.status_code == 422 and "mode" in json.dumps(unknown.json)
+
+
+def test_an_order_whose_answer_was_lost_is_looked_up_by_the_retry_and_never_sent_twice(engine, db, redis, venue):
+    """The venue books the first order and answers 503 / -1007 ("execution status unknown"): execute stores
+    nothing and raises; its retry finds the order claimed, looks it up, and books the venue's fill once."""
+    candles = generate_candles(120, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "live", 10_000)
+    venue.faults({"action": "error", "status": 503, "code": -1007})
+    unsettled = 0
+    for i in range(120):
+        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", candles, i)))
+        for job in jobs:
+            engine.evaluate(job, engine.indicators(job))
+            try:
+                engine.execute(job)
+            except OrderUnsettled:
+                unsettled += 1
+                engine.execute(job)  # the task's retry
+        engine.check_stops(holders)
+    assert unsettled == 1
+    orders = venue.state()["orders"]
+    ids = [order["clientOrderId"] for order in orders]
+    assert ids and len(ids) == len(set(ids))
+    fills = [fill["client_order_id"] for fill in events(redis, "fill")]
+    assert sorted(fills) == sorted(ids)  # each venue order booked once, the lost one included
