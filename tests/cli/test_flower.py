@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from cli.localservices import free_port
+from tests.celery_workers import wait_for
 from tests.conftest import ROOT
 
 TICKFLOW = str(Path(sys.executable).parent / "tickflow")
@@ -35,16 +35,15 @@ def test_flower_serves_behind_basic_auth_and_no_process_shows_the_password(servi
     process = flower({"FLOWER_PASSWORD": PASSWORD, "FLOWER_USER": "ops", "FLOWER_PORT": str(port)})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert process.poll() is None, process.stderr.read()
             try:
-                if requests.get(f"{url}/healthcheck", timeout=2).ok:
-                    break
+                return requests.get(f"{url}/healthcheck", timeout=2).ok
             except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "Flower did not start"
-            time.sleep(0.2)
+                return False
+
+        wait_for(healthy, timeout=60, what="Flower to start", every=0.2)
         assert requests.get(f"{url}/api/workers", timeout=10).status_code == 401
         assert requests.get(f"{url}/api/workers", auth=("ops", "wrong-password-1"), timeout=10).status_code == 401
         assert requests.get(f"{url}/api/workers", auth=("ops", PASSWORD), timeout=10).status_code == 200
