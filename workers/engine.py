@@ -706,10 +706,12 @@ class LiveEngine:
             )
         try:
             broker = venue_broker()
-            quotes = {symbol: broker.rules(symbol).quote for symbol in spec.symbols}
+            quotes = {}
             for symbol in spec.symbols:
-                if not broker.rules(symbol).trading:
+                rules = broker.rules(symbol)
+                if not rules.trading:
                     raise LiveStartRefused(f"{symbol} is not trading on {broker.settings.exchange} now")
+                quotes[symbol] = rules.quote
             if cash <= 0:
                 return
             reserved: dict[str, float] = {}
@@ -859,9 +861,10 @@ class LiveEngine:
         if paper:
             self._place_paper(paper)
         errors: list[OrderUnsettled | None] = [None] * len(changes)
+        venue = None
         for i, change in enumerate(changes):
             if change.entry.mode != "paper" and change.orders:
-                venue = VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s)
+                venue = venue or VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s)
                 ttl_s = self.settings.close_retention_s(change.strategy.period)
                 try:
                     change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))

@@ -32,6 +32,7 @@ import ccxt
 import numpy as np
 
 from strategies import position as machine
+from strategies.domain import OrderSide
 from tickflow.storage.active import SETTLE_RETRY_S, OrderUnsettled
 from tickflow.storage.events import event
 from tickflow.storage.positions import Position
@@ -187,7 +188,7 @@ class VenueOrders:
                     "symbol": request.symbol,
                     "mode": "live",
                     "engine_size": 0.0,
-                    "broker_size": left if request.side.value == "sell" else -left,
+                    "broker_size": left if request.side is OrderSide.SELL else -left,
                     "since": int(time.time() * 1000),
                     "confirmed": True,
                     "reason": f"close {request.client_order_id}: {why}",
