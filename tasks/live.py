@@ -183,9 +183,21 @@ def stop_strategy(strategy_id: str, close_positions: bool) -> dict[str, Any] | N
 
 @app.task(ignore_result=True)
 def drain_outbox() -> int:
-    """Copy trade records and equity points MongoDB could not take earlier from their Redis outboxes."""
+    """Copy trade records, order ledger records and equity points MongoDB could not take earlier from their
+    Redis outboxes."""
     live = engine()
-    return live.archive.drain() + live.equity.outbox.drain()
+    return live.archive.drain() + live.ledger_outbox.drain() + live.equity.outbox.drain()
+
+
+@app.task(bind=True, ignore_result=True, max_retries=UNSETTLED_RETRIES)
+def reconcile_venue(self) -> None:
+    """Reconcile the live strategies with the venue (``workers.reconcile``), unless a pass ran since the mark
+    was cleared; live orders wait for it. Tried again while the venue cannot be asked."""
+    try:
+        engine().ensure_reconciled()
+    except OrderUnsettled as error:
+        log.warning("reconcile_venue: %s", error.reason)
+        raise self.retry(countdown=error.retry_after_s) from None
 
 
 @worker_init.connect
@@ -228,5 +240,9 @@ def _freeze_consumer(**_: Any) -> None:
 
 @worker_ready.connect
 def _rebuild_after_empty_redis(**_: Any) -> None:
-    """A worker starting on an emptied Redis rebuilds live state before it takes any tick."""
-    ensure_live_state(LiveEngine(redis_client(), mongo_db(), live_settings()))
+    """A worker starting on an emptied Redis rebuilds live state before it takes any tick; with strategies trading
+    on a venue, their next orders wait for a reconciliation with it, sent as a task at once."""
+    live = LiveEngine(redis_client(), mongo_db(), live_settings())
+    ensure_live_state(live)
+    if live.forget_reconciliation():
+        reconcile_venue.apply_async(queue=shard_queue(ORDERS_QUEUE, 0, live_shards()))

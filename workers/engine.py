@@ -44,6 +44,7 @@ from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
 from tickflow.storage.halt import Halt, current_halt
+from tickflow.storage.order_ledger import OrderLedger
 from tickflow.storage.positions import ADOPT, Position
 from tickflow.storage.scripts import lua_script
 from tickflow.storage.strategies import StrategyNotFound, StrategyRepository
@@ -52,6 +53,7 @@ from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import PaperBroker, venue_broker
 from workers.equity import EquityRecorder
+from workers.exchange import ExchangeBroker
 from workers.ingest import Close, Ingestor
 from workers.orders import OrderClaims, OrderRequest, Outcome, client_order_id
 from workers.positions import (
@@ -65,6 +67,7 @@ from workers.positions import (
     stream_id,
 )
 from workers.progress import mark_candles_processed
+from workers.reconcile import Reconciled, VenueReconciliation
 from workers.runner import (
     Decision,
     LiveStrategy,
@@ -170,6 +173,8 @@ class LiveEngine:
         self.claims = OrderClaims(client)
         self.trade_logs = TradeLogRepository(db)
         self.archive = Outbox(client, keys.trade_outbox(), self.trade_logs.upsert, "trade_logs")
+        self.order_ledger = OrderLedger(db)
+        self.ledger_outbox = Outbox(client, keys.order_outbox(), self.order_ledger.record, "orders")
         self.equity = EquityRecorder(client, self.book, EquityHistoryRepository(db))
         self._pending = client.register_script(PENDING_SIGNALS)
 
@@ -670,6 +675,7 @@ class LiveEngine:
             raise PositionsOpen(strategy_id, held, float(run["cash"]))
         if mode == "live":
             self._check_venue(strategy, cash if not held else 0.0)
+            self.redis.delete(keys.venue_reconciled())  # its first order waits for a pass that knows it
         resumed = bool(held) and run.get("started_at") is not None
         since = int(run["started_at"].replace(tzinfo=UTC).timestamp() * 1000) if resumed else int(time.time() * 1000)
         entry = self.active.start(strategy, mode, cash, since)
@@ -694,6 +700,38 @@ class LiveEngine:
             extra={"strategy_id": strategy_id},
         )
         return entry
+
+    def reconcile_venue(self) -> Reconciled:
+        """Reconcile the live strategies with the venue (``workers.reconcile``) now, whether or not a pass ran."""
+        return self._reconciliation(venue_broker()).run(self._live_entries())
+
+    def ensure_reconciled(self) -> None:
+        """Reconcile with the venue unless a pass ran since the mark was cleared (``VenueReconciliation.ensure``)."""
+        self._reconciliation(venue_broker()).ensure(self._live_entries)
+
+    def forget_reconciliation(self) -> bool:
+        """Make the next live order wait for a new venue reconciliation (a worker started); False, and nothing
+        done, when no strategy trades live."""
+        if not self._live_entries():
+            return False
+        self.redis.delete(keys.venue_reconciled())
+        return True
+
+    def _live_entries(self) -> dict[str, LiveEntry]:
+        return {sid: entry for sid, entry in self.active.all().items() if entry.mode == "live"}
+
+    def _reconciliation(self, broker: ExchangeBroker) -> VenueReconciliation:
+        return VenueReconciliation(
+            self.redis,
+            broker,
+            self.order_ledger,
+            self.ledger_outbox,
+            self.trade_logs,
+            self.archive,
+            self.book,
+            self.settings.order_resend_after_s,
+            self.settings.events_length,
+        )
 
     def _check_venue(self, strategy: LiveStrategy, cash: float) -> None:
         """Refuse (``LiveStartRefused``) a live start the venue could not carry: a symbol it does not trade, entries
@@ -853,7 +891,9 @@ class LiveEngine:
         """Send the changes' orders, each at most once (claimed first); record their trades, order and fill events.
 
         Paper orders go in one round trip each for claims and fills. Live orders go one position at a
-        time to the venue, which books what it executed into the position (``workers.venue_orders``).
+        time to the venue, which books what it executed into the position (``workers.venue_orders``),
+        once the venue reconciliation has run (``workers.reconcile``); their ledger records go to MongoDB
+        before the positions are stored.
         Returns, per change, the ``OrderUnsettled`` of a venue order whose fate is not known yet (the
         change must not be stored), else None.
         """
@@ -861,16 +901,25 @@ class LiveEngine:
         if paper:
             self._place_paper(paper)
         errors: list[OrderUnsettled | None] = [None] * len(changes)
-        venue = None
-        for i, change in enumerate(changes):
-            if change.entry.mode != "paper" and change.orders:
-                venue = venue or VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s)
+        live = [i for i, change in enumerate(changes) if change.entry.mode != "paper" and change.orders]
+        if live:
+            venue = VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s, self.ledger_outbox)
+            try:
+                self._reconciliation(venue.broker).ensure(self._live_entries)
+            except OrderUnsettled as error:
+                log.warning("%s", error.reason)
+                for i in live:
+                    errors[i] = error
+                live = []
+            for i in live:
+                change = changes[i]
                 ttl_s = self.settings.close_retention_s(change.strategy.period)
                 try:
                     change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))
                 except OrderUnsettled as error:
                     log.warning("%s; the move waits for it", error, extra={"strategy_id": change.strategy.id})
                     errors[i] = error
+            self.ledger_outbox.flush(venue.written)
         done = [change for change, error in zip(changes, errors) if error is None]
         self._note_sent([(change.strategy, p.request) for change in done for p in change.orders if p.outcome])
         for change in done:

@@ -44,7 +44,7 @@ from strategies.domain import OrderSide
 from tickflow.exchange_client import ccxt_client
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
-from workers.orders import OrderRequest, Outcome, OutcomeKind
+from workers.orders import OrderRequest, Outcome, OutcomeKind, VenueTrade
 from workers.venue_limits import RateLimited, VenueLimiter, request_weight
 
 log = logging.getLogger(__name__)
@@ -169,9 +169,10 @@ class ExchangeBroker:
                 "TICKFLOW_EXCHANGE_API_KEY and TICKFLOW_EXCHANGE_API_SECRET (or ..._SECRET_FILE) are needed to trade"
             )
         self.settings = settings
+        self.venue = venue_name(settings)
         self._answer: _Answer | None = None
         self.limiter = limiter or VenueLimiter(
-            connections.redis_client(), venue_name(settings), max_wait_s=min(2.0, settings.recv_window_ms / 4000)
+            connections.redis_client(), self.venue, max_wait_s=min(2.0, settings.recv_window_ms / 4000)
         )
         session = _LimitedSession(self.limiter)
         session.hooks["response"].append(self._record)
@@ -347,10 +348,31 @@ class ExchangeBroker:
             commission=float(commission),
             venue_order_id=str(raw["orderId"]),
             venue_status=status,
-            trade_ids=tuple(int(f.get("tradeId", f.get("id", 0))) for f in fills),
+            trades=tuple(
+                VenueTrade(
+                    int(f.get("tradeId", f.get("id", 0))),
+                    float(f["price"]),
+                    float(f["qty"]),
+                    float(f["commission"]),
+                    f["commissionAsset"],
+                )
+                for f in fills
+            ),
         )
 
     def free_balances(self) -> dict[str, float]:
         """Free balance per asset on the account (what a live start checks its cash against)."""
+        return self.balances()[0]
+
+    def balances(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(free, total) balance per asset on the account; total counts what open orders hold too."""
         balance = self._client.fetch_balance()
-        return {asset: float(amount or 0.0) for asset, amount in balance["free"].items()}
+        return tuple(  # type: ignore[return-value]
+            {asset: float(amount or 0.0) for asset, amount in balance[part].items()} for part in ("free", "total")
+        )
+
+    def recent_orders(self, symbol: str, since_ms: int) -> list[dict]:
+        """The venue's orders on ``symbol`` placed at or after ``since_ms`` (its latest 1,000), as it lists them:
+        ``clientOrderId``, ``orderId``, ``status``, ``side``, ``executedQty``, ``time``, ..."""
+        orders = self._client.fetch_orders(self._unified(symbol), since=None, limit=1000)
+        return [order["info"] for order in orders if int(order["info"]["time"]) >= since_ms]

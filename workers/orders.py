@@ -125,6 +125,17 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class VenueTrade:
+    """One of a venue order's fills, keyed by the venue's trade id (unique per symbol)."""
+
+    trade_id: int
+    price: float
+    quantity: float
+    fee: float
+    fee_asset: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What became of one order, as the venue reports it."""
 
@@ -149,7 +160,7 @@ class Outcome:
     reason: str = ""
     venue_order_id: str = ""
     venue_status: str = ""
-    trade_ids: tuple[int, ...] = ()
+    trades: tuple[VenueTrade, ...] = ()
     retry_after_s: float | None = None
     """Set when the venue rate-limited the request (429/418): no request may go before this many seconds."""
 

@@ -20,13 +20,18 @@ the machine made them and books what really happened (``strategies.position.rebo
 A claimed order the venue does not know is sent again only once no attempt that claimed it can
 still be sending it (``LiveSettings.order_resend_after_s`` after the claim), and only by the one
 attempt that retakes the claim (``OrderClaims.retake``).
+
+Every order goes into the order ledger (``tickflow.storage.order_ledger``) through its Redis outbox:
+``sent`` right after the claim and before the request leaves, then each state the venue reports. A
+worker killed in between leaves ``sent`` behind for the reconciliation (``workers.reconcile``) to settle.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import ccxt
 import numpy as np
@@ -36,7 +41,7 @@ from strategies.domain import OrderSide
 from tickflow.storage.active import SETTLE_RETRY_S, OrderUnsettled
 from tickflow.storage.events import event
 from tickflow.storage.positions import Position
-from workers.archive import finite_or_none
+from workers.archive import Outbox, finite_or_none
 from workers.exchange import ExchangeBroker
 from workers.orders import OrderClaims, OrderRequest, Outcome, OutcomeKind
 from workers.venue_limits import RateLimited
@@ -57,13 +62,61 @@ class PlacedOrder:
     """What became of it; None for an order not sent because its entry executed nothing."""
 
 
+def ledger_record(
+    venue: str, request: OrderRequest, state: str, detail: str = "", outcome: Outcome | None = None, **extra: object
+) -> dict:
+    """The order ledger's record of ``request`` entering ``state`` now (``OrderLedger.record``)."""
+    record = {
+        "client_order_id": request.client_order_id,
+        "venue": venue,
+        "strategy_id": request.strategy_id,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "size": request.size,
+        "price": request.price,
+        "ts": request.ts,
+        "reason": request.reason,
+        "state": state,
+        "at": int(time.time() * 1000),
+        "detail": detail,
+        **extra,
+    }
+    if outcome is not None:
+        record["outcome"] = {
+            "venue_order_id": outcome.venue_order_id,
+            "venue_status": outcome.venue_status,
+            "requested": outcome.requested,
+            "executed": outcome.executed,
+            "gross": outcome.gross,
+            "average_price": outcome.average_price,
+            "quote": outcome.quote,
+            "commission": outcome.commission,
+            "fees": [{"asset": asset, "amount": amount} for asset, amount in outcome.fees],
+            "code": outcome.code,
+        }
+        record["fills"] = [asdict(trade) for trade in outcome.trades]
+    return record
+
+
 class VenueOrders:
     """Sends and settles the orders of positions trading on one venue."""
 
-    def __init__(self, broker: ExchangeBroker, claims: OrderClaims, resend_after_s: float) -> None:
+    def __init__(self, broker: ExchangeBroker, claims: OrderClaims, resend_after_s: float, ledger: Outbox) -> None:
         self.broker = broker
         self.claims = claims
         self.resend_after_s = resend_after_s
+        self.ledger = ledger
+        self.venue = broker.venue
+        self.written: list[str] = []
+        """The ledger outbox's fields written so far, for the caller to flush."""
+
+    def note(self, request: OrderRequest, state: str, detail: str = "", outcome: Outcome | None = None) -> None:
+        """Put ``request``'s new state in the ledger's outbox."""
+        name = f"{request.client_order_id}:{state}"
+        self.ledger.redis.hset(
+            self.ledger.key, name, json.dumps(ledger_record(self.venue, request, state, detail, outcome))
+        )
+        self.written.append(name)
 
     def place(self, position: Position, orders: list[PlacedOrder], claim_ttl_s: int) -> list[tuple[str, str]]:
         """Send ``orders`` (one position's, in the machine's order), book their outcomes into ``position`` and
@@ -90,6 +143,7 @@ class VenueOrders:
     def _settle(self, request: OrderRequest, claim_ttl_s: int) -> Outcome:
         """Send ``request`` if this attempt claims it first, else find out what became of it; a final outcome."""
         if self.claims.claim(request, claim_ttl_s):
+            self.note(request, "sent")
             outcome = self.broker.submit(request)
         else:
             try:
@@ -110,7 +164,9 @@ class VenueOrders:
                 if not self.claims.retake(request, claim_ttl_s, age):
                     raise OrderUnsettled(request.client_order_id, "another attempt is sending it")
                 log.warning("order %s claimed %.0f s ago was never booked: sending it", request.client_order_id, age)
+                self.note(request, "resent", f"claimed {age:.0f} s ago and never booked")
                 outcome = self.broker.submit(request)
+        self.note(request, outcome.kind.value, outcome.reason, outcome)
         if outcome.kind in (OutcomeKind.UNKNOWN, OutcomeKind.PENDING):
             raise OrderUnsettled(request.client_order_id, f"{outcome.kind}: {outcome.reason or outcome.venue_status}")
         if outcome.kind is OutcomeKind.NOT_SENT and outcome.retry_after_s is not None:

@@ -416,7 +416,11 @@ class Book:
             and start <= o.time <= end
             and o.order_id >= from_id
         ]
-        return found if open_only else found[: min(_int(params, "limit", 500), 1000)]
+        if open_only:
+            return found
+        limit = min(_int(params, "limit", 500), 1000)
+        # Binance: from orderId (or startTime) on when given, else the most recent orders
+        return found[:limit] if "orderId" in params or "startTime" in params else found[-limit:]
 
     def my_trades(self, params: dict) -> list[dict]:
         name = self.symbol(params.get("symbol")).symbol

@@ -63,7 +63,7 @@ def test_a_market_order_beyond_the_depth_fills_partly_then_expires_with_what_it_
     assert (outcome.kind, outcome.venue_status) == (OutcomeKind.PARTIAL, "EXPIRED")
     assert outcome.gross == pytest.approx(0.005) and outcome.executed == pytest.approx(0.004995)
     assert outcome.average_price == pytest.approx((0.003 * 60_000 + 0.002 * 60_010) / 0.005)
-    assert len(outcome.trade_ids) == 2
+    assert len(outcome.trades) == 2 and len({t.trade_id for t in outcome.trades}) == 2
     looked_up = broker.lookup(outcome.client_order_id, "BTCUSDT")
     assert (looked_up.kind, looked_up.executed, looked_up.fees) == (outcome.kind, outcome.executed, outcome.fees)
 

@@ -9,6 +9,7 @@ MongoDB start theirs with ``start_worker``, possibly on another test app
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
@@ -17,15 +18,19 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
+from cli.venue import LocalVenue
 from strategies.candles import Candles
 from strategies.examples import load_example
 from strategies.spec import validate_spec
 from tasks.celery_app import app as celery_app
 from tests.celery_workers import CeleryWorker, discard_broker_messages, started_workers, wait_for  # noqa: F401  (wait_for: for the test modules)
+from tests.exchange.conftest import API_KEY, API_SECRET, local_venue  # noqa: F401 (a fixture)
 from tests.workers.replay import backtest_trades
 from tickflow.settings import LiveSettings, get_settings
+from tickflow.storage import keys
 from tickflow.storage.strategies import StrategyRepository
 from tickflow.synthetic import generate_candles
+from workers import broker as brokers
 from workers.engine import LiveEngine
 
 SYMBOL = "BTCUSDT"
@@ -67,6 +72,29 @@ def live_worker(live_broker, tmp_path_factory) -> Iterator[CeleryWorker]:
 def engine(db, redis) -> LiveEngine:
     """An engine in the test process, for starting strategies and reading state as the API does."""
     return LiveEngine(redis, db, LiveSettings())
+
+
+@pytest.fixture
+def venue(local_venue, redis, monkeypatch) -> Iterator[LocalVenue]:  # noqa: F811
+    """A fresh venue the process's venue broker points at (``TICKFLOW_EXCHANGE_*``), nothing listed yet."""
+    local_venue.reset()
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_URL", local_venue.url)
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_SECRET", API_SECRET)
+    brokers._venue_brokers.clear()
+    yield local_venue
+    brokers._venue_brokers.clear()
+
+
+def list_venue(venue: LocalVenue, price: float) -> None:
+    """BTCUSDT at ``price``, deep, with 1,000,000 USDT and no BTC on the account."""
+    venue.symbol("BTCUSDT", "BTC", "USDT", price=price, depth=1_000_000, step="0.00001", min_qty="0.00001")
+    venue.balance(USDT=1_000_000, BTC=0)
+
+
+def live_events(redis, kind: str) -> list[dict]:
+    """The data of every ``kind`` event on the live stream, oldest first."""
+    return [json.loads(data["data"]) for _, data in redis.xrange(keys.live_events()) if data["type"] == kind]
 
 
 def spec_doc(example: str, name: str | None = None, **changes: Any) -> dict:

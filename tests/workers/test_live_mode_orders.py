@@ -8,35 +8,12 @@ import json
 import pytest
 
 from strategies import position as machine
-from tests.exchange.conftest import API_KEY, API_SECRET, local_venue  # noqa: F401 (a fixture)
-from tests.workers.conftest import SYMBOL, create_strategy, spec_doc
+from tests.workers.conftest import SYMBOL, create_strategy, list_venue, spec_doc
+from tests.workers.conftest import live_events as events
 from tests.workers.replay import candle_ticks, run_candles
-from tickflow.storage import keys
 from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
-from workers import broker as brokers
 from workers.ticks import encode_batch
-
-
-@pytest.fixture
-def venue(local_venue, redis, monkeypatch):  # noqa: F811
-    """A fresh venue the process's venue broker points at: BTCUSDT near the replayed prices, deep, 1,000,000 USDT."""
-    local_venue.reset()
-    monkeypatch.setenv("TICKFLOW_EXCHANGE_URL", local_venue.url)
-    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_KEY", API_KEY)
-    monkeypatch.setenv("TICKFLOW_EXCHANGE_API_SECRET", API_SECRET)
-    brokers._venue_brokers.clear()
-    yield local_venue
-    brokers._venue_brokers.clear()
-
-
-def list_venue(venue, price: float) -> None:
-    venue.symbol("BTCUSDT", "BTC", "USDT", price=price, depth=1_000_000, step="0.00001", min_qty="0.00001")
-    venue.balance(USDT=1_000_000, BTC=0)
-
-
-def events(redis, kind: str) -> list[dict]:
-    return [json.loads(data["data"]) for _, data in redis.xrange(keys.live_events()) if data["type"] == kind]
 
 
 def test_a_live_entry_holds_what_the_venue_executed_net_of_its_base_asset_fee(engine, db, redis, venue):

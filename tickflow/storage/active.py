@@ -38,8 +38,9 @@ class OrderUnsettled(Exception):
 
     def __init__(self, client_order_id: str, reason: str, retry_after_s: float = SETTLE_RETRY_S) -> None:
         self.client_order_id = client_order_id
+        self.reason = reason
         self.retry_after_s = max(retry_after_s, 0.0)
-        super().__init__(f"order {client_order_id}: {reason}")
+        super().__init__(f"order {client_order_id}: {reason}" if client_order_id else reason)
 
 
 class LiveStartRefused(Exception):

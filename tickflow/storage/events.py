@@ -29,6 +29,7 @@ TYPES = (
     "rejected",
     "skipped",
     "mismatch",
+    "foreign",
     "job",
     "halt",
     "limit",
@@ -36,7 +37,9 @@ TYPES = (
     "quarantine",
 )
 """``skipped``: an entry signal that placed no order, its size being one the market does not take (and why);
-``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``);
+``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``, ``workers.reconcile``);
+``foreign``: an order on the venue account that TickFlow did not place, found by the venue reconciliation
+(``workers.reconcile``) and left alone;
 ``job``: a backtest run or a sweep moved on (``tasks.backtests``);
 ``halt``: trading halted or resumed (``tickflow.storage.halt``);
 ``limit``: an order a limit or the halt blocked (``limit``: which one), or a loss limit tripped and stops the

@@ -164,6 +164,27 @@ def trade_outbox() -> str:
     return f"{LIVE}outbox"
 
 
+def order_outbox() -> str:
+    """Hash: ``client_order_id:state`` -> JSON order ledger record not yet confirmed in MongoDB's ``orders``."""
+    return f"{LIVE}order-outbox"
+
+
+def venue_reconciled() -> str:
+    """When the venue reconciliation last completed (ms); absent, live orders wait for a pass
+    (``workers.reconcile``)."""
+    return f"{LIVE}venue-reconciled"
+
+
+def venue_reconcile_lock() -> str:
+    """Held (SET NX, with a TTL) by the one process running the venue reconciliation."""
+    return f"{LIVE}venue-reconcile-lock"
+
+
+def venue_reported() -> str:
+    """Set of venue order ids the reconciliation reported as foreign already (each is reported once)."""
+    return f"{LIVE}venue-reported"
+
+
 def live_events() -> str:
     """Capped stream of candle closes, signals, orders, fills, mismatches and job progress
     (``tickflow.storage.events``), served by the stream process (``app.stream``)."""

@@ -28,6 +28,10 @@ EQUITY_HISTORY = "equity_history"
 CONTROLS = "controls"
 """Platform-wide switches kept beside their Redis copy, one document each (``_id``: ``halt``)."""
 AUDIT = "audit"
+ORDERS = "orders"
+"""The order ledger of live venue orders, one document per client order id (``tickflow.storage.order_ledger``)."""
+ORDER_FILLS = "order_fills"
+"""The venue's fills of those orders, one document per venue, symbol and trade id."""
 
 INDEXES: dict[str, list[IndexModel]] = {
     STRATEGIES: [
@@ -99,6 +103,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", DESCENDING)], name="at"),
         IndexModel([("token", ASCENDING), ("at", DESCENDING)], name="token_at"),
     ],
+    ORDERS: [
+        IndexModel([("venue", ASCENDING), ("state", ASCENDING)], name="venue_state"),
+        IndexModel([("strategy_id", ASCENDING), ("candle_at", DESCENDING)], name="strategy_candle"),
+        IndexModel([("candle_at", DESCENDING)], name="candle_at"),
+    ],
+    ORDER_FILLS: [IndexModel([("client_order_id", ASCENDING)], name="client_order_id")],
 }
 
 VALIDATORS: dict[str, dict] = {

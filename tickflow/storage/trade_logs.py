@@ -97,6 +97,12 @@ class TradeLogRepository:
             query["$or"] = [{"status": "open"}, {"closed_at": {"$gte": _moment(start_ms)}}]
         return list(self.collection.find(query, {"_id": 0}).sort([("opened_at", ASCENDING), ("trade_id", ASCENDING)]))
 
+    def books_order(self, strategy_id: str, client_order_id: str) -> bool:
+        """Whether a trade of ``strategy_id`` was opened or closed by this order."""
+        by = [{"entry_order_id": client_order_id}, {"exit_order_id": client_order_id}]
+        query = {"strategy_id": strategy_id, "$or": by}
+        return self.collection.find_one(query, {"_id": 1}) is not None
+
     def open_trades(self, strategy_id: str) -> list[dict]:
         return list(self.collection.find({"strategy_id": strategy_id, "status": "open"}, {"_id": 0}))
 

@@ -1,0 +1,178 @@
+"""The order ledger and the reconciliation with the venue (the local Binance-speaking server, in its own process).
+
+Every live order is in MongoDB's ledger with each state it went through and its fills keyed by the venue's
+trade ids; a reconciliation pass settles what a killed worker left ``sent``, adopts our orders the ledger
+lost, reports foreign orders, and compares the venue's balances with the live positions. Live orders wait
+for a pass after a worker starts or a strategy starts live.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from strategies import position as machine
+from strategies.domain import OrderSide
+from tests.workers.conftest import SYMBOL, create_strategy, list_venue, live_events, spec_doc
+from tests.workers.replay import candle_ticks, run_candles
+from tickflow.storage import keys
+from tickflow.storage.active import OrderUnsettled
+from tickflow.synthetic import generate_candles
+from workers.broker import venue_broker
+from workers.orders import OrderRequest, client_order_id
+from workers.ticks import encode_batch
+from workers.venue_orders import ledger_record
+
+CANDLES = generate_candles(150, "1m", seed=7)
+"""sma_cross trades twice over the first 120 and is long from bar 139 on."""
+PRICE = round(float(CANDLES.close[-1]), 2)
+
+
+@pytest.fixture
+def trading(engine, db, redis, venue):
+    """``sma_cross`` started live on a venue listing BTCUSDT at the replay's last close."""
+    list_venue(venue, PRICE)
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "live", 10_000)
+    return strategy_id
+
+
+def ledger(db) -> dict[str, dict]:
+    return {doc["_id"]: doc for doc in db.orders.find()}
+
+
+def order(strategy_id: str, candle_ms: int, side: OrderSide = OrderSide.BUY, size: float = 1.0) -> OrderRequest:
+    action = "open" if side is OrderSide.BUY else "signal"
+    return OrderRequest(
+        client_order_id(strategy_id, SYMBOL, candle_ms, action), strategy_id, SYMBOL, side, size, PRICE, 0.0,
+        candle_ms, "entry" if side is OrderSide.BUY else "signal",
+    )  # fmt: skip
+
+
+def test_every_live_order_is_in_the_ledger_with_each_state_and_its_fills_by_the_venues_trade_id(
+    engine, db, redis, venue, trading
+):
+    run_candles(engine, CANDLES, 0, 120)
+    on_venue = venue.state()
+    assert on_venue["orders"], "sma_cross traded over 120 candles"
+    stored = ledger(db)
+    assert sorted(stored) == sorted(o["clientOrderId"] for o in on_venue["orders"])
+    for placed in on_venue["orders"]:
+        doc = stored[placed["clientOrderId"]]
+        assert doc["strategy_id"] == trading and doc["state"] == "filled"
+        assert [step["state"] for step in doc["history"]] == ["sent", "filled"]
+        assert doc["outcome"]["venue_order_id"] == str(placed["orderId"])
+        assert doc["outcome"]["gross"] == pytest.approx(float(placed["executedQty"]))
+    fills = list(db.order_fills.find())
+    assert sorted(f["trade_id"] for f in fills) == sorted(t["id"] for t in on_venue["trades"])
+    assert {f["client_order_id"] for f in fills} == set(stored)
+    assert not redis.hlen(keys.order_outbox())
+
+
+def test_an_order_a_killed_worker_sent_but_never_booked_is_settled_by_the_reconciliation_and_reported_once(
+    engine, db, redis, venue, trading
+):
+    """The worker wrote ``sent`` and sent the buy, then died: no position, no trade, and (Redis emptied, or the
+    claim expired) no task left to book it. The pass records the venue's fill once and reports the mismatch."""
+    lost = order(trading, 1_700_000_040_000)
+    engine.ledger_outbox.write([ledger_record(venue_broker().venue, lost, "sent")])
+    venue_broker().submit(lost)
+    found = engine.reconcile_venue()
+    assert found.settled == [lost.client_order_id]
+    doc = ledger(db)[lost.client_order_id]
+    assert doc["state"] == "filled" and [s["state"] for s in doc["history"]] == ["sent", "filled"]
+    assert db.order_fills.count_documents({"client_order_id": lost.client_order_id}) == 1
+    [mismatch] = live_events(redis, "mismatch")
+    assert mismatch["strategy_id"] == trading and mismatch["engine_size"] == 0
+    assert mismatch["broker_size"] == pytest.approx(1.0 * 0.999)  # net of the base-asset fee
+    assert "no trade books it" in mismatch["reason"]
+    again = engine.reconcile_venue()
+    assert (again.settled, again.adopted, again.mismatches) == ([], [], [])
+    assert db.order_fills.count_documents({}) == 1 and len(live_events(redis, "mismatch")) == 1
+
+
+def test_our_order_the_ledger_never_got_is_adopted_once_with_its_fills(engine, db, redis, venue, trading):
+    lost = order(trading, 1_700_000_100_000)
+    venue_broker().submit(lost)  # Redis lost the ledger's outbox before it reached MongoDB
+    found = engine.reconcile_venue()
+    assert found.adopted == [lost.client_order_id]
+    doc = ledger(db)[lost.client_order_id]
+    assert doc["adopted"] is True and doc["state"] == "filled" and doc["reason"] == "open"
+    assert doc["ts"] == 1_700_000_100_000 and doc["side"] == "buy"
+    assert engine.reconcile_venue().adopted == []
+    assert db.order_fills.count_documents({}) == 1
+
+
+def test_a_foreign_order_on_the_account_is_reported_once_and_never_traded(engine, db, redis, venue, trading):
+    by_hand = OrderRequest("web_8c1f2e", "", SYMBOL, OrderSide.BUY, 2.0, PRICE, 0.0, 0, "manual")
+    venue_broker().submit(by_hand)
+    assert engine.reconcile_venue().foreign == ["web_8c1f2e"]
+    assert engine.reconcile_venue().foreign == []
+    [foreign] = live_events(redis, "foreign")
+    assert foreign["client_order_id"] == "web_8c1f2e" and foreign["executed"] == pytest.approx(2.0)
+    assert ledger(db) == {} and len(venue.state()["orders"]) == 1
+
+
+def test_a_venue_account_holding_less_than_the_live_positions_is_a_mismatch(engine, db, redis, venue, trading):
+    run_candles(engine, CANDLES, 0, 145)
+    assert not engine.reconcile_venue().mismatches  # holding exactly what the positions hold
+    position = engine.book.load(trading, SYMBOL, 10_000)
+    assert position.side == 1
+    venue.balance(USDT=1_000_000, BTC=0)  # sold by hand
+    [mismatch] = engine.reconcile_venue().mismatches
+    assert mismatch["engine_size"] == pytest.approx(float(position.state[machine.SIZE]))
+    assert mismatch["broker_size"] == 0 and "holds 0 BTC" in mismatch["reason"]
+
+
+def test_live_orders_wait_for_the_reconciliation_a_start_asks_for_and_the_first_order_runs_it(
+    engine, db, redis, venue, trading
+):
+    assert not redis.exists(keys.venue_reconciled())  # the live start cleared it
+    redis.set(keys.venue_reconcile_lock(), "1")  # another process is reconciling
+    unsettled = 0
+    for i in range(120):
+        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, i)))
+        for job in jobs:
+            engine.evaluate(job, engine.indicators(job))
+            try:
+                engine.execute(job)
+            except OrderUnsettled as error:
+                assert "reconciliation is running" in error.reason
+                unsettled += 1
+                assert venue.state()["orders"] == []
+                redis.delete(keys.venue_reconcile_lock())  # it finished without marking (the venue was away)
+                engine.execute(job)  # the task's retry runs the pass, then sends
+        engine.check_stops(holders)
+    assert unsettled == 1 and redis.exists(keys.venue_reconciled())
+    assert venue.state()["orders"] and all(doc["state"] == "filled" for doc in ledger(db).values())
+
+
+def test_an_order_that_never_reached_the_venue_is_sent_once_by_the_retry_that_retakes_its_claim(
+    engine, db, redis, venue, trading
+):
+    """The connection dropped before the venue booked the buy: its fate is unknown, so the retries look it up
+    and wait while the attempt that claimed it could still be sending; past ``order_resend_after_s`` one retry
+    retakes the claim and sends it, once."""
+    venue.faults({"action": "drop", "before_booking": True})
+    held: list[str] = []
+    for i in range(120):
+        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, i)))
+        for job in jobs:
+            engine.evaluate(job, engine.indicators(job))
+            while True:
+                try:
+                    engine.execute(job)
+                    break
+                except OrderUnsettled as error:
+                    held.append(error.reason)
+                    assert venue.state()["orders"] == []
+                    claim = keys.order_claim(error.client_order_id)
+                    if len(held) == 2:  # the claim is as old as a resend needs
+                        ttl_ms = redis.pttl(claim)
+                        redis.pexpire(claim, ttl_ms - int(engine.settings.order_resend_after_s * 1000) - 1)
+        engine.check_stops(holders)
+    assert "no answer" in held[0] and "may still send it" in held[1] and len(held) == 2
+    orders = venue.state()["orders"]
+    assert orders and len({o["clientOrderId"] for o in orders}) == len(orders)
+    first = ledger(db)[orders[0]["clientOrderId"]]
+    assert [s["state"] for s in first["history"]] == ["sent", "unknown", "resent", "filled"]
+    assert "never booked" in first["history"][2]["detail"]

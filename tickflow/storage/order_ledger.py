@@ -1,0 +1,149 @@
+"""The order ledger: every live order on a venue, each state it went through, and every fill by the venue's trade id.
+
+Records come from the live engine through a Redis outbox (``keys.order_outbox()``, ``workers.archive.Outbox``):
+``sent`` when an order is claimed, just before it goes out, then what became of it (``unknown``,
+``pending``, or a final state). A worker killed between sending and booking leaves the ``sent``
+record behind, which is what the venue reconciliation (``workers.reconcile``) looks up.
+
+Writes are idempotent and never go back: a record applies only if its state ranks at least as
+high as the stored one (a ``sent`` drained from the outbox after the ``filled`` is dropped), and
+each state change is kept once in ``history``. Fills are keyed by venue, symbol and trade id,
+so an order adopted twice, or booked and then adopted, stores each fill once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from tickflow.storage.schema import ORDER_FILLS, ORDERS
+from tickflow.storage.trade_logs import DUPLICATE_KEY
+
+STATES = ("sent", "unknown", "resent", "pending", "filled", "partial", "rejected", "not_sent")
+"""``resent``: sent again, the venue having never booked it long after the first send (``workers.venue_orders``)."""
+FINAL_STATES = frozenset({"filled", "partial", "rejected", "not_sent"})
+_RANK = {"sent": 0, "unknown": 1, "resent": 2, "pending": 2, **dict.fromkeys(FINAL_STATES, 3)}
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def fill_key(venue: str, symbol: str, trade_id: int) -> str:
+    return f"{venue}:{symbol}:{trade_id}"
+
+
+class OrderLedger:
+    def __init__(self, db: Database) -> None:
+        self.orders = db[ORDERS]
+        self.fills = db[ORDER_FILLS]
+
+    def record(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Store each record unless its order is already in a later state; return how many applied.
+
+        A record: ``client_order_id``, ``venue``, ``strategy_id``, ``symbol``, ``side``, ``size``, ``price``,
+        ``ts``, ``reason`` (the order as the engine decided it), ``state``, ``at`` (ms), ``detail``, and for
+        what the venue reported ``outcome`` (dict) and ``fills`` (``trade_id``, ``price``, ``quantity``,
+        ``fee``, ``fee_asset``); ``adopted`` when the reconciliation found it.
+        """
+        by_order: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            by_order.setdefault(record["client_order_id"], []).append(record)
+        orders, fills = [], []
+        for client_order_id, steps in by_order.items():
+            steps.sort(key=lambda step: (_RANK[step["state"]], step["at"]))
+            first, record = steps[0], steps[-1]  # one update per order: a batch's states in order, the last wins
+            state = record["state"]
+            fields = {
+                key: first[key] for key in ("venue", "strategy_id", "symbol", "side", "size", "price", "ts", "reason")
+            }
+            changed = {"state": state, "rank": _RANK[state], "updated_at": _moment(record["at"])}
+            if record.get("outcome") is not None:
+                changed["outcome"] = record["outcome"]
+            if any(step.get("adopted") for step in steps):
+                changed["adopted"] = True
+            history = [
+                {"state": step["state"], "at": _moment(step["at"]), "detail": step.get("detail", "")} for step in steps
+            ]
+            orders.append(
+                UpdateOne(
+                    {"_id": client_order_id, "rank": {"$lte": _RANK[state]}},
+                    {
+                        "$set": changed,
+                        "$setOnInsert": {**fields, "candle_at": _moment(first["ts"])},
+                        "$addToSet": {"history": {"$each": history}},
+                    },
+                    upsert=True,
+                )
+            )
+            for fill in record.get("fills", ()):
+                fills.append(
+                    UpdateOne(
+                        {"_id": fill_key(record["venue"], record["symbol"], fill["trade_id"])},
+                        {
+                            "$setOnInsert": {
+                                **fill,
+                                "client_order_id": record["client_order_id"],
+                                "strategy_id": record["strategy_id"],
+                                "symbol": record["symbol"],
+                                "side": record["side"],
+                                "at": _moment(record["at"]),
+                            }
+                        },
+                        upsert=True,
+                    )
+                )
+        _apply(self.fills, fills)
+        return _apply(self.orders, orders)
+
+    def unsettled(self, venue: str) -> list[dict]:
+        """The venue's orders not in a final state: sent (maybe) and never booked, or still open."""
+        return list(self.orders.find({"venue": venue, "state": {"$nin": sorted(FINAL_STATES)}}))
+
+    def states(self, client_order_ids: Iterable[str]) -> dict[str, str]:
+        """Client order id -> its state, for the ids the ledger has."""
+        ids = list(client_order_ids)
+        return {doc["_id"]: doc["state"] for doc in self.orders.find({"_id": {"$in": ids}}, {"state": 1})}
+
+    def find(
+        self, strategy_id: str | None = None, symbol: str | None = None, page: int = 1, per_page: int = 50
+    ) -> tuple[list[dict], int]:
+        """Orders matching the filters, newest candle first, each with its fills, and the total."""
+        query: dict[str, Any] = {}
+        if strategy_id:
+            query["strategy_id"] = strategy_id
+        if symbol:
+            query["symbol"] = symbol
+        total = self.orders.count_documents(query)
+        docs = list(
+            self.orders.find(query)
+            .sort([("candle_at", DESCENDING), ("_id", DESCENDING)])
+            .skip((page - 1) * per_page)
+            .limit(per_page)
+        )
+        by_order: dict[str, list[dict]] = {}
+        for fill in self.fills.find({"client_order_id": {"$in": [doc["_id"] for doc in docs]}}).sort(
+            "trade_id", ASCENDING
+        ):
+            by_order.setdefault(fill["client_order_id"], []).append(fill)
+        for doc in docs:
+            doc["fills"] = by_order.get(doc["_id"], [])
+        return docs, total
+
+
+def _apply(collection: Any, operations: list[UpdateOne]) -> int:
+    """Run the upserts unordered; a duplicate key is a record that lost to a later state, and is dropped."""
+    if not operations:
+        return 0
+    try:
+        result = collection.bulk_write(operations, ordered=False)
+    except BulkWriteError as error:
+        if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+            raise
+        return error.details["nUpserted"] + error.details["nModified"]
+    return result.upserted_count + result.modified_count
