@@ -12,13 +12,24 @@ import pytest
 
 from strategies import position as machine
 from strategies.domain import OrderSide
-from tests.workers.conftest import SYMBOL, create_strategy, list_venue, live_events, spec_doc
-from tests.workers.replay import candle_ticks, run_candles
+from strategies.spec import validate_spec
+from tests.exchange.conftest import API_KEY, API_SECRET
+from tests.workers.conftest import (
+    SYMBOL,
+    create_strategy,
+    list_venue,
+    live_events,
+    send_ingest,
+    spec_doc,
+    wait_for,
+)
+from tests.workers.replay import backtest_trades, candle_ticks, replay, run_candles
 from tickflow.storage import keys
 from tickflow.storage.active import OrderUnsettled
 from tickflow.synthetic import generate_candles
 from workers.broker import venue_broker
 from workers.orders import OrderRequest, client_order_id
+from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
 from workers.venue_orders import ledger_record
 
@@ -176,3 +187,35 @@ def test_an_order_that_never_reached_the_venue_is_sent_once_by_the_retry_that_re
     first = ledger(db)[orders[0]["clientOrderId"]]
     assert [s["state"] for s in first["history"]] == ["sent", "unknown", "resent", "filled"]
     assert "never booked" in first["history"][2]["detail"]
+
+
+def test_a_worker_killed_after_the_venue_booked_its_order_trades_once_and_the_next_worker_books_it(
+    start_worker, engine, db, redis, venue, trading
+):
+    """The venue booked the entry and held its answer; the worker was SIGKILLed before it heard. The next
+    worker reconciles with the venue as it starts, and the close's ``execute``, delivered again, finds the
+    order claimed and books the venue's fill: one order on the venue, one fill, one trade."""
+    env = {"TICKFLOW_EXCHANGE_URL": venue.url, "TICKFLOW_EXCHANGE_API_KEY": API_KEY}
+    env["TICKFLOW_EXCHANGE_API_SECRET"] = API_SECRET
+    [first, *_] = backtest_trades(validate_spec(spec_doc("sma_cross")), CANDLES)
+    entry = list(CANDLES.ts).index(first[0])
+    worker = start_worker(env=env)
+    replay(send_ingest, redis, SYMBOL, "1m", CANDLES, stop=entry)
+    assert venue.state()["orders"] == []
+    venue.faults({"action": "delay", "seconds": 5})
+    send_ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, entry)))
+    [booked] = wait_for(lambda: venue.state()["orders"], 20, "the venue to book the entry")
+    worker.kill()
+    assert not any(f["client_order_id"] == booked["clientOrderId"] for f in live_events(redis, "fill"))
+
+    start_worker(env=env)
+    assert wait_candle_processed(redis, SYMBOL, "1m", int(CANDLES.ts[entry - 1]), 90)
+    replay(send_ingest, redis, SYMBOL, "1m", CANDLES, start=entry + 1, stop=120)
+    wait_for(lambda: engine.archive.pending() == 0 and engine.ledger_outbox.pending() == 0, 10, "the outboxes")
+    orders = venue.state()["orders"]
+    assert len({o["clientOrderId"] for o in orders}) == len(orders) and orders[0]["orderId"] == booked["orderId"]
+    fills = [f for f in live_events(redis, "fill") if f["client_order_id"] == booked["clientOrderId"]]
+    assert len(fills) == 1 and fills[0]["gross"] == pytest.approx(float(booked["executedQty"]))
+    assert db.trade_logs.count_documents({"entry_order_id": booked["clientOrderId"]}) == 1
+    assert ledger(db)[booked["clientOrderId"]]["state"] == "filled"
+    assert redis.exists(keys.venue_reconciled())
