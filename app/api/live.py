@@ -1,8 +1,8 @@
-"""Live trading: start and stop strategies, the live dashboard's reads, and trades.
+"""Live trading: start and stop strategies, the live dashboard's reads, trades and venue orders.
 
 Starting and stopping write MongoDB (the truth, used to rebuild) and Redis (what the
 engine reads). Every ``/live/*`` read comes from Redis only, so the dashboard never
-loads MongoDB; ``/trades`` reads the ``trade_logs`` archive. The event stream
+loads MongoDB; ``/trades`` reads the ``trade_logs`` archive, ``/orders`` the order ledger. The event stream
 (``/live/stream``) is served by a process of its own (``app.stream``; its ticket and
 documentation are in ``app.api.stream``).
 """
@@ -35,6 +35,7 @@ from tickflow.storage.active import (
 from tickflow.storage.candle_rows import parse_rows
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.equity_history import COLUMNS, EquityHistoryRepository, columns, outbox_points
+from tickflow.storage.order_ledger import STATES, OrderLedger
 from tickflow.storage.strategies import StrategyNotFound
 from tickflow.storage.trade_logs import STATUSES, TradeLogRepository
 
@@ -262,6 +263,72 @@ class TradeArgsSchema(Schema):
         check_end_after_start(data)
 
 
+class OrderArgsSchema(Schema):
+    strategy_id = fields.String(validate=validate.Length(max=64))
+    symbol = fields.String(validate=validate.Length(max=30))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class OrderStepSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    at = fields.DateTime(required=True)
+    detail = fields.String(metadata={"description": "Why: the venue's message, or what the reconciliation found"})
+
+
+class VenueFeeSchema(Schema):
+    asset = fields.String(required=True)
+    amount = fields.Float(required=True)
+
+
+class VenueOutcomeSchema(Schema):
+    venue_order_id = fields.String()
+    venue_status = fields.String(metadata={"description": "The venue's: FILLED, EXPIRED, ..."})
+    requested = fields.Float(metadata={"description": "Quantity sent, rounded to the venue's step"})
+    executed = fields.Float(metadata={"description": "What the account gained (net of a base-asset fee) or gave"})
+    gross = fields.Float(metadata={"description": "Quantity traded"})
+    average_price = fields.Float()
+    quote = fields.Float(metadata={"description": "Quote traded"})
+    commission = fields.Float(metadata={"description": "The fees in quote units (fees in a third asset excluded)"})
+    fees = fields.List(fields.Nested(VenueFeeSchema))
+    code = fields.Integer(allow_none=True, metadata={"description": "The venue's error code of a rejection"})
+
+
+class VenueFillSchema(Schema):
+    trade_id = fields.Integer(required=True, metadata={"description": "The venue's trade id"})
+    price = fields.Float(required=True)
+    quantity = fields.Float(required=True)
+    fee = fields.Float(required=True)
+    fee_asset = fields.String(required=True)
+
+
+class OrderSchema(Schema):
+    client_order_id = fields.String(required=True, attribute="_id")
+    venue = fields.String(required=True)
+    strategy_id = fields.String(required=True)
+    symbol = fields.String(required=True)
+    side = fields.String(required=True, metadata={"description": "buy or sell"})
+    size = fields.Float(required=True, metadata={"description": "What the engine asked for"})
+    price = fields.Float(required=True, metadata={"description": "The price the engine expected"})
+    ts = fields.Integer(required=True, metadata={"description": "The candle the order belongs to (open, epoch ms)"})
+    reason = fields.String(required=True, metadata={"description": "entry, or the exit's reason"})
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    adopted = fields.Boolean(
+        load_default=False, metadata={"description": "Found on the venue by the reconciliation, not booked as sent"}
+    )
+    outcome = fields.Nested(VenueOutcomeSchema, allow_none=True)
+    history = fields.List(fields.Nested(OrderStepSchema), required=True)
+    fills = fields.List(fields.Nested(VenueFillSchema), required=True)
+    updated_at = fields.DateTime()
+
+
+class OrderPageSchema(Schema):
+    items = fields.List(fields.Nested(OrderSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
 @blp.route("/strategies/<strategy_id>/start")
 class Start(MethodView):
     @blp.arguments(StartSchema)
@@ -426,6 +493,21 @@ class Trades(MethodView):
         items, total = TradeLogRepository(mongo_db()).find(
             strategy_id=args.get("strategy_id"), symbol=args.get("symbol", "").upper() or None,
             status=args.get("status"), start_ms=args.get("start"), end_ms=args.get("end"),
+            page=args["page"], per_page=args["per_page"],
+        )  # fmt: skip
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.arguments(OrderArgsSchema, location="query")
+    @blp.response(200, OrderPageSchema)
+    def get(self, args: dict[str, Any]):
+        """Orders sent to the venue by live strategies (the order ledger), newest candle first: each state they
+        went through, what the venue reported, and their fills by the venue's trade id. Paper orders are not here:
+        their fills are the trades'."""
+        items, total = OrderLedger(mongo_db()).find(
+            strategy_id=args.get("strategy_id"), symbol=args.get("symbol", "").upper() or None,
             page=args["page"], per_page=args["per_page"],
         )  # fmt: skip
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}

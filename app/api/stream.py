@@ -160,7 +160,19 @@ class MismatchEventSchema(Schema):
     broker_size = fields.Float()
     since = fields.Integer(metadata={"description": "When the difference was first seen (epoch ms)"})
     confirmed = fields.Boolean()
-    reason = fields.String(metadata={"description": "Set when a venue close left part of a position held"})
+    reason = fields.String(
+        metadata={"description": "For a venue: a close that left part held, or what the reconciliation found"}
+    )
+
+
+class ForeignEventSchema(Schema):
+    venue_order_id = fields.String()
+    client_order_id = fields.String(metadata={"description": "Not a TickFlow id: placed by hand or another bot"})
+    symbol = fields.String()
+    side = fields.String(metadata={"description": "buy or sell"})
+    status = fields.String(metadata={"description": "The venue's: NEW, FILLED, ..."})
+    executed = fields.Float()
+    time = fields.Integer(metadata={"description": "When the venue took it (epoch ms)"})
 
 
 class JobEventSchema(Schema):
@@ -241,6 +253,7 @@ EVENTS: dict[str, type[Schema]] = {
     "rejected": RejectedEventSchema,
     "skipped": SkippedEventSchema,
     "mismatch": MismatchEventSchema,
+    "foreign": ForeignEventSchema,
     "job": JobEventSchema,
     "halt": HaltEventSchema,
     "limit": LimitEventSchema,

@@ -79,6 +79,23 @@ def test_every_live_order_is_in_the_ledger_with_each_state_and_its_fills_by_the_
     assert not redis.hlen(keys.order_outbox())
 
 
+def test_the_api_lists_a_strategys_venue_orders_with_their_states_fills_and_fees(
+    client, auth_headers, engine, db, redis, venue, trading
+):
+    run_candles(engine, CANDLES, 0, 120)
+    answer = client.get(f"/api/v1/orders?strategy_id={trading}&per_page=1", headers=auth_headers)
+    assert answer.status_code == 200
+    page = answer.json
+    assert page["total"] == len(venue.state()["orders"]) and len(page["items"]) == 1
+    [newest] = page["items"]
+    assert newest["client_order_id"].startswith("tf1") and newest["state"] == "filled"
+    assert [step["state"] for step in newest["history"]] == ["sent", "filled"]
+    assert newest["fills"] and newest["fills"][0]["fee_asset"] in ("BTC", "USDT")
+    assert newest["outcome"]["fees"] and newest["outcome"]["venue_status"] == "FILLED"
+    refused = client.get("/api/v1/orders?per_page=501", headers=auth_headers)
+    assert refused.status_code == 422 and "per_page" in refused.text
+
+
 def test_an_order_a_killed_worker_sent_but_never_booked_is_settled_by_the_reconciliation_and_reported_once(
     engine, db, redis, venue, trading
 ):

@@ -2147,6 +2147,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders sent to the venue by live strategies (the order ledger), newest candle first: each state they
+         *     went through, what the venue reported, and their fills by the venue's trade id. Paper orders are not here:
+         *     their fills are the trades'.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    strategy_id?: string;
+                    symbol?: string;
+                    page?: number;
+                    per_page?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/live/halt": {
         parameters: {
             query?: never;
@@ -3629,6 +3676,79 @@ export interface components {
             page: number;
             per_page: number;
         };
+        VenueFee: {
+            asset: string;
+            amount: number;
+        };
+        VenueOutcome: {
+            venue_order_id?: string;
+            /** @description The venue's: FILLED, EXPIRED, ... */
+            venue_status?: string;
+            /** @description Quantity sent, rounded to the venue's step */
+            requested?: number;
+            /** @description What the account gained (net of a base-asset fee) or gave */
+            executed?: number;
+            /** @description Quantity traded */
+            gross?: number;
+            average_price?: number;
+            /** @description Quote traded */
+            quote?: number;
+            /** @description The fees in quote units (fees in a third asset excluded) */
+            commission?: number;
+            fees?: components["schemas"]["VenueFee"][];
+            /** @description The venue's error code of a rejection */
+            code?: number | null;
+        };
+        OrderStep: {
+            /** @enum {string} */
+            state: "sent" | "unknown" | "resent" | "pending" | "filled" | "partial" | "rejected" | "not_sent";
+            /** Format: date-time */
+            at: string;
+            /** @description Why: the venue's message, or what the reconciliation found */
+            detail?: string;
+        };
+        VenueFill: {
+            /** @description The venue's trade id */
+            trade_id: number;
+            price: number;
+            quantity: number;
+            fee: number;
+            fee_asset: string;
+        };
+        Order: {
+            client_order_id: string;
+            venue: string;
+            strategy_id: string;
+            symbol: string;
+            /** @description buy or sell */
+            side: string;
+            /** @description What the engine asked for */
+            size: number;
+            /** @description The price the engine expected */
+            price: number;
+            /** @description The candle the order belongs to (open, epoch ms) */
+            ts: number;
+            /** @description entry, or the exit's reason */
+            reason: string;
+            /** @enum {string} */
+            state: "sent" | "unknown" | "resent" | "pending" | "filled" | "partial" | "rejected" | "not_sent";
+            /**
+             * @description Found on the venue by the reconciliation, not booked as sent
+             * @default false
+             */
+            adopted: boolean;
+            outcome?: (Record<string, never> | null) | components["schemas"]["VenueOutcome"];
+            history: components["schemas"]["OrderStep"][];
+            fills: components["schemas"]["VenueFill"][];
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        OrderPage: {
+            items: components["schemas"]["Order"][];
+            total: number;
+            page: number;
+            per_page: number;
+        };
         HaltRequest: {
             /**
              * @description Also close every position at its symbol's next tick
@@ -3781,8 +3901,21 @@ export interface components {
             /** @description When the difference was first seen (epoch ms) */
             since?: number;
             confirmed?: boolean;
-            /** @description Set when a venue close left part of a position held */
+            /** @description For a venue: a close that left part held, or what the reconciliation found */
             reason?: string;
+        };
+        ForeignEvent: {
+            venue_order_id?: string;
+            /** @description Not a TickFlow id: placed by hand or another bot */
+            client_order_id?: string;
+            symbol?: string;
+            /** @description buy or sell */
+            side?: string;
+            /** @description The venue's: NEW, FILLED, ... */
+            status?: string;
+            executed?: number;
+            /** @description When the venue took it (epoch ms) */
+            time?: number;
         };
         JobEvent: {
             /** @description backtest or sweep */
