@@ -1,8 +1,9 @@
-"""``tickflow strategies``: list, show, create and validate strategy specs.
+"""``tickflow strategies``: list, show, create and validate strategy specs; start and stop trading them.
 
 ``validate`` only reads the file, so it works with no service running (in an
 editor hook, in CI); the other commands talk to MongoDB and Redis through
-the same repository as the API.
+the same repository as the API, and ``start``/``stop`` run the same tasks the API runs
+(``tasks.live.start_strategy``, ``stop_strategy``) in this process.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import IO, Any
 import click
 
 from strategies.spec import SpecError, SpecIssue, validate_spec
+from tickflow.settings import ExchangeSettings
+from tickflow.storage.active import MODES, LiveStartRefused, OrderUnsettled, PositionsHeld, PositionsOpen
 from tickflow.storage.connections import redis_client
 from tickflow.storage.schema import ready_db
 from tickflow.storage.strategies import Conflict, Strategy, StrategyNotFound, StrategyRepository
@@ -115,6 +118,52 @@ def validate(ctx: click.Context, file: IO[bytes]) -> None:
             click.echo(_issue_line(issue), err=True)
         ctx.exit(1)
     click.echo(f"{file.name}: valid strategy {spec.to_dict()['name']!r}")
+
+
+@strategies_group.command("start")
+@click.argument("strategy_id", metavar="ID")
+@click.option("--mode", type=click.Choice(MODES), default="paper", show_default=True, help="live: on the venue.")
+@click.option("--cash", type=click.FloatRange(min=0, min_open=True, max=1e15), default=10_000.0, show_default=True)
+@click.option("--yes", is_flag=True, help="Start live without asking for confirmation.")
+def start(strategy_id: str, mode: str, cash: float, yes: bool) -> None:
+    """Start trading strategy ID, on paper or live on the venue of TICKFLOW_EXCHANGE (asks first, for live)."""
+    from tasks.live import start_strategy  # loads the engine: only for this command
+
+    if mode == "live" and not yes:
+        venue = ExchangeSettings.from_env()
+        click.confirm(
+            f"Trade real orders for {strategy_id} on {venue.exchange} ({venue.url or venue.env}) with {cash:g} "
+            "per symbol?",
+            abort=True,
+        )
+    try:
+        entry = start_strategy(strategy_id, mode, cash)
+    except StrategyNotFound:
+        raise click.ClickException(f"no strategy with id {strategy_id!r}") from None
+    except (PositionsOpen, LiveStartRefused) as exc:
+        raise click.ClickException(f"not started: {exc}") from None
+    click.echo(f"started {strategy_id} {mode} on {','.join(entry['symbols'])} {entry['timeframe']}, cash {cash:g}")
+
+
+@strategies_group.command("stop")
+@click.argument("strategy_id", metavar="ID")
+@click.option("--close-positions", is_flag=True, help="Close its open positions at the last price first.")
+def stop(strategy_id: str, close_positions: bool) -> None:
+    """Stop trading strategy ID."""
+    from tasks.live import stop_strategy
+
+    try:
+        entry = stop_strategy(strategy_id, close_positions)
+    except StrategyNotFound:
+        raise click.ClickException(f"no strategy with id {strategy_id!r}") from None
+    except PositionsHeld as exc:
+        raise click.ClickException(f"not stopped: {exc}; add --close-positions to close them") from None
+    except OrderUnsettled as exc:
+        raise click.ClickException(
+            f"not stopped: {exc}; the venue has not told what became of a closing order: try again in "
+            f"{max(1, round(exc.retry_after_s))} s"
+        ) from None
+    click.echo(f"stopped {strategy_id}" if entry is not None else f"{strategy_id} was not trading; nothing changed")
 
 
 COMMANDS: list[click.Command] = [strategies_group]

@@ -129,3 +129,28 @@ def test_strategies_are_read_from_mongodb_while_redis_is_unreachable(repo, unrea
     unreachable("REDIS_URL", "redis://127.0.0.1:1/0")
     assert main(["strategies", "show", created.id]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == created.id
+
+
+def test_start_and_stop_trade_a_strategy_on_paper_and_say_so(repo, capsys):
+    strategy = repo.create(load_example("sma_cross"))
+    assert main(["strategies", "start", strategy.id, "--cash", "5000"]) == 0
+    assert f"started {strategy.id} paper" in capsys.readouterr().out
+    assert main(["strategies", "stop", strategy.id]) == 0
+    assert capsys.readouterr().out.strip() == f"stopped {strategy.id}"
+    assert main(["strategies", "stop", strategy.id]) == 0
+    assert "was not trading" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["start", "0123456789abcdef01234567"], 1, "no strategy with id"),
+        (["start", "{id}", "--mode", "margin"], 2, "'margin' is not one of 'paper', 'live'"),
+        (["start", "{id}", "--cash", "0"], 2, "--cash"),
+    ],
+)
+def test_a_start_it_cannot_make_is_one_line_saying_why(repo, capsys, args, code, message):
+    strategy = repo.create(load_example("sma_cross"))
+    assert main(["strategies", *(arg.format(id=strategy.id) for arg in args)]) == code
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and message in err

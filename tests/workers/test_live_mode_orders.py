@@ -3,14 +3,17 @@ the engine sends its orders there and books what the venue executed, net of fees
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
+from cli.main import main
 from strategies import position as machine
 from tests.workers.conftest import SYMBOL, create_strategy, list_venue, spec_doc
 from tests.workers.conftest import live_events as events
 from tests.workers.replay import candle_ticks, run_candles
+from tickflow.storage import keys
 from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
 from workers.ticks import encode_batch
@@ -114,3 +117,17 @@ def test_an_order_whose_answer_was_lost_is_looked_up_by_the_retry_and_never_sent
     assert ids and len(ids) == len(set(ids))
     fills = [fill["client_order_id"] for fill in events(redis, "fill")]
     assert sorted(fills) == sorted(ids)  # each venue order booked once, the lost one included
+
+
+def test_the_cli_asks_before_a_live_start_and_says_why_the_venue_refuses_one(db, redis, venue, monkeypatch, capsys):
+    list_venue(venue, 100.0)
+    venue.balance(USDT=5_000, BTC=0)
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["strategies", "start", strategy_id, "--mode", "live", "--cash", "2000"]) == 130
+    assert "Trade real orders" in capsys.readouterr().out and not redis.hlen(keys.live_active())
+    assert main(["strategies", "start", strategy_id, "--mode", "live", "--cash", "10000", "--yes"]) == 1
+    assert "not started: cash 10000 on 1 symbol(s) needs 10000 USDT free" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["strategies", "start", strategy_id, "--mode", "live", "--cash", "2000"]) == 0
+    assert f"started {strategy_id} live on BTCUSDT" in capsys.readouterr().out
