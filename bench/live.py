@@ -16,7 +16,14 @@ log in ``var/bench/live-worker.log``), then measures, with 100 symbols:
   sending the batch that closes a candle to the paper order's event in the stream;
 * ``close_to_all_1000_p99_ms``: 10 strategies on all 100 symbols (1,000 pairs) with all
   symbols closing together, from the closing batch to every close marked processed
-  (evaluated *and* executed).
+  (evaluated *and* executed);
+* ``close_to_venue_ack_p99_ms``: one strategy in ``live`` mode on the local Binance-speaking
+  venue (``cli.venue``, its own process, on loopback), long on a green candle and flat on a red
+  one, from sending the batch that closes a candle to the venue booking its MARKET order (the
+  order's ``time`` on the venue; the answer reaches the worker a round trip later), and
+  ``close_to_venue_fill_p99_ms`` to the ``fill`` event the worker commits once it has the answer
+  (claim, ledger record, the venue's round trip, booking, ledger write to MongoDB). Issue 14's
+  target for the ack is 40 ms: the paper figure plus one HTTP round trip.
 
 For the last two, ticks come as a batching feed sends them (``_candle_batches``): the
 batch holding every symbol's first tick of a minute closes the previous minute, and the
@@ -38,6 +45,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.candles import bench_services, report, worker_env  # noqa: E402  (after the path insert)
+from cli.venue import LocalVenue  # noqa: E402
 from tickflow.runtime import freeze_startup_objects  # noqa: E402
 
 SYMBOLS = [f"S{i:03d}USDT" for i in range(100)]
@@ -85,14 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of the throughput run (default 8)")
     parser.add_argument(
         "--only",
-        choices=("close_to_order", "close_to_all"),
+        choices=("close_to_order", "close_to_all", "close_to_venue"),
         help="measure only this figure (for profiling); the JSON line then holds only it",
     )
     args = parser.parse_args(argv)
-    with bench_services(cache_gb=0.25):
+    with bench_services(cache_gb=0.25), local_venue() as venue:
         worker = start_worker()
         try:
             bench = Bench()
+            if args.only == "close_to_venue":
+                print(json.dumps(bench.close_to_venue(venue)))
+                return 0
             if args.only:
                 figures = {
                     f"{args.only}_p99_ms" if args.only == "close_to_order" else "close_to_all_1000_p99_ms": getattr(
@@ -108,11 +121,33 @@ def main(argv: list[str] | None = None) -> int:
             figures["tick_to_candle_p99_ms"] = bench.tick_to_candle(figures["ingest_ticks_per_s"] / 2, args.seconds / 2)
             figures["close_to_order_p99_ms"] = bench.close_to_order()
             figures["close_to_all_1000_p99_ms"] = bench.close_to_all()
+            figures.update(bench.close_to_venue(venue))
         finally:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
     print(json.dumps(figures))
     return 0
+
+
+@contextmanager
+def local_venue() -> Iterator[LocalVenue]:
+    """The local venue, its own process, with the variables that point this process and the worker at it."""
+    key, secret = "benchKey0123456789abcdefABCDEF", "benchSecret9876543210zyxwvZYXWV"
+    venue = LocalVenue.start(ROOT / "var/bench/venue.log", key, secret)
+    os.environ.update(
+        TICKFLOW_EXCHANGE_URL=venue.url, TICKFLOW_EXCHANGE_API_KEY=key, TICKFLOW_EXCHANGE_API_SECRET=secret
+    )
+    try:
+        yield venue
+    finally:
+        venue.stop()
+
+
+def _candle_of(client_order_id: str) -> int:
+    """The candle an order's client id names: its fill's candle, as ``fill`` events carry it (``ts``)."""
+    from strategies.client_ids import decode
+
+    return decode(client_order_id, ["VENUEUSDT"]).candle_open_ms
 
 
 def start_worker() -> subprocess.Popen:
@@ -271,13 +306,13 @@ class Bench:
         )
         return round(float(p99), 1)
 
-    def _start(self, doc: dict) -> str:
+    def _start(self, doc: dict, mode: str = "paper") -> str:
         from tickflow.settings import live_settings
         from tickflow.storage.strategies import StrategyRepository
         from workers.engine import LiveEngine
 
         strategy_id = StrategyRepository(self.db, self.redis).create(doc).id
-        LiveEngine(self.redis, self.db, live_settings()).start(strategy_id, "paper", 10_000)
+        LiveEngine(self.redis, self.db, live_settings()).start(strategy_id, mode, 10_000)
         return strategy_id
 
     def _candle_batches(
@@ -357,6 +392,52 @@ class Bench:
             "(event ids have 1 ms resolution)",
         )
         return round(float(p99), 1)
+
+    def close_to_venue(self, venue: LocalVenue, minutes: int = 60) -> dict[str, float]:
+        from tickflow.storage import keys
+        from workers.broker import venue_broker
+
+        venue.symbol("VENUEUSDT", "VENUE", "USDT", price=100, depth=1_000_000, step="0.00001", min_qty="0.00001")
+        venue.balance(USDT=1_000_000_000, VENUE=0)
+        venue_broker().rules("VENUEUSDT")
+        symbol = ["VENUEUSDT"]
+        doc = {
+            "name": "long on green",
+            "symbols": symbol,
+            "timeframe": "1m",
+            "params": {},
+            "indicators": {},
+            "rules": {"enter_long": "close > open", "exit_long": "close < open"},
+        }
+        self._start(doc, mode="live")
+        sent: dict[int, float] = {}
+        offset = time.time() - time.perf_counter()
+        last = self.redis.xrevrange(keys.live_events(), count=1)
+        after = last[0][0] if last else "0-0"
+        self._candle_batches(symbol, minutes, 0.05, sent)
+        closed_at = {ts: 1000 * (at + offset) for ts, at in sent.items()}
+        booked = [
+            int(order["time"]) - closed_at[ts]
+            for order in venue.state()["orders"]
+            if (ts := _candle_of(order["clientOrderId"])) in closed_at
+        ]
+        filled = []
+        for id_, fields in self.redis.xrange(keys.live_events(), min=f"({after}"):
+            if fields["type"] == "fill":
+                fill = json.loads(fields["data"])
+                if fill["ts"] in closed_at:
+                    filled.append(int(id_.split("-")[0]) - closed_at[fill["ts"]])
+        if not booked:
+            raise SystemExit("no order reached the venue; see var/bench/live-worker.log and var/bench/venue.log")
+        figures = {}
+        for name, latencies in (("close_to_venue_ack", booked), ("close_to_venue_fill", filled)):
+            p50, p99 = np.percentile(latencies, [50, 99])
+            report(
+                name.replace("close_to_venue_", "close->venue "),
+                f"live mode, {len(latencies)} orders: p50 {p50:.1f} ms, p99 {p99:.1f} ms (1 ms resolution)",
+            )
+            figures[f"{name}_p99_ms"] = round(float(p99), 1)
+        return figures
 
     def close_to_all(self, minutes: int = 40) -> float:
         from tickflow.storage import keys
