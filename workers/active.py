@@ -107,6 +107,8 @@ class ActiveSet:
         pipe = self.redis.pipeline()
         pipe.hset(keys.live_active(), strategy_id, entry.to_json())
         pipe.hdel(keys.limit_stops(), strategy_id)  # a new run: the limit that stopped the last one is history
+        pipe.hdel(keys.entry_pauses(), strategy_id)  # and so is a pause of its entries
+        pipe.hdel(keys.balance_rejections(), strategy_id)
         for symbol in entry.symbols:
             pipe.sadd(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
         pipe.execute()

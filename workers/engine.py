@@ -53,9 +53,9 @@ from workers.active import ActiveSet
 from workers.archive import Outbox, closed_record, opened_record, outbox_entry
 from workers.broker import PaperBroker, venue_broker
 from workers.equity import EquityRecorder
-from workers.exchange import ExchangeBroker
+from workers.exchange import INSUFFICIENT_BALANCE, ExchangeBroker
 from workers.ingest import Close, Ingestor
-from workers.orders import OrderClaims, OrderRequest, Outcome, client_order_id
+from workers.orders import OrderClaims, OrderRequest, Outcome, OutcomeKind, client_order_id
 from workers.positions import (
     Commit,
     PathEntry,
@@ -85,6 +85,10 @@ log = logging.getLogger(__name__)
 COMMIT_ATTEMPTS = 20
 """A commit loses only to another writer of the same position; that many losses in a row is a bug."""
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
+
+
+BALANCE_REJECTIONS_TO_PAUSE = 3
+"""Orders of a live strategy refused in a row for lack of balance (-2010) that pause its entries."""
 
 
 PENDING_SIGNALS = lua_script("workers", "pending_signals")
@@ -409,6 +413,7 @@ class LiveEngine:
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
             halted = current_halt(self.redis) is not None
+            paused = set(self.redis.hkeys(keys.entry_pauses()))
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
             limits = _Limits()
@@ -424,7 +429,7 @@ class LiveEngine:
                         extra=_fields(job, leg),
                     )
                 move = self._execute_move(
-                    job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted, limits
+                    job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted, paused, limits
                 )
                 groups.append((leg.symbol, pending[leg.symbol], move))
             unflushed = self._move_many(groups, flush=False)
@@ -445,10 +450,12 @@ class LiveEngine:
         open_price: float | None,
         lost: set[str],
         halted: bool,
+        paused: set[str],
         limits: _Limits,
     ) -> Move:
         """The move ``execute`` makes on each position of one symbol's close; ``lost``: the strategy ids
-        whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``)."""
+        whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``); ``paused``: the
+        strategies whose entries are paused (``keys.entry_pauses()``)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
@@ -467,8 +474,8 @@ class LiveEngine:
             if stale or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
-                if halted and _enters(position):
-                    self._block_entry(change, job, "halt")
+                if (halted or strategy.id in paused) and _enters(position):
+                    self._block_entry(change, job, "halt" if halted else "broker")
                 else:
                     self._check_entry_limits(change, job, leg.next_open, open_price, limits)
                 filled = fill(position, leg.next_open, open_price, change.config)
@@ -919,12 +926,42 @@ class LiveEngine:
                 except OrderUnsettled as error:
                     log.warning("%s; the move waits for it", error, extra={"strategy_id": change.strategy.id})
                     errors[i] = error
+                else:
+                    self._count_balance_rejections(change)
             self.ledger_outbox.flush(venue.written)
         done = [change for change, error in zip(changes, errors) if error is None]
         self._note_sent([(change.strategy, p.request) for change in done for p in change.orders if p.outcome])
         for change in done:
             self._record(change)
         return errors
+
+    def _count_balance_rejections(self, change: _Change) -> None:
+        """Pause a live strategy's entries once ``BALANCE_REJECTIONS_TO_PAUSE`` of its orders in a row were refused
+        for lack of balance: each refusal is final, and the next close would only be refused again. A ``broker``
+        event and a log line say so; exits keep trading, and a start lifts the pause."""
+        strategy_id = change.strategy.id
+        outcomes = [placed.outcome for placed in change.orders if placed.outcome is not None]
+        refused = [o for o in outcomes if o.kind is OutcomeKind.REJECTED and o.code == INSUFFICIENT_BALANCE]
+        if any(outcome.executed > 0 for outcome in outcomes) and not refused:
+            self.redis.hdel(keys.balance_rejections(), strategy_id)
+            return
+        if not refused:
+            return
+        count = self.redis.hincrby(keys.balance_rejections(), strategy_id, len(refused))
+        if count < BALANCE_REJECTIONS_TO_PAUSE:
+            return
+        pause = {"since": int(time.time() * 1000), "code": refused[-1].code, "reason": refused[-1].reason}
+        if self.redis.hsetnx(keys.entry_pauses(), strategy_id, json.dumps({**pause, "rejections": count})):
+            change.commit.events.append(
+                event("broker", {"strategy_id": strategy_id, "action": "paused", "rejections": count, **pause})
+            )
+            log.error(
+                "entries paused after %d orders in a row refused for lack of balance (%s); start the strategy "
+                "again once the account can carry them",
+                count,
+                refused[-1].reason,
+                extra={"strategy_id": strategy_id},
+            )
 
     def _place_paper(self, placed: Sequence[tuple[_Change, PlacedOrder]]) -> None:
         orders = [p.request for _, p in placed]

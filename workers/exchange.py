@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_CODES = frozenset({-1006, -1007})
 """Binance's "execution status unknown" codes: the order may be on the book."""
+INSUFFICIENT_BALANCE = -2010
+"""Binance's code for an order the account's balance cannot carry (and, with ``DUPLICATE``, for a duplicate id)."""
 DUPLICATE = "Duplicate order sent."
 """-2010's message when an *open* order already has this client id: the order exists, look it up."""
 TERMINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
@@ -304,7 +306,7 @@ class ExchangeBroker:
             )
         if answer.status >= 500 or code in UNKNOWN_CODES:
             return Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
-        if code == -2010 and message == DUPLICATE:  # an open order has this id: that one is ours
+        if code == INSUFFICIENT_BALANCE and message == DUPLICATE:  # an open order has this id: that one is ours
             unknown = Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
             try:
                 return self.lookup(client_id, symbol) or unknown

@@ -30,6 +30,7 @@ from tickflow.storage.active import (
     PositionsHeld,
     PositionsOpen,
     active_entries,
+    entry_pauses,
     limit_stops,
 )
 from tickflow.storage.candle_rows import parse_rows
@@ -68,8 +69,20 @@ class LiveEntrySchema(Schema):
     since = fields.Integer(required=True, metadata={"description": "When its run started (epoch ms; 0: unknown)"})
 
 
+class EntryPauseSchema(Schema):
+    since = fields.Integer(required=True, metadata={"description": "Epoch ms"})
+    code = fields.Integer(metadata={"description": "The venue's error code (Binance: -2010)"})
+    reason = fields.String(metadata={"description": "The venue's message"})
+    rejections = fields.Integer(metadata={"description": "Orders refused in a row for lack of balance"})
+
+
 class ActiveStrategySchema(LiveEntrySchema):
     strategy_id = fields.String(required=True)
+    entries_paused = fields.Nested(
+        EntryPauseSchema,
+        allow_none=True,
+        metadata={"description": "Set while its entries are paused by repeated balance rejections (until a start)"},
+    )
 
 
 class StartedSchema(ActiveStrategySchema):
@@ -389,8 +402,13 @@ class Stop(MethodView):
 class ActiveStrategies(MethodView):
     @blp.response(200, ActiveStrategySchema(many=True))
     def get(self):
-        """The active set."""
-        return [{"strategy_id": sid, **asdict(entry)} for sid, entry in active_entries(redis_client()).items()]
+        """The active set; ``entries_paused`` says why a live strategy's entries are paused."""
+        client = redis_client()
+        paused = entry_pauses(client)
+        return [
+            {"strategy_id": sid, **asdict(entry), "entries_paused": paused.get(sid)}
+            for sid, entry in active_entries(client).items()
+        ]
 
 
 @blp.route("/live/limit-stops")

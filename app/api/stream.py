@@ -175,6 +175,15 @@ class ForeignEventSchema(Schema):
     time = fields.Integer(metadata={"description": "When the venue took it (epoch ms)"})
 
 
+class BrokerEventSchema(Schema):
+    strategy_id = fields.String()
+    action = fields.String(metadata={"description": "paused: its entries, until it starts again"})
+    rejections = fields.Integer(metadata={"description": "Its venue orders refused in a row for lack of balance"})
+    code = fields.Integer(metadata={"description": "The venue's error code (Binance: -2010)"})
+    reason = fields.String(metadata={"description": "The venue's message"})
+    since = fields.Integer(metadata={"description": "When its entries were paused (epoch ms)"})
+
+
 class JobEventSchema(Schema):
     kind = fields.String(metadata={"description": "backtest or sweep"})
     id = fields.String(metadata={"description": "The run's or the sweep's id"})
@@ -206,7 +215,8 @@ class LimitEventSchema(Schema):
     )
     limit = fields.String(
         metadata={
-            "description": "halt, max_total_exposure or max_orders_per_minute (an entry blocked); "
+            "description": "halt, broker (entries paused), max_total_exposure or max_orders_per_minute (an entry "
+            "blocked); "
             "max_daily_loss or max_drawdown (action stop)"
         }
     )
@@ -254,6 +264,7 @@ EVENTS: dict[str, type[Schema]] = {
     "skipped": SkippedEventSchema,
     "mismatch": MismatchEventSchema,
     "foreign": ForeignEventSchema,
+    "broker": BrokerEventSchema,
     "job": JobEventSchema,
     "halt": HaltEventSchema,
     "limit": LimitEventSchema,

@@ -131,3 +131,27 @@ def test_the_cli_asks_before_a_live_start_and_says_why_the_venue_refuses_one(db,
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     assert main(["strategies", "start", strategy_id, "--mode", "live", "--cash", "2000"]) == 0
     assert f"started {strategy_id} live on BTCUSDT" in capsys.readouterr().out
+
+
+def test_orders_refused_again_and_again_for_lack_of_balance_pause_the_strategys_entries_until_it_starts_again(
+    engine, db, redis, venue, client, auth_headers
+):
+    candles = generate_candles(120, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    colour = spec_doc("sma_cross", rules={"enter_long": "close > open", "exit_long": "close < open"})
+    strategy_id = create_strategy(db, redis, colour)
+    engine.start(strategy_id, "live", 10_000)
+    venue.balance(USDT=5, BTC=0)  # spent elsewhere: every buy is refused (-2010)
+    run_candles(engine, candles, 0, 60)
+    assert len(events(redis, "rejected")) == 3  # then no more buys are sent
+    [paused] = events(redis, "broker")
+    assert paused["strategy_id"] == strategy_id and paused["action"] == "paused" and paused["code"] == -2010
+    blocked = [e for e in events(redis, "limit") if e["limit"] == "broker"]
+    assert blocked and all(e["action"] == "cancelled" for e in blocked)
+    listed = client.get("/api/v1/live/strategies", headers=auth_headers).json
+    assert listed[0]["entries_paused"]["rejections"] == 3
+
+    venue.balance(USDT=1_000_000, BTC=0)
+    engine.start(strategy_id, "live", 10_000)  # lifts the pause
+    run_candles(engine, candles, 60, 120)
+    assert events(redis, "fill") and len(events(redis, "broker")) == 1

@@ -95,6 +95,12 @@ def active_entries(client: redis.Redis, strategy_ids: Iterable[str] | None = Non
     return {sid: LiveEntry.from_json(value) for sid, value in zip(ids, raw) if value is not None}
 
 
+def entry_pauses(client: redis.Redis) -> dict[str, dict]:
+    """Strategy id -> why its entries are paused (``keys.entry_pauses()``): ``since`` (epoch ms), ``code``,
+    ``reason`` and ``rejections``, each until it starts again."""
+    return {sid: json.loads(raw) for sid, raw in client.hgetall(keys.entry_pauses()).items()}
+
+
 def limit_stops(client: redis.Redis) -> list[dict]:
     """The strategies a loss limit stopped (``keys.limit_stops()``), each until it starts again: its id, the
     limit, the close that tripped it (``time``, ``bar``), ``equity``, ``reference``, ``loss``, ``threshold``

@@ -30,6 +30,7 @@ TYPES = (
     "skipped",
     "mismatch",
     "foreign",
+    "broker",
     "job",
     "halt",
     "limit",
@@ -40,6 +41,7 @@ TYPES = (
 ``mismatch``: a position that differs from the broker's (``maintenance.reconcile_positions``, ``workers.reconcile``);
 ``foreign``: an order on the venue account that TickFlow did not place, found by the venue reconciliation
 (``workers.reconcile``) and left alone;
+``broker``: a live strategy's entries paused after repeated balance rejections on the venue (until it starts again);
 ``job``: a backtest run or a sweep moved on (``tasks.backtests``);
 ``halt``: trading halted or resumed (``tickflow.storage.halt``);
 ``limit``: an order a limit or the halt blocked (``limit``: which one), or a loss limit tripped and stops the

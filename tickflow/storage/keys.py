@@ -139,6 +139,17 @@ def limit_stops() -> str:
     return f"{LIVE}limit-stops"
 
 
+def entry_pauses() -> str:
+    """Hash: strategy id -> JSON of why its entries are paused (repeated balance rejections on the venue), until
+    it starts again; exits keep working."""
+    return f"{LIVE}entry-pauses"
+
+
+def balance_rejections() -> str:
+    """Hash: strategy id -> its venue orders refused in a row for lack of balance (-2010); a fill resets it."""
+    return f"{LIVE}balance-rejections"
+
+
 def order_claim(client_order_id: str) -> str:
     """Claimed (SET NX) before an order is sent, so a retried or redelivered task never sends it twice."""
     return f"{LIVE}order:{client_order_id}"

@@ -1831,7 +1831,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The active set. */
+        /** The active set; ``entries_paused`` says why a live strategy's entries are paused. */
         get: {
             parameters: {
                 query?: never;
@@ -3487,6 +3487,16 @@ export interface components {
             /** @default 10000 */
             cash: number;
         };
+        EntryPause: {
+            /** @description Epoch ms */
+            since: number;
+            /** @description The venue's error code (Binance: -2010) */
+            code?: number;
+            /** @description The venue's message */
+            reason?: string;
+            /** @description Orders refused in a row for lack of balance */
+            rejections?: number;
+        };
         Started: {
             /** @description paper or live */
             mode: string;
@@ -3499,6 +3509,8 @@ export interface components {
             /** @description When its run started (epoch ms; 0: unknown) */
             since: number;
             strategy_id: string;
+            /** @description Set while its entries are paused by repeated balance rejections (until a start) */
+            entries_paused?: components["schemas"]["EntryPause"] | (Record<string, never> | null);
             active: boolean;
         };
         Stop: {
@@ -3522,6 +3534,8 @@ export interface components {
             /** @description When its run started (epoch ms; 0: unknown) */
             since: number;
             strategy_id: string;
+            /** @description Set while its entries are paused by repeated balance rejections (until a start) */
+            entries_paused?: components["schemas"]["EntryPause"] | (Record<string, never> | null);
         };
         Tick: {
             ts: number;
@@ -3917,6 +3931,19 @@ export interface components {
             /** @description When the venue took it (epoch ms) */
             time?: number;
         };
+        BrokerEvent: {
+            strategy_id?: string;
+            /** @description paused: its entries, until it starts again */
+            action?: string;
+            /** @description Its venue orders refused in a row for lack of balance */
+            rejections?: number;
+            /** @description The venue's error code (Binance: -2010) */
+            code?: number;
+            /** @description The venue's message */
+            reason?: string;
+            /** @description When its entries were paused (epoch ms) */
+            since?: number;
+        };
         JobEvent: {
             /** @description backtest or sweep */
             kind?: string;
@@ -3949,7 +3976,7 @@ export interface components {
             timeframe?: string;
             /** @description Open time of the candle whose close left the order, or tripped the loss limit */
             t?: number;
-            /** @description halt, max_total_exposure or max_orders_per_minute (an entry blocked); max_daily_loss or max_drawdown (action stop) */
+            /** @description halt, broker (entries paused), max_total_exposure or max_orders_per_minute (an entry blocked); max_daily_loss or max_drawdown (action stop) */
             limit?: string;
             /** @description The blocked order: long or short (an entry) */
             order?: string;
