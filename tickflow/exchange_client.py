@@ -40,8 +40,9 @@ def ccxt_client(settings: ExchangeSettings, *, signed: bool, session: requests.S
             "recvWindow": settings.recv_window_ms,
         },
     }
-    if signed:
+    if signed:  # signed requests carry our clock: measure how far it is from the venue's when markets load
         config.update(apiKey=settings.api_key, secret=settings.api_secret)
+        config["options"]["adjustForTimeDifference"] = True
     if session is not None:
         config["session"] = session
     client = getattr(ccxt, settings.exchange)(config)

@@ -5,11 +5,12 @@ A venue does not behave like the paper broker, and this module is built on how i
 
 * an error is not a failure: a timeout, a dropped connection, HTTP 5xx or -1007 leave the
   order's fate unknown (Binance: "execution status unknown"). The outcome is ``UNKNOWN`` and
-  only a lookup by client order id settles it; this module never sends an order again;
+  only a lookup by client order id settles it; this module never sends an unknown order again;
 * a client order id is unique only among *open* orders: a filled MARKET order's id is accepted
   and trades again, so "look it up, else send" is only safe once the venue has answered
-  "unknown order" *and* more than ``recvWindow`` plus the request timeout has passed since the
-  send (an older request is refused by the venue): ``resolve`` says ``NOT_SENT`` only then;
+  "unknown order" *and* no request for it can still arrive (``workers.venue_orders`` decides);
+* a request refused for its timestamp (-1021: our clock off the venue's) never executed: the drift
+  is measured again and the order sent once more;
 * a MARKET order may end ``EXPIRED`` after a partial fill, and the fee is taken from the asset
   received: ``executed`` is what the account really gained or gave (net of a base-asset fee);
 * rejections are classified by Binance's code, which is stable, not by ccxt's exception class
@@ -30,9 +31,9 @@ whatever ``LOG_LEVEL`` says.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from urllib.parse import parse_qsl, urlsplit
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_CODES = frozenset({-1006, -1007})
 """Binance's "execution status unknown" codes: the order may be on the book."""
+CLOCK_SKEW = -1021
+"""Binance: the request's timestamp is outside ``recvWindow`` of the venue's clock; refused before executing."""
 INSUFFICIENT_BALANCE = -2010
 """Binance's code for an order the account's balance cannot carry (and, with ``DUPLICATE``, for a duplicate id)."""
 DUPLICATE = "Duplicate order sent."
@@ -221,6 +224,18 @@ class ExchangeBroker:
         if refusal:
             log.warning("order not sent: %s %s (client_order_id=%s)", order.symbol, refusal, order.client_order_id)
             return Outcome(OutcomeKind.NOT_SENT, order.client_order_id, order.side, reason=refusal)
+        outcome = self._send(order, quantity, rules)
+        if outcome.kind is OutcomeKind.REJECTED and outcome.code == CLOCK_SKEW:
+            # Refused before it could execute: our clock drifted from the venue's. Measure again, send once more.
+            try:
+                drift = self._client.load_time_difference()
+            except ccxt.BaseError:
+                return outcome
+            log.warning("clock %d ms off the venue's; sending %s again", drift, order.client_order_id)
+            outcome = self._send(order, quantity, rules)
+        return outcome
+
+    def _send(self, order: OrderRequest, quantity: Decimal, rules: VenueRules) -> Outcome:
         self._answer = None
         try:
             raw = self._client.create_order(
@@ -260,33 +275,18 @@ class ExchangeBroker:
         try:
             raw = self._client.fetch_order(None, unified, {"origClientOrderId": client_order_id})["info"]
         except ccxt.BaseError:
-            if self._answer is not None and self._answer.error()[0] == -2013:
+            code = None if self._answer is None else self._answer.error()[0]
+            if code == -2013:
                 return None
+            if code == CLOCK_SKEW:  # measure the drift again, so that the caller's next lookup is on time
+                with contextlib.suppress(ccxt.BaseError):
+                    self._client.load_time_difference()
             raise
         side = OrderSide(raw["side"].lower())
         trades = []
         if Decimal(raw["executedQty"]) > 0:
             trades = [t["info"] for t in self._client.fetch_my_trades(unified, params={"orderId": raw["orderId"]})]
         return self._outcome(raw, trades, side, rules)
-
-    def resolve(self, unknown: Outcome, symbol: str, sent_at_ms: int) -> Outcome:
-        """Settle an ``UNKNOWN`` outcome by lookup, never by sending: the venue's outcome if it has the order;
-        ``NOT_SENT`` if it has none and no request sent at ``sent_at_ms`` can still arrive (recvWindow + timeout
-        later); else still ``UNKNOWN``."""
-        found = self.lookup(unknown.client_order_id, symbol)
-        if found is not None:
-            return found
-        horizon_ms = self.settings.recv_window_ms + self.settings.timeout_s * 1000
-        if time.time() * 1000 - sent_at_ms > horizon_ms:
-            return Outcome(
-                OutcomeKind.NOT_SENT, unknown.client_order_id, unknown.side, reason="the venue never booked it"
-            )
-        return Outcome(
-            OutcomeKind.UNKNOWN,
-            unknown.client_order_id,
-            unknown.side,
-            reason=f"not on the venue yet; a request could still arrive for {horizon_ms:.0f} ms after sending",
-        )
 
     def _failed(self, client_id: str, side: OrderSide, quantity: float, exc: ccxt.BaseError, symbol: str) -> Outcome:
         """Classify a failed send by its HTTP answer and Binance's code, not by ccxt's exception class."""

@@ -93,12 +93,13 @@ def test_a_broker_charges_the_shared_count_each_requests_weight_before_the_venue
         step()
         return broker.limiter.usage().used - before
 
-    assert charged(lambda: broker.rules("BTCUSDT")) == 20  # exchangeInfo
+    assert charged(lambda: broker.rules("BTCUSDT")) == 1 + 20  # time (our clock's drift), exchangeInfo
     assert charged(lambda: broker.submit(market(0.01))) == 1  # order POST
     assert charged(lambda: broker.lookup(market(0.01).client_order_id, "BTCUSDT")) == 4 + 20  # order GET, myTrades
     assert charged(broker.free_balances) == 20  # account
-    assert broker.limiter.usage().used == 100 + broker.used_weight == 100 + 65
+    assert broker.limiter.usage().used == 100 + broker.used_weight == 100 + 66
     assert venue.state()["requests"] == {
+        "GET /api/v3/time": 1,
         "GET /api/v3/exchangeInfo": 1,
         "POST /api/v3/order": 1,
         "GET /api/v3/order": 1,
@@ -113,9 +114,9 @@ def test_the_venues_used_weight_header_raises_the_shared_count_to_the_venues(ven
     for _ in range(10):  # 200 weight the shared count does not know of
         urllib.request.urlopen(f"{venue.url}/api/v3/exchangeInfo", timeout=10).read()
     broker = ExchangeBroker(exchange_settings(venue))
-    broker.free_balances()  # exchangeInfo and account: 40 of our own
-    assert broker.used_weight == 240
-    assert broker.limiter.usage().used == 240
+    broker.free_balances()  # time, exchangeInfo and account: 41 of our own
+    assert broker.used_weight == 241
+    assert broker.limiter.usage().used == 241
 
 
 def test_two_processes_sharing_the_budget_never_exceed_it_together(venue):
