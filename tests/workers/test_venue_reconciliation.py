@@ -8,6 +8,8 @@ for a pass after a worker starts or a strategy starts live.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from strategies import position as machine
@@ -211,7 +213,8 @@ def test_a_worker_killed_after_the_venue_booked_its_order_trades_once_and_the_ne
 ):
     """The venue booked the entry and held its answer; the worker was SIGKILLed before it heard. The next
     worker reconciles with the venue as it starts, and the close's ``execute``, delivered again, finds the
-    order claimed and books the venue's fill: one order on the venue, one fill, one trade."""
+    order claimed and books the venue's fill: one order on the venue, one fill, one trade. Neither worker wrote
+    the API key or secret anywhere."""
     env = {"TICKFLOW_EXCHANGE_URL": venue.url, "TICKFLOW_EXCHANGE_API_KEY": API_KEY}
     env["TICKFLOW_EXCHANGE_API_SECRET"] = API_SECRET
     [first, *_] = backtest_trades(validate_spec(spec_doc("sma_cross")), CANDLES)
@@ -236,3 +239,8 @@ def test_a_worker_killed_after_the_venue_booked_its_order_trades_once_and_the_ne
     assert db.trade_logs.count_documents({"entry_order_id": booked["clientOrderId"]}) == 1
     assert ledger(db)[booked["clientOrderId"]]["state"] == "filled"
     assert redis.exists(keys.venue_reconciled())
+    # The keys never leave the ccxt client: not in a worker's log line, a stored document or an event.
+    written = [path.read_text(errors="replace") for path in worker.log_path.parent.glob("*.log")]
+    written += [json.dumps(list(db[name].find()), default=str) for name in db.list_collection_names()]
+    written.append(json.dumps(redis.xrange(keys.live_events())))
+    assert len(written) > 3 and not [text for text in written if API_KEY in text or API_SECRET in text]
