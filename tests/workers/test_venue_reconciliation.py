@@ -9,6 +9,7 @@ for a pass after a worker starts or a strategy starts live.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -30,6 +31,7 @@ from tickflow.storage import keys
 from tickflow.storage.active import OrderUnsettled
 from tickflow.synthetic import generate_candles
 from workers.broker import venue_broker
+from workers.engine import CloseJob, Leg
 from workers.orders import OrderRequest, client_order_id
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
@@ -244,3 +246,29 @@ def test_a_worker_killed_after_the_venue_booked_its_order_trades_once_and_the_ne
     written += [json.dumps(list(db[name].find()), default=str) for name in db.list_collection_names()]
     written.append(json.dumps(redis.xrange(keys.live_events())))
     assert len(written) > 3 and not [text for text in written if API_KEY in text or API_SECRET in text]
+
+
+def test_two_executes_of_one_close_send_its_order_once_and_book_it_once(
+    start_worker, engine, db, redis, venue, trading
+):
+    """A worker's ``execute`` is waiting for the venue's answer when a second ``execute`` of the same close runs
+    (here in this process, as a redelivered message would elsewhere): it finds the order claimed, looks it up and
+    books it; the first then finds the close executed. One order on the venue, one fill, one trade."""
+    env = {"TICKFLOW_EXCHANGE_URL": venue.url, "TICKFLOW_EXCHANGE_API_KEY": API_KEY}
+    env["TICKFLOW_EXCHANGE_API_SECRET"] = API_SECRET
+    [first, *_] = backtest_trades(validate_spec(spec_doc("sma_cross")), CANDLES)
+    entry = list(CANDLES.ts).index(first[0])
+    worker = start_worker(env=env)
+    replay(send_ingest, redis, SYMBOL, "1m", CANDLES, stop=entry)
+    venue.faults({"action": "delay", "seconds": 5})
+    send_ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, entry)))
+    [booked] = wait_for(lambda: venue.state()["orders"], 20, "the venue to book the entry")
+    close = int(CANDLES.ts[entry - 1])
+    engine.execute(CloseJob("1m", close, int(time.time() * 1000), [Leg(SYMBOL, int(CANDLES.ts[entry]), [trading])]))
+    assert wait_candle_processed(redis, SYMBOL, "1m", close, 30)
+    done = f"execute: close 1m {close},"
+    wait_for(lambda: done in worker.log_path.read_text(), 30, "the worker's execute to have its answer and end")
+    replay(send_ingest, redis, SYMBOL, "1m", CANDLES, start=entry + 1, stop=entry + 3)
+    assert [o["orderId"] for o in venue.state()["orders"]] == [booked["orderId"]]
+    assert [f["client_order_id"] for f in live_events(redis, "fill")] == [booked["clientOrderId"]]
+    assert db.trade_logs.count_documents({"entry_order_id": booked["clientOrderId"]}) == 1
