@@ -1,4 +1,4 @@
-"""Celery tasks for backtests and sweeps, and the functions that submit them.
+"""Celery tasks for backtests, sweeps and candle downloads, and the functions that submit them.
 
 Messages carry one id each, never data: a run's or a chunk's document says
 everything, so a message is tiny, and a redelivered one finds the document as
@@ -53,8 +53,12 @@ from backtests.jobs import run_backtest_job
 from backtests.runs import SKIPPED, STOPPED, Beat, Report, resolve_target, warm_up
 from backtests.sweeps import plan_sweep, run_sweep_chunk
 from tasks.celery_app import app
+from tickflow.history import DownloadReport, HistoryInputError, VenueHistory, VenueUnavailable, download
+from tickflow.settings import ExchangeSettings, SettingsError
 from tickflow.storage.backtest_results import BacktestRepository, JobNotFound, State, SweepRepository
+from tickflow.storage.candles import CandleStore
 from tickflow.storage.connections import mongo_db, redis_client
+from tickflow.storage.downloads import DownloadNotFound, DownloadRepository
 from tickflow.storage.events import publish
 from tickflow.storage.strategies import StrategyRepository
 
@@ -122,6 +126,76 @@ def sweep_chunk(self: Task, chunk_id: str) -> dict[str, str]:
         lambda report: run_sweep_chunk(db, chunk_id, _worker(self), report, _keepalive(self), _heartbeat_s()),
     )
     return {"id": chunk_id, "outcome": outcome}
+
+
+PROGRESS_EVERY_S = 0.5
+"""How often a download records its progress and sends a ``job`` event (each page may take 0.2 s)."""
+
+
+@app.task(bind=True, **_RETRY)
+def download_candles(self: Task, download_id: str) -> dict[str, str]:
+    """Run download ``download_id`` (``tickflow.storage.downloads``): the venue's missing candles into the store.
+
+    Progress, in candle slots, goes to the download's document and, as ``job`` events (``kind`` download), to
+    the live stream. Running it again (a redelivered message) resumes where the store ends.
+    """
+    downloads = DownloadRepository(mongo_db())
+    doc = downloads.begin(download_id)
+    if doc is None:
+        return {"id": download_id, "outcome": SKIPPED}
+    oid = doc["_id"]
+    renew, last = _keepalive(self), 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if time.monotonic() - last < PROGRESS_EVERY_S and done < total:
+            return
+        last = time.monotonic()
+        downloads.progress(oid, done, total)
+        _publish_job(lambda: downloads.job_status(oid), "downloading")
+        if renew is not None:
+            renew()
+
+    try:
+        venue = VenueHistory(ExchangeSettings.from_env())
+        report = download(
+            CandleStore(mongo_db()), venue, doc["symbol"], doc["timeframe"], doc["since"], doc["until"], progress
+        )
+    except (HistoryInputError, VenueUnavailable, SettingsError) as exc:
+        downloads.fail(oid, str(exc))
+        outcome = "failed"
+    else:
+        downloads.finish(oid, _report(report))
+        outcome = "done"
+    _publish_job(lambda: downloads.job_status(oid), FINISHED)
+    return {"id": download_id, "outcome": outcome}
+
+
+def _report(report: DownloadReport) -> dict[str, Any]:
+    return {
+        "start": report.start_ms,
+        "end": report.end_ms,
+        "already_present": report.already_present,
+        "fetched": report.fetched,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "pages": report.pages,
+        "waited_s": round(report.waited_s, 3),
+        "gaps": [{"first": gap.first_ts, "last": gap.last_ts, "missing": gap.missing} for gap in report.gaps],
+    }
+
+
+def submit_download(db: Database, symbol: str, timeframe: str, since_ms: int, until_ms: int | None) -> dict:
+    """Store a queued download and send its task; returns its document. Raises ``DownloadRunning`` or
+    ``EnqueueFailed``."""
+    repository = DownloadRepository(db)
+    doc = repository.create(ExchangeSettings.from_env().exchange, symbol, timeframe, since_ms, until_ms)
+    try:
+        download_candles.apply_async((str(doc["_id"]),), queue=QUEUE)
+    except OperationalError as exc:
+        repository.fail(doc["_id"], f"the task could not be queued: {exc}")
+        raise EnqueueFailed(f"the task queue is unreachable: {exc}") from exc
+    return doc
 
 
 @worker_init.connect
@@ -208,7 +282,7 @@ def _publish_job(status: JobStatus, stage: str) -> None:
     leaves a result page waiting for the next one (or for a reload)."""
     try:
         publish(redis_client(), "job", {**status(), "stage": stage})
-    except (redis.RedisError, pymongo.errors.PyMongoError, JobNotFound) as exc:
+    except (redis.RedisError, pymongo.errors.PyMongoError, JobNotFound, DownloadNotFound) as exc:
         log.warning("job event not sent: %s", exc)
 
 

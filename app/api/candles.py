@@ -1,10 +1,12 @@
-"""``/api/v1/candles``: import historical candles, read them a page at a time, list what is stored.
+"""``/api/v1/candles``: import historical candles, download them from the venue, read them a page at a time,
+list what is stored.
 
 ``POST /{symbol}/{timeframe}`` takes a CSV file (multipart field ``file``, or
 the body itself as ``text/csv``) or a JSON batch, in the formats of
 :mod:`tickflow.candle_files`, and merges it into the stored series exactly
 like ``tickflow import-candles``. A problem with the input is a 422 naming
-the place in it; nothing is written then.
+the place in it; nothing is written then. ``POST /{symbol}/{timeframe}/download``
+runs ``tickflow download-candles`` as a background job (``tasks.backtests.download_candles``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from app.schemas import MAX_PAGE, RangeArgsSchema, TimeField, page_of, page_sche
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.candles import resample as resample_candles
 from strategies.domain import iso_time
+from tasks.backtests import EnqueueFailed, submit_download
 from tickflow.candle_files import CandleFormatError, candles_from_json, read_candles_csv
+from tickflow.settings import SettingsError
 from tickflow.storage.candles import (
     CandleDataError,
     CandleStore,
@@ -30,6 +34,7 @@ from tickflow.storage.candles import (
     normalize_symbol,
 )
 from tickflow.storage.connections import mongo_db
+from tickflow.storage.downloads import STATES, DownloadRepository, DownloadRunning
 
 blp = Blueprint("candles", __name__, url_prefix="/api/v1/candles", description="Historical candles")
 
@@ -205,6 +210,80 @@ class CandleSeries(MethodView):
         except CandleDataError as exc:
             abort(422, message=f"The candles are invalid: {exc}", errors={location: {field: [str(exc)]}})
         return {"symbol": symbol, "timeframe": timeframe, **vars(summary)}, 201 if summary.inserted else 200
+
+
+class DownloadRequestSchema(Schema):
+    since = TimeField(required=True, metadata={"description": "First candle wanted: ISO-8601 or epoch seconds or ms"})
+    until = TimeField(metadata={"description": "Where the range ends (excluded); default: the last closed candle"})
+
+    @validates_schema
+    def _until_after_since(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("until") is not None and data["until"] <= data["since"]:
+            raise ValidationError("must be after since", "until")
+
+
+class DownloadGapSchema(Schema):
+    first = fields.Integer(required=True, metadata={"description": "First missing open time (epoch ms)"})
+    last = fields.Integer(required=True, metadata={"description": "Last missing open time (epoch ms)"})
+    missing = fields.Integer(required=True)
+
+
+class DownloadReportSchema(Schema):
+    start = fields.Integer(metadata={"description": "The closed candles asked for: from (epoch ms)"})
+    end = fields.Integer(metadata={"description": "to (excluded)"})
+    already_present = fields.Integer()
+    fetched = fields.Integer()
+    inserted = fields.Integer()
+    updated = fields.Integer()
+    pages = fields.Integer()
+    waited_s = fields.Float(metadata={"description": "Time spent waiting out the venue's Retry-After"})
+    gaps = fields.List(fields.Nested(DownloadGapSchema), metadata={"description": "Listed, never filled"})
+
+
+class DownloadSchema(Schema):
+    id = fields.String(required=True, attribute="_id")
+    exchange = fields.String(required=True)
+    symbol = fields.String(required=True)
+    timeframe = fields.String(required=True)
+    since = fields.Integer(required=True)
+    until = fields.Integer(allow_none=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    done = fields.Integer(required=True, metadata={"description": "Candle slots done"})
+    total = fields.Integer(required=True, metadata={"description": "Candle slots to fetch (0 until known)"})
+    report = fields.Nested(DownloadReportSchema, metadata={"description": "Once done"})
+    error = fields.String(metadata={"description": "Why it failed"})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+@blp.route("/<symbol>/<timeframe>/download")
+class Download(MethodView):
+    @blp.arguments(DownloadRequestSchema)
+    @blp.response(202, DownloadSchema)
+    @blp.alt_response(409, schema="Error", description="The series is downloading already.")
+    @blp.alt_response(422, schema="Error", description="A bad symbol, timeframe, since or until, named.")
+    @blp.alt_response(503, schema="Error", description="The task queue or the exchange settings are unusable.")
+    def post(self, body: dict[str, Any], symbol: str, timeframe: str):
+        """Download the venue's closed candles of ``[since, until)`` the store lacks, as a background job:
+        paged, resumable, at the venue's pace; gaps the venue reports are listed, not filled. Progress comes
+        as ``job`` events (``kind`` download) on the live stream and from ``GET`` here."""
+        symbol, timeframe = _series(symbol, timeframe)
+        try:
+            return submit_download(mongo_db(), symbol, timeframe, body["since"], body.get("until"))
+        except DownloadRunning as error:
+            abort(409, message=f"{error}; follow it with GET {request.path}.")
+        except (EnqueueFailed, SettingsError) as error:
+            abort(503, message=f"The download could not start: {error}.")
+
+    @blp.response(200, DownloadSchema)
+    @blp.alt_response(404, schema="Error", description="The series was never downloaded.")
+    def get(self, symbol: str, timeframe: str):
+        """The series' latest download: its state, progress and, once done, its report."""
+        symbol, timeframe = _series(symbol, timeframe)
+        latest = DownloadRepository(mongo_db()).latest(symbol, timeframe)
+        if latest is None:
+            abort(404, message=f"{symbol} {timeframe} was never downloaded.")
+        return latest
 
 
 def _series(symbol: str, timeframe: str) -> tuple[str, str]:

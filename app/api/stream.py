@@ -185,11 +185,14 @@ class BrokerEventSchema(Schema):
 
 
 class JobEventSchema(Schema):
-    kind = fields.String(metadata={"description": "backtest or sweep"})
-    id = fields.String(metadata={"description": "The run's or the sweep's id"})
+    kind = fields.String(metadata={"description": "backtest, sweep or download (whose chunks are candles)"})
+    id = fields.String(metadata={"description": "The run's, the sweep's or the download's id"})
     state = fields.String(metadata={"description": "queued, running, done, failed or cancelled"})
     stage = fields.String(
-        metadata={"description": "What the execution that sent it entered: loading, running, storing, or finished"}
+        metadata={
+            "description": "What the execution that sent it entered: loading, running, storing (downloading, for a "
+            "download), or finished"
+        }
     )
     chunks_done = fields.Integer(metadata={"description": "A run is one chunk"})
     chunks_total = fields.Integer()

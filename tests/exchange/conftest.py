@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from cli.venue import LocalVenue
+from strategies.candles import COLUMNS
 from tests.conftest import ROOT
 from tickflow.settings import ExchangeSettings
+from tickflow.synthetic import generate_candles
 from workers.exchange import ExchangeBroker
 
 API_KEY = "tfTestKey0123456789abcdefABCDEF"
@@ -50,3 +53,24 @@ def exchange_settings(venue: LocalVenue, **changes: object) -> ExchangeSettings:
 @pytest.fixture
 def broker(venue: LocalVenue) -> ExchangeBroker:
     return ExchangeBroker(exchange_settings(venue))
+
+
+T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+MINUTE = 60_000
+N = 3000  # 2024-01-01 00:00 to 2024-01-03 01:59, three pages of 1,000
+
+
+@pytest.fixture
+def klines(venue, db, monkeypatch):
+    """The venue serves N 1m candles of BTCUSDT from T0 (minus the open times a test drops); the CLI points at it."""
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_URL", venue.url)
+    candles = generate_candles(N, start_ms=T0)
+
+    def serve(drop: tuple[int, ...] = ()) -> np.ndarray:
+        keep = np.setdiff1d(np.arange(N), drop)
+        rows = [[int(candles.ts[i]), *(float(getattr(candles, c)[i]) for c in COLUMNS[1:])] for i in keep]
+        venue.klines("BTCUSDT", "1m", MINUTE, rows)
+        return keep
+
+    serve.candles = candles
+    return serve

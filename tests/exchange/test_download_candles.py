@@ -13,27 +13,6 @@ from cli.localservices import free_port
 from cli.main import main
 from strategies.candles import COLUMNS
 from tickflow.storage.candles import CandleStore
-from tickflow.synthetic import generate_candles
-
-T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
-MINUTE = 60_000
-N = 3000  # 2024-01-01 00:00 to 2024-01-03 01:59, three pages of 1,000
-
-
-@pytest.fixture
-def klines(venue, db, monkeypatch):
-    """The venue serves N 1m candles of BTCUSDT from T0 (minus the open times a test drops); the CLI points at it."""
-    monkeypatch.setenv("TICKFLOW_EXCHANGE_URL", venue.url)
-    candles = generate_candles(N, start_ms=T0)
-
-    def serve(drop: tuple[int, ...] = ()) -> np.ndarray:
-        keep = np.setdiff1d(np.arange(N), drop)
-        rows = [[int(candles.ts[i]), *(float(getattr(candles, c)[i]) for c in COLUMNS[1:])] for i in keep]
-        venue.klines("BTCUSDT", "1m", MINUTE, rows)
-        return keep
-
-    serve.candles = candles
-    return serve
 
 
 def download(*extra: str, until: str = "2024-01-03T02:00:00Z") -> int:

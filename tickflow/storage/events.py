@@ -42,7 +42,7 @@ TYPES = (
 ``foreign``: an order on the venue account that TickFlow did not place, found by the venue reconciliation
 (``workers.reconcile``) and left alone;
 ``broker``: a live strategy's entries paused after repeated balance rejections on the venue (until it starts again);
-``job``: a backtest run or a sweep moved on (``tasks.backtests``);
+``job``: a backtest run, a sweep or a candle download moved on (``tasks.backtests``);
 ``halt``: trading halted or resumed (``tickflow.storage.halt``);
 ``limit``: an order a limit or the halt blocked (``limit``: which one), or a loss limit tripped and stops the
 strategy (``action``: ``stop``);

@@ -30,6 +30,8 @@ CONTROLS = "controls"
 AUDIT = "audit"
 ORDERS = "orders"
 """The order ledger of live venue orders, one document per client order id (``tickflow.storage.order_ledger``)."""
+CANDLE_DOWNLOADS = "candle_downloads"
+"""History downloads run as jobs (``tickflow.storage.downloads``)."""
 ORDER_FILLS = "order_fills"
 """The venue's fills of those orders, one document per venue, symbol and trade id."""
 
@@ -109,6 +111,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("candle_at", DESCENDING)], name="candle_at"),
     ],
     ORDER_FILLS: [IndexModel([("client_order_id", ASCENDING)], name="client_order_id")],
+    # One queued or running download per series (tickflow.storage.downloads).
+    CANDLE_DOWNLOADS: [
+        IndexModel(
+            [("symbol", ASCENDING), ("timeframe", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"active": True},
+            name="one_active_per_series",
+        ),
+        IndexModel([("created_at", DESCENDING)], name="created_at"),
+    ],
 }
 
 VALIDATORS: dict[str, dict] = {

@@ -906,6 +906,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/candles/{symbol}/{timeframe}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                symbol: string;
+                timeframe: string;
+            };
+            cookie?: never;
+        };
+        /** The series' latest download: its state, progress and, once done, its report. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    symbol: string;
+                    timeframe: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Download"];
+                    };
+                };
+                /** @description The series was never downloaded. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Download the venue's closed candles of ``[since, until)`` the store lacks, as a background job:
+         *     paged, resumable, at the venue's pace; gaps the venue reports are listed, not filled. Progress comes
+         *     as ``job`` events (``kind`` download) on the live stream and from ``GET`` here.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    symbol: string;
+                    timeframe: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DownloadRequest"];
+                };
+            };
+            responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Download"];
+                    };
+                };
+                /** @description The series is downloading already. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A bad symbol, timeframe, since or until, named. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The task queue or the exchange settings are unusable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backtests": {
         parameters: {
             query?: never;
@@ -3024,6 +3135,56 @@ export interface components {
             first_ts?: number;
             last_ts?: number;
         };
+        DownloadGap: {
+            /** @description First missing open time (epoch ms) */
+            first: number;
+            /** @description Last missing open time (epoch ms) */
+            last: number;
+            missing: number;
+        };
+        DownloadReport: {
+            /** @description The closed candles asked for: from (epoch ms) */
+            start?: number;
+            /** @description to (excluded) */
+            end?: number;
+            already_present?: number;
+            fetched?: number;
+            inserted?: number;
+            updated?: number;
+            pages?: number;
+            /** @description Time spent waiting out the venue's Retry-After */
+            waited_s?: number;
+            /** @description Listed, never filled */
+            gaps?: components["schemas"]["DownloadGap"][];
+        };
+        Download: {
+            id: string;
+            exchange: string;
+            symbol: string;
+            timeframe: string;
+            since: number;
+            until?: number | null;
+            /** @enum {string} */
+            state: "queued" | "running" | "done" | "failed";
+            /** @description Candle slots done */
+            done: number;
+            /** @description Candle slots to fetch (0 until known) */
+            total: number;
+            /** @description Once done */
+            report?: components["schemas"]["DownloadReport"];
+            /** @description Why it failed */
+            error?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DownloadRequest: {
+            /** @description First candle wanted: ISO-8601 or epoch seconds or ms */
+            since: string;
+            /** @description Where the range ends (excluded); default: the last closed candle */
+            until?: string;
+        };
         BacktestSummary: {
             /** @description ObjectId, as 24 hex digits */
             id?: string;
@@ -3945,13 +4106,13 @@ export interface components {
             since?: number;
         };
         JobEvent: {
-            /** @description backtest or sweep */
+            /** @description backtest, sweep or download (whose chunks are candles) */
             kind?: string;
-            /** @description The run's or the sweep's id */
+            /** @description The run's, the sweep's or the download's id */
             id?: string;
             /** @description queued, running, done, failed or cancelled */
             state?: string;
-            /** @description What the execution that sent it entered: loading, running, storing, or finished */
+            /** @description What the execution that sent it entered: loading, running, storing (downloading, for a download), or finished */
             stage?: string;
             /** @description A run is one chunk */
             chunks_done?: number;
