@@ -27,6 +27,7 @@ from cli.localservices import ProcfileProcess, free_port
 from tests.backtests.conftest import new_backtest_worker
 from tests.celery_workers import CeleryWorker, discard_broker_messages
 from tests.conftest import ROOT
+from tests.exchange.conftest import API_KEY, API_SECRET, local_venue  # noqa: F401  (local_venue: a fixture)
 from tests.ops.test_deployment_files import PROCESSES
 from tests.workers.conftest import live_broker, new_live_worker  # noqa: F401  (live_broker: a fixture)
 from tickflow.storage.connections import redis_client
@@ -62,8 +63,8 @@ class Stack:
 
 
 @pytest.fixture(scope="package")
-def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
-    """API, stream, UI and workers, as the Procfile runs them, on free ports."""
+def stack(services, local_venue, request, tmp_path_factory) -> Iterator[Stack]:  # noqa: F811
+    """API, stream, UI and workers, as the Procfile runs them, on free ports; live mode trades on the local venue."""
     request.getfixturevalue("live_broker")  # the broker emptied once, before any worker connects
     if not (ROOT / "frontend" / ".next" / "BUILD_ID").exists():
         pytest.fail("the UI is not built: run `make test` (or `make ui`) first")
@@ -72,7 +73,13 @@ def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
     ui = f"http://127.0.0.1:{ui_port}"
     api = f"http://127.0.0.1:{api_port}"
     stream = f"http://127.0.0.1:{stream_port}"
+    exchange = {
+        "TICKFLOW_EXCHANGE_URL": local_venue.url,
+        "TICKFLOW_EXCHANGE_API_KEY": API_KEY,
+        "TICKFLOW_EXCHANGE_API_SECRET": API_SECRET,
+    }
     env = {
+        **exchange,
         "API_PORT": str(api_port),
         "STREAM_PORT": str(stream_port),
         "UI_PORT": str(ui_port),
@@ -87,7 +94,7 @@ def stack(services, request, tmp_path_factory) -> Iterator[Stack]:
             process = ProcfileProcess(PROCESSES[name], env, logs / f"{name}.log", ROOT)
             started.append(process)
             process.wait_answering(health)
-        workers.append(new_live_worker(logs))
+        workers.append(new_live_worker(logs, env=exchange))
         workers.append(new_backtest_worker(logs))
         yield Stack(ui, api, stream)
     finally:

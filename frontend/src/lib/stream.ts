@@ -14,7 +14,9 @@ export interface StreamEvent {
 
 export type StreamState = "connecting" | "open" | "reconnecting" | "paused" | "follower";
 
-export const EVENT_TYPES = ["candle", "signal", "order", "fill", "mismatch", "skipped", "job", "halt", "limit", "stale", "quarantine"] as const;
+export const EVENT_TYPES = [
+  "candle", "signal", "order", "fill", "rejected", "mismatch", "foreign", "broker", "skipped", "job", "halt", "limit", "stale", "quarantine",
+] as const;
 
 export interface EventSourceLike {
   addEventListener(type: string, listener: (event: MessageEvent) => void): void;

@@ -1,7 +1,8 @@
 "use client";
 // A live strategy's page: its candles (stored history, live tail, forming candle) with its indicators, markers for
 // fills and trades and price lines at the open position's entry, stop and target; its trades beside; its live equity
-// below. All of it kept current by the stream: no reload, no poll.
+// below; its venue orders when it trades live. All of it kept current by the stream: no reload, no poll (but for the
+// venue orders of a live run, read every few seconds too: a rejection reaches them without a fill).
 
 import { useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
@@ -24,9 +25,10 @@ import type { ActiveStrategy } from "@/lib/types";
 import { EquityCard } from "./equity-card";
 import { LiveCandles } from "./live-candles";
 import { type ChartWindow, isCandleEvent, isFillEvent, openAccount, openTrade, positionText, priceLines } from "./model";
-import { liveChartKeys, useChart, useEquityHistory, useOpenTrades, useStrategy, useTrades } from "./queries";
+import { liveChartKeys, useChart, useEquityHistory, useOpenTrades, useStrategy, useTrades, useVenueOrders } from "./queries";
 import { TradesPanel } from "./trades-panel";
 import { useCoalesced } from "./use-coalesced";
+import { VenueOrdersCard } from "./venue-orders";
 
 function TradingControls({ strategyId, name, entry, onChanged }: {
   strategyId: string;
@@ -142,6 +144,8 @@ export function LiveChartView() {
   const trades = useTrades(strategyId, symbol);
   const openTrades = useOpenTrades(strategyId);
   const equity = useEquityHistory(strategyId);
+  const tradesLive = entry?.mode === "live";
+  const orders = useVenueOrders(strategyId, tradesLive);
   useLiveUpdates();
 
   const account = openAccount(positions.data, strategyId, symbol);
@@ -163,7 +167,12 @@ export function LiveChartView() {
   const refreshEquity = useCoalesced(() => client.invalidateQueries({ queryKey: liveChartKeys.equity(strategyId) }), 1000);
   // A stop closing positions moves them without a fill event: read the trades, the equity and the chart's tail again.
   const refreshChartLater = useCoalesced(() => setRefresh((count) => count + 1), 1500);
+  // The ledger records an order as the venue answers it: read at once and a little later too.
+  const refreshOrders = useCoalesced(() => client.invalidateQueries({ queryKey: liveChartKeys.orders(strategyId) }), 300);
+  const refreshOrdersLater = useCoalesced(refreshOrders, 1500);
   function changed() {
+    refreshOrders();
+    refreshOrdersLater();
     refreshTrades();
     refreshTradesLater();
     refreshEquity();
@@ -171,10 +180,18 @@ export function LiveChartView() {
     refreshChartLater();
   }
 
-  useStreamEvents(["fill", "candle"], (event) => {
-    if (event.type === "fill") {
+  useStreamEvents(["fill", "candle", "order", "rejected"], (event) => {
+    if (event.type === "order" || event.type === "rejected") {
+      if ((event.data as { strategy_id?: unknown } | null)?.strategy_id !== strategyId || !tradesLive) return;
+      refreshOrders();
+      refreshOrdersLater();
+    } else if (event.type === "fill") {
       if (!isFillEvent(event.data) || event.data.strategy_id !== strategyId) return;
       toast({ title: fillText(event.data), body: name, tone: "success" });
+      if (tradesLive) {
+        refreshOrders();
+        refreshOrdersLater();
+      }
       refreshTrades();
       refreshTradesLater();
       refreshEquity();
@@ -316,6 +333,8 @@ export function LiveChartView() {
             <TradesPanel query={trades} strategyId={strategyId} symbol={symbol} zone={zone} onShow={(ms) => chartHandle.current?.focus(ms)} />
           </Card>
         </div>
+
+        <VenueOrdersCard query={orders} live={tradesLive || (strategy.data?.live as { mode?: string } | null)?.mode === "live"} zone={zone} />
 
         <EquityCard query={equity} unit={unit} timeframe={target.timeframe} zone={zone} />
       </div>

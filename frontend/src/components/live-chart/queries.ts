@@ -1,6 +1,6 @@
 "use client";
 // The live chart page's reads: the strategy, its chart (stored history, live tail, forming candle), its trades and
-// open trades, and its live equity history.
+// open trades, its live equity history and its venue orders.
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
@@ -12,6 +12,7 @@ import { chartEnd, type ChartWindow, MAX_BARS, recentStart, type StrategyChart }
 
 export type TradePage = Schemas["LiveTradePage"];
 export type EquityHistory = Schemas["EquityHistory"];
+export type OrderPage = Schemas["OrderPage"];
 
 export const liveChartKeys = {
   strategy: (id: string) => ["strategies", "one", id] as const,
@@ -19,6 +20,7 @@ export const liveChartKeys = {
   trades: (id: string, symbol: string) => ["live-chart", "trades", id, symbol] as const,
   openTrades: (id: string) => ["live-chart", "open-trades", id] as const,
   equity: (id: string) => ["live-chart", "equity", id] as const,
+  orders: (id: string) => ["live-chart", "orders", id] as const,
 };
 
 export function useStrategy(id: string) {
@@ -83,5 +85,18 @@ export function useEquityHistory(id: string) {
   return useQuery({
     queryKey: liveChartKeys.equity(id),
     queryFn: () => get<EquityHistory>("/live/equity/history", { strategy_id: id }),
+  });
+}
+
+export const ORDERS_SHOWN = 50;
+
+/** The strategy's venue orders, newest candle first. ``poll``: read again every so often (while it trades live,
+ * for what no stream event announces, a rejection). */
+export function useVenueOrders(id: string, poll: boolean) {
+  return useQuery({
+    queryKey: liveChartKeys.orders(id),
+    queryFn: () => get<OrderPage>("/orders", { strategy_id: id, per_page: ORDERS_SHOWN }),
+    placeholderData: keepPreviousData,
+    refetchInterval: poll ? 5_000 : false,
   });
 }

@@ -18,8 +18,8 @@ export interface StoppedStrategy {
 export function useStart() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ strategyId, cash }: { strategyId: string; cash: number }) =>
-      post<Schemas["Started"]>(`/strategies/${encodeURIComponent(strategyId)}/start`, { mode: "paper", cash }),
+    mutationFn: ({ strategyId, cash, mode = "paper" }: { strategyId: string; cash: number; mode?: "paper" | "live" }) =>
+      post<Schemas["Started"]>(`/strategies/${encodeURIComponent(strategyId)}/start`, { mode, cash }),
     onSuccess: (_started, { strategyId }) => {
       client.setQueryData<StoppedStrategy[]>(liveKeys.stopped, (stopped) => (stopped ?? []).filter((item) => item.strategyId !== strategyId));
       return refreshLive(client);

@@ -1,7 +1,8 @@
 "use client";
-// What the live engine did, newest first: orders, fills, skipped and blocked entries and position mismatches, as the
-// stream delivers them. A fill also pops a toast. The feed lives in the query cache, so it outlasts a visit
-// to another page (not a reload: the stream resumes only from where this browser left it).
+// What the live engine did, newest first: orders, fills, rejected orders, skipped and blocked entries, position
+// mismatches, foreign orders on the venue and paused entries, as the stream delivers them. A fill also pops a toast.
+// The feed lives in the query cache, so it outlasts a visit to another page (not a reload: the stream resumes only
+// from where this browser left it).
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -14,8 +15,11 @@ import { formatTime, type TimeZoneChoice } from "@/lib/format";
 import { type FeedItem, feedItem, type FeedKind, fillText, type FillEvent, pushFeed } from "./model";
 import { liveKeys } from "./queries";
 
-const KINDS: FeedKind[] = ["order", "fill", "skipped", "limit", "mismatch"];
-const KIND_LABELS: Partial<Record<FeedKind, string>> = { skipped: "Skipped entries", limit: "Blocked entries", mismatch: "Mismatches" };
+const KINDS: FeedKind[] = ["order", "fill", "rejected", "skipped", "limit", "mismatch", "foreign", "broker"];
+const KIND_LABELS: Partial<Record<FeedKind, string>> = {
+  rejected: "Rejected orders", skipped: "Skipped entries", limit: "Blocked entries", mismatch: "Mismatches",
+  foreign: "Foreign orders", broker: "Paused entries",
+};
 
 /** Collect feed items from the stream and toast fills; call once, where the feed is shown. */
 export function useEventFeed(nameOf: (id: string) => string): FeedItem[] {
@@ -30,6 +34,8 @@ export function useEventFeed(nameOf: (id: string) => string): FeedItem[] {
       toast({ title: fillText(event.data as FillEvent), body: nameOf(item.strategyId), tone: "success" });
     } else if (event.type === "mismatch") {
       toast({ title: "Position mismatch", body: `${item.text} (${nameOf(item.strategyId)})`, tone: "error" });
+    } else if (event.type === "broker") {
+      toast({ title: "Entries paused", body: `${item.text} (${nameOf(item.strategyId)})`, tone: "error" });
     }
   });
   return feed.data;
@@ -59,7 +65,8 @@ export function EventFeed({ items, nameOf, zone }: { items: FeedItem[]; nameOf: 
       </fieldset>
       {items.length === 0 ? (
         <EmptyState title="No events yet">
-          Orders, fills, skipped and blocked entries and position mismatches appear here as they happen, while this page is open.
+          Orders, fills, rejections, skipped and blocked entries, mismatches and foreign orders appear here as they happen, while this
+          page is open.
         </EmptyState>
       ) : (
         <ol className="max-h-96 divide-y divide-slate-100 overflow-y-auto rounded-md border border-slate-200 dark:divide-slate-800 dark:border-slate-800" aria-label="Live events" data-testid="event-feed">

@@ -98,6 +98,25 @@ describe("the event feed", () => {
     expect(feedItem("5-0", "candle", {})).toBeNull();
   });
 
+  it("describes what a venue did: rejected orders, foreign orders, paused entries and the reason of a mismatch", () => {
+    const rejected = feedItem("1700000000123-0", "rejected", {
+      client_order_id: "x", strategy_id: "s1", symbol: "BTCUSDT", side: "buy", size: 0.5, kind: "rejected", code: -2010, reason: "Account has insufficient balance for requested action.",
+    });
+    expect(rejected).toMatchObject({ kind: "rejected", tone: "red", time: 1700000000123 });
+    expect(rejected?.text).toBe("Rejected: buy 0.5 BTCUSDT, rejected -2010: Account has insufficient balance for requested action.");
+    const notSent = feedItem("1-0", "rejected", { client_order_id: "x", strategy_id: "s1", symbol: "BTCUSDT", side: "buy", size: 0.5, kind: "not_sent", code: null, reason: "NOTIONAL" });
+    expect(notSent?.text).toBe("Rejected: buy 0.5 BTCUSDT, not sent: NOTIONAL");
+    const foreign = feedItem("2-0", "foreign", { venue_order_id: "9", client_order_id: "web_1", symbol: "BTCUSDT", side: "buy", status: "FILLED", executed: 2, time: 4 });
+    expect(foreign).toMatchObject({ kind: "foreign", tone: "amber", time: 4 });
+    expect(foreign?.text).toContain("buy 2 (FILLED, id web_1), not placed by TickFlow");
+    const paused = feedItem("3-0", "broker", { strategy_id: "s1", action: "paused", rejections: 3, code: -2010, reason: "insufficient balance", since: 8 });
+    expect(paused?.text).toBe("Entries paused after 3 orders refused for lack of balance (-2010: insufficient balance); start the strategy again to resume");
+    const mismatch = feedItem("4-0", "mismatch", {
+      strategy_id: "s1", symbol: "BTCUSDT", mode: "live", engine_size: 0.5, broker_size: 0, since: 3, confirmed: true, reason: "the venue account holds 0 BTC",
+    });
+    expect(mismatch?.text).toMatch(/\(confirmed\): the venue account holds 0 BTC$/);
+  });
+
   it("says which loss limit stopped a strategy and by how much", () => {
     const stop = feedItem("6-0", "limit", {
       strategy_id: "s1", symbol: "BTCUSDT", timeframe: "1m", t: 11, limit: "max_daily_loss", action: "stop", value: 0.0201, threshold: 0.02, equity: 9799, reference: 10000,

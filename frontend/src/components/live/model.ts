@@ -72,6 +72,41 @@ export interface MismatchEvent {
   broker_size: number;
   since: number;
   confirmed: boolean;
+  /** For a venue: a close that left part held, or what the reconciliation found. */
+  reason?: string;
+}
+
+/** A live order that executed nothing: refused by the venue (with its code), by its filters, or expired empty. */
+export interface RejectedEvent {
+  client_order_id: string;
+  strategy_id: string;
+  symbol: string;
+  side: "buy" | "sell";
+  size: number;
+  kind: string;
+  code: number | null;
+  reason: string;
+}
+
+/** An order on the venue account that TickFlow did not place (reported once, never traded). */
+export interface ForeignEvent {
+  venue_order_id: string;
+  client_order_id: string;
+  symbol: string;
+  side: string;
+  status: string;
+  executed: number;
+  time: number;
+}
+
+/** A live strategy's entries paused after repeated balance rejections, until it starts again. */
+export interface BrokerEvent {
+  strategy_id: string;
+  action: string;
+  rejections: number;
+  code: number;
+  reason: string;
+  since: number;
 }
 
 /** "Filled: buy 0.01 BTCUSDT @ 60,123.45" */
@@ -150,7 +185,7 @@ export function mergeSignal<T extends SignalEvent>(signals: T[], signal: T): T[]
   return [...rest, signal];
 }
 
-export type FeedKind = "order" | "fill" | "mismatch" | "skipped" | "limit";
+export type FeedKind = "order" | "fill" | "rejected" | "mismatch" | "foreign" | "broker" | "skipped" | "limit";
 
 export interface FeedItem {
   id: string;
@@ -215,12 +250,39 @@ export function feedItem(id: string, type: string, data: unknown): FeedItem | nu
       const mismatch = data as MismatchEvent;
       return {
         id, kind: "mismatch", strategyId: mismatch.strategy_id, time: mismatch.since, tone: "red",
-        text: `Position mismatch on ${mismatch.symbol}: engine ${formatQuantity(mismatch.engine_size)}, broker ${formatQuantity(mismatch.broker_size)}${mismatch.confirmed ? " (confirmed)" : ""}`,
+        text: `Position mismatch on ${mismatch.symbol}: engine ${formatQuantity(mismatch.engine_size)}, broker ${formatQuantity(mismatch.broker_size)}${mismatch.confirmed ? " (confirmed)" : ""}${mismatch.reason ? `: ${mismatch.reason}` : ""}`,
+      };
+    }
+    case "rejected": {
+      const rejected = data as RejectedEvent;
+      const code = rejected.code === null ? "" : ` ${rejected.code}`;
+      return {
+        id, kind: "rejected", strategyId: rejected.strategy_id, time: eventTime(id), tone: "red",
+        text: `Rejected: ${rejected.side} ${formatQuantity(rejected.size)} ${rejected.symbol}, ${rejected.kind.replaceAll("_", " ")}${code}: ${rejected.reason}`,
+      };
+    }
+    case "foreign": {
+      const foreign = data as ForeignEvent;
+      return {
+        id, kind: "foreign", strategyId: "", time: foreign.time, tone: "amber",
+        text: `Foreign order on ${foreign.symbol}: ${foreign.side} ${formatQuantity(foreign.executed)} (${foreign.status}, id ${foreign.client_order_id}), not placed by TickFlow: left alone`,
+      };
+    }
+    case "broker": {
+      const broker = data as BrokerEvent;
+      return {
+        id, kind: "broker", strategyId: broker.strategy_id, time: broker.since, tone: "red",
+        text: `Entries paused after ${broker.rejections} orders refused for lack of balance (${broker.code}: ${broker.reason}); start the strategy again to resume`,
       };
     }
     default:
       return null;
   }
+}
+
+/** When a stream event was written (epoch ms): its id's first part. */
+function eventTime(id: string): number {
+  return Number(id.split("-")[0]);
 }
 
 export const FEED_SIZE = 200;

@@ -1,17 +1,21 @@
 "use client";
-// Start a stored strategy that is not trading: pick it, the mode (paper) and each account's cash.
+// Start a stored strategy that is not trading: pick it, the mode (paper, or live on the venue) and each account's cash.
+// A live start sends real orders, so it asks first.
 
 import { zodResolver } from "@hookform/resolvers/zod";
 import Link from "next/link";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useForm } from "react-hook-form";
 import type { z } from "zod";
 
 import { Button, ErrorNotice, Field, inputClass } from "@/components/ui";
 import { ApiError } from "@/lib/api";
+import { formatMoney } from "@/lib/format";
 import type { Strategy } from "@/lib/types";
 
 import { useStart } from "./actions";
+import { ConfirmDialog } from "./confirm-dialog";
+import { quoteCurrency, withUnit } from "./model";
 import { startSchema, type StartValues } from "./start-schema";
 
 export function StartForm({ strategies, activeIds, onStarted }: {
@@ -27,15 +31,24 @@ export function StartForm({ strategies, activeIds, onStarted }: {
   });
   const { errors } = form.formState;
   const chosen = form.watch("strategyId");
+  const mode = form.watch("mode");
+  // A live start waiting for its confirmation.
+  const [confirming, setConfirming] = useState<StartValues | null>(null);
 
   // A strategy that started elsewhere (another tab) leaves the choices: leave the selection too.
   useEffect(() => {
     if (chosen && !idle.some((strategy) => strategy.id === chosen)) form.setValue("strategyId", "");
   }, [chosen, idle, form]);
 
-  async function submit(values: StartValues) {
+  function submit(values: StartValues) {
+    if (values.mode !== "live") return send(values);
+    start.reset(); // real orders: ask first
+    setConfirming(values);
+  }
+
+  async function send(values: StartValues) {
     try {
-      await start.mutateAsync({ strategyId: values.strategyId, cash: values.cash });
+      await start.mutateAsync({ strategyId: values.strategyId, mode: values.mode, cash: values.cash });
       form.reset({ strategyId: "", mode: "paper", cash: values.cash });
       onStarted?.(values.strategyId);
     } catch (error) {
@@ -44,6 +57,8 @@ export function StartForm({ strategies, activeIds, onStarted }: {
           if (field === "cash" || field === "mode") form.setError(field, { message: messages.join(" ") });
         }
       }
+    } finally {
+      setConfirming(null);
     }
   }
 
@@ -51,7 +66,7 @@ export function StartForm({ strategies, activeIds, onStarted }: {
     return (
       <p className="text-sm text-slate-600 dark:text-slate-400">
         No strategy is stored yet. <Link href="/strategies" className="text-sky-700 underline dark:text-sky-400">Create one</Link>, backtest it,
-        then start it here on paper.
+        then start it here, on paper first.
       </p>
     );
   }
@@ -59,6 +74,8 @@ export function StartForm({ strategies, activeIds, onStarted }: {
   // Messages for the form's own fields show at them; anything else (a 409, a 503) shows under the form.
   const atFields = start.error instanceof ApiError && Object.keys(start.error.fieldErrors()).some((field) => field === "cash" || field === "mode");
   const apiError = atFields ? null : start.error;
+  const live = confirming ? strategies.find((strategy) => strategy.id === confirming.strategyId) : undefined;
+  const liveSymbols = (live?.spec?.symbols as string[] | undefined) ?? [];
   return (
     <form onSubmit={form.handleSubmit(submit)} noValidate aria-label="Start a strategy" className="flex flex-col gap-3">
       <div className="grid grid-cols-1 items-start gap-3 md:grid-cols-[minmax(14rem,2fr)_minmax(8rem,1fr)_minmax(10rem,1fr)_auto]">
@@ -79,9 +96,17 @@ export function StartForm({ strategies, activeIds, onStarted }: {
             ))}
           </select>
         </Field>
-        <Field label="Mode" htmlFor="start-mode" error={errors.mode?.message} hint="Simulated fills at the next open">
-          <select id="start-mode" className={inputClass} {...form.register("mode")}>
+        <Field label="Mode" htmlFor="start-mode" error={errors.mode?.message}
+          hint={mode === "live" ? "Real orders on the venue set on the server" : "Simulated fills at the next open"}>
+          <select
+            id="start-mode"
+            className={inputClass}
+            aria-invalid={errors.mode ? true : undefined}
+            aria-describedby={errors.mode ? "start-mode-error" : undefined}
+            {...form.register("mode")}
+          >
             <option value="paper">Paper</option>
+            <option value="live">Live (on the venue)</option>
           </select>
         </Field>
         <Field label="Cash per symbol" htmlFor="start-cash" error={errors.cash?.message} hint="Each symbol's account starts with it">
@@ -104,6 +129,20 @@ export function StartForm({ strategies, activeIds, onStarted }: {
         </div>
       </div>
       {apiError ? <ErrorNotice error={apiError} /> : null}
+      <ConfirmDialog
+        open={confirming !== null}
+        title="Trade real orders?"
+        confirmLabel="Start live"
+        busy={start.isPending}
+        onConfirm={() => confirming && void send(confirming)}
+        onCancel={() => setConfirming(null)}
+      >
+        <p>
+          <strong>{live ? live.name : confirming?.strategyId}</strong> starts live on {liveSymbols.join(", ") || "its symbols"} with{" "}
+          {withUnit(formatMoney(confirming?.cash), quoteCurrency(liveSymbols))} per symbol.
+        </p>
+        <p className="mt-2">Its orders go to the exchange configured on the server, with the account&apos;s real funds.</p>
+      </ConfirmDialog>
     </form>
   );
 }

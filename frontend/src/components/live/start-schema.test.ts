@@ -1,8 +1,9 @@
 import { startErrors } from "./start-schema";
 
 describe("the start form's validation", () => {
-  it("accepts a strategy, paper and positive cash", () => {
+  it("accepts a strategy, paper or live, and positive cash", () => {
     expect(startErrors({ strategyId: "abc", mode: "paper", cash: 10_000 })).toEqual({});
+    expect(startErrors({ strategyId: "abc", mode: "live", cash: 10_000 })).toEqual({});
   });
 
   it("asks for a strategy and cash above zero", () => {
@@ -18,7 +19,7 @@ describe("the start form's validation", () => {
   });
 
   it("refuses other modes and absurd cash", () => {
-    expect(startErrors({ strategyId: "abc", mode: "live", cash: 1 }).mode).toBeDefined();
+    expect(startErrors({ strategyId: "abc", mode: "margin", cash: 1 }).mode).toBe("Choose paper or live.");
     expect(startErrors({ strategyId: "abc", mode: "paper", cash: 1e16 }).cash).toMatch(/at most/);
   });
 });

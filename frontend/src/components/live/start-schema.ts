@@ -1,10 +1,11 @@
-// What starting a strategy asks for: a stored strategy that is not trading, the mode (paper) and the cash.
+// What starting a strategy asks for: a stored strategy that is not trading, the mode (paper, or live on the venue)
+// and the cash.
 
 import { z } from "zod";
 
 export const startSchema = z.object({
   strategyId: z.string().min(1, "Pick a strategy to start."),
-  mode: z.literal("paper"),
+  mode: z.enum(["paper", "live"], { error: "Choose paper or live." }),
   cash: z
     .number({ error: "Enter the cash each account starts with, e.g. 10000." })
     .refine(Number.isFinite, "Enter the cash each account starts with, e.g. 10000.")

@@ -1,5 +1,5 @@
 "use client";
-// The live overview: start strategies on paper, a card per active strategy, every account's position
+// The live overview: start strategies on paper or live on the venue, a card per active strategy, every account's position
 // priced as candles close, and the engine's events (fills toast) -- all kept current by the stream.
 
 import { useQueryClient } from "@tanstack/react-query";
@@ -101,7 +101,7 @@ export default function LivePage() {
     <>
       <PageHeader
         title="Live trading"
-        subtitle="Paper trading on the live feed. Prices, positions and events update as they happen."
+        subtitle="Paper and live trading on the live feed. Prices, positions and events update as they happen."
         actions={
           <div className="flex gap-2">
             <HaltButton state={halt.data} />
@@ -131,7 +131,7 @@ export default function LivePage() {
             }
             empty={(list) =>
               list.length === 0 && stoppedHere.length === 0 ? (
-                <EmptyState title="Nothing is trading">Pick a strategy in “Start a strategy” above, set its cash and start it on paper.</EmptyState>
+                <EmptyState title="Nothing is trading">Pick a strategy in “Start a strategy” above, set its cash and start it on paper (or live, on the venue).</EmptyState>
               ) : null
             }
           >
