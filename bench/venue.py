@@ -30,9 +30,9 @@ from cli.venue import LocalVenue  # noqa: E402
 from strategies.client_ids import encode  # noqa: E402
 from strategies.domain import OrderSide  # noqa: E402
 from tickflow.settings import ExchangeSettings  # noqa: E402
-from workers.exchange import ExchangeBroker, venue_name  # noqa: E402
+from workers.exchange import ExchangeBroker  # noqa: E402
 from workers.orders import OrderRequest, OutcomeKind  # noqa: E402
-from workers.venue_limits import VenueLimiter  # noqa: E402
+from workers.venue_limits import VenueLimiter, venue_name  # noqa: E402
 
 STRATEGY = "65f1c2a9e4b0d3f7a1c2e3d4"
 

@@ -29,6 +29,7 @@ from tickflow.storage.candles import (
 )
 from tickflow.storage.schema import ready_db
 from tickflow.times import parse_time_ms
+from workers.venue_limits import history_session
 
 timeframe_option = click.option(
     "--timeframe", "-t", required=True, type=click.Choice(list(TIMEFRAME_MS)), help="Bar length of the candles."
@@ -172,7 +173,8 @@ def download_candles(
     """
     started = time.perf_counter()
     settings = ExchangeSettings.from_env()
-    venue = VenueHistory(dataclasses.replace(settings, exchange=exchange or settings.exchange), pace)
+    settings = dataclasses.replace(settings, exchange=exchange or settings.exchange)
+    venue = VenueHistory(settings, pace, history_session(settings))
     progress = _Progress(f"downloading {symbol} {timeframe}")
     try:
         report = download(_store(), venue, symbol, timeframe, since, until, progress)

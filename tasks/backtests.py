@@ -61,6 +61,7 @@ from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.storage.downloads import DownloadNotFound, DownloadRepository
 from tickflow.storage.events import publish
 from tickflow.storage.strategies import StrategyRepository
+from workers.venue_limits import history_session
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ def download_candles(self: Task, download_id: str) -> dict[str, str]:
             renew()
 
     try:
-        venue = VenueHistory(ExchangeSettings.from_env())
+        settings = ExchangeSettings.from_env()
+        venue = VenueHistory(settings, session=history_session(settings))
         report = download(
             CandleStore(mongo_db()), venue, doc["symbol"], doc["timeframe"], doc["since"], doc["until"], progress
         )

@@ -23,6 +23,7 @@ from typing import Any
 
 import ccxt
 import numpy as np
+import requests
 
 from strategies.candles import PRICE_COLUMNS, TIMEFRAME_MS, Candles
 from strategies.domain import iso_time
@@ -89,12 +90,17 @@ class DownloadReport:
 
 
 class VenueHistory:
-    """The venue's candles through one unsigned ccxt client, paced and honouring ``Retry-After``."""
+    """The venue's candles through one unsigned ccxt client, paced and honouring ``Retry-After``.
 
-    def __init__(self, settings: ExchangeSettings, pace_s: float = PACE_S) -> None:
+    ``session``: the ``requests`` session to send through; the CLI and the download job give the one that takes
+    each request's weight from the venue's budget shared in Redis (``workers.venue_limits.history_session``),
+    so a download never spends what trading on the same venue needs.
+    """
+
+    def __init__(self, settings: ExchangeSettings, pace_s: float = PACE_S, session: requests.Session | None = None):
         self.settings = settings
         self.pace_s = pace_s
-        self._client = ccxt_client(settings, signed=False)
+        self._client = ccxt_client(settings, signed=False, session=session)
         self._last_request = 0.0
         self.waited_s = 0.0
 
@@ -123,8 +129,9 @@ class VenueHistory:
             self._client.last_response_headers = None
             try:
                 return method(*args)
-            except (ccxt.DDoSProtection, ccxt.RateLimitExceeded):
-                wait = self._retry_after()
+            except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
+                # the shared budget's refusal says how long (``wait_s``: nothing was sent); the venue's, its header
+                wait = getattr(exc, "wait_s", None) or self._retry_after()
                 log.warning("rate limited by %s: waiting %.0f s (Retry-After)", self.settings.exchange, wait)
                 time.sleep(wait)
                 self.waited_s += wait

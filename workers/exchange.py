@@ -36,7 +36,6 @@ import json
 import logging
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
 import requests
@@ -46,7 +45,7 @@ from tickflow.exchange_client import ccxt_client
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
 from workers.orders import OrderRequest, Outcome, OutcomeKind, VenueTrade
-from workers.venue_limits import RateLimited, VenueLimiter, request_weight
+from workers.venue_limits import LimitedSession, RateLimited, VenueLimiter, venue_name
 
 log = logging.getLogger(__name__)
 
@@ -120,30 +119,6 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
     return value if step <= 0 else (value / step).to_integral_value(ROUND_DOWN) * step
 
 
-class _LimitedSession(requests.Session):
-    """A ``requests`` session that takes each request's weight from the shared budget before sending it.
-
-    Every HTTP request ccxt makes goes through here (orders, lookups, ``exchangeInfo`` when markets load), so
-    nothing reaches the venue uncounted; ``RateLimited`` propagates through ccxt unchanged (it is no
-    ``RequestException``), and the request is not sent.
-    """
-
-    def __init__(self, limiter: VenueLimiter) -> None:
-        super().__init__()
-        self.limiter = limiter
-
-    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:
-        parts = urlsplit(url)
-        self.limiter.acquire(request_weight(method, parts.path, dict(parse_qsl(parts.query))))
-        return super().request(method, url, *args, **kwargs)
-
-
-def venue_name(settings: ExchangeSettings) -> str:
-    """Whose limit a broker shares: the ccxt id and where it points (a URL's host, or testnet/live), since testnet,
-    live and a gateway each count their own weight."""
-    return f"{settings.exchange}:{urlsplit(settings.url).netloc if settings.url else settings.env}"
-
-
 @dataclass
 class _Answer:
     """The last HTTP answer the client got: status, headers and body (the hook's record)."""
@@ -179,7 +154,7 @@ class ExchangeBroker:
         self.limiter = limiter or VenueLimiter(
             connections.redis_client(), self.venue, max_wait_s=min(2.0, settings.recv_window_ms / 4000)
         )
-        session = _LimitedSession(self.limiter)
+        session = LimitedSession(self.limiter)
         session.hooks["response"].append(self._record)
         self._client = ccxt_client(settings, signed=True, session=session)
         self._rules: dict[str, VenueRules] = {}
@@ -194,10 +169,6 @@ class ExchangeBroker:
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None:
             self.used_weight = int(weight)
-        retry_after = None
-        if response.status_code in (418, 429):  # without a Retry-After, wait a minute (Binance always sends one)
-            retry_after = float(response.headers.get("Retry-After") or 60)
-        self.limiter.observe(self.used_weight if weight is not None else None, retry_after)
 
     def rules(self, symbol: str) -> VenueRules:
         """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo`` loaded once per process."""

@@ -33,11 +33,14 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
 import redis
+import requests
 
-from tickflow.storage import keys
+from tickflow.settings import ExchangeSettings
+from tickflow.storage import connections, keys
 from tickflow.storage.scripts import lua_script
 
 log = logging.getLogger(__name__)
@@ -186,3 +189,52 @@ class VenueLimiter:
         used = int(state[1]) if state[0] is not None and int(state[0]) == now // 60000 else 0
         paused_ms = max(0, int(state[2] or 0) - now)
         return Usage(used, self.budget, paused_ms / 1000)
+
+
+class LimitedSession(requests.Session):
+    """A ``requests`` session (for a ccxt client) that takes each request's weight from ``limiter`` before sending
+    it and feeds every answer's weight and ``Retry-After`` back to it.
+
+    Every HTTP request ccxt makes goes through here (orders, lookups, klines, ``exchangeInfo`` when markets load),
+    so nothing reaches the venue uncounted; ``RateLimited`` propagates through ccxt unchanged (it is no
+    ``RequestException``), and the request is not sent.
+    """
+
+    def __init__(self, limiter: VenueLimiter) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.hooks["response"].append(self._observe)
+
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:
+        parts = urlsplit(url)
+        self.limiter.acquire(request_weight(method, parts.path, dict(parse_qsl(parts.query))))
+        return super().request(method, url, *args, **kwargs)
+
+    def _observe(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
+        retry_after = None
+        if response.status_code in (418, 429):  # without a Retry-After, wait a minute (Binance always sends one)
+            retry_after = float(response.headers.get("Retry-After") or 60)
+        self.limiter.observe(int(weight) if weight is not None else None, retry_after)
+
+
+def venue_name(settings: ExchangeSettings, signed: bool = True) -> str:
+    """Whose limit a client shares: the ccxt id and where it points (a URL's host, or testnet/live), since testnet,
+    live and a gateway each count their own weight. An unsigned client (history) reads the live venue unless a URL
+    says otherwise (``tickflow.exchange_client``)."""
+    where = urlsplit(settings.url).netloc if settings.url else (settings.env if signed else "live")
+    return f"{settings.exchange}:{where}"
+
+
+HISTORY_MAX_WAIT_S = 65.0
+"""How long a history download's request waits for room in the shared budget: a download has no deadline, so it
+waits out the rest of a minute (and a short ``Retry-After``) rather than fail."""
+
+
+def history_session(settings: ExchangeSettings) -> LimitedSession:
+    """The session a history download's client sends through (``tickflow.history.VenueHistory``): its requests
+    count against the same shared budget as trading on that venue, in ``REDIS_URL``."""
+    limiter = VenueLimiter(
+        connections.redis_client(), venue_name(settings, signed=False), max_wait_s=HISTORY_MAX_WAIT_S
+    )
+    return LimitedSession(limiter)

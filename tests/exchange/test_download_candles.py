@@ -12,7 +12,9 @@ import pytest
 from cli.localservices import free_port
 from cli.main import main
 from strategies.candles import COLUMNS
+from tickflow.settings import ExchangeSettings
 from tickflow.storage.candles import CandleStore
+from workers.venue_limits import VenueLimiter, venue_name
 
 
 def download(*extra: str, until: str = "2024-01-03T02:00:00Z") -> int:
@@ -121,6 +123,17 @@ def test_a_429_with_retry_after_is_waited_out_and_the_download_completes(klines,
     assert ": 3,000 fetched, 3,000 stored, " in out and "waited 2 s for the venue's Retry-After" in out
     assert "rate limited by binance: waiting 2 s (Retry-After)" in err
     assert_stored_as_served(db, klines.candles, keep)
+
+
+def test_a_download_takes_its_requests_weight_from_the_venues_budget_shared_with_trading(klines, venue, redis):
+    klines()
+    settings = ExchangeSettings.from_env()
+    assert venue_name(settings, signed=False) == venue_name(settings)  # one venue URL: one budget with trading
+    shared = VenueLimiter(redis, venue_name(settings))
+
+    assert download() == 0
+
+    assert shared.usage().used >= 20 + 3 * 2  # exchangeInfo, and three pages of klines at 2 each
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,9 @@ from tests.exchange.conftest import exchange_settings
 from tests.exchange.test_binance_orders import market, open_limit_order
 from tests.exchange.venue_process import START
 from tickflow.storage import connections
-from workers.exchange import ExchangeBroker, venue_name
+from workers.exchange import ExchangeBroker
 from workers.orders import OutcomeKind
-from workers.venue_limits import RateLimited, VenueLimiter, request_weight
+from workers.venue_limits import RateLimited, VenueLimiter, request_weight, venue_name
 
 
 def room_in_this_minute(seconds: int = 20) -> None:

@@ -16,8 +16,8 @@ from tests.exchange.conftest import API_KEY, API_SECRET
 from tests.exchange.test_binance_orders import market
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
-from workers.exchange import ExchangeBroker, venue_name
-from workers.venue_limits import RateLimited, VenueLimiter
+from workers.exchange import ExchangeBroker
+from workers.venue_limits import RateLimited, VenueLimiter, venue_name
 
 START = "tests:venue-process:start"
 """Each process pushes to ``START:ready`` and waits for an item on ``START`` before its first request."""
