@@ -9,6 +9,7 @@ next run does the work. docs/operations.md, "Periodic work (beat)", has the tabl
 
 * ``DRAIN_EVERY_S``: copy trade records MongoDB could not take from the Redis outbox to ``trade_logs``.
 * ``RECONCILE_EVERY_S``: compare live positions with the broker's; report lasting differences.
+* ``VENUE_RECONCILE_EVERY_S``: reconcile live strategies with the venue (``workers.reconcile``).
 * ``REFRESH_CACHE_EVERY_S``: rewrite the strategy cache from MongoDB (its entries live 10 minutes).
 * ``LIVENESS_EVERY_S``: report live symbols whose feed went silent (``stale`` events).
 * ``PRUNE_EVERY_S``: delete live keys past their use.
@@ -22,6 +23,7 @@ QUEUE = shard_queue(ORDERS_QUEUE, 0, live_shards())
 """``orders``, or shard 0's ``orders.0`` when live work is sharded (``tasks.routing``)."""
 DRAIN_EVERY_S = 5.0
 RECONCILE_EVERY_S = 60.0
+VENUE_RECONCILE_EVERY_S = 300.0
 REFRESH_CACHE_EVERY_S = 300.0
 LIVENESS_EVERY_S = 10.0
 PRUNE_EVERY_S = 3600.0
@@ -34,6 +36,7 @@ def _every(task: str, seconds: float) -> dict:
 BEAT_SCHEDULE = {
     "tickflow-live-drain-outbox": _every("tasks.live.drain_outbox", DRAIN_EVERY_S),
     "tickflow-maintenance-reconcile-positions": _every("tasks.maintenance.reconcile_positions", RECONCILE_EVERY_S),
+    "tickflow-live-reconcile-venue": _every("tasks.live.reconcile_venue", VENUE_RECONCILE_EVERY_S),
     "tickflow-maintenance-refresh-strategy-cache": _every(
         "tasks.maintenance.refresh_strategy_cache", REFRESH_CACHE_EVERY_S
     ),

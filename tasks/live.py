@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+import ccxt
 import redis
 from celery.signals import worker_init, worker_process_init, worker_ready
 from kombu.exceptions import OperationalError
@@ -189,15 +190,18 @@ def drain_outbox() -> int:
     return live.archive.drain() + live.ledger_outbox.drain() + live.equity.outbox.drain()
 
 
-@app.task(bind=True, ignore_result=True, max_retries=UNSETTLED_RETRIES)
-def reconcile_venue(self) -> None:
-    """Reconcile the live strategies with the venue (``workers.reconcile``), unless a pass ran since the mark
-    was cleared; live orders wait for it. Tried again while the venue cannot be asked."""
+@app.task(ignore_result=True)
+def reconcile_venue() -> dict[str, int] | None:
+    """Reconcile the live strategies with the venue now (``workers.reconcile``): sent when a worker starts, and by
+    beat. A venue that cannot be asked is logged; live orders then run the pass themselves before they go."""
     try:
-        engine().ensure_reconciled()
-    except OrderUnsettled as error:
-        log.warning("reconcile_venue: %s", error.reason)
-        raise self.retry(countdown=error.retry_after_s) from None
+        found = engine().reconcile_venue()
+    except ccxt.BaseError as error:
+        log.warning("reconcile_venue: the venue could not be asked: %s", error)
+        return None
+    if found is None:
+        return None
+    return {name: len(value) for name, value in asdict(found).items()}
 
 
 @worker_init.connect

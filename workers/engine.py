@@ -708,13 +708,11 @@ class LiveEngine:
         )
         return entry
 
-    def reconcile_venue(self) -> Reconciled:
-        """Reconcile the live strategies with the venue (``workers.reconcile``) now, whether or not a pass ran."""
-        return self._reconciliation(venue_broker()).run(self._live_entries())
-
-    def ensure_reconciled(self) -> None:
-        """Reconcile with the venue unless a pass ran since the mark was cleared (``VenueReconciliation.ensure``)."""
-        self._reconciliation(venue_broker()).ensure(self._live_entries)
+    def reconcile_venue(self) -> Reconciled | None:
+        """Reconcile the live strategies with the venue (``workers.reconcile``) now; None when none trades live or
+        another process is running a pass."""
+        live = self._live_entries()
+        return self._reconciliation(venue_broker()).run_locked(live) if live else None
 
     def forget_reconciliation(self) -> bool:
         """Make the next live order wait for a new venue reconciliation (a worker started); False, and nothing

@@ -5,6 +5,9 @@ A pass runs when a live worker starts, when Redis comes back empty (its mark,
 sent until one has completed (``ensure``). It is what nautilus_trader does at start-up, for a
 spot account:
 
+A beat task (``tasks.live.reconcile_venue``, every 5 minutes) runs a pass too, without holding orders back:
+it reports what a retry that gave up, or a close dropped past its deadline, left unbooked.
+
 1. every order the ledger (``tickflow.storage.order_ledger``) has not seen settle -- ``sent`` by a
    worker killed before it booked the answer, or left ``unknown`` -- is looked up by client id and
    its state recorded; one the venue never booked is ``not_sent`` once no request for it can still
@@ -52,6 +55,8 @@ log = logging.getLogger(__name__)
 LOCK_S = 120
 """How long one pass may hold the lock: lookups of every unsettled order at the venue's pace."""
 SIZE_TOLERANCE = 1e-8
+BUSY_S = 60.0
+"""A symbol with an order recorded this recently is left out of the balance check (its position may be moving)."""
 
 
 @dataclass
@@ -93,12 +98,19 @@ class VenueReconciliation:
         venue could not be asked."""
         if self.redis.exists(keys.venue_reconciled()):
             return
-        if not self.redis.set(keys.venue_reconcile_lock(), "1", nx=True, ex=LOCK_S):
-            raise OrderUnsettled("", "the venue reconciliation is running; live orders wait for it", 1.0)
         try:
-            self.run(live())
+            done = self.run_locked(live())
         except ccxt.BaseError as error:
             raise OrderUnsettled("", f"the venue reconciliation could not ask the venue: {error}") from None
+        if done is None:
+            raise OrderUnsettled("", "the venue reconciliation is running; live orders wait for it", 1.0)
+
+    def run_locked(self, live: dict[str, LiveEntry]) -> Reconciled | None:
+        """``run``, unless another process is running a pass: None then."""
+        if not self.redis.set(keys.venue_reconcile_lock(), "1", nx=True, ex=LOCK_S):
+            return None
+        try:
+            return self.run(live)
         finally:
             self.redis.delete(keys.venue_reconcile_lock())
 
@@ -232,8 +244,11 @@ class VenueReconciliation:
         held: dict[str, float] = defaultdict(float)
         holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
         wanted = [(sid, symbol, entry.cash) for sid, entry in live.items() for symbol in entry.symbols]
+        # An order that moved lately may be executed on the venue and not stored in its position yet (or the
+        # reverse): its symbol is compared at the next pass.
+        moving = self.ledger.recent_symbols(self.broker.venue, time.time() - BUSY_S)
         for position in self.book.load_many(wanted):
-            if position.side > 0:
+            if position.side > 0 and position.symbol not in moving:
                 base = self.broker.rules(position.symbol).base
                 held[base] += float(position.state[machine.SIZE])
                 holders[base].append((position.strategy_id, position.symbol))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -144,15 +145,20 @@ def test_a_foreign_order_on_the_account_is_reported_once_and_never_traded(engine
     assert ledger(db) == {} and len(venue.state()["orders"]) == 1
 
 
-def test_a_venue_account_holding_less_than_the_live_positions_is_a_mismatch(engine, db, redis, venue, trading):
+def test_a_venue_account_holding_less_than_the_live_positions_is_a_mismatch_unless_an_order_just_moved(
+    engine, db, redis, venue, trading
+):
     run_candles(engine, CANDLES, 0, 145)
-    assert not engine.reconcile_venue().mismatches  # holding exactly what the positions hold
     position = engine.book.load(trading, SYMBOL, 10_000)
     assert position.side == 1
+    db.orders.update_many({}, {"$set": {"updated_at": datetime.now(UTC) - timedelta(seconds=61)}})
+    assert not engine.reconcile_venue().mismatches  # holding exactly what the position holds
     venue.balance(USDT=1_000_000, BTC=0)  # sold by hand
     [mismatch] = engine.reconcile_venue().mismatches
     assert mismatch["engine_size"] == pytest.approx(float(position.state[machine.SIZE]))
     assert mismatch["broker_size"] == 0 and "holds 0 BTC" in mismatch["reason"]
+    db.orders.update_one({}, {"$set": {"updated_at": datetime.now(UTC)}})  # an order of BTCUSDT moving now
+    assert not engine.reconcile_venue().mismatches  # its position may not be stored yet: the next pass looks
 
 
 def test_live_orders_wait_for_the_reconciliation_a_start_asks_for_and_the_first_order_runs_it(

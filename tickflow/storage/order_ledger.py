@@ -105,6 +105,11 @@ class OrderLedger:
         """The venue's orders not in a final state: sent (maybe) and never booked, or still open."""
         return list(self.orders.find({"venue": venue, "state": {"$nin": sorted(FINAL_STATES)}}))
 
+    def recent_symbols(self, venue: str, since_s: float) -> set[str]:
+        """The symbols of the venue's orders recorded at or after ``since_s`` (epoch seconds)."""
+        since = datetime.fromtimestamp(since_s, UTC)
+        return set(self.orders.distinct("symbol", {"venue": venue, "updated_at": {"$gte": since}}))
+
     def states(self, client_order_ids: Iterable[str]) -> dict[str, str]:
         """Client order id -> its state, for the ids the ledger has."""
         ids = list(client_order_ids)

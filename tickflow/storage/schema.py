@@ -107,6 +107,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     ORDERS: [
         IndexModel([("venue", ASCENDING), ("state", ASCENDING)], name="venue_state"),
+        IndexModel([("venue", ASCENDING), ("updated_at", DESCENDING)], name="venue_updated"),
         IndexModel([("strategy_id", ASCENDING), ("candle_at", DESCENDING)], name="strategy_candle"),
         IndexModel([("candle_at", DESCENDING)], name="candle_at"),
     ],
