@@ -908,6 +908,7 @@ class LiveEngine:
         errors: list[OrderUnsettled | None] = [None] * len(changes)
         live = [i for i, change in enumerate(changes) if change.entry.mode != "paper" and change.orders]
         if live:
+            spent_by = time.monotonic() + self.settings.venue_time_s
             venue = VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s, self.ledger_outbox)
             try:
                 self._reconciliation(venue.broker).ensure(self._live_entries)
@@ -918,6 +919,9 @@ class LiveEngine:
                 live = []
             for i in live:
                 change = changes[i]
+                if time.monotonic() > spent_by:  # killed past its hard limit, this task would book nothing at all
+                    errors[i] = OrderUnsettled("", "this execute's time for the venue is spent: its retry sends it", 0)
+                    continue
                 ttl_s = self.settings.close_retention_s(change.strategy.period)
                 try:
                     change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))

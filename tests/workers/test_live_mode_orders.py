@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -13,9 +14,11 @@ from strategies import position as machine
 from tests.workers.conftest import SYMBOL, create_strategy, list_venue, spec_doc
 from tests.workers.conftest import live_events as events
 from tests.workers.replay import candle_ticks, run_candles
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
+from workers.engine import LiveEngine
 from workers.ticks import encode_batch
 
 
@@ -155,3 +158,28 @@ def test_orders_refused_again_and_again_for_lack_of_balance_pause_the_strategys_
     engine.start(strategy_id, "live", 10_000)  # lifts the pause
     run_candles(engine, candles, 60, 120)
     assert events(redis, "fill") and len(events(redis, "broker")) == 1
+
+
+def test_positions_an_execute_has_no_time_left_to_start_are_sent_by_its_retry(db, redis, venue):
+    """Past ``venue_time_s`` an execute starts no more venue orders (a task killed at its hard time limit would
+    book none of those it sent): those positions wait, unsent, for the task's retry."""
+    candles = generate_candles(120, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    spent = LiveEngine(redis, db, replace(LiveSettings(), venue_time_s=-1.0))  # its time is always spent
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    spent.start(strategy_id, "live", 10_000)
+    fresh = LiveEngine(redis, db, LiveSettings())
+    waited = 0
+    for i in range(120):
+        jobs, holders = spent.ingest(encode_batch(candle_ticks(SYMBOL, "1m", candles, i)))
+        for job in jobs:
+            spent.evaluate(job, spent.indicators(job))
+            try:
+                spent.execute(job)
+            except OrderUnsettled as error:
+                assert "time for the venue is spent" in error.reason and not venue.state()["orders"][waited:]
+                waited += 1
+                fresh.execute(job)  # the retry
+        spent.check_stops(holders)
+    orders = venue.state()["orders"]
+    assert waited == len(orders) > 0 and len({o["clientOrderId"] for o in orders}) == len(orders)
