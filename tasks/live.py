@@ -27,6 +27,7 @@ import ccxt
 import redis
 from celery.signals import worker_init, worker_process_init, worker_ready
 from kombu.exceptions import OperationalError
+from pymongo.errors import PyMongoError
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
@@ -196,8 +197,8 @@ def reconcile_venue() -> dict[str, int] | None:
     beat. A venue that cannot be asked is logged; live orders then run the pass themselves before they go."""
     try:
         found = engine().reconcile_venue()
-    except ccxt.BaseError as error:
-        log.warning("reconcile_venue: the venue could not be asked: %s", error)
+    except (ccxt.BaseError, PyMongoError) as error:
+        log.warning("reconcile_venue: the venue or MongoDB could not be asked: %s", error)
         return None
     if found is None:
         return None

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import ccxt
 import redis
+from pymongo.errors import PyMongoError
 
 from strategies import client_ids
 from strategies import position as machine
@@ -52,8 +53,8 @@ from workers.venue_orders import ledger_record
 
 log = logging.getLogger(__name__)
 
-LOCK_S = 120
-"""How long one pass may hold the lock: lookups of every unsettled order at the venue's pace."""
+LOCK_S = 30
+"""How long one pass may hold the lock (a pass killed holding it holds live orders back this long at most)."""
 SIZE_TOLERANCE = 1e-8
 BUSY_S = 60.0
 """A symbol with an order recorded this recently is left out of the balance check (its position may be moving)."""
@@ -102,6 +103,8 @@ class VenueReconciliation:
             done = self.run_locked(live())
         except ccxt.BaseError as error:
             raise OrderUnsettled("", f"the venue reconciliation could not ask the venue: {error}") from None
+        except PyMongoError as error:
+            raise OrderUnsettled("", f"the venue reconciliation could not read the ledger: {error}", 5.0) from None
         if done is None:
             raise OrderUnsettled("", "the venue reconciliation is running; live orders wait for it", 1.0)
 
@@ -117,7 +120,8 @@ class VenueReconciliation:
     def run(self, live: dict[str, LiveEntry]) -> Reconciled:
         """One pass over the live strategies ``live`` (id -> entry); marks the venue reconciled.
 
-        Raises ``ccxt.BaseError`` if the venue cannot be asked (the mark is then not set).
+        Raises ``ccxt.BaseError`` if the venue cannot be asked, ``PyMongoError`` if MongoDB cannot (the mark is then
+        not set).
         """
         found = Reconciled()
         self.ledger_outbox.drain()
@@ -130,7 +134,6 @@ class VenueReconciliation:
         for symbol, start in sorted(since.items()):
             self._venue_orders(symbol, start, found)
         self._balances(live, found)
-        self.ledger_outbox.drain()
         if found.mismatches:
             pipe = self.redis.pipeline()
             for mismatch in found.mismatches:
