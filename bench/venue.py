@@ -7,8 +7,9 @@ Starts ``cli.venue.server`` and a throwaway Redis (for the shared rate limit) on
 ``submit`` of a MARKET order that fills (the rate limit's acquire and feedback, signing, HTTP, the
 venue's matching, parsing the FULL answer) and ``lookup`` by client order id (order, then its trades);
 then ``acquire`` of the shared limit alone (one Lua call to Redis), which every request pays. This is
-the "plus one HTTP round trip" in issue 14's close -> exchange-ack target; it prints one line per
-figure, then a JSON line for machines.
+the "plus one HTTP round trip" in issue 14's close -> exchange-ack target. Orders per second: one
+process sending back to back, and that bounded by the weight the shared limit lets through (an order
+weighs 1). It prints one line per figure, then a JSON line for machines.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from strategies.domain import OrderSide  # noqa: E402
 from tickflow.settings import ExchangeSettings  # noqa: E402
 from workers.exchange import ExchangeBroker  # noqa: E402
 from workers.orders import OrderRequest, OutcomeKind  # noqa: E402
-from workers.venue_limits import VenueLimiter, venue_name  # noqa: E402
+from workers.venue_limits import VenueLimiter, request_weight, venue_name  # noqa: E402
 
 STRATEGY = "65f1c2a9e4b0d3f7a1c2e3d4"
+BINANCE_BUDGET_PER_MIN = int(6000 * 0.95)
+"""What the shared limiter lets through a minute of Binance spot's 6,000 weight (``VenueLimiter``'s ``stop_at``)."""
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -94,15 +97,24 @@ def main() -> None:
     finally:
         venue.stop()
         redis_server.stop()
+    serial = len(submits) / sum(submits)  # one process, one order after the other
+    within_weight = BINANCE_BUDGET_PER_MIN / 60 / request_weight("POST", "/api/v3/order", {})
     figures = {
         "orders": args.orders,
         "submit": percentiles(submits),
         "lookup": percentiles(lookups),
         "acquire": percentiles(acquires),
+        "orders_per_s_one_process": round(serial, 1),
+        "orders_per_s_within_weight": round(min(serial, within_weight), 1),
     }
     print(f"submit (MARKET, FULL answer)  p50 {figures['submit']['p50_ms']} ms  p99 {figures['submit']['p99_ms']} ms")
     print(f"lookup (order + its trades)   p50 {figures['lookup']['p50_ms']} ms  p99 {figures['lookup']['p99_ms']} ms")
     print(f"acquire (shared rate limit)   p50 {figures['acquire']['p50_ms']} ms  p99 {figures['acquire']['p99_ms']} ms")
+    print(
+        f"orders/s, one process         {figures['orders_per_s_one_process']} back to back; "
+        f"{figures['orders_per_s_within_weight']} within Binance's 6,000 weight a minute (its order-count "
+        "limits, per account, are lower still)"
+    )
     print(json.dumps(figures))
 
 
