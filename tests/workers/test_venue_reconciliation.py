@@ -36,6 +36,7 @@ from workers.engine import CloseJob, Leg
 from workers.orders import OrderRequest, client_order_id
 from workers.progress import wait_candle_processed
 from workers.ticks import encode_batch
+from workers.venue_limits import VenueLimiter, venue_name
 from workers.venue_orders import ledger_record
 
 CANDLES = generate_candles(150, "1m", seed=7)
@@ -278,3 +279,35 @@ def test_two_executes_of_one_close_send_its_order_once_and_book_it_once(
     assert [o["orderId"] for o in venue.state()["orders"]] == [booked["orderId"]]
     assert [f["client_order_id"] for f in live_events(redis, "fill")] == [booked["clientOrderId"]]
     assert db.trade_logs.count_documents({"entry_order_id": booked["clientOrderId"]}) == 1
+
+
+def test_a_worker_killed_after_claiming_an_order_and_before_sending_it_trades_it_once(
+    start_worker, engine, db, redis, venue, trading
+):
+    """The worker claimed the entry and wrote ``sent`` to the ledger, then waited for the venue's pause (a 429's
+    Retry-After every process honours) and was SIGKILLed before the request left. The next worker's retry finds
+    the order claimed and not on the venue and, once no attempt that claimed it can still be sending it (here the
+    claim is aged past ``order_resend_after_s`` rather than waited for), sends it: one order, booked once."""
+    env = {"TICKFLOW_EXCHANGE_URL": venue.url, "TICKFLOW_EXCHANGE_API_KEY": API_KEY}
+    env.update(TICKFLOW_EXCHANGE_API_SECRET=API_SECRET, TICKFLOW_EXCHANGE_RECV_WINDOW_MS="8000")  # waits up to 2 s
+    [first, *_] = backtest_trades(validate_spec(spec_doc("sma_cross")), CANDLES)
+    entry = list(CANDLES.ts).index(first[0])
+    order_id = client_order_id(trading, SYMBOL, int(CANDLES.ts[entry]), "open")
+    worker = start_worker(env=env)
+    wait_for(lambda: redis.exists(keys.venue_reconciled()), 20, "the worker's start-up reconciliation")
+    replay(send_ingest, redis, SYMBOL, "1m", CANDLES, stop=entry)
+    VenueLimiter(redis, venue_name(venue_broker().settings)).observe(None, 1.9)  # no request for 1.9 s
+    send_ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, entry)))
+    wait_for(lambda: redis.hexists(keys.order_outbox(), f"{order_id}:sent"), 20, "the worker to claim the entry", 0.005)
+    worker.kill()
+    assert venue.state()["orders"] == []  # killed while it waited: the request never left
+    claim = keys.order_claim(order_id)
+    redis.pexpire(claim, redis.pttl(claim) - int(engine.settings.order_resend_after_s * 1000) - 1000)
+
+    start_worker(env=env)
+    assert wait_candle_processed(redis, SYMBOL, "1m", int(CANDLES.ts[entry - 1]), 60)
+    wait_for(lambda: engine.ledger_outbox.pending() == 0, 10, "the ledger's outbox to empty")
+    assert [o["clientOrderId"] for o in venue.state()["orders"]] == [order_id]
+    assert [f["client_order_id"] for f in live_events(redis, "fill")] == [order_id]
+    [doc], _ = engine.order_ledger.find(strategy_id=trading)
+    assert [step["state"] for step in doc["history"]] == ["sent", "resent", "filled"]

@@ -5,10 +5,11 @@ Records come from the live engine through a Redis outbox (``keys.order_outbox()`
 ``pending``, or a final state). A worker killed between sending and booking leaves the ``sent``
 record behind, which is what the venue reconciliation (``workers.reconcile``) looks up.
 
-Writes are idempotent and never go back: a record applies only if its state ranks at least as
-high as the stored one (a ``sent`` drained from the outbox after the ``filled`` is dropped), and
-each state change is kept once in ``history``. Fills are keyed by venue, symbol and trade id,
-so an order adopted twice, or booked and then adopted, stores each fill once.
+Writes are idempotent and never go back: a record sets the order's state only if it ranks at least
+as high as the stored one (a ``sent`` drained from the outbox after the ``filled`` does not), and
+each state change is kept once in ``history``, whenever it arrives (``find`` lists it in time order).
+Fills are keyed by venue, symbol and trade id, so an order adopted twice, or booked and then adopted,
+stores each fill once.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class OrderLedger:
         self.orders = db[ORDERS]
         self.fills = db[ORDER_FILLS]
 
-    def record(self, records: Iterable[Mapping[str, Any]]) -> int:
-        """Store each record unless its order is already in a later state; return how many applied.
+    def record(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Store each record: its state, unless its order is already in a later one, and its history and fills.
 
         A record: ``client_order_id``, ``venue``, ``strategy_id``, ``symbol``, ``side``, ``size``, ``price``,
         ``ts``, ``reason`` (the order as the engine decided it), ``state``, ``at`` (ms), ``detail``, and for
@@ -81,6 +82,8 @@ class OrderLedger:
                     upsert=True,
                 )
             )
+            # A state that arrives after a later one (an outbox drained late) still joins the history.
+            orders.append(UpdateOne({"_id": client_order_id}, {"$addToSet": {"history": {"$each": history}}}))
             for fill in record.get("fills", ()):
                 fills.append(
                     UpdateOne(
@@ -99,7 +102,7 @@ class OrderLedger:
                     )
                 )
         _apply(self.fills, fills)
-        return _apply(self.orders, orders)
+        _apply(self.orders, orders)
 
     def unsettled(self, venue: str) -> list[dict]:
         """The venue's orders not in a final state: sent (maybe) and never booked, or still open."""
@@ -138,17 +141,16 @@ class OrderLedger:
             by_order.setdefault(fill["client_order_id"], []).append(fill)
         for doc in docs:
             doc["fills"] = by_order.get(doc["_id"], [])
+            doc["history"].sort(key=lambda step: (step["at"], _RANK[step["state"]]))
         return docs, total
 
 
-def _apply(collection: Any, operations: list[UpdateOne]) -> int:
+def _apply(collection: Any, operations: list[UpdateOne]) -> None:
     """Run the upserts unordered; a duplicate key is a record that lost to a later state, and is dropped."""
     if not operations:
-        return 0
+        return
     try:
-        result = collection.bulk_write(operations, ordered=False)
+        collection.bulk_write(operations, ordered=False)
     except BulkWriteError as error:
         if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
             raise
-        return error.details["nUpserted"] + error.details["nModified"]
-    return result.upserted_count + result.modified_count
