@@ -426,6 +426,12 @@ class LiveSettings:
         memory: a day of signals and claims at 100 pairs on ``1m`` was projected at ~110 MB of Redis."""
         return math.ceil((math.ceil(self.stale_candles) + 1) * period_ms / 1000) + CLOSE_RETENTION_MARGIN_S
 
+    def venue_claim_s(self, period_ms: int) -> int:
+        """How long a venue order's claim lives: a day at least, past its close's retention, so that an exit retried
+        through a long venue outage (stop checks retry on every batch) still finds it claimed and looks the order
+        up instead of sending it again. The reconciliation tells a claim a task may still act on by its age."""
+        return max(self.close_retention_s(period_ms), 86_400)
+
     @property
     def fill_retention_s(self) -> int:
         """How long the paper broker keeps a fill: as long as the longest-lived order claim (``1d``'s), since

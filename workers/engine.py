@@ -734,8 +734,7 @@ class LiveEngine:
             self.trade_logs,
             self.archive,
             self.book,
-            self.settings.order_resend_after_s,
-            self.settings.events_length,
+            self.settings,
         )
 
     def _check_venue(self, strategy: LiveStrategy, cash: float) -> None:
@@ -922,7 +921,7 @@ class LiveEngine:
                 if time.monotonic() > spent_by:  # killed past its hard limit, this task would book nothing at all
                     errors[i] = OrderUnsettled("", "this execute's time for the venue is spent: its retry sends it", 0)
                     continue
-                ttl_s = self.settings.close_retention_s(change.strategy.period)
+                ttl_s = self.settings.venue_claim_s(change.strategy.period)
                 try:
                     change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))
                 except OrderUnsettled as error:

@@ -27,6 +27,7 @@ docs/exchanges.md says what to do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -36,10 +37,13 @@ from dataclasses import dataclass, field
 import ccxt
 import redis
 from pymongo.errors import PyMongoError
+from redis.exceptions import LockError
 
 from strategies import client_ids
 from strategies import position as machine
+from strategies.candles import TIMEFRAME_MS
 from strategies.domain import OrderSide
+from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveEntry, OrderUnsettled
 from tickflow.storage.events import publish
@@ -80,8 +84,7 @@ class VenueReconciliation:
         trade_logs: TradeLogRepository,
         trade_outbox: Outbox,
         book: PositionBook,
-        resend_after_s: float,
-        events_length: int,
+        settings: LiveSettings,
     ) -> None:
         self.redis = client
         self.broker = broker
@@ -90,8 +93,8 @@ class VenueReconciliation:
         self.trade_logs = trade_logs
         self.trade_outbox = trade_outbox
         self.book = book
-        self.resend_after_s = resend_after_s
-        self.events_length = events_length
+        self.settings = settings
+        self.events_length = settings.events_length
 
     def ensure(self, live: Callable[[], dict[str, LiveEntry]]) -> None:
         """Return once a pass has completed since live state began, running it here (over the live strategies
@@ -110,12 +113,14 @@ class VenueReconciliation:
 
     def run_locked(self, live: dict[str, LiveEntry]) -> Reconciled | None:
         """``run``, unless another process is running a pass: None then."""
-        if not self.redis.set(keys.venue_reconcile_lock(), "1", nx=True, ex=LOCK_S):
+        lock = self.redis.lock(keys.venue_reconcile_lock(), timeout=LOCK_S)
+        if not lock.acquire(blocking=False):
             return None
         try:
             return self.run(live)
         finally:
-            self.redis.delete(keys.venue_reconcile_lock())
+            with contextlib.suppress(LockError):  # outlived its timeout: another pass holds it now
+                lock.release()
 
     def run(self, live: dict[str, LiveEntry]) -> Reconciled:
         """One pass over the live strategies ``live`` (id -> entry); marks the venue reconciled.
@@ -124,16 +129,18 @@ class VenueReconciliation:
         not set).
         """
         found = Reconciled()
+        _, holdings = self.broker.balances()  # first: an order in flight by now has its ``sent`` in the outbox
         self.ledger_outbox.drain()
         self.trade_outbox.drain()
-        self._settle_ledger(found)
+        self._settle_ledger(live, found)
         since: dict[str, int] = {}
         for entry in live.values():
             for symbol in entry.symbols:
                 since[symbol] = min(since.get(symbol, entry.since), entry.since)
         for symbol, start in sorted(since.items()):
             self._venue_orders(symbol, start, found)
-        self._balances(live, found)
+        self._unbooked(live, found)
+        self._balances(live, holdings, found)
         if found.mismatches:
             pipe = self.redis.pipeline()
             for mismatch in found.mismatches:
@@ -149,20 +156,20 @@ class VenueReconciliation:
         )
         return found
 
-    def _settle_ledger(self, found: Reconciled) -> None:
-        now = time.time() * 1000
+    def _settle_ledger(self, live: dict[str, LiveEntry], found: Reconciled) -> None:
         for doc in self.ledger.unsettled(self.broker.venue):
             request = _request(doc)
-            outcome = self.broker.lookup(request.client_order_id, request.symbol)
+            try:
+                outcome = self.broker.lookup(request.client_order_id, request.symbol)
+            except ValueError as error:  # a symbol the venue no longer lists: nothing to ask, nothing to settle
+                log.warning("venue reconciliation: %s left as it is: %s", request.client_order_id, error)
+                continue
             if outcome is not None:
                 self._note(request, outcome, "settled by the venue reconciliation")
                 found.settled.append(request.client_order_id)
-                self._check_booked(request, outcome, found)
-                continue
-            age_s = (now - doc["updated_at"].timestamp() * 1000) / 1000
-            if age_s > self.resend_after_s and not self._claimed(request.client_order_id):
+            elif not self._bookable(request, live):
                 outcome = Outcome(OutcomeKind.NOT_SENT, request.client_order_id, request.side)
-                self._note(request, outcome, f"the venue never booked it ({age_s:.0f} s after it was sent)")
+                self._note(request, outcome, "the venue never booked it, and no task can send it any more")
                 found.settled.append(request.client_order_id)
 
     def _venue_orders(self, symbol: str, since_ms: int, found: Reconciled) -> None:
@@ -194,7 +201,6 @@ class VenueReconciliation:
             )
             self._note(request, outcome, "adopted: on the venue, not settled in the ledger", adopted=True)
             found.adopted.append(client_id)
-            self._check_booked(request, outcome, found)
         for order in listed:
             client_id, venue_id = order["clientOrderId"], str(order["orderId"])
             if client_ids.is_ours(client_id) or not self.redis.sadd(keys.venue_reported(), venue_id):
@@ -223,27 +229,35 @@ class VenueReconciliation:
                 self.events_length,
             )
 
-    def _check_booked(self, request: OrderRequest, outcome: Outcome, found: Reconciled) -> None:
-        """A mismatch if ``outcome`` executed something no trade record books and no task will book any more."""
-        if outcome.executed <= 0 or self._claimed(request.client_order_id):
-            return
-        if self.trade_logs.books_order(request.strategy_id, request.client_order_id):
-            return
-        position = self.book.load(request.strategy_id, request.symbol, 0.0)
-        engine_size = position.side * float(position.state[machine.SIZE])
-        signed = outcome.executed if request.side is OrderSide.BUY else -outcome.executed
-        found.mismatches.append(
-            _mismatch(
-                request.strategy_id,
-                request.symbol,
-                engine_size,
-                engine_size + signed,
-                f"order {request.client_order_id} ({request.reason}) executed {outcome.executed:g} on the venue "
-                "and no trade books it",
+    def _unbooked(self, live: dict[str, LiveEntry], found: Reconciled) -> None:
+        """A mismatch for each order that executed on the venue, that no trade record books and that no task can
+        book any more (its close dropped past its deadline, its ``execute`` gave up or died for good); each order
+        is checked once, after its last chance to be booked."""
+        checked = []
+        for doc in self.ledger.executed_unchecked(self.broker.venue):
+            request = _request(doc)
+            if self._bookable(request, live):
+                continue  # looked at again by a later pass
+            checked.append(request.client_order_id)
+            if self.trade_logs.books_order(request.strategy_id, request.client_order_id):
+                continue
+            executed = float(doc["outcome"]["executed"])
+            position = self.book.load(request.strategy_id, request.symbol, 0.0)
+            engine_size = position.side * float(position.state[machine.SIZE])
+            signed = executed if request.side is OrderSide.BUY else -executed
+            found.mismatches.append(
+                _mismatch(
+                    request.strategy_id,
+                    request.symbol,
+                    engine_size,
+                    engine_size + signed,
+                    f"order {request.client_order_id} ({request.reason}) executed {executed:g} on the venue "
+                    "and no trade books it",
+                )
             )
-        )
+        self.ledger.mark_checked(checked)
 
-    def _balances(self, live: dict[str, LiveEntry], found: Reconciled) -> None:
+    def _balances(self, live: dict[str, LiveEntry], total: dict[str, float], found: Reconciled) -> None:
         held: dict[str, float] = defaultdict(float)
         holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
         wanted = [(sid, symbol, entry.cash) for sid, entry in live.items() for symbol in entry.symbols]
@@ -252,12 +266,12 @@ class VenueReconciliation:
         moving = self.ledger.recent_symbols(self.broker.venue, time.time() - BUSY_S)
         for position in self.book.load_many(wanted):
             if position.side > 0 and position.symbol not in moving:
-                base = self.broker.rules(position.symbol).base
+                try:
+                    base = self.broker.rules(position.symbol).base
+                except ValueError:  # no longer listed: its holding cannot be told apart
+                    continue
                 held[base] += float(position.state[machine.SIZE])
                 holders[base].append((position.strategy_id, position.symbol))
-        if not held:
-            return
-        _, total = self.broker.balances()
         for base, size in sorted(held.items()):
             on_venue = total.get(base, 0.0)
             if on_venue + SIZE_TOLERANCE * max(1.0, size) >= size:
@@ -279,9 +293,17 @@ class VenueReconciliation:
         record = ledger_record(self.broker.venue, request, outcome.kind.value, detail, outcome, **extra)
         self.ledger.record([record])
 
-    def _claimed(self, client_order_id: str) -> bool:
-        """Whether a task may still act on the order: its claim lives until its close can no longer be retried."""
-        return bool(self.redis.exists(keys.order_claim(client_order_id)))
+    def _bookable(self, request: OrderRequest, live: dict[str, LiveEntry]) -> bool:
+        """Whether a task may still send or book the order: its strategy trades live and it was claimed less than
+        its close's retention ago (``LiveSettings.close_retention_s``), past which every task drops the close.
+        By the claim's age, not the candle's time: that is the wall clock's, whatever the feed replays."""
+        entry = live.get(request.strategy_id)
+        remaining_ms = self.redis.pttl(keys.order_claim(request.client_order_id))
+        if entry is None or remaining_ms < 0:
+            return False
+        period = TIMEFRAME_MS[entry.timeframe]
+        age_s = self.settings.venue_claim_s(period) - remaining_ms / 1000
+        return age_s < self.settings.close_retention_s(period)
 
 
 def _request(doc: dict) -> OrderRequest:

@@ -124,6 +124,23 @@ def test_an_order_a_killed_worker_sent_but_never_booked_is_settled_by_the_reconc
     assert db.order_fills.count_documents({}) == 1 and len(live_events(redis, "mismatch")) == 1
 
 
+def test_a_filled_order_no_trade_books_is_reported_once_no_task_can_book_it_any_more(engine, db, redis, venue, trading):
+    """The ledger has the venue's fill, but the move was never stored (its close dropped past its deadline, or its
+    ``execute`` gave up): while its claim is young a retry may still book it; once it is older than the close's
+    retention, the pass reports it, once."""
+    sold_out = order(trading, 1_700_000_160_000)
+    outcome = venue_broker().submit(sold_out)
+    engine.order_ledger.record([ledger_record(venue_broker().venue, sold_out, "filled", "", outcome)])
+    claim = keys.order_claim(sold_out.client_order_id)
+    ttl_s = engine.settings.venue_claim_s(60_000)
+    redis.set(claim, sold_out.to_json(), ex=ttl_s)
+    assert engine.reconcile_venue().mismatches == []  # claimed just now: its execute may still book it
+    redis.expire(claim, ttl_s - engine.settings.close_retention_s(60_000) - 1)
+    [mismatch] = engine.reconcile_venue().mismatches
+    assert sold_out.client_order_id in mismatch["reason"] and mismatch["broker_size"] == pytest.approx(0.999)
+    assert engine.reconcile_venue().mismatches == []
+
+
 def test_our_order_the_ledger_never_got_is_adopted_once_with_its_fills(engine, db, redis, venue, trading):
     lost = order(trading, 1_700_000_100_000)
     venue_broker().submit(lost)  # Redis lost the ledger's outbox before it reached MongoDB

@@ -108,6 +108,15 @@ class OrderLedger:
         """The venue's orders not in a final state: sent (maybe) and never booked, or still open."""
         return list(self.orders.find({"venue": venue, "state": {"$nin": sorted(FINAL_STATES)}}))
 
+    def executed_unchecked(self, venue: str) -> list[dict]:
+        """The venue's orders that executed something and whose booking the reconciliation has not checked."""
+        query = {"venue": venue, "state": {"$in": ["filled", "partial"]}, "outcome.executed": {"$gt": 0}}
+        return list(self.orders.find({**query, "checked_at": {"$exists": False}}))
+
+    def mark_checked(self, client_order_ids: list[str]) -> None:
+        if client_order_ids:
+            self.orders.update_many({"_id": {"$in": client_order_ids}}, {"$set": {"checked_at": datetime.now(UTC)}})
+
     def recent_symbols(self, venue: str, since_s: float) -> set[str]:
         """The symbols of the venue's orders recorded at or after ``since_s`` (epoch seconds)."""
         since = datetime.fromtimestamp(since_s, UTC)
