@@ -166,6 +166,10 @@ def download_candles(self: Task, download_id: str) -> dict[str, str]:
     except (HistoryInputError, VenueUnavailable, SettingsError) as exc:
         downloads.fail(oid, str(exc))
         outcome = "failed"
+    except Exception as exc:  # a bug, or a limit: the series must not stay blocked behind a download that died
+        downloads.fail(oid, f"stopped by {type(exc).__name__}: {exc}")
+        _publish_job(lambda: downloads.job_status(oid), FINISHED)
+        raise
     else:
         downloads.finish(oid, _report(report))
         outcome = "done"

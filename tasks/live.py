@@ -113,6 +113,8 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         engine().decide(CloseJob.from_dict(job))
+    except OrderUnsettled as error:  # a stop's venue close from the path: its retry settles it by lookup
+        raise self.retry(countdown=error.retry_after_s) from None
     except NotReady:
         log.info(
             "decide: close %s %d not ready after %.1f ms; retrying",

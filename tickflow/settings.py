@@ -411,9 +411,9 @@ class LiveSettings:
     """A claimed venue order the venue does not know is sent again only this long after its claim: longer than any
     attempt that claimed it can live (the ``orders`` queue's hard time limit, 25 s) plus the venue's ``recvWindow``
     and request timeout, after which no request of that attempt can still arrive (``workers.venue_orders``)."""
-    venue_time_s: float = 12.0
+    venue_time_s: float = 5.0
     """How long one ``execute`` may go on starting venue orders: a position started before then may still need a
-    request's timeout (10 s) and the rate limit's wait (2 s), inside the ``orders`` queue's hard time limit (25 s).
+    request's timeout (10 s) and the rate limit's wait (2 s), inside the ``orders`` queue's soft time limit (20 s).
     Positions not started by then are left to the task's retry, which sends them (``workers.engine``)."""
     limits: RiskLimits = field(default_factory=RiskLimits)
     """Risk limits every live strategy gets on top of its spec's ``risk.limits`` (the stricter wins)."""

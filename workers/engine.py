@@ -213,7 +213,10 @@ class LiveEngine:
                 trading.setdefault(symbol, []).append(strategy_id)
         for symbol in sorted(symbols):
             if trading.get(symbol):
-                self._close_at_last_price(symbol, trading[symbol])
+                try:
+                    self._close_at_last_price(symbol, trading[symbol])
+                except OrderUnsettled as error:  # the next batch flattens again, and settles it by lookup
+                    log.warning("flatten %s: %s", symbol, error)
 
     def _jobs(self, closes: Sequence[Close]) -> list[CloseJob]:
         pipe = self.redis.pipeline(transaction=False)
@@ -680,12 +683,18 @@ class LiveEngine:
         run = self.active.last_run(strategy_id) or {}
         if held and float(run.get("cash", cash)) != cash:
             raise PositionsOpen(strategy_id, held, float(run["cash"]))
+        if held and run.get("mode", mode) != mode:  # a paper position is not on the venue, nor a venue one on paper
+            raise LiveStartRefused(
+                f"it holds positions on {', '.join(held)} from its {run['mode']} run: start it {run['mode']} again, "
+                "or stop it with close_positions first"
+            )
         if mode == "live":
             self._check_venue(strategy, cash if not held else 0.0)
-            self.redis.delete(keys.venue_reconciled())  # its first order waits for a pass that knows it
         resumed = bool(held) and run.get("started_at") is not None
         since = int(run["started_at"].replace(tzinfo=UTC).timestamp() * 1000) if resumed else int(time.time() * 1000)
         entry = self.active.start(strategy, mode, cash, since)
+        if mode == "live":
+            self.redis.delete(keys.venue_reconciled())  # its first order waits for a pass that knows it
 
         def rejoin(change: _Change, path: list[PathEntry]) -> bool:
             position = change.commit.position

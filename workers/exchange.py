@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -44,6 +45,7 @@ from strategies.domain import OrderSide
 from tickflow.exchange_client import ccxt_client
 from tickflow.settings import ExchangeSettings
 from tickflow.storage import connections
+from tickflow.storage.active import SETTLE_RETRY_S
 from workers.orders import OrderRequest, Outcome, OutcomeKind, VenueTrade
 from workers.venue_limits import LimitedSession, RateLimited, VenueLimiter, venue_name
 
@@ -53,6 +55,10 @@ UNKNOWN_CODES = frozenset({-1006, -1007})
 """Binance's "execution status unknown" codes: the order may be on the book."""
 CLOCK_SKEW = -1021
 """Binance: the request's timestamp is outside ``recvWindow`` of the venue's clock; refused before executing."""
+RULES_TTL_S = 600.0
+"""How long a process keeps the venue's filters before loading ``exchangeInfo`` again (weight 20)."""
+NOT_TRADING_RETRY_S = 5.0
+"""How soon an order for a symbol the venue is not trading is tried again (until its close's deadline)."""
 INSUFFICIENT_BALANCE = -2010
 """Binance's code for an order the account's balance cannot carry (and, with ``DUPLICATE``, for a duplicate id)."""
 DUPLICATE = "Duplicate order sent."
@@ -114,6 +120,13 @@ class VenueRules:
             return quantity, f"NOTIONAL: {notional} is above the maximum {self.max_notional}"
         return quantity, ""
 
+    def below_minimums(self, size: float, price: float) -> bool:
+        """Whether a MARKET order of ``size`` is too small for the venue (its step, minimum quantity or notional):
+        what is left of a close then is dust, never sellable on its own."""
+        quantity = _floor(_floor(Decimal(repr(float(size))), self.step), self.market_step)
+        notional = quantity * Decimal(repr(float(price)))
+        return quantity <= 0 or quantity < max(self.min_qty, self.market_min_qty) or notional < self.min_notional
+
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
     return value if step <= 0 else (value / step).to_integral_value(ROUND_DOWN) * step
@@ -158,6 +171,7 @@ class ExchangeBroker:
         session.hooks["response"].append(self._record)
         self._client = ccxt_client(settings, signed=True, session=session)
         self._rules: dict[str, VenueRules] = {}
+        self._rules_loaded = 0.0
         self.used_weight: int | None = None
         """The venue's ``X-MBX-USED-WEIGHT-1M`` after the last request: its count of this IP's weight this minute."""
 
@@ -171,11 +185,12 @@ class ExchangeBroker:
             self.used_weight = int(weight)
 
     def rules(self, symbol: str) -> VenueRules:
-        """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo`` loaded once per process."""
-        if not self._rules:
-            self._client.load_markets()
-            for market in self._client.markets.values():
-                self._rules[market["id"]] = VenueRules.of(market["info"])
+        """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo``, loaded again every
+        ``RULES_TTL_S`` (a symbol's status changes: a break, a halt, a delisting)."""
+        if not self._rules or time.monotonic() - self._rules_loaded > RULES_TTL_S:
+            self._client.load_markets(reload=bool(self._rules))
+            self._rules = {market["id"]: VenueRules.of(market["info"]) for market in self._client.markets.values()}
+            self._rules_loaded = time.monotonic()
         found = self._rules.get(symbol)
         if found is None:
             raise ValueError(f"{symbol}: not a spot symbol on {self.settings.exchange}")
@@ -191,20 +206,31 @@ class ExchangeBroker:
             rules = self.rules(order.symbol)
         except RateLimited as exc:
             return self._held_back(order, exc)
+        except ccxt.BaseError as exc:  # the filters could not be loaded: nothing went, try again shortly
+            return self._not_sent_yet(order, f"the venue's filters could not be loaded: {exc}", SETTLE_RETRY_S)
+        except ValueError as exc:  # the venue does not list the symbol (any more)
+            return Outcome(OutcomeKind.NOT_SENT, order.client_order_id, order.side, reason=str(exc))
         quantity, refusal = rules.market_quantity(order.size, order.price)
+        if refusal and not rules.trading:  # a break or a halt on the venue: perhaps over before the close's deadline
+            return self._not_sent_yet(order, f"{order.symbol}: {refusal}", NOT_TRADING_RETRY_S)
         if refusal:
             log.warning("order not sent: %s %s (client_order_id=%s)", order.symbol, refusal, order.client_order_id)
             return Outcome(OutcomeKind.NOT_SENT, order.client_order_id, order.side, reason=refusal)
         outcome = self._send(order, quantity, rules)
         if outcome.kind is OutcomeKind.REJECTED and outcome.code == CLOCK_SKEW:
-            # Refused before it could execute: our clock drifted from the venue's. Measure again, send once more.
-            try:
-                drift = self._client.load_time_difference()
-            except ccxt.BaseError:
-                return outcome
-            log.warning("clock %d ms off the venue's; sending %s again", drift, order.client_order_id)
-            outcome = self._send(order, quantity, rules)
+            # Refused before it could execute: our clock drifted from the venue's. Measure the drift again; the
+            # retry sends it (one request per attempt keeps ``execute`` inside its time limits).
+            with contextlib.suppress(ccxt.BaseError):
+                self._client.load_time_difference()
+            return self._not_sent_yet(order, f"refused for its timestamp ({outcome.reason})", 0.0)
         return outcome
+
+    def _not_sent_yet(self, order: OrderRequest, reason: str, retry_after_s: float) -> Outcome:
+        """Not sent, and worth another try after ``retry_after_s`` (its claim is given up meanwhile)."""
+        log.warning("order not sent yet: %s (client_order_id=%s)", reason, order.client_order_id)
+        return Outcome(
+            OutcomeKind.NOT_SENT, order.client_order_id, order.side, reason=reason, retry_after_s=retry_after_s
+        )
 
     def _send(self, order: OrderRequest, quantity: Decimal, rules: VenueRules) -> Outcome:
         self._answer = None
@@ -273,9 +299,10 @@ class ExchangeBroker:
                 side,
                 code=code,
                 reason=f"rate limited ({answer.status}): {message}",
-                retry_after_s=float(retry) if retry else None,
+                retry_after_s=float(retry) if retry else 60.0,  # Binance always sends one; a proxy may not
             )
-        if answer.status >= 500 or code in UNKNOWN_CODES:
+        if answer.status >= 500 or answer.status == 408 or code is None or code in UNKNOWN_CODES:
+            # no Binance code (a proxy's page, an answer ccxt could not read) says nothing about the order: look it up
             return Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)
         if code == INSUFFICIENT_BALANCE and message == DUPLICATE:  # an open order has this id: that one is ours
             unknown = Outcome(OutcomeKind.UNKNOWN, client_id, side, quantity, code=code, reason=message)

@@ -166,12 +166,12 @@ class VenueOrders:
                 log.warning("order %s claimed %.0f s ago was never booked: sending it", request.client_order_id, age)
                 self.note(request, "resent", f"claimed {age:.0f} s ago and never booked")
                 outcome = self.broker.submit(request)
+        if outcome.kind is OutcomeKind.NOT_SENT and outcome.retry_after_s is not None:
+            self.claims.release(request)  # held back (the rate limit, the clock): never sent, so the retry may send it
+            raise OrderUnsettled(request.client_order_id, outcome.reason, outcome.retry_after_s)
         self.note(request, outcome.kind.value, outcome.reason, outcome)
         if outcome.kind in (OutcomeKind.UNKNOWN, OutcomeKind.PENDING):
             raise OrderUnsettled(request.client_order_id, f"{outcome.kind}: {outcome.reason or outcome.venue_status}")
-        if outcome.kind is OutcomeKind.NOT_SENT and outcome.retry_after_s is not None:
-            self.claims.release(request)  # held back by the rate limit: never sent, so the retry may send it
-            raise OrderUnsettled(request.client_order_id, outcome.reason, outcome.retry_after_s)
         return outcome
 
     @staticmethod
@@ -224,9 +224,9 @@ class VenueOrders:
         left = request.size - outcome.executed
         if left <= 0:
             return []
-        _, refusal = self.broker.rules(request.symbol).market_quantity(left, request.price)
-        if refusal:  # the venue would not take a sell of it: dust, recorded here and never retried
-            log.info("close %s left dust of %g %s: %s", request.client_order_id, left, request.symbol, refusal)
+        if self.broker.rules(request.symbol).below_minimums(left, request.price):
+            # too small for the venue to take on its own: dust, recorded here and never retried
+            log.info("close %s left dust of %g %s", request.client_order_id, left, request.symbol)
             return []
         why = f"{outcome.kind} {outcome.reason or outcome.venue_status}"
         log.error(

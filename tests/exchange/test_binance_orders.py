@@ -119,13 +119,28 @@ def test_venue_rejections_are_final_and_carry_binances_code(venue, broker, setup
     assert venue.state()["orders"] == []
 
 
-def test_a_clock_off_the_venues_is_measured_when_markets_load_and_again_after_a_minus_1021(venue, broker):
+def test_a_clock_off_the_venues_is_measured_when_markets_load_and_again_after_a_minus_1021_for_the_retry(venue, broker):
     venue.clock(-30_000)  # the venue's clock is 30 s behind ours: our timestamps look 30 s ahead
     assert broker.submit(market(0.01)).kind is OutcomeKind.FILLED
     venue.clock(45_000)  # it jumps ahead: our next request looks 45 s old, and the venue refuses it (-1021)
-    later = broker.submit(market(0.01, candle=CANDLE + 60_000))
-    assert later.kind is OutcomeKind.FILLED  # refused before executing, so sent again once the drift is measured
+    later = market(0.01, candle=CANDLE + 60_000)
+    refused = broker.submit(later)
+    assert (refused.kind, refused.retry_after_s) == (OutcomeKind.NOT_SENT, 0.0)  # never executed: send it again
+    assert broker.submit(later).kind is OutcomeKind.FILLED  # with the drift measured again
     assert len(venue.state()["orders"]) == 2
+
+
+def test_an_order_for_a_symbol_in_a_break_is_not_sent_and_left_for_a_retry(venue, broker):
+    venue.symbol("BTCUSDT", "BTC", "USDT", status="BREAK")
+    held = broker.submit(market(0.01))
+    assert (held.kind, held.retry_after_s) == (OutcomeKind.NOT_SENT, 5.0) and "not trading" in held.reason
+    assert venue.state()["orders"] == []
+
+
+def test_only_what_the_venues_minimums_refuse_is_dust(venue, broker):
+    rules = broker.rules("BTCUSDT")  # step and minimum 0.00001, notional at least 5
+    assert rules.below_minimums(0.000009, 60_000) and rules.below_minimums(0.00008, 60_000)  # 4.8 USDT
+    assert not rules.below_minimums(0.0001, 60_000)
 
 
 def test_an_id_outside_the_venues_alphabet_is_rejected_with_minus_1100(venue, broker):

@@ -183,3 +183,15 @@ def test_positions_an_execute_has_no_time_left_to_start_are_sent_by_its_retry(db
         spent.check_stops(holders)
     orders = venue.state()["orders"]
     assert waited == len(orders) > 0 and len({o["clientOrderId"] for o in orders}) == len(orders)
+
+
+def test_a_strategy_holding_paper_positions_cannot_restart_live_and_keep_them(engine, db, redis, venue):
+    candles = generate_candles(145, "1m", seed=7)  # sma_cross is long from bar 139 on
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "paper", 10_000)
+    run_candles(engine, candles, 0, 145)
+    assert engine.book.load(strategy_id, SYMBOL, 10_000).side == 1
+    with pytest.raises(LiveStartRefused, match="holds positions on BTCUSDT from its paper run"):
+        engine.start(strategy_id, "live", 10_000)  # its close would sell on the venue what was never bought there
+    assert engine.active.get(strategy_id).mode == "paper" and venue.state()["orders"] == []

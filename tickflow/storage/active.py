@@ -45,7 +45,8 @@ class OrderUnsettled(Exception):
 
 class LiveStartRefused(Exception):
     """A start in ``live`` mode the venue could not carry (a symbol it does not trade, shorts on spot, too little
-    free balance) or that cannot reach the venue; the message says which."""
+    free balance) or that cannot reach the venue, or a start in another mode than the positions it holds were
+    taken in; the message says which."""
 
 
 class PositionsHeld(Exception):

@@ -71,7 +71,7 @@ class DownloadRepository:
             "created_at": now,
             "updated_at": now,
         }
-        for _ in range(2):
+        while True:
             try:
                 self.collection.insert_one(doc)
                 return doc
@@ -83,7 +83,6 @@ class DownloadRepository:
                 if running["updated_at"].replace(tzinfo=UTC) > now - timedelta(seconds=ABANDONED_S):
                     raise DownloadRunning(running) from None
                 self.fail(running["_id"], f"abandoned: no progress for {ABANDONED_S} s; a new download took over")
-        raise DownloadRunning(self.collection.find_one({"symbol": symbol, "timeframe": timeframe, "active": True}))
 
     def get(self, download_id: str | ObjectId) -> dict:
         doc = self.collection.find_one({"_id": _oid(download_id)})

@@ -71,9 +71,11 @@ class OrderLedger:
             history = [
                 {"state": step["state"], "at": _moment(step["at"]), "detail": step.get("detail", "")} for step in steps
             ]
+            # A final state is never replaced, not even by another final one (a record drained late).
+            newer = {"$lt": _RANK[state]} if state in FINAL_STATES else {"$lte": _RANK[state]}
             orders.append(
                 UpdateOne(
-                    {"_id": client_order_id, "rank": {"$lte": _RANK[state]}},
+                    {"_id": client_order_id, "rank": newer},
                     {
                         "$set": changed,
                         "$setOnInsert": {**fields, "candle_at": _moment(first["ts"])},
