@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC
 
 import ccxt
@@ -87,6 +87,8 @@ COMMIT_ATTEMPTS = 20
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
 
 
+POSITION_LOCK_S = 30
+"""The longest a live position stays locked while its orders go out: past any ``execute`` (hard limit 25 s)."""
 BALANCE_REJECTIONS_TO_PAUSE = 3
 """Orders of a live strategy refused in a row for lack of balance (-2010) that pause its entries."""
 
@@ -829,7 +831,13 @@ class LiveEngine:
             if stopped_by is not None and not position.state[machine.LIMIT]:  # so the exit says ``limit``
                 position.state[machine.LIMIT] = LOSS_LIMIT_CODES[stopped_by.limit]
             position.state[machine.ORDER] = machine.GO_FLAT
+            entry_bar, first = int(position.state[machine.ENTRY_BAR]), len(change.orders)
             self._closed(change, fill(position, bar, float(price), change.config).closed)
+            # A position has one such close, named by its entry rather than by the tick's candle: a stop retried
+            # in a later candle (its first answer lost) must find the same claim and look the order up.
+            for placed in change.orders[first:]:
+                stable = client_order_id(position.strategy_id, position.symbol, entry_bar, placed.request.reason)
+                placed.request = replace(placed.request, client_order_id=stable)
             return True
 
         self._move(symbol, strategy_ids, close)
@@ -884,10 +892,14 @@ class LiveEngine:
                 change = _Change(strategies[sid], entries[sid], Commit(position, strategies[sid].has_stops))
                 if moves[position.symbol](change, paths[position.symbol]):
                     changes.append(change)
-            placed = self._place(changes)
+            placed, held = self._place(changes)
             unsettled += [error for error in placed if error is not None]
             changes = [change for change, error in zip(changes, placed) if error is None]
-            stored = self.book.commit_many([change.commit for change in changes])
+            try:
+                stored = self.book.commit_many([change.commit for change in changes])
+            finally:
+                if held:
+                    self.redis.delete(*held)
             names = [name for change, ok in zip(changes, stored) if ok for name, _ in change.commit.outbox]
             if flush:
                 self.archive.flush(names)
@@ -900,7 +912,7 @@ class LiveEngine:
             ]
         raise RuntimeError(f"positions {pending} kept changing under {COMMIT_ATTEMPTS} attempts")
 
-    def _place(self, changes: Sequence[_Change]) -> list[OrderUnsettled | None]:
+    def _place(self, changes: Sequence[_Change]) -> tuple[list[OrderUnsettled | None], list[str]]:
         """Send the changes' orders, each at most once (claimed first); record their trades, order and fill events.
 
         Paper orders go in one round trip each for claims and fills. Live orders go one position at a
@@ -908,12 +920,16 @@ class LiveEngine:
         once the venue reconciliation has run (``workers.reconcile``); their ledger records go to MongoDB
         before the positions are stored.
         Returns, per change, the ``OrderUnsettled`` of a venue order whose fate is not known yet (the
-        change must not be stored), else None.
+        change must not be stored), else None; and the position locks held, to release once the changes are
+        committed. A live position is locked while its orders go out and its move is stored, and its orders go
+        out only if it is still the version the move started from: two tasks moving it at once (a stop on a
+        tick and a close's exit) would otherwise each send a sell, and only one could be booked.
         """
         paper = [(change, placed) for change in changes if change.entry.mode == "paper" for placed in change.orders]
         if paper:
             self._place_paper(paper)
         errors: list[OrderUnsettled | None] = [None] * len(changes)
+        held: list[str] = []
         live = [i for i, change in enumerate(changes) if change.entry.mode != "paper" and change.orders]
         if live:
             spent_by = time.monotonic() + self.settings.venue_time_s
@@ -930,6 +946,11 @@ class LiveEngine:
                 if time.monotonic() > spent_by:  # killed past its hard limit, this task would book nothing at all
                     errors[i] = OrderUnsettled("", "this execute's time for the venue is spent: its retry sends it", 0)
                     continue
+                moving = self._lock_position(change.commit.position)
+                if isinstance(moving, OrderUnsettled):
+                    errors[i] = moving
+                    continue
+                held.append(moving)
                 ttl_s = self.settings.venue_claim_s(change.strategy.period)
                 try:
                     change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))
@@ -943,7 +964,19 @@ class LiveEngine:
         self._note_sent([(change.strategy, p.request) for change in done for p in change.orders if p.outcome])
         for change in done:
             self._record(change)
-        return errors
+        return errors, held
+
+    def _lock_position(self, position: Position) -> str | OrderUnsettled:
+        """Lock a live position for sending its orders: the lock's key, or why not now (another task holds it, or
+        moved it since this move loaded it: the retry starts again from what it stored)."""
+        lock = keys.position_lock(position.strategy_id, position.symbol)
+        if not self.redis.set(lock, "1", nx=True, ex=POSITION_LOCK_S):
+            return OrderUnsettled("", f"another task is moving {position.symbol}'s position", 0.2)
+        stored = self.redis.hget(keys.position(position.strategy_id, position.symbol), "version")
+        if int(stored or 0) != position.version:
+            self.redis.delete(lock)
+            return OrderUnsettled("", f"{position.symbol}'s position moved meanwhile", 0.0)
+        return lock
 
     def _count_balance_rejections(self, change: _Change) -> None:
         """Pause a live strategy's entries once ``BALANCE_REJECTIONS_TO_PAUSE`` of its orders in a row were refused

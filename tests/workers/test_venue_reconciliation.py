@@ -276,8 +276,9 @@ def test_two_executes_of_one_close_send_its_order_once_and_book_it_once(
     start_worker, engine, db, redis, venue, trading
 ):
     """A worker's ``execute`` is waiting for the venue's answer when a second ``execute`` of the same close runs
-    (here in this process, as a redelivered message would elsewhere): it finds the order claimed, looks it up and
-    books it; the first then finds the close executed. One order on the venue, one fill, one trade."""
+    (here in this process, as a redelivered message would elsewhere): the position is locked while its orders
+    are out, so the second waits (its retries) and then finds the close executed. One order on the venue, one
+    fill, one trade."""
     env = {"TICKFLOW_EXCHANGE_URL": venue.url, "TICKFLOW_EXCHANGE_API_KEY": API_KEY}
     env["TICKFLOW_EXCHANGE_API_SECRET"] = API_SECRET
     [first, *_] = backtest_trades(validate_spec(spec_doc("sma_cross")), CANDLES)
@@ -288,7 +289,20 @@ def test_two_executes_of_one_close_send_its_order_once_and_book_it_once(
     send_ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, entry)))
     [booked] = wait_for(lambda: venue.state()["orders"], 20, "the venue to book the entry")
     close = int(CANDLES.ts[entry - 1])
-    engine.execute(CloseJob("1m", close, int(time.time() * 1000), [Leg(SYMBOL, int(CANDLES.ts[entry]), [trading])]))
+    job = CloseJob("1m", close, int(time.time() * 1000), [Leg(SYMBOL, int(CANDLES.ts[entry]), [trading])])
+    waits: list[str] = []
+
+    def second_execute() -> bool:  # what the task does: try again while the position is locked
+        try:
+            engine.execute(job)
+        except OrderUnsettled as error:
+            waits.append(error.reason)
+            return False
+        return True
+
+    wait_for(second_execute, 30, "the second execute to go through", every=0.2)
+    assert waits[0] == "another task is moving BTCUSDT's position"  # while the worker's order was out
+    assert all(reason in (waits[0], "BTCUSDT's position moved meanwhile") for reason in waits)
     assert wait_candle_processed(redis, SYMBOL, "1m", close, 30)
     done = f"execute: close 1m {close},"
     wait_for(lambda: done in worker.log_path.read_text(), 30, "the worker's execute to have its answer and end")

@@ -150,6 +150,11 @@ def balance_rejections() -> str:
     return f"{LIVE}balance-rejections"
 
 
+def position_lock(strategy_id: str, symbol: str) -> str:
+    """Held (SET NX, 30 s) by the one task sending a live position's venue orders until its move is stored."""
+    return f"{LIVE}position-lock:{strategy_id}:{symbol}"
+
+
 def order_claim(client_order_id: str) -> str:
     """Claimed (SET NX) before an order is sent, so a retried or redelivered task never sends it twice."""
     return f"{LIVE}order:{client_order_id}"
