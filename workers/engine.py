@@ -39,7 +39,15 @@ from strategies.candles import TIMEFRAME_MS
 from strategies.domain import LOSS_LIMIT_CODES, LimitBreach, OrderSide, RiskLimit, Side, SkippedEntry
 from tickflow.settings import LiveSettings, SettingsError
 from tickflow.storage import keys
-from tickflow.storage.active import MODES, LiveEntry, LiveStartRefused, OrderUnsettled, PositionsHeld, PositionsOpen
+from tickflow.storage.active import (
+    MODES,
+    SETTLE_RETRY_S,
+    LiveEntry,
+    LiveStartRefused,
+    OrderUnsettled,
+    PositionsHeld,
+    PositionsOpen,
+)
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
@@ -87,6 +95,8 @@ COMMIT_ATTEMPTS = 20
 ORDER_NAMES = {machine.NO_ORDER: "none", machine.GO_LONG: "long", machine.GO_SHORT: "short", machine.GO_FLAT: "flat"}
 
 
+ORDERS_HARD_LIMIT_S = 25
+"""The ``orders`` queue's hard time limit (``tasks.time_limits``): the longest an attempt that claims an order lives."""
 POSITION_LOCK_S = 30
 """The longest a live position stays locked while its orders go out: past any ``execute`` (hard limit 25 s)."""
 BALANCE_REJECTIONS_TO_PAUSE = 3
@@ -759,6 +769,13 @@ class LiveEngine:
             )
         try:
             broker = venue_broker()
+            late_s = broker.settings.recv_window_ms / 1000 + broker.settings.timeout_s + ORDERS_HARD_LIMIT_S
+            if late_s >= self.settings.order_resend_after_s:
+                raise LiveStartRefused(
+                    f"a request may still reach the venue {late_s:g} s after it was sent (recvWindow, timeout and "
+                    f"the orders queue's time limit), past the {self.settings.order_resend_after_s:g} s after which "
+                    "an order never booked is sent again: lower TICKFLOW_EXCHANGE_RECV_WINDOW_MS or ..._TIMEOUT_S"
+                )
             quotes = {}
             for symbol in spec.symbols:
                 rules = broker.rules(symbol)
@@ -933,13 +950,20 @@ class LiveEngine:
         live = [i for i, change in enumerate(changes) if change.entry.mode != "paper" and change.orders]
         if live:
             spent_by = time.monotonic() + self.settings.venue_time_s
-            venue = VenueOrders(venue_broker(), self.claims, self.settings.order_resend_after_s, self.ledger_outbox)
+            venue = None
             try:
-                self._reconciliation(venue.broker).ensure(self._live_entries)
-            except OrderUnsettled as error:
-                log.warning("%s", error.reason)
+                broker = venue_broker()
+                self._reconciliation(broker).ensure(self._live_entries)
+                venue = VenueOrders(broker, self.claims, self.settings.order_resend_after_s, self.ledger_outbox)
+            except (ValueError, SettingsError) as unusable:  # the exchange settings: nothing can go out
+                waiting = OrderUnsettled("", f"cannot trade on the venue: {unusable}", SETTLE_RETRY_S * 5)
+                log.error("%s", waiting.reason)
+            except OrderUnsettled as unsettled:
+                waiting = unsettled
+                log.warning("%s", waiting.reason)
+            if venue is None:
                 for i in live:
-                    errors[i] = error
+                    errors[i] = waiting
                 live = []
             for i in live:
                 change = changes[i]
@@ -959,7 +983,8 @@ class LiveEngine:
                     errors[i] = error
                 else:
                     self._count_balance_rejections(change)
-            self.ledger_outbox.flush(venue.written)
+            if venue is not None:
+                self.ledger_outbox.flush(venue.written)
         done = [change for change, error in zip(changes, errors) if error is None]
         self._note_sent([(change.strategy, p.request) for change in done for p in change.orders if p.outcome])
         for change in done:

@@ -18,6 +18,7 @@ from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
+from workers import broker as brokers
 from workers.engine import LiveEngine
 from workers.ticks import encode_batch
 
@@ -195,3 +196,28 @@ def test_a_strategy_holding_paper_positions_cannot_restart_live_and_keep_them(en
     with pytest.raises(LiveStartRefused, match="holds positions on BTCUSDT from its paper run"):
         engine.start(strategy_id, "live", 10_000)  # its close would sell on the venue what was never bought there
     assert engine.active.get(strategy_id).mode == "paper" and venue.state()["orders"] == []
+
+
+def test_a_live_start_is_refused_when_a_late_request_could_outlive_the_resend_rule(
+    engine, db, redis, venue, monkeypatch
+):
+    list_venue(venue, 100.0)
+    monkeypatch.setenv("TICKFLOW_EXCHANGE_RECV_WINDOW_MS", "40000")  # 40 s + 10 s timeout + 25 s limit > 60 s
+    brokers._venue_brokers.clear()
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    with pytest.raises(LiveStartRefused, match="lower TICKFLOW_EXCHANGE_RECV_WINDOW_MS"):
+        engine.start(strategy_id, "live", 1_000)
+
+
+def test_live_orders_wait_with_the_reason_while_the_exchange_settings_are_unusable(
+    engine, db, redis, venue, monkeypatch
+):
+    candles = generate_candles(120, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
+    engine.start(strategy_id, "live", 10_000)
+    monkeypatch.delenv("TICKFLOW_EXCHANGE_API_SECRET")  # gone from the workers' environment
+    brokers._venue_brokers.clear()
+    with pytest.raises(OrderUnsettled, match=r"cannot trade on the venue: .*API_SECRET"):
+        run_candles(engine, candles, 0, 120)
+    assert venue.state()["orders"] == []

@@ -157,11 +157,17 @@ class OrderLedger:
 
 
 def _apply(collection: Any, operations: list[UpdateOne]) -> None:
-    """Run the upserts unordered; a duplicate key is a record that lost to a later state, and is dropped."""
-    if not operations:
-        return
-    try:
-        collection.bulk_write(operations, ordered=False)
-    except BulkWriteError as error:
-        if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-            raise
+    """Run the upserts unordered. A duplicate key is an upsert that raced another's insert of the same order, or a
+    record that lost to a later state: each is tried once more, now that the document exists, and one that fails
+    again lost, and is dropped."""
+    for attempt in range(2):
+        if not operations:
+            return
+        try:
+            collection.bulk_write(operations, ordered=False)
+            return
+        except BulkWriteError as error:
+            failed = error.details["writeErrors"]
+            if any(e["code"] != DUPLICATE_KEY for e in failed):
+                raise
+            operations = [operations[e["index"]] for e in failed] if attempt == 0 else []
