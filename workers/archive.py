@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pymongo
@@ -152,6 +152,10 @@ class Outbox:
                 moved += done
             if cursor == 0:
                 return moved
+
+    def put(self, records: Mapping[str, str]) -> None:
+        """Add records (outbox field -> JSON) for a later ``flush``."""
+        self.redis.hset(self.key, mapping=dict(records))
 
     def pending(self) -> int:
         return self.redis.hlen(self.key)

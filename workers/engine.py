@@ -51,7 +51,7 @@ from tickflow.storage.active import (
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
 from tickflow.storage.events import event
-from tickflow.storage.halt import Halt, current_halt
+from tickflow.storage.halt import Halt
 from tickflow.storage.order_ledger import OrderLedger
 from tickflow.storage.positions import ADOPT, Position
 from tickflow.storage.scripts import lua_script
@@ -427,8 +427,11 @@ class LiveEngine:
                 lost.setdefault(leg.symbol, set()).add(sid)
         legs = [leg for leg in job.legs if leg.symbol in pending]
         if legs:
-            halted = current_halt(self.redis) is not None
-            paused = set(self.redis.hkeys(keys.entry_pauses()))
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(keys.halt())
+            pipe.hkeys(keys.entry_pauses())
+            halt_fields, paused_ids = pipe.execute()
+            halted, paused = Halt.from_fields(halt_fields) is not None, set(paused_ids)
             stale = self._stale_legs(job, legs)
             opens = self._open_prices([(leg.symbol, leg.next_open) for leg in legs], job.timeframe)
             limits = _Limits()

@@ -55,5 +55,5 @@ class EquityRecorder:
             point["balance"] += float(state[machine.BALANCE])
             point["positions"] += position.side != 0
         fields = {point_field(point): json.dumps(point) for point in points.values()}
-        self.redis.hset(keys.equity_outbox(), mapping=fields)
+        self.outbox.put(fields)
         self.outbox.flush(list(fields))

@@ -113,9 +113,7 @@ class VenueOrders:
     def note(self, request: OrderRequest, state: str, detail: str = "", outcome: Outcome | None = None) -> None:
         """Put ``request``'s new state in the ledger's outbox."""
         name = f"{request.client_order_id}:{state}"
-        self.ledger.redis.hset(
-            self.ledger.key, name, json.dumps(ledger_record(self.venue, request, state, detail, outcome))
-        )
+        self.ledger.put({name: json.dumps(ledger_record(self.venue, request, state, detail, outcome))})
         self.written.append(name)
 
     def place(self, position: Position, orders: list[PlacedOrder], claim_ttl_s: int) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from strategies.candles import TIMEFRAME_MS, Candles
 from strategies.domain import Tick
+from tickflow.storage.active import OrderUnsettled
 from workers.progress import wait_candle_open, wait_candle_processed
 from workers.ticks import encode_batch
 
@@ -57,14 +58,34 @@ def replay(
 
 
 def run_candles(
-    engine, candles: Candles, start: int, stop: int, symbol: str = "BTCUSDT", timeframe: str = "1m"
+    engine,
+    candles: Candles,
+    start: int,
+    stop: int,
+    symbol: str = "BTCUSDT",
+    timeframe: str = "1m",
+    on_unsettled: Callable[[OrderUnsettled], object] | None = None,
+    retry_with=None,
 ) -> None:
-    """What the workers do, in process: ingest each candle's batch and run each close's chain."""
+    """What the workers do, in process: ingest each candle's batch and run each close's chain.
+
+    With ``on_unsettled``, an ``execute`` that raises ``OrderUnsettled`` is retried, as its task is, after
+    ``on_unsettled(error)`` (by ``retry_with``, another engine, if given); without, the error propagates.
+    """
     for i in range(start, stop):
         jobs, holders = engine.ingest(encode_batch(candle_ticks(symbol, timeframe, candles, i)))
         for job in jobs:
             engine.evaluate(job, engine.indicators(job))
-            engine.execute(job)
+            executor = engine
+            while True:
+                try:
+                    executor.execute(job)
+                    break
+                except OrderUnsettled as error:
+                    if on_unsettled is None:
+                        raise
+                    on_unsettled(error)
+                    executor = retry_with or engine
         engine.check_stops(holders)
 
 

@@ -13,14 +13,13 @@ from cli.main import main
 from strategies import position as machine
 from tests.workers.conftest import SYMBOL, create_strategy, list_venue, spec_doc
 from tests.workers.conftest import live_events as events
-from tests.workers.replay import candle_ticks, run_candles
+from tests.workers.replay import run_candles
 from tickflow.settings import LiveSettings
 from tickflow.storage import keys
 from tickflow.storage.active import LiveStartRefused, OrderUnsettled
 from tickflow.synthetic import generate_candles
 from workers import broker as brokers
 from workers.engine import LiveEngine
-from workers.ticks import encode_batch
 
 
 def test_a_live_entry_holds_what_the_venue_executed_net_of_its_base_asset_fee(engine, db, redis, venue):
@@ -104,18 +103,9 @@ def test_an_order_whose_answer_was_lost_is_looked_up_by_the_retry_and_never_sent
     strategy_id = create_strategy(db, redis, spec_doc("sma_cross"))
     engine.start(strategy_id, "live", 10_000)
     venue.faults({"action": "error", "status": 503, "code": -1007})
-    unsettled = 0
-    for i in range(120):
-        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", candles, i)))
-        for job in jobs:
-            engine.evaluate(job, engine.indicators(job))
-            try:
-                engine.execute(job)
-            except OrderUnsettled:
-                unsettled += 1
-                engine.execute(job)  # the task's retry
-        engine.check_stops(holders)
-    assert unsettled == 1
+    unsettled: list[OrderUnsettled] = []
+    run_candles(engine, candles, 0, 120, on_unsettled=unsettled.append)  # then the task's retry
+    assert len(unsettled) == 1
     orders = venue.state()["orders"]
     ids = [order["clientOrderId"] for order in orders]
     assert ids and len(ids) == len(set(ids))
@@ -171,17 +161,13 @@ def test_positions_an_execute_has_no_time_left_to_start_are_sent_by_its_retry(db
     spent.start(strategy_id, "live", 10_000)
     fresh = LiveEngine(redis, db, LiveSettings())
     waited = 0
-    for i in range(120):
-        jobs, holders = spent.ingest(encode_batch(candle_ticks(SYMBOL, "1m", candles, i)))
-        for job in jobs:
-            spent.evaluate(job, spent.indicators(job))
-            try:
-                spent.execute(job)
-            except OrderUnsettled as error:
-                assert "time for the venue is spent" in error.reason and not venue.state()["orders"][waited:]
-                waited += 1
-                fresh.execute(job)  # the retry
-        spent.check_stops(holders)
+
+    def spent_time(error: OrderUnsettled) -> None:
+        nonlocal waited
+        assert "time for the venue is spent" in error.reason and not venue.state()["orders"][waited:]
+        waited += 1
+
+    run_candles(spent, candles, 0, 120, on_unsettled=spent_time, retry_with=fresh)
     orders = venue.state()["orders"]
     assert waited == len(orders) > 0 and len({o["clientOrderId"] for o in orders}) == len(orders)
 

@@ -184,21 +184,15 @@ def test_live_orders_wait_for_the_reconciliation_a_start_asks_for_and_the_first_
 ):
     assert not redis.exists(keys.venue_reconciled())  # the live start cleared it
     redis.set(keys.venue_reconcile_lock(), "1")  # another process is reconciling
-    unsettled = 0
-    for i in range(120):
-        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, i)))
-        for job in jobs:
-            engine.evaluate(job, engine.indicators(job))
-            try:
-                engine.execute(job)
-            except OrderUnsettled as error:
-                assert "reconciliation is running" in error.reason
-                unsettled += 1
-                assert venue.state()["orders"] == []
-                redis.delete(keys.venue_reconcile_lock())  # it finished without marking (the venue was away)
-                engine.execute(job)  # the task's retry runs the pass, then sends
-        engine.check_stops(holders)
-    assert unsettled == 1 and redis.exists(keys.venue_reconciled())
+    unsettled: list[str] = []
+
+    def pass_running(error: OrderUnsettled) -> None:
+        assert "reconciliation is running" in error.reason and venue.state()["orders"] == []
+        unsettled.append(error.reason)
+        redis.delete(keys.venue_reconcile_lock())  # it finished without marking: the retry runs the pass, then sends
+
+    run_candles(engine, CANDLES, 0, 120, on_unsettled=pass_running)
+    assert len(unsettled) == 1 and redis.exists(keys.venue_reconciled())
     assert venue.state()["orders"] and all(doc["state"] == "filled" for doc in ledger(db).values())
 
 
@@ -210,22 +204,15 @@ def test_an_order_that_never_reached_the_venue_is_sent_once_by_the_retry_that_re
     retakes the claim and sends it, once."""
     venue.faults({"action": "drop", "before_booking": True})
     held: list[str] = []
-    for i in range(120):
-        jobs, holders = engine.ingest(encode_batch(candle_ticks(SYMBOL, "1m", CANDLES, i)))
-        for job in jobs:
-            engine.evaluate(job, engine.indicators(job))
-            while True:
-                try:
-                    engine.execute(job)
-                    break
-                except OrderUnsettled as error:
-                    held.append(error.reason)
-                    assert venue.state()["orders"] == []
-                    claim = keys.order_claim(error.client_order_id)
-                    if len(held) == 2:  # the claim is as old as a resend needs
-                        ttl_ms = redis.pttl(claim)
-                        redis.pexpire(claim, ttl_ms - int(engine.settings.order_resend_after_s * 1000) - 1)
-        engine.check_stops(holders)
+
+    def look_again(error: OrderUnsettled) -> None:
+        held.append(error.reason)
+        assert venue.state()["orders"] == []
+        if len(held) == 2:  # the claim is as old as a resend needs
+            claim = keys.order_claim(error.client_order_id)
+            redis.pexpire(claim, redis.pttl(claim) - int(engine.settings.order_resend_after_s * 1000) - 1)
+
+    run_candles(engine, CANDLES, 0, 120, on_unsettled=look_again)
     assert "no answer" in held[0] and "may still send it" in held[1] and len(held) == 2
     orders = venue.state()["orders"]
     assert orders and len({o["clientOrderId"] for o in orders}) == len(orders)
