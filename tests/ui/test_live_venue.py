@@ -92,3 +92,12 @@ def test_a_live_start_asks_first_explains_a_refusal_and_its_venue_orders_show_wi
     expect(details.get_by_test_id("order-fills")).to_contain_text(str(trade["id"]))
     page.get_by_role("heading", name="Venue orders").scroll_into_view_if_needed()
     shot(page, "live-venue-orders")
+
+    # The same page in the dark theme.
+    page.evaluate("localStorage.setItem('tickflow.settings', JSON.stringify({zone: 'utc', theme: 'dark'}))")
+    page.reload()
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    expect(page.get_by_test_id("venue-order")).to_have_attribute("data-state", "filled")
+    page.get_by_test_id("venue-order").get_by_role("button", expanded=False).click()
+    page.get_by_role("heading", name="Venue orders").scroll_into_view_if_needed()
+    shot(page, "live-venue-orders-dark")
