@@ -6,7 +6,8 @@ does. ``Outbox.flush`` then copies outbox records to ``trade_logs`` and deletes 
 what MongoDB acknowledged; when MongoDB is unreachable they simply stay, and the
 ``drain_outbox`` beat task retries until it is back. Writes are idempotent upserts by
 trade id and revision (``TradeLogRepository``), so two flushers racing, or a flush
-repeated after a crash, store each record once.
+repeated after a crash, store each record once. A field rewritten while its old value
+was being stored keeps its new value: the delete is a compare-and-delete.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ FLUSH_TIMEOUT_S = 2.0
 DRAIN_CHUNK = 500
 AWAY_S = 5.0
 """After MongoDB failed a flush, how long flushes leave their records to the drain (beat's, every 5 s)."""
+
+DELETE_UNCHANGED = """
+local deleted = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    deleted = deleted + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return deleted
+"""
+"""HDEL each field of the hash KEYS[1] whose value is still the one read: ARGV is field, value, field, value..."""
 
 
 def finite_or_none(value: float) -> float | None:
@@ -116,6 +128,7 @@ class Outbox:
         self.write = write
         self.what = what
         self._away_until = 0.0
+        self._delete_unchanged = client.register_script(DELETE_UNCHANGED)
 
     def flush(self, fields: Sequence[str], retry: bool = False) -> int:
         """Copy these outbox records to MongoDB and drop them from the outbox; 0 if MongoDB is away.
@@ -136,7 +149,7 @@ class Outbox:
             log.warning("%s unreachable, %d record(s) left in the outbox: %s", self.what, len(present), error)
             self._away_until = time.monotonic() + AWAY_S
             return 0
-        self.redis.hdel(self.key, *(name for name, _ in present))
+        self._delete_unchanged(keys=[self.key], args=[item for pair in present for item in pair])
         return len(present)
 
     def drain(self) -> int:
