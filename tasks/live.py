@@ -49,9 +49,6 @@ NOT_READY_RETRIES = int(2 * (VISIBILITY_TIMEOUT_S + RESTORE_INTERVAL_S) / NOT_RE
 That close's ``execute`` may be a dead worker's message, which comes back only after the
 visibility timeout and a restore sweep; waiting twice that means a crash never costs the
 next close as well."""
-UNSETTLED_RETRIES = 300
-"""How many times ``execute`` looks again at a venue order whose fate is unknown (1-5 s apart: minutes). A venue
-that has not settled an order by then needs a person: the task fails with the order's id in its log line."""
 _engines: dict[int, LiveEngine] = {}
 
 
@@ -136,9 +133,10 @@ def decide(self, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-@app.task(bind=True, ignore_result=True, max_retries=UNSETTLED_RETRIES)
+@app.task(bind=True, ignore_result=True, max_retries=None)
 def execute(self, job: dict[str, Any]) -> None:
-    """Fill the close's orders; while a venue order's fate is unknown, try again (its lookup settles it)."""
+    """Fill the close's orders; while a venue order's fate is unknown, try again, for as long as it takes: only the
+    venue's answer settles it (by lookup), and meanwhile later closes pass its position by (``LiveEngine.evaluate``)."""
     started = time.perf_counter()
     try:
         engine().execute(CloseJob.from_dict(job))

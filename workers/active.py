@@ -109,6 +109,7 @@ class ActiveSet:
         pipe.hdel(keys.limit_stops(), strategy_id)  # a new run: the limit that stopped the last one is history
         pipe.hdel(keys.entry_pauses(), strategy_id)  # and so is a pause of its entries
         pipe.hdel(keys.balance_rejections(), strategy_id)
+        pipe.hdel(keys.awaiting_venue(), *(f"{strategy_id}:{symbol}" for symbol in entry.symbols))
         for symbol in entry.symbols:
             pipe.sadd(keys.live_subscribers(symbol, entry.timeframe), strategy_id)
         pipe.execute()

@@ -50,7 +50,7 @@ from tickflow.storage.active import (
 )
 from tickflow.storage.candle_rows import row_open
 from tickflow.storage.equity_history import EquityHistoryRepository
-from tickflow.storage.events import event
+from tickflow.storage.events import event, publish
 from tickflow.storage.halt import Halt
 from tickflow.storage.order_ledger import OrderLedger
 from tickflow.storage.positions import ADOPT, Position
@@ -150,11 +150,22 @@ class _Change:
     entry: LiveEntry
     commit: Commit
     orders: list[PlacedOrder] = field(default_factory=list)
+    late_candle: int | None = None
+    """A candle past its deadline: its orders sent before are settled, none is sent (``VenueOrders.place``)."""
 
     @property
     def config(self) -> np.ndarray:
         """The state machine's settings for this strategy on this position's symbol."""
         return self.strategy.config(self.commit.position.symbol)
+
+
+@dataclass
+class _Awaiting:
+    """The live positions whose close's orders await the venue (``keys.awaiting_venue()``), as ``evaluate`` read
+    them, and those of them that trade again in this close."""
+
+    marks: dict[str, dict]
+    resumed: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -313,6 +324,8 @@ class LiveEngine:
         decisions = self._decisions(tails)
         signals: dict[str, str] = {}
         limits = _Limits()
+        marks = self.redis.hgetall(keys.awaiting_venue())
+        awaiting = _Awaiting({name: json.loads(mark) for name, mark in marks.items()})
         groups = []
         for leg in job.legs:
             if stale[leg.symbol]:
@@ -328,10 +341,14 @@ class LiveEngine:
                 (
                     leg.symbol,
                     leg.ids,
-                    self._evaluate_move(job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals, limits),
+                    self._evaluate_move(
+                        job, leg, decisions.get(leg.symbol, {}), stale[leg.symbol], signals, limits, awaiting
+                    ),
                 )
             )
         self._move_many(groups)
+        if awaiting.resumed:
+            self._resume(job, awaiting.resumed)
         if signals:
             self.redis.hset(keys.last_signals(), mapping=signals)
         self._stop_by_limits(limits.stops)
@@ -357,17 +374,30 @@ class LiveEngine:
         stale: bool,
         signals: dict[str, str],
         limits: _Limits,
+        awaiting: _Awaiting,
     ) -> Move:
-        """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id)."""
+        """The move ``evaluate`` makes on each position of one symbol's close (``decisions`` by strategy id).
+
+        A position whose previous close is not executed yet is waited for (``NotReady``), unless that close's
+        orders await the venue: then this close passes it by, and the first close after they settle takes it up
+        again from its ticks (the closes in between are dropped, as stale ones are)."""
 
         def move(change: _Change, path: list[PathEntry]) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.evaluated >= job.close:
                 return False
+            name = f"{strategy.id}:{leg.symbol}"
+            mark = awaiting.marks.get(name)
             if position.bar == ADOPT:
                 position.bar = job.close
             elif position.bar < job.close:
-                raise NotReady(f"{strategy.id} {leg.symbol}: close before {job.close} not executed yet")
+                if mark is None:
+                    raise NotReady(f"{strategy.id} {leg.symbol}: close before {job.close} not executed yet")
+                if position.executed < position.evaluated:
+                    return False
+                position.bar = job.close
+            if mark is not None:
+                awaiting.resumed[name] = mark
             self._closed(change, advance(position, path, strategy.period, change.config))
             position.evaluated = job.close
             decision = decisions.get(strategy.id)
@@ -450,7 +480,7 @@ class LiveEngine:
                     job, leg, stale[leg.symbol], open_price, lost.get(leg.symbol, set()), halted, paused, limits
                 )
                 groups.append((leg.symbol, pending[leg.symbol], move))
-            unflushed = self._move_many(groups, flush=False)
+            unflushed = self._move_many(groups, flush=False, on_unsettled=lambda held: self._await_venue(job, held))
             self._stop_by_limits(limits.stops)
         else:
             unflushed = []
@@ -489,10 +519,22 @@ class LiveEngine:
                     strategy.id,
                     extra={**_fields(job, leg), "strategy_id": strategy.id},
                 )
-            if stale or open_price is None or gone:
+            # An order an earlier attempt sent is settled even past the deadline: the venue may have executed it.
+            late = stale and not gone and open_price is not None and self._sent_before(change, leg.next_open)
+            change.late_candle = leg.next_open if late else None
+            if (stale and not late) or open_price is None or gone:
                 position.state[machine.ORDER] = machine.NO_ORDER  # the order is cancelled
             else:
-                if (halted or strategy.id in paused) and _enters(position):
+                if late:  # its orders passed the gates when they went out; none of them goes out now
+                    log.warning(
+                        "execute: close %s %s %d of %s is past its deadline: its orders sent are looked up",
+                        leg.symbol,
+                        job.timeframe,
+                        job.close,
+                        strategy.id,
+                        extra={**_fields(job, leg), "strategy_id": strategy.id},
+                    )
+                elif (halted or strategy.id in paused) and _enters(position):
                     self._block_entry(change, job, "halt" if halted else "broker")
                 else:
                     self._check_entry_limits(change, job, leg.next_open, open_price, limits)
@@ -510,6 +552,68 @@ class LiveEngine:
             return True
 
         return move
+
+    def _await_venue(self, job: CloseJob, waiting: Sequence[tuple[Position, OrderUnsettled]]) -> None:
+        """Mark the positions of ``job`` whose orders wait on the venue (not just on another task, which settles in
+        under ``SETTLE_RETRY_S``), so that later closes pass them by rather than wait (``evaluate``); a ``broker``
+        event and a log line say so, once per close."""
+        now = int(time.time() * 1000)
+        marks = {
+            f"{position.strategy_id}:{position.symbol}": {
+                "strategy_id": position.strategy_id,
+                "symbol": position.symbol,
+                "close": job.close,
+                "since": now,
+                "client_order_id": error.client_order_id,
+                "reason": error.reason,
+            }
+            for position, error in waiting
+            if error.retry_after_s >= SETTLE_RETRY_S
+        }
+        if not marks:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for name, mark in marks.items():
+            pipe.hsetnx(keys.awaiting_venue(), name, json.dumps(mark))
+        new = [marks[name] for name, added in zip(marks, pipe.execute()) if added]
+        for mark in new:
+            publish(pipe, "broker", {"action": "awaiting", **mark}, self.settings.events_length)
+            log.warning(
+                "close %s %d of %s awaits the venue (%s): later closes pass this position by until it settles",
+                mark["symbol"],
+                job.close,
+                mark["strategy_id"],
+                mark["reason"],
+                extra={"timeframe": job.timeframe, "close": job.close, "strategy_id": mark["strategy_id"]},
+            )
+        if new:
+            pipe.execute()
+
+    def _resume(self, job: CloseJob, resumed: Mapping[str, dict]) -> None:
+        """Clear the marks of positions trading again (``_await_venue``), with a ``broker`` event each."""
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hdel(keys.awaiting_venue(), *resumed)
+        for mark in resumed.values():
+            passed = max((job.close - mark["close"]) // job.period - 1, 0)
+            data = {**mark, "action": "resumed", "since": now, "awaited_since": mark["since"], "passed": passed}
+            publish(pipe, "broker", data, self.settings.events_length)
+            log.info(
+                "%s trades again from close %d: the venue settled close %d's orders; %d close(s) passed it by",
+                mark["symbol"],
+                job.close,
+                mark["close"],
+                passed,
+                extra={"strategy_id": mark["strategy_id"], "symbol": mark["symbol"]},
+            )
+        pipe.execute()
+
+    def _sent_before(self, change: _Change, candle_open_ms: int) -> bool:
+        """Whether an earlier attempt claimed (and so may have sent) a venue order of this position's candle."""
+        position = change.commit.position
+        return change.entry.mode == "live" and self.claims.any_claimed(
+            position.strategy_id, position.symbol, candle_open_ms
+        )
 
     def _block_entry(
         self, change: _Change, job: CloseJob, limit: str, figures: Mapping[str, float] | None = None
@@ -877,15 +981,21 @@ class LiveEngine:
         """``_move_many`` for one symbol."""
         self._move_many([(symbol, ids, move)])
 
-    def _move_many(self, groups: Sequence[tuple[str, Sequence[str], Move]], flush: bool = True) -> list[str]:
+    def _move_many(
+        self,
+        groups: Sequence[tuple[str, Sequence[str], Move]],
+        flush: bool = True,
+        on_unsettled: Callable[[list[tuple[Position, OrderUnsettled]]], object] | None = None,
+    ) -> list[str]:
         """Load, move, place orders for and commit the positions of each (symbol, strategy ids, move),
         until all commit; every read and write is one pipeline for all groups.
 
         Only active strategies are moved. A commit that lost to another writer is redone from
         what that writer stored. The trade records committed go to MongoDB at once, or, with
         ``flush=False``, are returned (outbox fields) for the caller to ``archive.flush`` later.
-        A position whose venue order is not settled yet is not stored: once the others are, the
-        first such ``OrderUnsettled`` is raised (their records reach MongoDB through the outbox drain).
+        A position whose venue order is not settled yet is not stored (``on_unsettled`` is told, with
+        each such position and why): once the others are, the first such ``OrderUnsettled`` is raised
+        (their records reach MongoDB through the outbox drain).
         """
         unflushed: list[str] = []
         unsettled: list[OrderUnsettled] = []
@@ -913,7 +1023,10 @@ class LiveEngine:
                 if moves[position.symbol](change, paths[position.symbol]):
                     changes.append(change)
             placed, held = self._place(changes)
-            unsettled += [error for error in placed if error is not None]
+            waiting = [(change.commit.position, error) for change, error in zip(changes, placed) if error is not None]
+            unsettled += [error for _, error in waiting]
+            if waiting and on_unsettled is not None:
+                on_unsettled(waiting)
             changes = [change for change, error in zip(changes, placed) if error is None]
             try:
                 stored = self.book.commit_many([change.commit for change in changes])
@@ -980,7 +1093,8 @@ class LiveEngine:
                 held.append(moving)
                 ttl_s = self.settings.venue_claim_s(change.strategy.period)
                 try:
-                    change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s))
+                    late = change.late_candle
+                    change.commit.events.extend(venue.place(change.commit.position, change.orders, ttl_s, late))
                 except OrderUnsettled as error:
                     log.warning("%s; the move waits for it", error, extra={"strategy_id": change.strategy.id})
                     errors[i] = error

@@ -92,6 +92,15 @@ class OrderClaims:
             pipe.set(keys.order_claim(order.client_order_id), order.to_json(), nx=True, ex=ttl_s)
         return [bool(done) for done in pipe.execute()]
 
+    def any_claimed(self, strategy_id: str, symbol: str, candle_open_ms: int) -> bool:
+        """Whether any order of this strategy, symbol and candle was claimed (and so may be on the venue)."""
+        names = [keys.order_claim(client_order_id(strategy_id, symbol, candle_open_ms, a)) for a in client_ids.ACTIONS]
+        return bool(self.redis.exists(*names))
+
+    def claimed(self, order: OrderRequest) -> bool:
+        """Whether some attempt claimed the order (and so may have sent it)."""
+        return bool(self.redis.exists(keys.order_claim(order.client_order_id)))
+
     def release(self, order: OrderRequest) -> None:
         """Give up the claim of an order that was never sent (the rate limit held it back), so a retry may send it."""
         self.redis.delete(keys.order_claim(order.client_order_id))

@@ -74,6 +74,11 @@ class Reconciled:
     mismatches: list[dict] = field(default_factory=list)
 
 
+RUNNING_RETRY_S = 0.5
+"""How soon an ``execute`` waiting for another process's pass looks again: a pass takes well under a second, and
+this wait (below ``SETTLE_RETRY_S``) does not mark the position as awaiting the venue (``LiveEngine._await_venue``)."""
+
+
 class VenueReconciliation:
     def __init__(
         self,
@@ -109,7 +114,7 @@ class VenueReconciliation:
         except PyMongoError as error:
             raise OrderUnsettled("", f"the venue reconciliation could not read the ledger: {error}", 5.0) from None
         if done is None:
-            raise OrderUnsettled("", "the venue reconciliation is running; live orders wait for it", 1.0)
+            raise OrderUnsettled("", "the venue reconciliation is running; live orders wait for it", RUNNING_RETRY_S)
 
     def run_locked(self, live: dict[str, LiveEntry]) -> Reconciled | None:
         """``run``, unless another process is running a pass: None then."""

@@ -98,6 +98,11 @@ def ledger_record(
     return record
 
 
+def _not_sent(request: OrderRequest, reason: str) -> Outcome:
+    """The final outcome of an order that never went out and now never will."""
+    return Outcome(OutcomeKind.NOT_SENT, request.client_order_id, request.side, reason=reason)
+
+
 class VenueOrders:
     """Sends and settles the orders of positions trading on one venue."""
 
@@ -116,9 +121,14 @@ class VenueOrders:
         self.ledger.put({name: json.dumps(ledger_record(self.venue, request, state, detail, outcome))})
         self.written.append(name)
 
-    def place(self, position: Position, orders: list[PlacedOrder], claim_ttl_s: int) -> list[tuple[str, str]]:
+    def place(
+        self, position: Position, orders: list[PlacedOrder], claim_ttl_s: int, past_deadline: int | None = None
+    ) -> list[tuple[str, str]]:
         """Send ``orders`` (one position's, in the machine's order), book their outcomes into ``position`` and
-        the records; return the events beyond ``order`` and ``fill``: ``rejected``, ``mismatch``."""
+        the records; return the events beyond ``order`` and ``fill``: ``rejected``, ``mismatch``.
+
+        Orders of the candle ``past_deadline`` (its deadline has passed) do not go out now: one sent before is
+        looked up and booked as the venue has it, one never sent is ``not_sent``."""
         events: list[tuple[str, str]] = []
         entries: dict[int, Outcome] = {}
         for placed in orders:
@@ -127,7 +137,7 @@ class VenueOrders:
                 request = self._close_of_entry(position, placed, entries[int(placed.trade[machine.T_ENTRY_BAR])])
                 if request is None:
                     continue
-            outcome = self._settle(request, claim_ttl_s)
+            outcome = self._settle(request, claim_ttl_s, send=request.ts != past_deadline)
             placed.request, placed.outcome = request, outcome
             if outcome.executed <= 0:
                 events.append(self._rejected(request, outcome))
@@ -138,11 +148,13 @@ class VenueOrders:
                 events += self._book_close(position, placed, outcome)
         return events
 
-    def _settle(self, request: OrderRequest, claim_ttl_s: int) -> Outcome:
+    def _settle(self, request: OrderRequest, claim_ttl_s: int, send: bool) -> Outcome:
         """Send ``request`` if this attempt claims it first, else find out what became of it; a final outcome."""
-        if self.claims.claim(request, claim_ttl_s):
+        if send and self.claims.claim(request, claim_ttl_s):
             self.note(request, "sent")
             outcome = self.broker.submit(request)
+        elif not send and not self.claims.claimed(request):
+            outcome = _not_sent(request, "its candle's deadline passed before it was sent")
         else:
             try:
                 found = self.broker.lookup(request.client_order_id, request.symbol)
@@ -159,6 +171,10 @@ class VenueOrders:
                         f"claimed {age:.1f} s ago and not on the venue: the attempt that claimed it may still send it",
                         min(self.resend_after_s - age, SETTLE_RETRY_S * 5),
                     )
+                if not send:
+                    return self._noted(
+                        _not_sent(request, f"claimed {age:.0f} s ago, never booked, past its deadline"), request
+                    )
                 if not self.claims.retake(request, claim_ttl_s, age):
                     raise OrderUnsettled(request.client_order_id, "another attempt is sending it")
                 log.warning("order %s claimed %.0f s ago was never booked: sending it", request.client_order_id, age)
@@ -167,9 +183,13 @@ class VenueOrders:
         if outcome.kind is OutcomeKind.NOT_SENT and outcome.retry_after_s is not None:
             self.claims.release(request)  # held back (the rate limit, the clock): never sent, so the retry may send it
             raise OrderUnsettled(request.client_order_id, outcome.reason, outcome.retry_after_s)
-        self.note(request, outcome.kind.value, outcome.reason, outcome)
+        self._noted(outcome, request)
         if outcome.kind in (OutcomeKind.UNKNOWN, OutcomeKind.PENDING):
             raise OrderUnsettled(request.client_order_id, f"{outcome.kind}: {outcome.reason or outcome.venue_status}")
+        return outcome
+
+    def _noted(self, outcome: Outcome, request: OrderRequest) -> Outcome:
+        self.note(request, outcome.kind.value, outcome.reason, outcome)
         return outcome
 
     @staticmethod

@@ -66,11 +66,13 @@ def run_candles(
     timeframe: str = "1m",
     on_unsettled: Callable[[OrderUnsettled], object] | None = None,
     retry_with=None,
+    held: list | None = None,
 ) -> None:
     """What the workers do, in process: ingest each candle's batch and run each close's chain.
 
     With ``on_unsettled``, an ``execute`` that raises ``OrderUnsettled`` is retried, as its task is, after
-    ``on_unsettled(error)`` (by ``retry_with``, another engine, if given); without, the error propagates.
+    ``on_unsettled(error)`` (by ``retry_with``, another engine, if given); with ``held``, its job is put there
+    instead, its retry left to the caller; with neither, the error propagates.
     """
     for i in range(start, stop):
         jobs, holders = engine.ingest(encode_batch(candle_ticks(symbol, timeframe, candles, i)))
@@ -82,6 +84,9 @@ def run_candles(
                     executor.execute(job)
                     break
                 except OrderUnsettled as error:
+                    if held is not None:
+                        held.append(job)
+                        break
                     if on_unsettled is None:
                         raise
                     on_unsettled(error)

@@ -207,3 +207,48 @@ def test_live_orders_wait_with_the_reason_while_the_exchange_settings_are_unusab
     with pytest.raises(OrderUnsettled, match=r"cannot trade on the venue: .*API_SECRET"):
         run_candles(engine, candles, 0, 120)
     assert venue.state()["orders"] == []
+
+
+def test_a_position_whose_order_awaits_the_venue_is_passed_by_and_trades_again_once_the_venue_answers(
+    engine, db, redis, venue
+):
+    """The venue books a live entry and answers 503 / -1007. While the execute's retry waits for an answer, later
+    closes pass that position by (a ``broker`` "awaiting" event) instead of holding up the close for every
+    strategy: one paper trading the same symbol goes on trading. The retry, by then past its candle's deadline,
+    looks the order up and books it (never cancels it, never sends it again), and the next close takes the
+    position up again (a "resumed" event)."""
+    candles = generate_candles(160, "1m", seed=7)
+    list_venue(venue, round(float(candles.close[-1]), 2))
+    live_id = create_strategy(db, redis, spec_doc("sma_cross", name="live"))
+    paper_id = create_strategy(db, redis, spec_doc("sma_cross", name="paper"))
+    engine.start(live_id, "live", 10_000)
+    engine.start(paper_id, "paper", 10_000)
+    venue.faults({"action": "error", "status": 503, "code": -1007})
+    held: list = []
+    candle = 0
+    while not held:
+        run_candles(engine, candles, candle, candle + 1, held=held)
+        candle += 1
+    [sent] = venue.state()["orders"]
+
+    run_candles(engine, candles, candle, candle + 5, held=held)  # five closes while the retry waits
+    live = engine.book.load(live_id, SYMBOL, 10_000)
+    paper = engine.book.load(paper_id, SYMBOL, 10_000)
+    assert len(held) == 1 and live.evaluated == held[0].close and paper.evaluated == int(candles.ts[candle + 3])
+    [awaiting] = [e for e in events(redis, "broker") if e["action"] == "awaiting"]
+    assert awaiting["strategy_id"] == live_id and awaiting["client_order_id"] == sent["clientOrderId"]
+
+    engine.execute(held[0])  # the task's retry, past the candle's deadline: looked up, booked
+    assert [order["clientOrderId"] for order in venue.state()["orders"]] == [sent["clientOrderId"]]
+    [fill] = [f for f in events(redis, "fill") if f["client_order_id"] == sent["clientOrderId"]]
+    live = engine.book.load(live_id, SYMBOL, 10_000)
+    assert live.side == 1 and float(live.state[machine.SIZE]) == pytest.approx(fill["size"])
+
+    run_candles(engine, candles, candle + 5, 160)
+    [resumed] = [e for e in events(redis, "broker") if e["action"] == "resumed"]
+    assert resumed["strategy_id"] == live_id and resumed["passed"] == 5
+    live = engine.book.load(live_id, SYMBOL, 10_000)
+    assert live.evaluated == live.executed == int(candles.ts[158])
+    assert not redis.hlen(keys.awaiting_venue())
+    ids = [order["clientOrderId"] for order in venue.state()["orders"]]
+    assert len(ids) > 1 and len(ids) == len(set(ids))

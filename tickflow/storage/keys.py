@@ -145,6 +145,12 @@ def entry_pauses() -> str:
     return f"{LIVE}entry-pauses"
 
 
+def awaiting_venue() -> str:
+    """Hash: ``strategy_id:symbol`` -> JSON ``since``, ``close``, ``client_order_id``, ``reason``: a live position
+    whose close's orders await the venue's answer; later closes pass it by until that close is executed."""
+    return f"{LIVE}awaiting-venue"
+
+
 def balance_rejections() -> str:
     """Hash: strategy id -> its venue orders refused in a row for lack of balance (-2010); a fill resets it."""
     return f"{LIVE}balance-rejections"

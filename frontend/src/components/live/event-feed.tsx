@@ -12,13 +12,13 @@ import { useToast } from "@/components/toasts";
 import { Badge, EmptyState } from "@/components/ui";
 import { formatTime, type TimeZoneChoice } from "@/lib/format";
 
-import { type FeedItem, feedItem, type FeedKind, fillText, type FillEvent, pushFeed } from "./model";
+import { type BrokerEvent, type FeedItem, feedItem, type FeedKind, fillText, type FillEvent, pushFeed } from "./model";
 import { liveKeys } from "./queries";
 
 const KINDS: FeedKind[] = ["order", "fill", "rejected", "skipped", "limit", "mismatch", "foreign", "broker"];
 const KIND_LABELS: Partial<Record<FeedKind, string>> = {
   rejected: "Rejected orders", skipped: "Skipped entries", limit: "Blocked entries", mismatch: "Mismatches",
-  foreign: "Foreign orders", broker: "Paused entries",
+  foreign: "Foreign orders", broker: "Venue",
 };
 
 /** Collect feed items from the stream and toast fills; call once, where the feed is shown. */
@@ -34,8 +34,9 @@ export function useEventFeed(nameOf: (id: string) => string): FeedItem[] {
       toast({ title: fillText(event.data as FillEvent), body: nameOf(item.strategyId), tone: "success" });
     } else if (event.type === "mismatch") {
       toast({ title: "Position mismatch", body: `${item.text} (${nameOf(item.strategyId)})`, tone: "error" });
-    } else if (event.type === "broker") {
-      toast({ title: "Entries paused", body: `${item.text} (${nameOf(item.strategyId)})`, tone: "error" });
+    } else if (event.type === "broker" && item.tone !== "green") {
+      const title = (event.data as BrokerEvent).action === "awaiting" ? "Awaiting the venue" : "Entries paused";
+      toast({ title, body: `${item.text} (${nameOf(item.strategyId)})`, tone: "error" });
     }
   });
   return feed.data;

@@ -98,7 +98,7 @@ describe("the event feed", () => {
     expect(feedItem("5-0", "candle", {})).toBeNull();
   });
 
-  it("describes what a venue did: rejected orders, foreign orders, paused entries and the reason of a mismatch", () => {
+  it("describes what a venue did: rejected orders, foreign orders, paused entries, orders awaiting an answer and the reason of a mismatch", () => {
     const rejected = feedItem("1700000000123-0", "rejected", {
       client_order_id: "x", strategy_id: "s1", symbol: "BTCUSDT", side: "buy", size: 0.5, kind: "rejected", code: -2010, reason: "Account has insufficient balance for requested action.",
     });
@@ -111,6 +111,12 @@ describe("the event feed", () => {
     expect(foreign?.text).toContain("buy 2 (FILLED, id web_1), not placed by TickFlow");
     const paused = feedItem("3-0", "broker", { strategy_id: "s1", action: "paused", rejections: 3, code: -2010, reason: "insufficient balance", since: 8 });
     expect(paused?.text).toBe("Entries paused after 3 orders refused for lack of balance (-2010: insufficient balance); start the strategy again to resume");
+    const awaiting = feedItem("5-0", "broker", { strategy_id: "s1", action: "awaiting", symbol: "BTCUSDT", client_order_id: "tf1x", reason: "unknown: 503", since: 9, close: 1 });
+    expect(awaiting).toMatchObject({ tone: "amber", time: 9 });
+    expect(awaiting?.text).toBe("Order tf1x on BTCUSDT awaits the venue's answer (unknown: 503); later closes pass this position by until it comes");
+    const resumed = feedItem("7-0", "broker", { strategy_id: "s1", action: "resumed", symbol: "BTCUSDT", passed: 1, since: 12 });
+    expect(resumed).toMatchObject({ tone: "green", time: 12 });
+    expect(resumed?.text).toBe("BTCUSDT trades again: the venue answered; 1 close passed it by");
     const mismatch = feedItem("4-0", "mismatch", {
       strategy_id: "s1", symbol: "BTCUSDT", mode: "live", engine_size: 0.5, broker_size: 0, since: 3, confirmed: true, reason: "the venue account holds 0 BTC",
     });

@@ -100,13 +100,24 @@ export interface ForeignEvent {
 }
 
 /** A live strategy's entries paused after repeated balance rejections, until it starts again. */
-export interface BrokerEvent {
-  strategy_id: string;
-  action: string;
-  rejections: number;
-  code: number;
-  reason: string;
-  since: number;
+/** What the engine says of a live strategy's dealings with its venue: ``paused`` (its entries, after repeated
+ * balance rejections), ``awaiting`` (a close's orders await the venue's answer; later closes pass the position
+ * by) or ``resumed`` (the venue answered; the position trades again). */
+export type BrokerEvent =
+  | { action: "paused"; strategy_id: string; rejections: number; code: number; reason: string; since: number }
+  | { action: "awaiting"; strategy_id: string; symbol: string; client_order_id: string; reason: string; since: number }
+  | { action: "resumed"; strategy_id: string; symbol: string; passed: number; since: number };
+
+/** The feed's sentence for a ``broker`` event. */
+export function brokerText(broker: BrokerEvent): string {
+  switch (broker.action) {
+    case "awaiting":
+      return `Order ${broker.client_order_id} on ${broker.symbol} awaits the venue's answer (${broker.reason}); later closes pass this position by until it comes`;
+    case "resumed":
+      return `${broker.symbol} trades again: the venue answered; ${broker.passed} close${broker.passed === 1 ? "" : "s"} passed it by`;
+    default:
+      return `Entries paused after ${broker.rejections} orders refused for lack of balance (${broker.code}: ${broker.reason}); start the strategy again to resume`;
+  }
 }
 
 /** "Filled: buy 0.01 BTCUSDT @ 60,123.45" */
@@ -271,8 +282,9 @@ export function feedItem(id: string, type: string, data: unknown): FeedItem | nu
     case "broker": {
       const broker = data as BrokerEvent;
       return {
-        id, kind: "broker", strategyId: broker.strategy_id, time: broker.since, tone: "red",
-        text: `Entries paused after ${broker.rejections} orders refused for lack of balance (${broker.code}: ${broker.reason}); start the strategy again to resume`,
+        id, kind: "broker", strategyId: broker.strategy_id, time: broker.since,
+        tone: broker.action === "resumed" ? "green" : broker.action === "awaiting" ? "amber" : "red",
+        text: brokerText(broker),
       };
     }
     default:
