@@ -12,7 +12,8 @@ each as the Procfile runs it with its log under ``var/bench/soak-<name>.log``:
 * ``beat``, with a schedule file of its own, so the outbox drain, reconciliation, liveness and
   cache refresh run as in production (the hourly prune would first run after an hour, so the
   bench sends it once itself, halfway through the warm-up: what its first run allocates in a pool
-  process is then part of the warm state, as it is an hour into a real run);
+  process is then part of the warm state, as it is an hour into a real run; at the same moment it
+  tops the live events stream up to its cap, which at this pace would take ~35 minutes to fill);
 * ``feed``: ``tickflow feed --source simulated`` over the 100 symbols at ``--rate`` ticks/s
   (batches of at most 500 ticks, sealed every 20 ms: its defaults).
 
@@ -186,14 +187,12 @@ class Soak:
         lines = {
             "worker-live": procfile("worker-live"),
             "beat": _replaced(procfile("beat"), r"--schedule \S+", f"--schedule {schedule}"),
-            "feed": _replaced(
-                _replaced(procfile("feed"), r"--symbols \S+", f"--symbols {','.join(SYMBOLS)}"),
-                r"--rate-per-symbol \S+",
-                f"--rate {self.args.rate:g} --report-every 10",
-            ),
+            "feed": procfile("feed"),
         }
+        feed_args = f"--source simulated --symbols {','.join(SYMBOLS)} --rate {self.args.rate:g} --report-every 10"
         for name, line in lines.items():
-            extra = {"LOG_FORMAT": "json"} if name == "feed" else {}  # its rate lines are read back
+            # the feed's arguments as a deployment sets them; its rate lines are read back from its JSON log
+            extra = {"LOG_FORMAT": "json", "TICKFLOW_FEED_ARGS": feed_args} if name == "feed" else {}
             self.processes[name] = ProcfileProcess(line, {**env, **extra}, LOGS / f"soak-{name}.log", ROOT)
             if name == "worker-live":
                 self._wait_worker()
@@ -342,6 +341,7 @@ class Soak:
             if not pruned and elapsed >= warm_s / 2:
                 pruned = True
                 self._prune_once()
+                self._fill_events_stream()
             if not warm_done and elapsed >= warm_s:
                 warm_done = True
                 self.warm = len(self.samples)
@@ -358,6 +358,24 @@ class Soak:
         self.kinds["end"] = self.kinds_of_keys()
         self.memory_stats["end"] = self.redis_memory_stats()
         self.end_batches = self.batches_marked()
+
+    def _fill_events_stream(self) -> None:
+        """Top the live events stream up to its cap with copies of its own entries, as it is after the first hour
+        of a run: at the soak's pace (~300 events a minute) it would fill only after ~35 minutes, and its filling
+        would count as growth."""
+        from tickflow.settings import live_settings
+        from tickflow.storage import keys
+
+        cap = live_settings().events_length
+        entries = [fields for _, fields in self.redis.xrange(keys.live_events(), count=cap)]
+        missing = cap - self.redis.xlen(keys.live_events())
+        if not entries or missing <= 0:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for n in range(missing):
+            pipe.xadd(keys.live_events(), entries[n % len(entries)], maxlen=cap, approximate=True)
+        pipe.execute()
+        report("events", f"stream topped up to its cap of {cap:,} with {missing:,} copies of its entries")
 
     def _prune_once(self) -> None:
         from tasks.beat import QUEUE

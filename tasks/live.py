@@ -25,13 +25,13 @@ from typing import Any
 
 import ccxt
 import redis
-from celery.signals import worker_init, worker_process_init, worker_ready
+from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 from kombu.exceptions import OperationalError
 from pymongo.errors import PyMongoError
 
 from tasks.celery_app import RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S, app
 from tasks.routing import ORDERS_QUEUE, STRATEGY_QUEUE, group_by_shard, live_shards, shard_queue
-from tickflow.runtime import freeze_startup_objects
+from tickflow.runtime import FreedMemoryTrim, freeze_startup_objects
 from tickflow.settings import live_settings
 from tickflow.storage.active import OrderUnsettled
 from tickflow.storage.connections import mongo_db, redis_client
@@ -234,6 +234,16 @@ def _connect_pool_process(**_: Any) -> None:
                     producer.maybe_declare(app.amqp.queues[shard_queue(base, shard, shards)])
     except (redis.RedisError, OperationalError, OSError) as error:
         log.warning("pool process: could not connect ahead of its first task, which will (%s)", error)
+
+
+_freed_memory = FreedMemoryTrim(every_s=60.0)
+
+
+@task_postrun.connect
+def _trim_freed_memory(**_: Any) -> None:
+    """After a task, at most once a minute: give the heap's freed pages back (``tickflow.runtime``), once the
+    task's latency is spent."""
+    _freed_memory.maybe()
 
 
 @worker_ready.connect
