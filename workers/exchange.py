@@ -66,6 +66,10 @@ DUPLICATE = "Duplicate order sent."
 TERMINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
 
 
+class TradesBehind(ccxt.ExchangeNotAvailable):
+    """The venue's trade list does not cover all an order executed yet: look it up again shortly (no side effect)."""
+
+
 @dataclass(frozen=True)
 class VenueRules:
     """A symbol's filters as the venue publishes them (``exchangeInfo``), in exact decimals."""
@@ -281,8 +285,14 @@ class ExchangeBroker:
             raise
         side = OrderSide(raw["side"].lower())
         trades = []
-        if Decimal(raw["executedQty"]) > 0:
+        executed = Decimal(raw["executedQty"])
+        if executed > 0:
             trades = [t["info"] for t in self._client.fetch_my_trades(unified, params={"orderId": raw["orderId"]})]
+            listed = sum((Decimal(t["qty"]) for t in trades), Decimal(0))
+            if listed < executed:  # their fees (a base-asset one changes what is held) are not all known yet
+                raise TradesBehind(
+                    f"order {client_order_id} executed {executed} but the venue lists trades for {listed} so far"
+                )
         return self._outcome(raw, trades, side, rules)
 
     def _failed(self, client_id: str, side: OrderSide, quantity: float, exc: ccxt.BaseError, symbol: str) -> Outcome:

@@ -78,6 +78,10 @@ class LocalVenue:
         order, or instead of booking it with ``"before_booking": True``."""
         return self._control("faults", {"faults": list(faults)})
 
+    def trades_behind(self, answers: int) -> dict:
+        """The next ``answers`` ``myTrades`` answers leave out their newest trade, as a lagging trade list would."""
+        return self._control("trades_behind", {"answers": answers})
+
     def reset(self) -> dict:
         """Forget every symbol, balance, order, fault, skew and limit: a fresh venue, same process and keys."""
         return self._control("reset", {})

@@ -9,7 +9,8 @@ request weights in ``X-MBX-USED-WEIGHT-1M`` and 429 with ``Retry-After`` past th
 Under ``/_venue/`` (loopback only, unsigned) a test or the sandbox sets the market up and
 injects faults: symbols with their filters, price and depth; balances; candles; the clock's
 skew; the weight limit; and what the next order placements do after they are booked (answer
-late, drop the connection, answer an error such as 503 or -1007), or instead of being booked.
+late, drop the connection, answer an error such as 503 or -1007), or instead of being booked; and
+``myTrades`` answers that lag the orders' status (the newest trade left out).
 ``POST /_venue/reset`` starts it afresh; ``GET /_venue/state`` shows the orders, trades,
 balances and how many requests each endpoint got.
 """
@@ -69,6 +70,9 @@ class Venue:
         to it, as Binance bans an IP for a while: a client that waits it out is served again."""
         self.used: dict[int, int] = {}
         self.faults: list[dict] = []
+        self.trades_behind = 0
+        """While above 0, each ``myTrades`` answer leaves out its newest trade (and counts this down): the trade
+        list lagging the order's status, which a client must not take as the order's whole story."""
         self.requests: Counter[str] = Counter()
 
     def now(self) -> int:
@@ -105,6 +109,13 @@ class Venue:
         if not hmac.compare_digest(signature, expected):
             raise VenueError(400, -1022, "Signature for this request is not valid.")
 
+    def lagging(self, trades: list[dict]) -> list[dict]:
+        """``trades`` as ``myTrades`` answers them: without the newest while ``trades_behind`` lasts."""
+        if self.trades_behind <= 0 or not trades:
+            return trades
+        self.trades_behind -= 1
+        return trades[:-1]
+
     def control(self, path: str, body: dict) -> dict:
         """A ``/_venue/`` request: set the market up, inject faults, or read the state."""
         if path == "/_venue/reset":
@@ -126,6 +137,8 @@ class Venue:
                 self.banned_until = time.monotonic() + float(body["banned_s"])
         elif path == "/_venue/faults":
             self.faults.extend(body["faults"])
+        elif path == "/_venue/trades_behind":
+            self.trades_behind = int(body["answers"])
         elif path not in ("/_venue/state", "/_venue/reset"):
             raise KeyError(path)
         return {
@@ -243,7 +256,7 @@ def handler_for(venue: Venue) -> type[BaseHTTPRequestHandler]:
                 ("DELETE", "/api/v3/order"): lambda: book.cancel(params, venue.now()),
                 ("GET", "/api/v3/openOrders"): lambda: book.listed(params, open_only=True),
                 ("GET", "/api/v3/allOrders"): lambda: book.listed(params, open_only=False),
-                ("GET", "/api/v3/myTrades"): lambda: book.my_trades(params),
+                ("GET", "/api/v3/myTrades"): lambda: venue.lagging(book.my_trades(params)),
             }
             route = routes.get((method, path))
             if route is None:

@@ -178,6 +178,19 @@ def test_an_order_booked_without_a_usable_answer_is_unknown_and_settled_by_looku
     assert placements(venue) == 1 and len(venue.state()["orders"]) == 1
 
 
+def test_a_lookup_does_not_settle_an_order_on_a_trade_list_that_lags_its_status(venue, broker):
+    """The venue reports the order FILLED before its trade list has the fill, and with it the base-asset fee that
+    decides what the account holds: the lookup refuses to settle on that, and the next one books it whole."""
+    venue.faults({"action": "error", "status": 503})
+    outcome = broker.submit(market(0.01))
+    venue.trades_behind(1)
+    with pytest.raises(ccxt.ExchangeNotAvailable, match=r"executed 0\.01000000 but the venue lists trades for 0 "):
+        broker.lookup(outcome.client_order_id, "BTCUSDT")
+    settled = broker.lookup(outcome.client_order_id, "BTCUSDT")
+    assert settled.kind is OutcomeKind.FILLED and settled.executed == pytest.approx(0.00999)
+    assert placements(venue) == 1
+
+
 def test_an_order_the_venue_never_booked_is_unknown_and_its_lookup_finds_nothing(venue, broker):
     """Whether to send it again is the engine's call, long after (tests/workers/test_venue_reconciliation.py)."""
     venue.faults({"action": "error", "status": 503, "before_booking": True})
