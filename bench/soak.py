@@ -25,7 +25,10 @@ Every ``--sample-s`` seconds it samples the RSS of every process (the worker's m
 its two pool processes, beat, the feed, redis-server, mongod and this process), Redis's
 ``used_memory``, the ingest backlog (messages waiting or unacknowledged) and the feed's published
 rate (its own rate lines). The run is "warm" after the first ``--warm-up`` fraction of it
-(default 20 %: 6 of 30 minutes); growth is from the first sample after that to the last. At the
+(default 20 %: 6 of 30 minutes); growth is from the first sample after that to the last, and its
+trend from the median of the first ``--trend-samples`` samples after that to the median of the last
+as many (a sample is a moment: a pool process just before or after its heap is trimmed, Redis
+during an AOF rewrite; the issue's <= 5 % is judged on the trend). At the
 warm point and at the end it also measures every TickFlow key's memory by kind (``MEMORY
 USAGE``, and Redis's ``MEMORY STATS``), to tell growth that stops by itself -- keys that expire (a
 close's signals and order claims after 12 minutes on ``1m``, batch id bitmaps a day after their last
@@ -42,9 +45,11 @@ import json
 import os
 import re
 import signal
+import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=10_000.0, help="ticks/s the feed sends (default 10,000)")
     parser.add_argument("--warm-up", type=float, default=0.2, help="fraction of the run before it counts (0.2)")
     parser.add_argument("--sample-s", type=float, default=30.0, help="seconds between samples (default 30)")
+    parser.add_argument(
+        "--trend-samples", type=int, default=5, help="samples in each end of the trend's medians (default 5)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)  # stopped like Ctrl-C: the processes and stores are cleaned up
     with bench_services(cache_gb=0.25):
@@ -435,11 +443,17 @@ class Soak:
             cpu = 100 * (end.cpu_s[name] - warm.cpu_s[name]) / window_s
             rss = f"{before / MB:7.1f} -> {end.rss[name] / MB:7.1f} MB ({growth[name]:+5.1f} %)"
             report("rss", f"{name:<14} {rss}, CPU {cpu:3.0f} % of a core")
+        trend = self._trend(lambda sample: sample.rss, list(growth))
+        medians = f"median of the last {self.args.trend_samples} samples over the first"
+        for name, pct in trend.items():
+            report("rss trend", f"{name:<14} {pct:+5.1f} % ({medians})")
         if self.samples[0].pids != end.pids:
             report("note", f"processes were replaced during the run: {self.samples[0].pids} -> {end.pids}")
         figures["rss_mb"] = {name: [round(warm.rss[name] / MB, 1), round(end.rss[name] / MB, 1)] for name in growth}
         figures["rss_growth_pct"] = {name: round(pct, 1) for name, pct in growth.items()}
         figures["rss_growth_max_pct"] = round(max(growth.values()), 1)
+        figures["rss_trend_pct"] = {name: round(pct, 1) for name, pct in trend.items()}
+        figures["rss_trend_max_pct"] = round(max(trend.values()), 1)
         ours = sum(end.cpu_s[name] - warm.cpu_s[name] for name in growth) / window_s
         busy = (end.machine_busy_s - warm.machine_busy_s) / window_s
         report(
@@ -456,6 +470,9 @@ class Soak:
         )
         figures["redis_used_mb"] = [round(warm.redis_used / MB, 1), round(end.redis_used / MB, 1)]
         figures["redis_growth_pct"] = round(redis_growth, 1)
+        redis_trend = self._trend(lambda sample: {"used": sample.redis_used}, ["used"])["used"]
+        report("redis trend", f"used_memory {redis_trend:+.1f} % (median of the last samples over the first)")
+        figures["redis_trend_pct"] = round(redis_trend, 1)
         figures.update(self._redis_kinds(warm, end, window_s))
 
         rates = [rate for at, rate, _ in self.feed_rates if at > warm.at]
@@ -490,6 +507,20 @@ class Soak:
             **self.trading,
         )
         print(json.dumps(figures))
+
+    def _trend(self, values: Callable[[Sample], dict[str, int]], names: list[str]) -> dict[str, float]:
+        """Per name: growth of the median of the last ``--trend-samples`` samples over that of the first as many from
+        the warm point on. One sample is a moment: a pool process just before or after its heap is trimmed (once a
+        minute), Redis during an AOF rewrite; the medians follow the trend through that."""
+        count = self.args.trend_samples
+        warm = self.samples[self.warm :]
+        first, last = warm[:count], warm[-count:]
+        trend = {}
+        for name in names:
+            before = statistics.median(values(sample).get(name, 0) for sample in first)
+            after = statistics.median(values(sample).get(name, 0) for sample in last)
+            trend[name] = 100 * (after - before) / before if before else 0.0
+        return trend
 
     def _redis_kinds(self, warm: Sample, end: Sample, window_s: float) -> dict[str, object]:
         """Redis growth by kind of key; the rest of ``used_memory`` once expiring keys and filling streams are
