@@ -64,6 +64,8 @@ INSUFFICIENT_BALANCE = -2010
 DUPLICATE = "Duplicate order sent."
 """-2010's message when an *open* order already has this client id: the order exists, look it up."""
 TERMINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
+FEE_PRICE_TTL_S = 60.0
+"""How long a process values fees paid in a third asset (BNB) at the price it last asked the venue for."""
 
 
 class TradesBehind(ccxt.ExchangeNotAvailable):
@@ -176,6 +178,7 @@ class ExchangeBroker:
         self._client = ccxt_client(settings, signed=True, session=session)
         self._rules: dict[str, VenueRules] = {}
         self._rules_loaded = 0.0
+        self._fee_prices: dict[str, tuple[float, Decimal]] = {}
         self.used_weight: int | None = None
         """The venue's ``X-MBX-USED-WEIGHT-1M`` after the last request: its count of this IP's weight this minute."""
 
@@ -187,6 +190,22 @@ class ExchangeBroker:
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None:
             self.used_weight = int(weight)
+
+    def _fee_price(self, asset: str, quote: str) -> Decimal:
+        """The venue's last price of ``asset`` in ``quote``, to value a fee paid in ``asset``; asked at most once every
+        ``FEE_PRICE_TTL_S``. An order's outcome must not fail on it: when the venue cannot say, the last price known
+        is used, else 0 with a warning (the fee stays in ``Outcome.fees`` as charged)."""
+        pair = f"{asset}/{quote}"
+        known = self._fee_prices.get(pair)
+        if known is not None and time.monotonic() - known[0] < FEE_PRICE_TTL_S:
+            return known[1]
+        try:
+            price = Decimal(str(self._client.fetch_ticker(pair)["last"]))
+        except (ccxt.BaseError, KeyError, TypeError, ArithmeticError) as error:
+            log.warning("a fee paid in %s is not valued in %s: %s", asset, quote, error)
+            return known[1] if known is not None else Decimal(0)
+        self._fee_prices[pair] = (time.monotonic(), price)
+        return price
 
     def rules(self, symbol: str) -> VenueRules:
         """The venue's filters for ``symbol`` (``BTCUSDT``), from ``exchangeInfo``, loaded again every
@@ -336,6 +355,8 @@ class ExchangeBroker:
                 commission += amount * Decimal(fill["price"])
             elif asset == rules.quote:
                 commission += amount
+            else:  # a third asset, such as BNB on an account that pays its fees with it
+                commission += amount * self._fee_price(asset, rules.quote)
         status = raw["status"]
         requested = Decimal(raw["origQty"])
         if status == "FILLED":

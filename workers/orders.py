@@ -163,7 +163,7 @@ class Outcome:
     fees: tuple[tuple[str, float], ...] = ()
     """(asset, amount) per fee asset, as the venue charged them."""
     commission: float = 0.0
-    """The fees in quote units (a base-asset fee at its trade's price; other assets are in ``fees`` only)."""
+    """The fees in quote units: a base-asset fee at its trade's price, a third asset's (BNB) at the venue's price."""
     code: int | None = None
     """Binance's error code of a rejection (or of the answer that left the outcome unknown)."""
     reason: str = ""

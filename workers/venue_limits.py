@@ -60,6 +60,7 @@ BINANCE_SPOT_WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/openOrders"): 6,
     ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/api/v3/ticker/24hr"): 2,
 }
 """Binance spot's request weight (IP) per endpoint, from its REST API documentation (ccxt's table agrees)."""
 OPEN_ORDERS_ALL_SYMBOLS = 80

@@ -78,6 +78,11 @@ class LocalVenue:
         order, or instead of booking it with ``"before_booking": True``."""
         return self._control("faults", {"faults": list(faults)})
 
+    def fee_asset(self, asset: str | None) -> dict:
+        """Charge fees in ``asset`` (``"BNB"``), 25 % off, when the account holds enough of it; None: in the asset
+        received, as by default. It is priced on the ``<asset><quote>`` symbol, which must be listed."""
+        return self._control("fee_asset", {"asset": asset})
+
     def trades_behind(self, answers: int) -> dict:
         """The next ``answers`` ``myTrades`` answers leave out their newest trade, as a lagging trade list would."""
         return self._control("trades_behind", {"answers": answers})

@@ -2,7 +2,8 @@
 
 Everything here follows Binance spot's rules as its REST API documents them, and nothing
 more: a MARKET order fills against the depth set for its symbol and, when that runs out,
-ends ``EXPIRED`` with what it executed; the fee is taken from the asset received; a
+ends ``EXPIRED`` with what it executed; the fee is taken from the asset received (or, with
+``fee_asset`` set, in that asset, 25 % off, as Binance's "use BNB for fees"); a
 ``newClientOrderId`` is refused only while another *open* order carries it; filters reject
 with -1013, balances with -2010. Orders and balances live in memory, for one server process.
 Every method is called under the server's one lock.
@@ -177,6 +178,10 @@ def multiple_of(value: Decimal, step: Decimal, start: Decimal) -> bool:
     return step == 0 or (value - start) % step == 0
 
 
+BNB_DISCOUNT = Decimal("0.75")
+"""What a fee paid in the fee asset costs of the standard one (Binance: 25 % off with BNB)."""
+
+
 class Book:
     """Symbols, balances, orders and trades of one account on the venue."""
 
@@ -187,6 +192,9 @@ class Book:
         self.orders: list[Order] = []
         self.trades: list[dict] = []
         self.klines: dict[tuple[str, str], list[list]] = {}
+        self.fee_asset: str | None = None
+        """The asset fees are paid in when the account holds enough of it (Binance's "use BNB for fees", 25 % off),
+        at its price on the ``<asset><quote>`` symbol; else, and by default, the asset received."""
         self._next_order = 1
         self._next_trade = 1
 
@@ -309,6 +317,34 @@ class Book:
         if notional < market.min_notional or (kind == "LIMIT" and notional > market.max_notional):
             raise bad_request(-1013, "Filter failure: NOTIONAL")
 
+    def _fee_in_fee_asset(self, market: Symbol, fee_in_quote: Decimal) -> tuple[Decimal, str] | None:
+        """(amount, asset) of a fee worth ``fee_in_quote`` paid in ``fee_asset``, 25 % off; None when it cannot be:
+        no fee asset, no ``<asset><quote>`` market to price it, or too little of it on the account."""
+        if self.fee_asset is None or self.fee_asset in (market.base, market.quote):
+            return None
+        pricing = self.symbols.get(f"{self.fee_asset}{market.quote}")
+        if pricing is None or pricing.price <= 0:
+            return None
+        amount = (fee_in_quote * BNB_DISCOUNT / pricing.price).quantize(Decimal("0.00000001"))
+        if self._wallet(self.fee_asset)[0] < amount:
+            return None
+        return amount, self.fee_asset
+
+    def ticker_24hr(self, params: dict, now: int) -> dict:
+        """``GET /api/v3/ticker/24hr`` for one symbol, its prices all the market's (the best ask, else bid)."""
+        market = self.symbol(params.get("symbol"))
+        price = text(market.price)
+        prices = ("lastPrice", "bidPrice", "askPrice", "openPrice", "highPrice", "lowPrice", "prevClosePrice")
+        return {
+            "symbol": market.symbol,
+            **dict.fromkeys(prices, price),
+            "volume": "0",
+            "quoteVolume": "0",
+            "openTime": now - 86_400_000,
+            "closeTime": now,
+            "count": 0,
+        }
+
     def _execute(self, market: Symbol, order: Order, now: int) -> None:
         """Take liquidity level by level; a MARKET order's unfilled rest expires, a LIMIT order's rests."""
         levels = market.asks if order.side == "BUY" else market.bids
@@ -323,7 +359,13 @@ class Book:
             qty = min(remaining, level[1])
             level[1] -= qty
             value = qty * level[0]
-            if order.side == "BUY":
+            paid = self._fee_in_fee_asset(market, value * market.fee)
+            if paid is not None:
+                commission, asset = paid
+                self._wallet(asset)[0] -= commission
+                quote[0] += -value if order.side == "BUY" else value
+                base[0] += qty if order.side == "BUY" else -qty
+            elif order.side == "BUY":
                 commission, asset = qty * market.fee, market.base
                 quote[0] -= value
                 base[0] += qty - commission

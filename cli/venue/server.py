@@ -44,6 +44,7 @@ WEIGHTS = {
     ("GET", "/api/v3/openOrders"): 6,
     ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/api/v3/ticker/24hr"): 2,
 }
 """Binance's request weights for the endpoints served (openOrders without a symbol weighs 80)."""
 SIGNED = {"/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/allOrders", "/api/v3/myTrades"}
@@ -137,6 +138,8 @@ class Venue:
                 self.banned_until = time.monotonic() + float(body["banned_s"])
         elif path == "/_venue/faults":
             self.faults.extend(body["faults"])
+        elif path == "/_venue/fee_asset":
+            book.fee_asset = body["asset"] or None
         elif path == "/_venue/trades_behind":
             self.trades_behind = int(body["answers"])
         elif path not in ("/_venue/state", "/_venue/reset"):
@@ -257,6 +260,7 @@ def handler_for(venue: Venue) -> type[BaseHTTPRequestHandler]:
                 ("GET", "/api/v3/openOrders"): lambda: book.listed(params, open_only=True),
                 ("GET", "/api/v3/allOrders"): lambda: book.listed(params, open_only=False),
                 ("GET", "/api/v3/myTrades"): lambda: venue.lagging(book.my_trades(params)),
+                ("GET", "/api/v3/ticker/24hr"): lambda: book.ticker_24hr(params, venue.now()),
             }
             route = routes.get((method, path))
             if route is None:

@@ -211,3 +211,16 @@ def test_a_rate_limited_order_is_not_sent_and_carries_the_venues_retry_after(ven
 
 def test_free_balances_are_the_venues(venue, broker):
     assert broker.free_balances() == {"BTC": 1.0, "USDT": 100_000.0}
+
+
+def test_fees_paid_in_bnb_leave_the_bought_quantity_whole_and_count_at_bnbs_price(venue, broker):
+    """An account that pays its fees with BNB (25 % off on Binance) keeps all the base it bought; the fee, charged in
+    BNB, counts in the trade's commission at the venue's BNBUSDT price."""
+    venue.symbol("BNBUSDT", "BNB", "USDT", price=600, depth=1_000_000, step="0.001", min_qty="0.001")
+    venue.balance(BNB=1)
+    venue.fee_asset("BNB")
+    outcome = broker.submit(market(0.01))
+    assert outcome.kind is OutcomeKind.FILLED and outcome.executed == 0.01  # no base asset taken for the fee
+    assert outcome.fees == (("BNB", pytest.approx(0.00075)),)  # 0.1 % of 600 USDT, 25 % off, at 600 USDT a BNB
+    assert outcome.commission == pytest.approx(0.45)
+    assert venue.state()["balances"]["BNB"][0] == "0.99925000"

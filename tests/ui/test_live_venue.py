@@ -5,6 +5,7 @@ charged, each opening to its history and fills by the venue's trade id."""
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -14,6 +15,7 @@ from tests.ui.test_live_overview import price_text, quantity_text, stream_open
 from tests.workers.conftest import SYMBOL, TIMEFRAME, create_strategy, send_ingest, spec_doc, wait_for
 from tests.workers.replay import backtest_trades, replay
 from tickflow.storage import keys
+from tickflow.storage.events import publish
 from tickflow.synthetic import generate_candles
 
 CASH = 2_000
@@ -101,3 +103,31 @@ def test_a_live_start_asks_first_explains_a_refusal_and_its_venue_orders_show_wi
     page.get_by_test_id("venue-order").get_by_role("button", expanded=False).click()
     page.get_by_role("heading", name="Venue orders").scroll_into_view_if_needed()
     shot(page, "live-venue-orders-dark")
+
+
+def test_a_position_awaiting_the_venue_and_trading_again_shows_in_the_feed(logged_in: Page, db, redis):
+    """The engine's ``broker`` events (tests/workers/test_live_mode_orders.py publishes them for real) read as
+    sentences in the live feed, under the "Venue" filter: amber while the order awaits an answer, green once
+    the position trades again."""
+    strategy_id = create_strategy(db, redis, spec_doc("sma_cross", name="SMA cross awaiting"))
+    page = logged_in
+    page.goto("/live")
+    stream_open(page)
+    since = int(time.time() * 1000)
+    order_id, why = "tf1ZfHCqeSw09zfoZkSx-Z0AAAGTHLjgo", "unknown: Service Unavailable"
+    mark = {"strategy_id": strategy_id, "symbol": SYMBOL, "close": since - 120_000, "since": since,
+            "client_order_id": order_id, "reason": why}  # fmt: skip
+    publish(redis, "broker", {"action": "awaiting", **mark})
+    venue_items = page.locator('[data-testid="feed-item"][data-kind="broker"]')
+    expect(venue_items).to_have_count(1)
+    expect(venue_items).to_contain_text(
+        "Order tf1ZfHCqeSw09zfoZkSx-Z0AAAGTHLjgo on BTCUSDT awaits the venue's answer (unknown: Service Unavailable)"
+    )
+    publish(
+        redis, "broker", {**mark, "action": "resumed", "since": since + 180_000, "awaited_since": since, "passed": 2}
+    )
+    expect(venue_items).to_have_count(2)
+    expect(venue_items.filter(has_text="trades again")).to_contain_text(
+        "BTCUSDT trades again: the venue answered; 2 closes passed it by"
+    )
+    shot(page, "live-feed-venue")
