@@ -73,6 +73,7 @@ def create_celery() -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_max_memory_per_child=settings.worker_max_memory_mb * 1024,  # KiB
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

@@ -82,3 +82,12 @@ def test_a_task_past_its_hard_limit_is_killed_and_the_worker_goes_on_with_a_new_
     assert after != before  # the killed process was replaced
     assert worker.process.poll() is None
     assert "Hard time limit (2" in worker.tail()
+
+
+def test_a_pool_process_over_its_memory_bound_is_replaced_once_its_task_is_done(start_worker):
+    """``TICKFLOW_WORKER_MAX_MEMORY_MB`` (Celery's ``worker_max_memory_per_child``): here every process is past a
+    64 MB bound after any task, so each task runs in a fresh one, and none is lost."""
+    worker = start_worker(env={"TICKFLOW_WORKER_MAX_MEMORY_MB": "64"})
+    pids = [sleep.apply_async((0,), queue=QUEUE).get(timeout=30) for _ in range(3)]
+    assert len(set(pids)) == 3
+    assert worker.process.poll() is None

@@ -237,6 +237,13 @@ def test_redis_and_mongodb_timeouts_default_to_seconds_and_are_read_in_seconds()
         Settings.from_env({"MONGO_SOCKET_TIMEOUT_S": "0"})
 
 
+def test_a_worker_pool_process_is_bounded_to_a_gigabyte_unless_told_otherwise():
+    assert Settings.from_env({}).worker_max_memory_mb == 1024
+    assert Settings.from_env({"TICKFLOW_WORKER_MAX_MEMORY_MB": "2048"}).worker_max_memory_mb == 2048
+    with pytest.raises(SettingsError, match=r"^TICKFLOW_WORKER_MAX_MEMORY_MB: 10 is outside"):
+        Settings.from_env({"TICKFLOW_WORKER_MAX_MEMORY_MB": "10"})
+
+
 PRODUCTION = {
     "TICKFLOW_ENV": "production",
     "SECRET_KEY": "k" * 64,
