@@ -30,6 +30,14 @@ function wrapper({ children }: { children: ReactNode }) {
   );
 }
 
+/** Wait for the form to be ready: the strategy asked for is chosen, and its param rows are drawn. */
+async function formReady(): Promise<void> {
+  await waitFor(() => {
+    expect(screen.getByLabelText("Strategy")).toHaveValue("s2");
+    expect(screen.getAllByTestId("grid-row")).toHaveLength(3);
+  });
+}
+
 describe("the sweep form", () => {
   beforeEach(() => {
     api.get.mockImplementation(async (path: string) => {
@@ -44,7 +52,7 @@ describe("the sweep form", () => {
   it("makes a row of each param of the strategy asked for, counts combinations as they are typed and sends the grid", async () => {
     api.post.mockResolvedValue({ id: "w1" });
     render(<SweepForm />, { wrapper });
-    await waitFor(() => expect(screen.getByLabelText("Strategy")).toHaveValue("s2"));
+    await formReady();
     expect(screen.getAllByTestId("grid-row").map((row) => row.querySelector("label")?.textContent)).toEqual(["fast", "slow", "stop"]);
     expect(screen.getByTestId("combo-count")).toHaveTextContent("No param varies yet");
 
@@ -80,7 +88,7 @@ describe("the sweep form", () => {
 
   it("checks values before sending and shows the API's 422 at the row and field it names", async () => {
     render(<SweepForm />, { wrapper });
-    await waitFor(() => expect(screen.getByLabelText("Strategy")).toHaveValue("s2"));
+    await formReady();
     await userEvent.click(screen.getByRole("button", { name: "Start sweep" }));
     expect(await screen.findByText(/Give values to at least one param/)).toBeInTheDocument();
     await userEvent.type(screen.getByLabelText("fast"), "9:3");
