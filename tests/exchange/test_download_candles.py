@@ -130,6 +130,9 @@ def test_a_download_takes_its_requests_weight_from_the_venues_budget_shared_with
     settings = ExchangeSettings.from_env()
     assert venue_name(settings, signed=False) == venue_name(settings)  # one venue URL: one budget with trading
     shared = VenueLimiter(redis, venue_name(settings))
+    seconds, _ = redis.time()
+    if seconds % 60 > 40:  # the budget counts per minute: start in one the download cannot outlast
+        time.sleep(60 - seconds % 60)
 
     assert download() == 0
 
