@@ -131,3 +131,13 @@ def test_a_position_awaiting_the_venue_and_trading_again_shows_in_the_feed(logge
         "BTCUSDT trades again: the venue answered; 2 closes passed it by"
     )
     shot(page, "live-feed-venue")
+
+    page.evaluate("localStorage.setItem('tickflow.settings', JSON.stringify({zone: 'utc', theme: 'dark'}))")
+    page.reload()
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    stream_open(page)
+    publish(
+        redis, "broker", {**mark, "action": "resumed", "since": since + 240_000, "awaited_since": since, "passed": 3}
+    )
+    expect(venue_items.filter(has_text="3 closes passed it by")).to_have_count(1)
+    shot(page, "live-feed-venue-dark")
