@@ -66,8 +66,8 @@ from workers.ingest import Close, Ingestor
 from workers.orders import OrderClaims, OrderRequest, Outcome, OutcomeKind, client_order_id
 from workers.positions import (
     Commit,
-    PathEntry,
     PositionBook,
+    PricePath,
     advance,
     exit_reason,
     fill,
@@ -184,7 +184,7 @@ class _Limits:
         return sum(value for value, _ in others), sum(orders for _, orders in others)
 
 
-Move = Callable[[_Change, list[PathEntry]], bool]
+Move = Callable[[_Change, PricePath], bool]
 """Moves ``change.commit.position`` (in place) given the symbol's price path; False if there is nothing to do."""
 
 
@@ -264,7 +264,7 @@ class LiveEngine:
     def check_stops(self, holders: Mapping[str, Sequence[str]]) -> None:
         """Step the positions that can be stopped out through their symbol's new price-path entries."""
 
-        def move(change: _Change, path: list[PathEntry]) -> bool:
+        def move(change: _Change, path: PricePath) -> bool:
             position = change.commit.position
             if position.side == 0:
                 return False
@@ -382,7 +382,7 @@ class LiveEngine:
         orders await the venue: then this close passes it by, and the first close after they settle takes it up
         again from its ticks (the closes in between are dropped, as stale ones are)."""
 
-        def move(change: _Change, path: list[PathEntry]) -> bool:
+        def move(change: _Change, path: PricePath) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.evaluated >= job.close:
                 return False
@@ -505,7 +505,7 @@ class LiveEngine:
         whose signal key is gone; ``halted``: entries are blocked (``tickflow.storage.halt``); ``paused``: the
         strategies whose entries are paused (``keys.entry_pauses()``)."""
 
-        def move(change: _Change, path: list[PathEntry]) -> bool:
+        def move(change: _Change, path: PricePath) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.executed >= job.close or position.evaluated < job.close:
                 return False
@@ -733,7 +733,7 @@ class LiveEngine:
         for strategy_id, breach in stops.items():
             self.stop(strategy_id, close_positions=True, stopped_by=breach)
 
-    def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: list[PathEntry]) -> None:
+    def _skip_fill(self, change: _Change, job: CloseJob, leg: Leg, path: PricePath) -> None:
         """Nothing to fill at the next open: the close counts as executed and stops may step into the next candle."""
         position, strategy = change.commit.position, change.strategy
         position.executed = job.close
@@ -815,14 +815,14 @@ class LiveEngine:
         if mode == "live":
             self.redis.delete(keys.venue_reconciled())  # its first order waits for a pass that knows it
 
-        def rejoin(change: _Change, path: list[PathEntry]) -> bool:
+        def rejoin(change: _Change, path: PricePath) -> bool:
             position = change.commit.position
             if position.version == 0:
                 return False
             if not held:  # a new run: the account starts again from its cash
                 position.state = machine.new_state(cash)
             position.bar = ADOPT
-            position.cursor = path[-1].id if path else position.cursor
+            position.cursor = path.entry_id(-1) if len(path) else position.cursor
             return True
 
         for symbol in entry.symbols:
@@ -947,7 +947,7 @@ class LiveEngine:
         if ts is None:
             return
 
-        def close(change: _Change, path: list[PathEntry]) -> bool:
+        def close(change: _Change, path: PricePath) -> bool:
             position, strategy = change.commit.position, change.strategy
             if position.side == 0:
                 return False

@@ -55,13 +55,40 @@ def stop_holder(symbol: str, strategy_id: str) -> str:
     return f"{symbol} {strategy_id}"
 
 
-@dataclass(frozen=True)
-class PathEntry:
-    id: str
-    minute: int
-    first: float
-    high: float
-    low: float
+class PricePath:
+    """A symbol's price-path entries (``keys.price_path``) after some id, as columns: each entry's stream id
+    (millis, sequence), the minute of its ticks, and their first, high and low price.
+
+    Columns, not an object per entry: a close reads a minute of entries of every symbol of its job
+    (~2,500 a symbol at 10,000 ticks/s over 100 symbols, measured 2026-12-06). As objects they made tens
+    of MB of short-lived Python memory a close, which fragmented a pool process's heap so that its RSS
+    crept up close after close (``bench/soak.py``, docs/live-engine.md "Soak").
+    """
+
+    WIDTH = 6
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows.reshape(-1, self.WIDTH)
+
+    @classmethod
+    def parse(cls, text: str) -> PricePath:
+        """From ``JOINED_PATHS``' "millis,sequence,minute,first,high,low,..." (empty: no entries)."""
+        return cls(np.fromstring(text, sep=",") if text else np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def entry_id(self, index: int) -> str:
+        """The stream id of entry ``index``."""
+        millis, sequence = self.rows[index, :2]
+        return f"{int(millis)}-{int(sequence)}"
+
+    def start_after(self, cursor: str) -> int:
+        """The index of the first entry whose id is after the stream id ``cursor`` (``len(self)``: none)."""
+        millis, sequence = stream_id(cursor)
+        column = self.rows[:, 0]
+        low, high = np.searchsorted(column, millis, "left"), np.searchsorted(column, millis, "right")
+        return int(low + np.searchsorted(self.rows[low:high, 1], sequence, "right"))
 
 
 class PositionBook:
@@ -88,7 +115,7 @@ class PositionBook:
             for (sid, symbol, cash), row in zip(wanted, rows)
         ]
 
-    def paths(self, after: Mapping[str, str]) -> dict[str, list[PathEntry]]:
+    def paths(self, after: Mapping[str, str]) -> dict[str, PricePath]:
         """Price-path entries of each symbol after its entry id (``0-0``: all), in one round trip."""
         symbols = list(after)
         if not symbols:
@@ -97,16 +124,7 @@ class PositionBook:
             keys=[keys.price_path(symbol) for symbol in symbols],
             args=[f"({after[symbol]}" if after[symbol] != "0-0" else "-" for symbol in symbols],
         )
-        paths = {}
-        for symbol, text in zip(symbols, joined):
-            values = text.split(",") if text else []
-            paths[symbol] = [
-                PathEntry(
-                    values[i], int(values[i + 1]), float(values[i + 2]), float(values[i + 3]), float(values[i + 4])
-                )
-                for i in range(0, len(values), 5)
-            ]
-        return paths
+        return {symbol: PricePath.parse(text) for symbol, text in zip(symbols, joined)}
 
     def commit_many(self, commits: Sequence[Commit]) -> list[bool]:
         """Store each position if nobody changed it since it was loaded; which were stored.
@@ -152,7 +170,7 @@ class Commit:
     """(key, value, TTL in s) strings set with it, like signal keys."""
 
 
-def advance(position: Position, entries: Sequence[PathEntry], period: int, config: np.ndarray) -> list[np.ndarray]:
+def advance(position: Position, path: PricePath, period: int, config: np.ndarray) -> list[np.ndarray]:
     """Step ``position`` through the price-path entries after its cursor that it may see (``step_ticks``).
 
     Stops at the first entry of a candle after ``position.bar``: that candle's ticks wait
@@ -160,21 +178,24 @@ def advance(position: Position, entries: Sequence[PathEntry], period: int, confi
     of the trades stops and targets closed.
     """
     closed: list[np.ndarray] = []
-    flat = position.side == 0  # ticks close positions, never open one: a flat position only moves its cursor
-    trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
-    after = stream_id(position.cursor)
-    for entry in entries:
-        if stream_id(entry.id) <= after:
-            continue
-        candle = entry.minute - entry.minute % period
-        if position.bar == ADOPT:
-            position.bar = candle
-        if candle > position.bar:
-            break
-        if not flat:
-            n = machine.step_ticks(position.state, candle, entry.first, entry.high, entry.low, config, trades, 0)
+    start = path.start_after(position.cursor)
+    if start == len(path):
+        return closed
+    minutes = path.rows[start:, 2].astype(np.int64)
+    candles = minutes - minutes % period
+    if position.bar == ADOPT:
+        position.bar = int(candles[0])
+    later = np.flatnonzero(candles > position.bar)
+    seen = int(later[0]) if later.size else len(candles)
+    if seen == 0:
+        return closed
+    if position.side != 0:  # ticks close positions, never open one: a flat position only moves its cursor
+        trades = np.empty((machine.MAX_TRADES_PER_BAR, machine.TRADE_FIELDS))
+        prices = path.rows[start : start + seen, 3:].tolist()
+        for candle, (first, high, low) in zip(candles[:seen].tolist(), prices):
+            n = machine.step_ticks(position.state, candle, first, high, low, config, trades, 0)
             closed.extend(trades[i].copy() for i in range(n))
-        position.cursor = entry.id
+    position.cursor = path.entry_id(start + seen - 1)
     return closed
 
 
@@ -220,7 +241,7 @@ def warm_kernels() -> None:
     machine.on_signals(position.state, True, False, False, False, 1.0, 1.0, 1.0, config)
     machine.on_close(position.state, 0, 0, 100.0, config)
     fill(position, 0, 100.0, config)
-    advance(position, [PathEntry("1-0", 0, 100.0, 150.0, 50.0)], 60_000, config)
+    advance(position, PricePath(np.array([1, 0, 0, 100.0, 150.0, 50.0])), 60_000, config)
 
 
 def order_pending(position: Position) -> bool:
