@@ -226,8 +226,8 @@ def fill(position: Position, candle_open_ms: int, open_price: float, config: np.
 
 
 def warm_kernels() -> None:
-    """Load the compiled kernels a close runs (``fill``, ``advance``, ``on_signals`` and ``on_close``), with
-    the argument types the engine passes them.
+    """Load the compiled kernels a close runs (``fill``, ``advance``, ``on_signals``, ``on_close`` and the
+    equity recorder's ``equity``), with the argument types the engine passes them.
 
     numba loads a kernel from its on-disk cache on its first call in each process: 3-15 ms of
     CPU each (measured), which a worker's first closes would otherwise pay. Workers call this
@@ -240,6 +240,7 @@ def warm_kernels() -> None:
     position = Position("warm-up", "WARMUP", machine.new_state(10_000.0), bar=0)
     machine.on_signals(position.state, True, False, False, False, 1.0, 1.0, 1.0, config)
     machine.on_close(position.state, 0, 0, 100.0, config)
+    machine.equity(position.state, 100.0)
     fill(position, 0, 100.0, config)
     advance(position, PricePath(np.array([1, 0, 0, 100.0, 150.0, 50.0])), 60_000, config)
 

@@ -121,7 +121,7 @@ from workers.ticks import encode_batch
 from tickflow.storage.connections import mongo_db, redis_client
 from tickflow.synthetic import generate_candles
 
-KERNELS = (machine.on_signals, machine.on_close, machine.fill_order, machine.step_ticks)
+KERNELS = (machine.on_signals, machine.on_close, machine.fill_order, machine.step_ticks, machine.equity)
 def loaded():
     return [sorted(map(str, kernel.signatures)) for kernel in KERNELS]
 
