@@ -230,8 +230,10 @@ def warm_kernels() -> None:
     equity recorder's ``equity``), with the argument types the engine passes them.
 
     numba loads a kernel from its on-disk cache on its first call in each process: 3-15 ms of
-    CPU each (measured), which a worker's first closes would otherwise pay. Workers call this
-    before forking their pool, whose processes inherit the loaded code.
+    CPU each (measured), which a worker's first closes would otherwise pay; and compiling one the
+    cache lacks leaves ~130 MB of LLVM's memory in the process that did it (a pool process in
+    ``bench/soak.py``, 2026-12-06). Workers call this before forking their pool, whose processes
+    inherit the loaded code.
     """
     config = np.zeros(machine.CONFIG_SLOTS)
     config[[machine.SIZING_VALUE, machine.STOP_FRACTION, machine.TARGET_FRACTION, machine.TRAIL_FRACTION]] = 0.5
