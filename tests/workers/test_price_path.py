@@ -6,6 +6,8 @@ import numpy as np
 
 from strategies import position as machine
 from strategies.domain import ExitReason
+from strategies.spec import validate_spec
+from tests.workers.conftest import spec_doc
 from tickflow.storage.positions import ADOPT, Position
 from workers.positions import PricePath, advance, exit_reason, fill
 
@@ -20,13 +22,10 @@ def joined(*entries: tuple[str, int, float, float, float]) -> str:
     )
 
 
-def config(stop_fraction: float = np.nan) -> np.ndarray:
-    values = np.zeros(machine.CONFIG_SLOTS)
-    values[machine.SIZING_VALUE] = 0.5
-    values[[machine.STOP_FRACTION, machine.TARGET_FRACTION, machine.TRAIL_FRACTION]] = [stop_fraction, np.nan, np.nan]
-    values[[machine.STEP_NUMERATOR, machine.STEP_DENOMINATOR]] = 1.0
-    values[[machine.MAX_POSITION_NOTIONAL, machine.MAX_DAILY_LOSS, machine.MAX_DRAWDOWN]] = np.nan
-    return values
+def config(**risk: dict) -> np.ndarray:
+    """The kernels' settings of the ``sma_cross`` example with ``risk`` (no stop, target or trail by default)."""
+    spec = validate_spec(spec_doc("sma_cross", risk=risk))
+    return machine.make_config(spec, spec.resolved_params())
 
 
 PATH = PricePath.parse(
@@ -74,7 +73,7 @@ def test_an_adopting_position_takes_the_candle_of_the_first_entry_after_its_curs
 
 
 def test_an_open_position_is_stopped_out_by_the_first_entry_whose_low_crosses_its_stop():
-    settings = config(stop_fraction=0.015)
+    settings = config(stop_loss={"fraction": 0.015})
     position = Position("s", "X", machine.new_state(10_000.0), bar=T0 - 5 * MINUTE)
     machine.on_signals(position.state, True, False, False, False, 0.0, 0.0, 0.0, settings)  # fraction-based
     fill(position, T0, 100.0, settings)
