@@ -6,7 +6,6 @@ The enforcing is checked on a real ``celery worker`` subprocess running
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -64,24 +63,20 @@ def test_a_backtest_renews_its_lease_many_times_before_its_soft_limit_and_has_ti
 def test_a_task_past_its_soft_limit_gets_an_exception_and_the_same_process_goes_on(start_worker):
     start_worker()
     before = sleep.apply_async((0,), queue=QUEUE).get(timeout=30)
-    started = time.monotonic()
     overrun = sleep.apply_async((60,), queue=QUEUE)
-    assert isinstance(overrun.get(timeout=30, propagate=False), SoftTimeLimitExceeded)
-    assert time.monotonic() - started < LIMIT.hard_s
+    assert isinstance(overrun.get(timeout=30, propagate=False), SoftTimeLimitExceeded)  # a hard kill would not say so
     assert sleep.apply_async((0,), queue=QUEUE).get(timeout=30) == before
 
 
 def test_a_task_past_its_hard_limit_is_killed_and_the_worker_goes_on_with_a_new_process(start_worker):
     worker = start_worker()
     before = sleep.apply_async((0,), queue=QUEUE).get(timeout=30)
-    started = time.monotonic()
     overrun = hang.apply_async((60,), queue=QUEUE)
     assert isinstance(overrun.get(timeout=30, propagate=False), TimeLimitExceeded)
-    assert LIMIT.hard_s <= time.monotonic() - started < LIMIT.hard_s + 3
     after = sleep.apply_async((0,), queue=QUEUE).get(timeout=30)
     assert after != before  # the killed process was replaced
     assert worker.process.poll() is None
-    assert "Hard time limit (2" in worker.tail()
+    assert f"Hard time limit ({LIMIT.hard_s}" in worker.tail()  # the kill was the hard limit, not a crash
 
 
 def test_a_pool_process_over_its_memory_bound_is_replaced_once_its_task_is_done(start_worker):
